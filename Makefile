@@ -1,0 +1,35 @@
+# Two commands on a fresh machine: `make book` and `make test`. Both start with `make install`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install book test lint bench clean
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make book    set up .venv and build the HTML book into _build/html"
+	@echo "make test    set up .venv and run the whole suite (lint, library, notebooks, CLI, book build)"
+	@echo "make bench   print the performance figures the issues name"
+	@echo "make clean   remove build outputs (keeps .venv)"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+book: install
+	$(BIN)/jupyter-book build . --warningiserror --keep-going --quiet
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis

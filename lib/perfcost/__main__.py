@@ -1,0 +1,7 @@
+"""``python -m perfcost``: the same command line as ``perfcost``."""
+
+import sys
+
+from perfcost.cli import main
+
+sys.exit(main())

@@ -1,0 +1,83 @@
+"""A Sphinx extension that makes the built book work with no network access.
+
+* Pages with charts get the Vega, Vega-Lite and vega-embed libraries (bundled by vl-convert, at
+  the Vega-Lite version Altair writes) and ``charts.js``, which draws every chart on the page:
+  two script tags per page, however many charts it has.
+* MathJax is served from the site (the ``django-static-mathjax`` wheel carries MathJax 3)
+  instead of Sphinx's default CDN.
+
+Enable it in ``_config.yml`` under ``sphinx.extra_extensions``.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import shutil
+from pathlib import Path
+
+import altair as alt
+import vl_convert
+
+VEGA_BUNDLE = "perfcost/vega-bundle.js"
+CHARTS_SCRIPT = "perfcost/charts.js"
+MATHJAX_SCRIPT = "mathjax/tex-svg.js"
+
+
+def _vegalite_version() -> str:
+    major, minor = alt.SCHEMA_VERSION.lstrip("v").split(".")[:2]
+    return f"{major}.{minor}"
+
+
+def _write_static_files(folder: Path) -> None:
+    """Write the page scripts into ``folder``, regenerating the Vega bundle only when it changed."""
+    scripts = folder / "perfcost"
+    scripts.mkdir(parents=True, exist_ok=True)
+    version = f"vega-lite {_vegalite_version()}, vl-convert {vl_convert.__version__}"
+    stamp = scripts / "vega-bundle.version"
+    bundle = folder / VEGA_BUNDLE
+    if not bundle.exists() or not stamp.exists() or stamp.read_text() != version:
+        bundle.write_text(vl_convert.javascript_bundle(vl_version=_vegalite_version()))
+        stamp.write_text(version)
+    charts_js = importlib.resources.files("perfcost").joinpath("charts.js").read_text()
+    (folder / CHARTS_SCRIPT).write_text(charts_js)
+    mathjax = Path(str(importlib.resources.files("mathjax"))) / "static/mathjax/es5/tex-svg.js"
+    (folder / "mathjax").mkdir(exist_ok=True)
+    shutil.copyfile(mathjax, folder / MATHJAX_SCRIPT)
+
+
+def _add_static_folder(app) -> None:
+    folder = Path(app.doctreedir).parent / "perfcost_static"
+    _write_static_files(folder)
+    app.config.html_static_path.append(str(folder))
+
+
+def _add_chart_scripts(app, pagename, templatename, context, doctree) -> None:
+    if "perfcost-chart" in context.get("body", ""):
+        app.add_js_file(VEGA_BUNDLE)
+        app.add_js_file(CHARTS_SCRIPT)
+
+
+def setup(app):
+    app.connect("builder-inited", _add_static_folder)
+    app.connect("html-page-context", _add_chart_scripts)
+    app.config.mathjax_path = MATHJAX_SCRIPT
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+class VegaLiteMimeRenderer:
+    """A myst-nb mime renderer that quietly drops the Vega-Lite MIME output of a chart.
+
+    :class:`perfcost.charts.Figure` outputs both Vega-Lite (for JupyterLab) and ``text/html``
+    (for the book); the book draws the HTML one, so the Vega-Lite one renders to nothing instead
+    of raising myst-nb's unknown-mime-type warning. Registered as a ``myst_nb.mime_renderers``
+    entry point in pyproject.toml.
+    """
+
+    mime_priority_overrides = ()
+
+    @staticmethod
+    def handle_mime(renderer, data, inline):
+        """Return no nodes for Vega-Lite data; decline (None) anything else."""
+        if data.mime_type.startswith("application/vnd.vegalite."):
+            return []
+        return None
