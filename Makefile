@@ -4,13 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install book test lint bench clean
+.PHONY: help install book test bench outputs clean
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make book    set up .venv and build the HTML book into _build/html"
 	@echo "make test    set up .venv and run the whole suite (lint, library, notebooks, CLI, book build)"
 	@echo "make bench   print the performance figures the issues name"
+	@echo "make outputs re-execute analyses/*.ipynb in place so the outputs nbval compares are current"
 	@echo "make clean   remove build outputs (keeps .venv)"
 
 install: $(STAMP)
@@ -30,6 +31,9 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/run.py
+
+outputs: install
+	$(BIN)/python tools/refresh_notebooks.py
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis

@@ -79,21 +79,27 @@ class Figure:
 
 
 def show(chart: alt.TopLevelMixin) -> Figure:
-    """Return ``chart`` with the book's theme as a Figure; the chart's own config wins."""
+    """Return ``chart`` with the book's theme as a Figure; config the chart sets itself wins.
+
+    Altair writes its own default ``config`` into every spec; entries equal to those defaults
+    give way to the theme, anything else the chart configured stays.
+    """
     spec = chart.to_dict()
-    config = spec.get("config", {})
-    spec["config"] = {**THEME, **config}
+    altair_defaults = alt.Chart().to_dict(validate=False).get("config", {})
+    own = {k: v for k, v in spec.get("config", {}).items() if altair_defaults.get(k) != v}
+    spec["config"] = {**THEME, **own}
     return Figure(spec)
 
 
-def slo_rule(slo_ms: float, axis: str = "y") -> alt.Chart:
-    """A dashed line at the SLO, in the SLO colour, labelled for the legend-free reader."""
+def slo_rule(slo_ms: float) -> alt.LayerChart:
+    """A dashed horizontal line at the SLO in the SLO colour, labelled "SLO <n> ms"."""
     data = pd.DataFrame({"slo_ms": [slo_ms], "label": [f"SLO {slo_ms:g} ms"]})
-    base = alt.Chart(data)
-    rule = base.mark_rule(color=COLORS["slo"], strokeDash=[6, 4], strokeWidth=1.5).encode(
-        **{axis: alt.X("slo_ms:Q") if axis == "x" else alt.Y("slo_ms:Q")}
+    base = alt.Chart(data).encode(y=alt.Y("slo_ms:Q"))
+    rule = base.mark_rule(color=COLORS["slo"], strokeDash=[6, 4], strokeWidth=1.5)
+    label = base.mark_text(color=COLORS["slo"], align="left", dx=4, dy=-7).encode(
+        x=alt.value(0), text="label:N"
     )
-    return rule
+    return alt.layer(rule, label)
 
 
 def quantile_vs_utilization_chart(curves: pd.DataFrame, slo_ms: float) -> alt.LayerChart:

@@ -34,15 +34,13 @@ def _plain(name: str, value: object) -> object:
     raise ParameterError(f"glued result {name!r}", "a bool, int, float or str", value)
 
 
-def glue(name: str, value: object) -> object:
-    """Glue a scalar result under ``name`` for the prose and the re-run JSON, and return it.
+def glue(name: str, value: object) -> None:
+    """Glue a scalar result under ``name`` for the prose and the re-run JSON.
 
     Numpy scalars are stored as plain Python numbers so the stored text is ``3.5``, never
     ``np.float64(3.5)``; NaN and infinity are refused.
     """
-    value = _plain(name, value)
-    myst_nb.glue(name, value, display=False)
-    return value
+    myst_nb.glue(name, _plain(name, value), display=False)
 
 
 def _literal(text: str) -> object:

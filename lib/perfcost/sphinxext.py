@@ -32,11 +32,14 @@ def _write_static_files(folder: Path) -> None:
     """Write the page scripts into ``folder``, regenerating the Vega bundle only when it changed."""
     scripts = folder / "perfcost"
     scripts.mkdir(parents=True, exist_ok=True)
-    version = f"vega-lite {_vegalite_version()}, vl-convert {vl_convert.__version__}"
+    version = f"vega-lite {_vegalite_version()}, vl-convert {vl_convert.__version__}, scoped"
     stamp = scripts / "vega-bundle.version"
     bundle = folder / VEGA_BUNDLE
     if not bundle.exists() or not stamp.exists() or stamp.read_text() != version:
-        bundle.write_text(vl_convert.javascript_bundle(vl_version=_vegalite_version()))
+        # A function scope keeps the bundle's top-level names (``_`` among them) from clashing
+        # with the globals of Sphinx's own classic scripts; it exports window.vegaEmbed itself.
+        code = vl_convert.javascript_bundle(vl_version=_vegalite_version())
+        bundle.write_text(f"(function () {{\n{code}\n}})();\n")
         stamp.write_text(version)
     charts_js = importlib.resources.files("perfcost").joinpath("charts.js").read_text()
     (folder / CHARTS_SCRIPT).write_text(charts_js)

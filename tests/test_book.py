@@ -1,0 +1,77 @@
+"""The book builds with warnings as errors, has a page per table-of-contents entry, and loads no
+script from the network."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from perfcost.capacity import CapacityQuestion, cheapest_instance
+from perfcost.chapters import chapter_parameters, find_chapters
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def html(root) -> Path:
+    """Build the book as `make book` does (the jupyter-cache keeps a rebuild fast)."""
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    build = subprocess.run(
+        [str(jupyter_book), "build", str(root), "--warningiserror", "--keep-going", "--quiet"],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
+    return root / "_build" / "html"
+
+
+def toc_files(root):
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [chapter["file"] for chapter in part["chapters"]]
+    return files
+
+
+def pages(html):
+    return [p for p in html.rglob("*.html") if "_static" not in p.parts]
+
+
+def test_every_toc_entry_has_a_page(root, html):
+    for entry in toc_files(root):
+        assert (html / f"{entry}.html").is_file(), entry
+
+
+def test_every_chapter_is_in_the_toc(root):
+    assert {f"analyses/{name}" for name in find_chapters(root)} <= set(toc_files(root))
+
+
+def test_no_page_loads_script_or_style_from_the_network(html):
+    for page in pages(html):
+        text = page.read_text()
+        remote = re.findall(r'<(?:script|link)[^>]+(?:src|href)="(?:https?:)?//[^"]+"', text)
+        assert not [tag for tag in remote if "stylesheet" in tag or "<script" in tag], page
+
+
+def test_chart_pages_load_vega_once_and_draw_each_chart(html):
+    page = (html / "analyses/capacity.html").read_text()
+    assert page.count("perfcost/vega-bundle.js") == 1
+    assert page.count("perfcost/charts.js") == 1
+    assert page.count('class="perfcost-chart"') == 2
+    assert "mathjax/tex-svg.js" in page
+    for name in ("perfcost/vega-bundle.js", "perfcost/charts.js", "mathjax/tex-svg.js"):
+        assert (html / "_static" / name).stat().st_size > 0
+    assert "vega-bundle.js" not in (html / "book/references.html").read_text()
+
+
+def test_prose_shows_the_computed_answer(root, html):
+    defaults = {p.name: p.default
+                for p in chapter_parameters(find_chapters(root)["capacity"]).values()}
+    question = CapacityQuestion(**defaults)
+    fleet = cheapest_instance(question.options, question.request_rate_rps,
+                              question.latency_slo_ms, question.utilization_target)
+    text = re.sub(r"<[^>]+>", "", (html / "analyses/capacity.html").read_text())
+    assert f"{fleet.count} × {fleet.instance.name}" in text
+    assert f"${fleet.monthly_usd:,.0f} a month" in text

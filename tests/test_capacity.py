@@ -1,0 +1,199 @@
+"""Capacity sizing: hand-computed cases, the rounding contract, and the queueing-aware search."""
+
+import math
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from perfcost import capacity
+from perfcost.capacity import (
+    CapacityQuestion,
+    InfeasibleError,
+    InstanceType,
+    cheapest_instance,
+    cheapest_instance_for_quantile,
+    instances_for_utilization,
+    size_fleet,
+    size_fleet_for_quantile,
+)
+from perfcost.validation import ParameterError
+
+CPU = InstanceType("cpu", throughput_rps=50.0, hourly_usd=0.34, latency_ms=20.0)
+GPU = InstanceType("gpu", throughput_rps=800.0, hourly_usd=0.526, latency_ms=10.0)
+
+
+# --- The rule of thumb ---------------------------------------------------------------------------
+
+def test_exact_fit_is_not_rounded_up_by_float_error():
+    assert math.ceil(63 / (90 * 0.7)) == 2  # the trap: 63 / 63.00000000000001 > 1 in floats
+    assert instances_for_utilization(63, 90, 0.7) == 1
+    assert instances_for_utilization(2.1, 1, 0.7) == 3  # 3.0000000000000004 before rounding
+    assert instances_for_utilization(700, 100, 0.7) == 10
+    assert instances_for_utilization(701, 100, 0.7) == 11
+
+
+def test_a_tiny_rate_still_needs_one_instance():
+    assert instances_for_utilization(1e-6, 1000, 0.5) == 1
+
+
+decimal_st = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("5000"), places=2)
+target_st = st.decimals(min_value=Decimal("0.05"), max_value=Decimal("1"), places=2)
+
+
+@settings(max_examples=300, deadline=None)
+@given(count=st.integers(1, 10_000), throughput=decimal_st, target=target_st)
+def test_exact_fits_take_exactly_that_many(count, throughput, target):
+    rate = float(count * throughput * target)  # typed as a decimal, computed in binary
+    assert instances_for_utilization(rate, float(throughput), float(target)) == count
+
+
+@settings(max_examples=300, deadline=None)
+@given(rate=st.floats(0.01, 1e6), throughput=st.floats(0.1, 1e4), target=st.floats(0.05, 1.0))
+def test_the_count_is_the_fewest_that_keeps_each_instance_under_target(rate, throughput, target):
+    count = instances_for_utilization(rate, throughput, target)
+    capacity_rps = throughput * target
+    assert count * capacity_rps >= rate * (1 - 1e-9)
+    assert count == 1 or (count - 1) * capacity_rps < rate * (1 + 1e-9)
+
+
+def test_hand_computed_cheapest_instance():
+    # 1,000 rps at 70%: CPU needs ceil(1000 / 35) = 29 x $0.34 = $9.86/h;
+    # GPU needs ceil(1000 / 560) = 2 x $0.526 = $1.052/h.
+    fleet = cheapest_instance([CPU, GPU], 1000, latency_slo_ms=100)
+    assert (fleet.instance, fleet.count) == (GPU, 2)
+    assert fleet.hourly_usd == pytest.approx(1.052)
+    assert fleet.monthly_usd == pytest.approx(1.052 * 730)
+    assert fleet.utilization == pytest.approx(1000 / 1600)
+    # At 30 rps one CPU ($0.34) beats one GPU ($0.526).
+    assert cheapest_instance([CPU, GPU], 30, 100).instance == CPU
+
+
+def test_options_slower_than_the_slo_are_excluded():
+    assert cheapest_instance([CPU, GPU], 30, latency_slo_ms=15).instance == GPU
+    with pytest.raises(InfeasibleError, match="cpu: latency 20 ms exceeds the SLO 15 ms"):
+        size_fleet(CPU, 30, 15)
+    with pytest.raises(InfeasibleError, match="no instance type can meet the SLO"):
+        cheapest_instance([CPU, GPU], 30, latency_slo_ms=5)
+
+
+def test_ties_go_to_fewer_instances_then_the_name():
+    big = InstanceType("big", 100, 1.0, 10)
+    small = InstanceType("small", 50, 0.5, 10)
+    # 60 rps at target 1: big needs 1 ($1.00), small needs 2 ($1.00): fewer instances wins.
+    assert cheapest_instance([small, big], 60, 100, utilization_target=1.0).instance == big
+    twin = InstanceType("a-twin", 100, 1.0, 10)
+    assert cheapest_instance([big, twin], 60, 100, 1.0).instance == twin
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"request_rate_rps": 0}, "request_rate_rps must be a finite number > 0"),
+        ({"request_rate_rps": math.nan}, "request_rate_rps must be"),
+        ({"latency_slo_ms": -1}, "latency_slo_ms must be"),
+        ({"utilization_target": 0}, r"utilization_target must be in \(0, 1\]"),
+        ({"utilization_target": 1.2}, r"utilization_target must be in \(0, 1\]"),
+    ],
+)
+def test_bad_inputs_name_the_parameter(kwargs, message):
+    arguments = {"request_rate_rps": 100, "latency_slo_ms": 100, "utilization_target": 0.7}
+    arguments.update(kwargs)
+    with pytest.raises(ParameterError, match=message):
+        cheapest_instance([CPU, GPU], **arguments)
+
+
+def test_instance_type_validates_its_fields():
+    with pytest.raises(ParameterError, match="hourly_usd must be"):
+        InstanceType("x", 10, -1, 5)
+    with pytest.raises(ParameterError, match="name must be a non-empty string"):
+        InstanceType("", 10, 1, 5)
+    with pytest.raises(ParameterError, match="options must be a non-empty sequence"):
+        cheapest_instance([], 10, 10)
+
+
+# --- Queueing-aware sizing -----------------------------------------------------------------------
+
+def test_slots_follow_littles_law():
+    assert capacity.slots_per_instance(GPU) == 8  # 800 rps x 10 ms
+    assert capacity.slots_per_instance(CPU) == 1  # 50 rps x 20 ms
+    assert capacity.slots_per_instance(InstanceType("x", 10, 1, 5)) == 1  # at least one
+    queue = capacity.fleet_queue(GPU, 3, 1000)
+    assert (queue.servers, queue.service_rate) == (24, 100.0)
+
+
+@pytest.mark.parametrize("rate", [5.0, 30.0, 400.0, 3000.0, 20000.0])
+def test_quantile_sizing_is_the_smallest_count_meeting_the_slo(rate):
+    fleet = size_fleet_for_quantile(CPU, rate, latency_slo_ms=150)
+    assert fleet.p95_ms <= 150
+    smaller = fleet.count - 1
+    if smaller * CPU.throughput_rps > rate:  # a stable smaller fleet must miss the SLO
+        assert capacity.fleet_response_quantile_ms(CPU, smaller, rate) > 150
+
+
+def test_the_rule_under_provisions_one_instance_and_over_provisions_many():
+    # 30 rps on one 50-rps CPU is 60% busy, inside the 70% rule, but its p95 is 3 ln 20 x 50 ms...
+    rule = size_fleet(CPU, 30, 100)
+    assert rule.count == 1 and rule.p95_ms == pytest.approx(-math.log(0.05) / 20 * 1000)
+    assert size_fleet_for_quantile(CPU, 30, 100).count == 2
+    # ...while a big fleet meets the same SLO far hotter than 70%.
+    assert size_fleet_for_quantile(CPU, 5000, 100).count < size_fleet(CPU, 5000, 100).count
+
+
+def test_an_slo_below_the_models_floor_is_infeasible():
+    # The p95 of one Exp(50/s) service time alone is ln(20)/50 s = 59.9 ms.
+    with pytest.raises(InfeasibleError, match=r"even an idle fleet has a p95 of 59\.9 ms"):
+        size_fleet_for_quantile(CPU, 10, 59)
+    assert cheapest_instance_for_quantile([CPU, GPU], 10, 59).instance == GPU
+
+
+def test_max_utilization_is_the_edge_of_the_slo():
+    for servers in (1, 4, 64):
+        rho = capacity.max_utilization_for_quantile(20, servers, 100)
+        at_edge = capacity.quantile_curves(20, [servers], [rho, min(rho + 1e-3, 0.9999)])
+        assert at_edge["p95_ms"].iloc[0] <= 100 + 1e-6 < at_edge["p95_ms"].iloc[1]
+    assert capacity.max_utilization_for_quantile(20, 1, 50) == 0.0  # 3 x 20 ms > 50 ms
+
+
+def test_with_spares_adds_instances_and_cost():
+    fleet = size_fleet(GPU, 1000, 100)
+    spare = capacity.with_spares(fleet, 1)
+    assert spare.count == fleet.count + 1
+    assert spare.monthly_usd == pytest.approx(fleet.monthly_usd * spare.count / fleet.count)
+    assert spare.utilization < fleet.utilization
+
+
+def test_cost_curves_and_the_crossover():
+    # One CPU serves 35 rps at 70% for $0.34 < $0.526 (one GPU); two CPUs cost more than a GPU.
+    curves = capacity.cost_curves([CPU, GPU], np.arange(1, 200), 100)
+    assert capacity.cheapest_above_rps(curves, "gpu") == 35.0
+    assert curves.groupby("request_rate_rps")["cheapest"].sum().eq(1).all()
+    with pytest.raises(ParameterError, match="instance_name"):
+        capacity.cheapest_above_rps(curves, "tpu")
+
+
+def test_simulation_agrees_with_the_fleet_model():
+    model = capacity.fleet_response_quantile_ms(GPU, 2, 1200)
+    simulated = capacity.simulated_response_quantile_ms(GPU, 2, 1200, requests=300_000)
+    assert simulated == pytest.approx(model, rel=0.03)
+    constant = capacity.simulated_response_quantile_ms(GPU, 2, 1200, service_cv=0.0)
+    assert constant < simulated
+
+
+def test_chapter_question_names_notebook_parameters():
+    good = dict(request_rate_rps=2000, latency_slo_ms=100, utilization_target=0.7,
+                peak_to_average=2, cpu_name="c", cpu_throughput_rps=50, cpu_hourly_usd=0.3,
+                cpu_latency_ms=20, gpu_name="g", gpu_throughput_rps=800, gpu_hourly_usd=0.5,
+                gpu_latency_ms=10)
+    question = CapacityQuestion(**good)
+    assert question.peak_rate_rps == 4000 and [o.name for o in question.options] == ["c", "g"]
+    for name, bad, message in [
+        ("cpu_throughput_rps", -1, "cpu_throughput_rps must be a finite number > 0"),
+        ("utilization_target", 1.5, r"utilization_target must be in \(0, 1\]"),
+        ("peak_to_average", 0.5, "peak_to_average must be a finite number >= 1"),
+        ("gpu_name", "", "gpu_name must be a non-empty string"),
+    ]:
+        with pytest.raises(ParameterError, match=message):
+            CapacityQuestion(**{**good, name: bad})

@@ -1,0 +1,95 @@
+"""The `perfcost` command end to end: list, re-run, and refusing bad requests."""
+
+import hashlib
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from perfcost.capacity import HOURS_PER_MONTH, instances_for_utilization
+from perfcost.cli import main
+
+
+def run_cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "perfcost", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+def tree_digest(folder):
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(folder)).encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def analyses_digest(root):
+    return tree_digest(root / "analyses")
+
+
+def test_list_shows_chapters_parameters_defaults_and_comments(root, capsys):
+    assert main(["--root", str(root), "list"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("capacity  (analyses/capacity.ipynb)")
+    assert "request_rate_rps" in out and "2000.0" in out and "predicted average request rate" in out
+
+
+@pytest.mark.slow
+def test_rerun_moves_the_result_as_the_model_says(root, tmp_path, analyses_digest):
+    outdir = tmp_path / "run"
+    done = run_cli("rerun", "capacity", "-p", "request_rate_rps", "4000",
+                   "-p", "peak_to_average", "1.5", "-o", str(outdir), "--no-progress", cwd=root)
+    assert done.returncode == 0, done.stderr
+    results = json.loads((outdir / "capacity.results.json").read_text())
+    expected = instances_for_utilization(4000, 888.0, 0.7)
+    assert expected == 7  # ceil(4000 / 621.6)
+    assert results["instance_count"] == expected
+    assert results["cheapest_instance"] == "g4dn.xlarge"
+    assert results["monthly_usd"] == pytest.approx(expected * 0.526 * HOURS_PER_MONTH)
+    assert results["peak_rate_rps"] == 6000.0
+    assert all(not isinstance(v, float) or math.isfinite(v) for v in results.values())
+    assert (outdir / "capacity.ipynb").is_file()
+    assert tree_digest(root / "analyses") == analyses_digest
+
+
+@pytest.mark.slow
+def test_parameter_file_and_default_output_folder(root, tmp_path, analyses_digest):
+    params = tmp_path / "p.yaml"
+    params.write_text("request_rate_rps: 20\nlatency_slo_ms: 150\n")
+    done = run_cli("rerun", "capacity", "-f", str(params), "--no-progress", cwd=root / "analyses")
+    assert done.returncode == 0, done.stderr
+    results = json.loads((root / "_build/reruns/capacity/capacity.results.json").read_text())
+    # 20 rps: one CPU at $0.357/h beats one GPU at $0.526/h.
+    assert (results["cheapest_instance"], results["instance_count"]) == ("c7i.2xlarge", 1)
+    assert tree_digest(root / "analyses") == analyses_digest
+
+
+@pytest.mark.slow
+def test_an_out_of_range_value_fails_at_the_top_with_its_name(root, tmp_path):
+    done = run_cli("rerun", "capacity", "-p", "utilization_target", "1.5",
+                   "-o", str(tmp_path / "bad"), "--no-progress", cwd=root)
+    assert done.returncode == 1
+    assert "ParameterError: utilization_target must be in (0, 1]; got 1.5" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-p", "request_rate", "5"], "unknown parameter 'request_rate'; valid parameters:"),
+        (["-p", "request_rate_rps", "fast"], "parameter 'request_rate_rps' takes a float"),
+    ],
+)
+def test_bad_requests_fail_before_anything_runs(root, tmp_path, capsys, args, message):
+    outdir = tmp_path / "never"
+    status = main(["--root", str(root), "rerun", "capacity", *args, "-o", str(outdir)])
+    assert status == 2
+    assert message in capsys.readouterr().err
+    assert not outdir.exists()
+
+
+def test_unknown_chapter_lists_the_chapters(root, capsys):
+    assert main(["--root", str(root), "rerun", "capcity"]) == 2
+    assert "unknown chapter 'capcity'; chapters: capacity" in capsys.readouterr().err

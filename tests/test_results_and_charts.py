@@ -1,0 +1,93 @@
+"""Glued results round-trip, and charts that draw without a network."""
+
+import json
+import math
+
+import altair as alt
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+
+from perfcost import charts
+from perfcost.results import GLUE_MIME_PREFIX, _plain, glued_results
+from perfcost.sphinxext import VegaLiteMimeRenderer, _write_static_files
+from perfcost.validation import ParameterError
+
+
+def glue_output(name, text):
+    return nbformat.v4.new_output(
+        "display_data", data={GLUE_MIME_PREFIX + "text/plain": text},
+        metadata={"scrapbook": {"name": name, "mime_prefix": GLUE_MIME_PREFIX}},
+    )
+
+
+def test_glued_results_reads_scalars_back():
+    cell = nbformat.v4.new_code_cell("glue(...)")
+    cell.outputs = [glue_output("count", "4"), glue_output("cost", "1535.92"),
+                    glue_output("name", "'g4dn.xlarge'"), glue_output("chart", "<Chart>"),
+                    nbformat.v4.new_output("stream", text="printed, not glued")]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("x"), cell])
+    assert glued_results(notebook) == {"count": 4, "cost": 1535.92, "name": "g4dn.xlarge",
+                                       "chart": "<Chart>"}
+
+
+def test_glue_stores_plain_python_and_refuses_non_finite():
+    assert type(_plain("x", np.float64(2.5))) is float
+    assert type(_plain("x", np.int64(3))) is int
+    assert _plain("x", True) is True
+    for bad in (math.nan, np.inf, [1, 2]):
+        with pytest.raises(ParameterError, match="glued result 'x'"):
+            _plain("x", bad)
+
+
+def simple_chart():
+    data = pd.DataFrame({"x": [1, 2, 3], "y": [3, 1, 2]})
+    return alt.Chart(data).mark_line().encode(x="x:Q", y="y:Q")
+
+
+def test_figure_holds_the_spec_and_no_script_to_fetch():
+    figure = charts.show(simple_chart())
+    bundle = figure._repr_mimebundle_()
+    assert bundle[charts.VEGALITE_MIME]["mark"]["type"] == "line"
+    html = bundle["text/html"]
+    assert 'class="perfcost-chart"' in html and "src=" not in html
+    spec = html.split('class="perfcost-chart-spec">', 1)[1].rsplit("</script>", 1)[0]
+    assert json.loads(spec) == figure.spec
+    assert figure.spec["config"]["font"] == charts.THEME["font"]
+    assert figure.element_id == charts.show(simple_chart()).element_id  # stable across runs
+
+
+def test_a_charts_own_config_wins_over_the_theme():
+    figure = charts.show(simple_chart().configure(font="serif"))
+    assert figure.spec["config"]["font"] == "serif"
+
+
+def test_script_end_tags_in_data_cannot_break_out():
+    data = pd.DataFrame({"x": [1], "label": ["</script><script>alert(1)</script>"]})
+    html = charts.show(alt.Chart(data).mark_text().encode(x="x:Q", text="label:N")).to_html()
+    assert html.count("</script>") == 1
+
+
+def test_the_slo_line_has_the_slo_colour():
+    layer = charts.quantile_vs_utilization_chart(
+        pd.DataFrame({"utilization": [0.1, 0.5], "p95_ms": [10.0, 20.0], "fleet": ["1", "1"]}), 50)
+    rule = layer.to_dict()["layer"][1]["layer"][0]
+    assert rule["mark"]["color"] == charts.COLORS["slo"]
+
+
+def test_static_files_bundle_vega_and_mathjax(tmp_path):
+    _write_static_files(tmp_path)
+    bundle = (tmp_path / "perfcost/vega-bundle.js").read_text()
+    assert "window.vegaEmbed" in bundle and len(bundle) > 100_000
+    assert "vegaEmbed" in (tmp_path / "perfcost/charts.js").read_text()
+    assert (tmp_path / "mathjax/tex-svg.js").stat().st_size > 100_000
+
+
+def test_vegalite_output_renders_to_nothing_and_other_types_are_declined():
+    class Data:
+        def __init__(self, mime_type):
+            self.mime_type = mime_type
+
+    assert VegaLiteMimeRenderer.handle_mime(None, Data(charts.VEGALITE_MIME), False) == []
+    assert VegaLiteMimeRenderer.handle_mime(None, Data("text/html"), False) is None

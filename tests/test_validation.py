@@ -1,0 +1,62 @@
+"""The input checks every public function relies on."""
+
+import math
+
+import numpy as np
+import pytest
+
+from perfcost.validation import (
+    ParameterError,
+    at_least,
+    finite,
+    fraction,
+    integer_at_least,
+    non_negative,
+    positive,
+)
+
+
+@pytest.mark.parametrize("bad", [0, -1, math.nan, math.inf, -math.inf, "3", None, True])
+def test_positive_rejects_and_names_the_parameter(bad):
+    with pytest.raises(ParameterError, match=r"request_rate_rps must be a finite number > 0"):
+        positive("request_rate_rps", bad)
+
+
+def test_positive_accepts_numpy_and_returns_float():
+    value = positive("x", np.int64(3))
+    assert value == 3.0 and type(value) is float
+
+
+def test_non_negative_and_finite():
+    assert non_negative("x", 0) == 0.0
+    with pytest.raises(ParameterError, match=">= 0"):
+        non_negative("x", -1e-12)
+    assert finite("x", -2) == -2.0
+    with pytest.raises(ParameterError, match="finite"):
+        finite("x", math.nan)
+
+
+def test_fraction_bounds_open_and_closed():
+    assert fraction("u", 0) == 0.0 and fraction("u", 1) == 1.0
+    with pytest.raises(ParameterError, match=r"u must be in \(0, 1\]"):
+        fraction("u", 0, low_open=True)
+    with pytest.raises(ParameterError, match=r"q must be in \[0, 1\)"):
+        fraction("q", 1, high_open=True)
+    with pytest.raises(ParameterError, match=r"in \[0, 1\]; got 1.7"):
+        fraction("eu_egress_fraction", 1.7)
+
+
+def test_at_least_and_integer_at_least():
+    assert at_least("peak", 1, 1.0) == 1.0
+    with pytest.raises(ParameterError, match=">= 1"):
+        at_least("peak", 0.99, 1.0)
+    assert integer_at_least("servers", 3.0, 1) == 3
+    for bad in (0, 2.5, math.nan, True, "2"):
+        with pytest.raises(ParameterError, match="servers must be a whole number >= 1"):
+            integer_at_least("servers", bad, 1)
+
+
+def test_parameter_error_is_a_value_error_with_fields():
+    with pytest.raises(ValueError) as caught:
+        positive("latency_slo_ms", -5)
+    assert caught.value.name == "latency_slo_ms" and caught.value.value == -5.0
