@@ -101,8 +101,26 @@ def _hypoexponential_survival(t: float, rate_a: float, rate_b: float) -> float:
     return math.exp(-low * t) * (1.0 + low * t * shrink)
 
 
+class _MeanValues:
+    """Mean response time and queue length from a queue's mean wait, by Little's law."""
+
+    arrival_rate: float
+    service_rate: float
+    mean_wait: float
+
+    @property
+    def mean_response(self) -> float:
+        """W = W_q + 1/μ: the mean wait plus the mean service time."""
+        return self.mean_wait + 1.0 / self.service_rate
+
+    @property
+    def mean_queue_length(self) -> float:
+        """L_q = λ W_q (Little's law): requests waiting, not in service."""
+        return self.arrival_rate * self.mean_wait
+
+
 @dataclass(frozen=True)
-class MMc:
+class MMc(_MeanValues):
     """An M/M/c queue: Poisson arrivals, exponential service, c servers, first come first served.
 
     Parameters
@@ -154,15 +172,6 @@ class MMc:
         """W_q = C / (cμ - λ)."""
         return self.p_wait / self.drain_rate
 
-    @property
-    def mean_response(self) -> float:
-        """W = W_q + 1/μ."""
-        return self.mean_wait + 1.0 / self.service_rate
-
-    @property
-    def mean_queue_length(self) -> float:
-        """L_q = λ W_q (Little's law): requests waiting, not in service."""
-        return self.arrival_rate * self.mean_wait
 
     def wait_survival(self, t: float) -> float:
         """P(W_q > t) = C e^{-(cμ - λ) t} for t >= 0."""
@@ -200,7 +209,7 @@ class MMc:
 
 
 @dataclass(frozen=True)
-class MG1:
+class MG1(_MeanValues):
     """An M/G/1 queue: Poisson arrivals, one server, service times of any distribution.
 
     The mean wait is the Pollaczek–Khinchine formula
@@ -240,15 +249,6 @@ class MG1:
         rho = self.utilization
         return rho / (1.0 - rho) * (1.0 + self.service_cv**2) / 2.0 / self.service_rate
 
-    @property
-    def mean_response(self) -> float:
-        """W = W_q + 1/μ."""
-        return self.mean_wait + 1.0 / self.service_rate
-
-    @property
-    def mean_queue_length(self) -> float:
-        """L_q = λ W_q."""
-        return self.arrival_rate * self.mean_wait
 
 
 def MD1(arrival_rate: float, service_rate: float) -> MG1:
@@ -257,7 +257,7 @@ def MD1(arrival_rate: float, service_rate: float) -> MG1:
 
 
 @dataclass(frozen=True)
-class GGc:
+class GGc(_MeanValues):
     """A G/G/c queue, approximated by Allen–Cunneen (Kingman's formula when c = 1).
 
     .. math::  W_q \\approx \\frac{C(c, a)}{cμ - λ}\\,\\frac{c_a^2 + c_s^2}{2}
@@ -300,12 +300,3 @@ class GGc:
         markov = MMc(self.arrival_rate, self.service_rate, self.servers)
         return markov.mean_wait * (self.arrival_cv**2 + self.service_cv**2) / 2.0
 
-    @property
-    def mean_response(self) -> float:
-        """W = W_q + 1/μ."""
-        return self.mean_wait + 1.0 / self.service_rate
-
-    @property
-    def mean_queue_length(self) -> float:
-        """L_q = λ W_q."""
-        return self.arrival_rate * self.mean_wait
