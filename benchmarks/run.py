@@ -55,7 +55,7 @@ def bench_erlang_c() -> None:
 
 
 def bench_chapters() -> None:
-    goals = {"capacity": 20}
+    goals = {"capacity": 20}  # seconds, from the issues
     with tempfile.TemporaryDirectory() as scratch:
         for chapter in find_chapters(ROOT).values():
             start = time.perf_counter()
@@ -66,17 +66,23 @@ def bench_chapters() -> None:
 
 
 def bench_book_from_empty_cache() -> None:
-    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
-                             check=True).stdout.split()
+    # The working tree as a clean clone would have it: tracked files and new, unignored ones.
+    tracked = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+                             cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     with tempfile.TemporaryDirectory() as scratch:
         copy = Path(scratch) / "book"
         for name in tracked:
             (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, copy / name)
+            if (ROOT / name).is_file():
+                shutil.copy2(ROOT / name, copy / name)
         start = time.perf_counter()
-        subprocess.run([str(Path(sys.executable).with_name("jupyter-book")), "build", str(copy),
-                        "--warningiserror", "--quiet"], check=True, capture_output=True)
+        # Run from the copy: Jupyter Book resolves the cache folder against the working directory.
+        build = subprocess.run([str(Path(sys.executable).with_name("jupyter-book")), "build",
+                                ".", "--warningiserror", "--quiet"],
+                               cwd=copy, capture_output=True, text=True)
         seconds = time.perf_counter() - start
+    if build.returncode != 0:
+        sys.exit(f"book build failed:\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}")
     print(f"book build, empty cache and _build       {seconds:8.1f} s  (goal < 180 s)")
 
 

@@ -21,7 +21,7 @@ def html(root) -> Path:
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     build = subprocess.run(
         [str(jupyter_book), "build", str(root), "--warningiserror", "--keep-going", "--quiet"],
-        capture_output=True, text=True, timeout=900,
+        cwd=root, capture_output=True, text=True, timeout=900,
     )
     assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
     return root / "_build" / "html"
@@ -60,6 +60,7 @@ def test_chart_pages_load_vega_once_and_draw_each_chart(html):
     assert page.count("perfcost/vega-bundle.js") == 1
     assert page.count("perfcost/charts.js") == 1
     assert page.count('class="perfcost-chart"') == 2
+    assert (html / "analyses/cost.html").read_text().count('class="perfcost-chart"') == 4
     assert "mathjax/tex-svg.js" in page
     for name in ("perfcost/vega-bundle.js", "perfcost/charts.js", "mathjax/tex-svg.js"):
         assert (html / "_static" / name).stat().st_size > 0

@@ -93,3 +93,39 @@ def test_bad_requests_fail_before_anything_runs(root, tmp_path, capsys, args, me
 def test_unknown_chapter_lists_the_chapters(root, capsys):
     assert main(["--root", str(root), "rerun", "capcity"]) == 2
     assert "unknown chapter 'capcity'; chapters: capacity" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cost_rerun_scales_the_bill_as_the_model_says(root, tmp_path, analyses_digest):
+    outdir = tmp_path / "cost"
+    done = run_cli("rerun", "cost", "-p", "request_rate_rps", "1000", "-o", str(outdir),
+                   "--no-progress", cwd=root)
+    assert done.returncode == 0, done.stderr
+    results = json.loads((outdir / "cost.results.json").read_text())
+    assert results["instances"] == 10
+    assert results["compute_monthly_usd"] == pytest.approx(10 * 2.5 * 730)
+    assert results["egress_gb_month"] == pytest.approx(26_280)
+    assert results["egress_monthly_usd"] == pytest.approx(10_000 * 0.09 + 16_280 * 0.085)
+    assert results["storage_monthly_usd"] == pytest.approx(4.0)
+    assert results["total_monthly_usd"] == pytest.approx(
+        results["compute_monthly_usd"] + results["egress_monthly_usd"] + 4.0)
+    assert results["plan_savings_fraction"] >= 0.30
+    assert results["plan_monthly_usd"] == pytest.approx(
+        results["total_monthly_usd"] * (1 - results["plan_savings_fraction"]))
+    assert tree_digest(root / "analyses") == analyses_digest
+
+
+@pytest.mark.slow
+def test_cost_rerun_rejects_an_eu_share_above_one(root, tmp_path):
+    done = run_cli("rerun", "cost", "-p", "eu_egress_fraction", "1.7",
+                   "-o", str(tmp_path / "bad"), "--no-progress", cwd=root)
+    assert done.returncode == 1
+    assert "eu_egress_fraction must be in [0, 1]; got 1.7" in done.stderr
+
+
+@pytest.mark.slow
+def test_cost_rerun_rejects_an_unknown_storage_class(root, tmp_path):
+    done = run_cli("rerun", "cost", "-p", "archive_storage_class", "tape",
+                   "-o", str(tmp_path / "bad"), "--no-progress", cwd=root)
+    assert done.returncode == 1
+    assert "archive_storage_class must be one of" in done.stderr

@@ -21,10 +21,13 @@ __all__ = [
     "COLORS",
     "THEME",
     "Figure",
+    "bill_sensitivity_chart",
     "cost_vs_rate_chart",
     "quantile_vs_utilization_chart",
     "show",
     "slo_rule",
+    "waterfall_chart",
+    "what_if_bill_chart",
 ]
 
 VEGALITE_MIME = f"application/vnd.vegalite.v{alt.SCHEMA_VERSION.lstrip('v').split('.')[0]}+json"
@@ -37,14 +40,25 @@ COLORS = {
     "rule_of_thumb": "#7f7f7f",
     "queueing": "#2ca02c",
     "simulation": "#17becf",
+    # bill components, everywhere
+    "compute": "#1f77b4",
+    "egress": "#ff7f0e",
+    "ingress": "#bcbd22",
+    "storage": "#8c564b",
+    "total": "#333333",
+    "saving": "#2ca02c",
 }
+
+
+def _component_scale(names=("compute", "egress", "ingress", "storage", "total")) -> alt.Scale:
+    return alt.Scale(domain=list(names), range=[COLORS[n] for n in names])
 
 THEME = {
     "font": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
-    "view": {"continuousWidth": 520, "continuousHeight": 300, "stroke": None},
+    "view": {"continuousWidth": 480, "continuousHeight": 300, "stroke": None},
     "axis": {"labelFontSize": 12, "titleFontSize": 12, "titleFontWeight": "normal",
              "gridColor": "#e6e6e6"},
-    "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "right"},
+    "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "bottom"},
     "range": {"category": ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#17becf"]},
 }
 
@@ -130,3 +144,77 @@ def cost_vs_rate_chart(costs: pd.DataFrame) -> alt.Chart:
         tooltip=["instance:N", alt.Tooltip("request_rate_rps:Q", format=",.0f"),
                  alt.Tooltip("monthly_usd:Q", format="$,.0f")],
     )
+
+
+def waterfall_chart(rows: pd.DataFrame) -> alt.LayerChart:
+    """A before/after waterfall of a savings plan, from :func:`perfcost.savings.waterfall_rows`."""
+    base = alt.Chart(rows).encode(
+        x=alt.X("label:N", title=None, sort=alt.EncodingSortField("order"),
+                axis=alt.Axis(labelAngle=0, labelLimit=120)),
+    ).properties(width=480)
+    bars = base.mark_bar().encode(
+        y=alt.Y("start_usd:Q", title="monthly cost (USD)", axis=alt.Axis(format="$,.0f")),
+        y2="end_usd:Q",
+        color=alt.Color("kind:N", legend=None,
+                        scale=alt.Scale(domain=["total", "saving"],
+                                        range=[COLORS["total"], COLORS["saving"]])),
+        tooltip=["label:N", "detail:N", alt.Tooltip("start_usd:Q", format="$,.0f"),
+                 alt.Tooltip("end_usd:Q", format="$,.0f")],
+    )
+    labels = base.transform_calculate(
+        amount="datum.kind == 'total' ? datum.end_usd : datum.end_usd - datum.start_usd",
+        top="max(datum.start_usd, datum.end_usd)",
+    ).mark_text(dy=-8).encode(y="top:Q", text=alt.Text("amount:Q", format="$,.0f"))
+    return alt.layer(bars, labels)
+
+
+def bill_sensitivity_chart(sweep: pd.DataFrame, title: str) -> alt.Chart:
+    """Monthly cost by component against one input, from :func:`perfcost.cost.bill_sensitivity`."""
+    return alt.Chart(sweep).mark_line(strokeWidth=2).encode(
+        x=alt.X("value:Q", title=title),
+        y=alt.Y("monthly_usd:Q", title="monthly cost (USD)", axis=alt.Axis(format="$,.0f")),
+        color=alt.Color("component:N", title="component", scale=_component_scale()),
+        tooltip=["component:N", alt.Tooltip("value:Q", format=",.4~g"),
+                 alt.Tooltip("monthly_usd:Q", format="$,.0f")],
+    )
+
+
+def what_if_bill_chart(expressions: dict[str, str], *, rate_rps: float, eu_share: float,
+                       response_kb: float, max_rate_rps: float,
+                       max_response_kb: float) -> alt.LayerChart:
+    """A bill that recomputes in the browser as sliders move: rate, EU share, response size.
+
+    ``expressions`` come from :func:`perfcost.cost.what_if_expressions`; the chart holds them as
+    Vega-Lite calculations over three bound parameters, so no kernel is needed.
+    """
+    rate = alt.param(name="rate", value=rate_rps, bind=alt.binding_range(
+        min=max_rate_rps / 100, max=max_rate_rps, step=max_rate_rps / 100,
+        name="request rate (requests/s) "))
+    eu = alt.param(name="eu", value=eu_share, bind=alt.binding_range(
+        min=0, max=1, step=0.05, name="EU share of responses "))
+    size = alt.param(name="response_kb", value=response_kb, bind=alt.binding_range(
+        min=1, max=max_response_kb, step=1, name="response size (kB) "))
+    routes = pd.DataFrame({"route": ["direct from us-east-1", "EU share relayed via an EU region"],
+                           "relay": [False, True]})
+    components = alt.Chart(routes).properties(width=480).transform_calculate(
+        compute=expressions["compute"],
+        egress=(f"datum.relay ? ({expressions['egress_eu_relay']})"
+                f" : ({expressions['egress_direct']})"),
+        storage=expressions["storage"],
+    ).transform_fold(["compute", "egress", "storage"], as_=["component", "monthly_usd"])
+    bars = components.mark_bar().encode(
+        x=alt.X("route:N", title=None, sort=list(routes["route"]),
+                axis=alt.Axis(labelAngle=0, labelLimit=240)),
+        y=alt.Y("monthly_usd:Q", title="monthly cost (USD)", axis=alt.Axis(format="$,.0f"),
+                stack="zero"),
+        color=alt.Color("component:N", title="component",
+                        scale=_component_scale(("compute", "egress", "storage"))),
+        order=alt.Order("component:N"),
+        tooltip=["route:N", "component:N", alt.Tooltip("monthly_usd:Q", format="$,.2f")],
+    )
+    totals = components.transform_aggregate(
+        total="sum(monthly_usd)", groupby=["route"]
+    ).mark_text(dy=-8).encode(
+        x="route:N", y="total:Q", text=alt.Text("total:Q", format="$,.0f"),
+    )
+    return alt.layer(bars, totals).add_params(rate, eu, size)

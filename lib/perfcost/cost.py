@@ -1,0 +1,368 @@
+"""An itemised monthly bill for an inference service: compute, data transfer and storage.
+
+The bill reads like a cloud cost tool's: one :class:`LineItem` per component with its unit,
+monthly quantity, unit price and monthly cost, and totals that are sums of their items. Volume
+tiers (internet egress) are split exactly: each tier's gigabytes are a line of their own.
+
+Conventions (chapter 2): decimal units (1 kB = 1,000 bytes, 1 GB = 10^9 bytes); a month of
+``hours_per_month`` hours (730 by default); uploads are ingress, responses are egress.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields, replace
+
+import numpy as np
+import pandas as pd
+
+from perfcost.capacity import instances_for_utilization
+from perfcost.pricing import Catalog, Tier
+from perfcost.validation import ParameterError, at_least, fraction, non_negative, positive
+
+__all__ = [
+    "EGRESS_ROUTES",
+    "LEVER_FIELDS",
+    "Bill",
+    "Fleet",
+    "InferenceService",
+    "LineItem",
+    "bill_sensitivity",
+    "diurnal_rates_rps",
+    "fleet_for",
+    "monthly_bill",
+    "monthly_gb",
+    "tier_expression",
+    "tiered_cost_usd",
+    "tiered_items",
+    "what_if_expressions",
+    "without_levers",
+]
+
+EGRESS_ROUTES = ("direct", "eu_relay")
+SECONDS_PER_HOUR = 3600.0
+BYTES_PER_KB = 1_000.0
+BYTES_PER_GB = 1_000_000_000.0
+
+
+@dataclass(frozen=True)
+class LineItem:
+    """One line of a bill: ``quantity`` ``unit`` a month at ``unit_price_usd`` each."""
+
+    component: str  # compute, egress, ingress or storage
+    name: str
+    unit: str
+    quantity: float
+    unit_price_usd: float
+
+    @property
+    def monthly_usd(self) -> float:
+        """quantity × unit price."""
+        return self.quantity * self.unit_price_usd
+
+
+@dataclass(frozen=True)
+class Bill:
+    """A monthly bill: its line items, and totals that are sums of them."""
+
+    items: tuple[LineItem, ...]
+
+    @property
+    def total_usd(self) -> float:
+        """The sum of every line item."""
+        return math.fsum(item.monthly_usd for item in self.items)
+
+    def component_usd(self, component: str) -> float:
+        """The sum of the line items of one component (``compute``, ``egress``, ...)."""
+        return math.fsum(i.monthly_usd for i in self.items if i.component == component)
+
+    def quantity(self, component: str, unit: str) -> float:
+        """The summed quantity of a component's items in ``unit`` (e.g. egress in GB)."""
+        return math.fsum(i.quantity for i in self.items
+                         if i.component == component and i.unit == unit)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The line items as a table, one row each, with ``monthly_usd``."""
+        return pd.DataFrame([
+            {"component": i.component, "item": i.name, "unit": i.unit, "quantity": i.quantity,
+             "unit_price_usd": i.unit_price_usd, "monthly_usd": i.monthly_usd}
+            for i in self.items
+        ])
+
+
+# --- Volume tiers --------------------------------------------------------------------------------
+
+def _tier_label(lower_gb: float, tier: Tier) -> str:
+    if math.isinf(tier.up_to_gb):
+        return f"over {lower_gb / 1000:g} TB"
+    size_tb = (tier.up_to_gb - lower_gb) / 1000
+    return f"{'first' if lower_gb == 0 else 'next'} {size_tb:g} TB"
+
+
+def tiered_items(quantity_gb: float, tiers: tuple[Tier, ...], *, component: str,
+                 name: str) -> list[LineItem]:
+    """Split ``quantity_gb`` across volume tiers: one line item per tier it reaches."""
+    quantity_gb = non_negative("quantity_gb", quantity_gb)
+    items, lower = [], 0.0
+    for tier in tiers:
+        used = min(quantity_gb, tier.up_to_gb) - lower
+        if used <= 0:
+            break
+        items.append(LineItem(component, f"{name}, {_tier_label(lower, tier)}", "GB", used,
+                              tier.usd_per_gb))
+        lower = tier.up_to_gb
+    return items
+
+
+def tiered_cost_usd(quantity_gb: float, tiers: tuple[Tier, ...]) -> float:
+    """The cost of ``quantity_gb`` priced tier by tier: Σ price_i × (GB that fall in tier i)."""
+    return math.fsum(i.monthly_usd for i in tiered_items(quantity_gb, tiers, component="",
+                                                         name=""))
+
+
+def tier_expression(tiers: tuple[Tier, ...], variable: str) -> str:
+    """The tiered cost of ``variable`` GB as an expression using only + * min max.
+
+    The same text is valid in Vega expressions (the book's in-browser what-if charts) and in
+    Python, which is how the tests check it against :func:`tiered_cost_usd`.
+    """
+    terms, lower = [], 0.0
+    for tier in tiers:
+        amount = f"max({variable} - {lower!r}, 0)"
+        if not math.isinf(tier.up_to_gb):
+            amount = f"min({amount}, {tier.up_to_gb - lower!r})"
+        terms.append(f"{tier.usd_per_gb!r} * {amount}")
+        lower = tier.up_to_gb
+    return " + ".join(terms)
+
+
+def monthly_gb(rate_rps: float, size_kb: float, hours_per_month: float) -> float:
+    """GB a month moved by ``rate_rps`` messages of ``size_kb`` each (decimal units)."""
+    seconds = hours_per_month * SECONDS_PER_HOUR
+    return rate_rps * size_kb * BYTES_PER_KB * seconds / BYTES_PER_GB
+
+
+# --- The service ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class InferenceService:
+    """What the bill depends on. Each field is validated on construction, by its own name.
+
+    The first nine fields describe the service as the cost chapter's question does; the rest are
+    the cost levers, whose defaults leave the bill as the question states it.
+    """
+
+    request_rate_rps: float  # average request rate
+    request_kb: float  # upload per request (ingress)
+    response_kb: float  # response per request (egress)
+    eu_egress_fraction: float  # share of responses that go to clients in the EU, [0, 1]
+    instance_hourly_usd: float  # on-demand price of one instance-hour
+    instance_throughput_rps: float  # requests/s one instance serves at its utilisation target
+    model_storage_gb: float  # model artefacts kept in object storage
+    storage_usd_per_gb_month: float  # price of the storage class they are kept in
+    hours_per_month: float = 730.0
+    peak_to_average: float = 1.0  # diurnal peak / average rate, [1, 2]; fleets are sized for it
+    egress_route: str = "direct"  # "direct": all from the service's region; "eu_relay"
+    # Levers (see perfcost.savings):
+    throughput_gain: float = 1.0  # per-instance throughput multiplier (batching, compression)
+    cache_hit_rate: float = 0.0  # share of requests answered from a cache, [0, 1)
+    autoscale: bool = False  # follow the diurnal curve hour by hour instead of the peak
+    spot_share: float = 0.0  # share of instance-hours on spot capacity, [0, 1)
+    spot_discount: float = 0.0  # spot discount off on-demand, [0, 1)
+    committed: bool = False  # commit (savings plan) to the always-on floor of the fleet
+    commitment_discount: float = 0.0  # the commitment's discount off on-demand, [0, 1)
+    response_compression_ratio: float = 1.0  # response bytes before / after compression, >= 1
+    archived_storage_fraction: float = 0.0  # share of model storage moved to an archive class
+    archive_usd_per_gb_month: float = 0.0  # price of the archive class
+
+    def __post_init__(self):
+        for name in ("request_rate_rps", "instance_hourly_usd", "instance_throughput_rps",
+                     "hours_per_month", "throughput_gain"):
+            object.__setattr__(self, name, positive(name, getattr(self, name)))
+        for name in ("request_kb", "response_kb", "model_storage_gb", "storage_usd_per_gb_month",
+                     "archive_usd_per_gb_month"):
+            object.__setattr__(self, name, non_negative(name, getattr(self, name)))
+        for name in ("eu_egress_fraction", "archived_storage_fraction"):
+            object.__setattr__(self, name, fraction(name, getattr(self, name)))
+        for name in ("cache_hit_rate", "spot_share", "spot_discount", "commitment_discount"):
+            object.__setattr__(self, name, fraction(name, getattr(self, name), high_open=True))
+        object.__setattr__(self, "response_compression_ratio", at_least(
+            "response_compression_ratio", self.response_compression_ratio, 1.0))
+        peak = at_least("peak_to_average", self.peak_to_average, 1.0)
+        if peak > 2.0:
+            raise ParameterError("peak_to_average", "in [1, 2] (a sinusoidal day)", peak)
+        object.__setattr__(self, "peak_to_average", peak)
+        if self.egress_route not in EGRESS_ROUTES:
+            raise ParameterError("egress_route", f"one of {', '.join(EGRESS_ROUTES)}",
+                                 self.egress_route)
+
+
+LEVER_FIELDS = (
+    "throughput_gain", "cache_hit_rate", "autoscale", "spot_share", "spot_discount", "committed",
+    "commitment_discount", "response_compression_ratio", "archived_storage_fraction",
+    "archive_usd_per_gb_month",
+)
+
+
+def without_levers(service: InferenceService) -> InferenceService:
+    """The service with every cost lever back at its default: the bill as the question states."""
+    return replace(service, **{f.name: f.default for f in fields(InferenceService)
+                               if f.name in LEVER_FIELDS})
+
+
+def diurnal_rates_rps(service: InferenceService) -> np.ndarray:
+    """The request rate in each hour of a day: a sinusoid with the service's average and peak.
+
+    rate(h) = average × (1 + (peak_to_average − 1) cos(2π h / 24)), h = 0…23; its mean over the
+    24 hours is the average exactly, its maximum the peak.
+    """
+    hours = np.arange(24)
+    swing = service.peak_to_average - 1.0
+    return service.request_rate_rps * (1.0 + swing * np.cos(2 * np.pi * hours / 24))
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """Instance-hours a month, split by how they are bought."""
+
+    peak_instances: int  # instances at the daily peak
+    floor_instances: int  # instances running every hour of the day
+    instance_hours: float
+    spot_hours: float
+    committed_hours: float
+    hourly_counts: tuple[int, ...] = field(repr=False)
+
+    @property
+    def on_demand_hours(self) -> float:
+        """Instance-hours neither on spot nor committed."""
+        return self.instance_hours - self.spot_hours - self.committed_hours
+
+
+def fleet_for(service: InferenceService) -> Fleet:
+    """Size the fleet hour by hour and split its hours into on-demand, spot and committed.
+
+    Each hour needs ceil(rate × (1 − cache hits) / (throughput × gain)) instances, at least one.
+    Without autoscaling every hour runs the peak's count. Spot takes ``spot_share`` of all
+    instance-hours; a commitment covers the always-on floor of the rest.
+    """
+    capacity_rps = service.instance_throughput_rps * service.throughput_gain
+    served = diurnal_rates_rps(service) * (1.0 - service.cache_hit_rate)
+    # At the trough of a 2:1 day the rate reaches zero; one instance stays up regardless.
+    counts = [instances_for_utilization(rate, capacity_rps, 1.0) if rate > 0 else 1
+              for rate in served]
+    peak = max(counts)
+    if not service.autoscale:
+        counts = [peak] * 24
+    instance_hours = math.fsum(counts) * service.hours_per_month / 24
+    spot_hours = service.spot_share * instance_hours
+    floor_hours = min(counts) * service.hours_per_month * (1.0 - service.spot_share)
+    committed_hours = floor_hours if service.committed else 0.0
+    return Fleet(peak, min(counts), instance_hours, spot_hours, committed_hours, tuple(counts))
+
+
+def _compute_items(service: InferenceService, fleet: Fleet) -> list[LineItem]:
+    price = service.instance_hourly_usd
+    items = [LineItem("compute", "instances, on-demand", "instance-hour",
+                      fleet.on_demand_hours, price)]
+    if fleet.spot_hours > 0:
+        items.append(LineItem("compute", "instances, spot", "instance-hour", fleet.spot_hours,
+                              price * (1 - service.spot_discount)))
+    if fleet.committed_hours > 0:
+        items.append(LineItem("compute", "instances, committed", "instance-hour",
+                              fleet.committed_hours, price * (1 - service.commitment_discount)))
+    return [item for item in items if item.quantity > 0 or item is items[0]]
+
+
+def _egress_items(service: InferenceService, catalog: Catalog) -> list[LineItem]:
+    response_gb = monthly_gb(service.request_rate_rps, service.response_kb,
+                             service.hours_per_month) / service.response_compression_ratio
+    tiers = catalog.internet_egress
+    if service.egress_route == "direct":
+        return tiered_items(response_gb, tiers, component="egress",
+                            name=f"internet egress from {catalog.region}")
+    eu_gb = response_gb * service.eu_egress_fraction
+    inter_region = catalog.transfer["inter_region"]
+    return [
+        *tiered_items(response_gb - eu_gb, tiers, component="egress",
+                      name=f"internet egress from {catalog.region}"),
+        LineItem("egress", "inter-region transfer to the EU region", "GB", eu_gb,
+                 inter_region.usd),
+        *tiered_items(eu_gb, tiers, component="egress", name="internet egress from the EU region"),
+    ]
+
+
+def _storage_items(service: InferenceService) -> list[LineItem]:
+    archived_gb = service.model_storage_gb * service.archived_storage_fraction
+    items = [LineItem("storage", "model storage", "GB-month",
+                      service.model_storage_gb - archived_gb, service.storage_usd_per_gb_month)]
+    if archived_gb > 0:
+        items.append(LineItem("storage", "model storage, archived versions", "GB-month",
+                              archived_gb, service.archive_usd_per_gb_month))
+    return items
+
+
+def monthly_bill(service: InferenceService, catalog: Catalog) -> Bill:
+    """The itemised monthly bill of ``service`` at ``catalog``'s transfer prices.
+
+    Compute from :func:`fleet_for`; egress of every response, tier by tier (the EU share through
+    an EU region when ``egress_route`` is "eu_relay"); ingress of every upload at the catalog's
+    ingress price; storage of the model artefacts.
+    """
+    upload_gb = monthly_gb(service.request_rate_rps, service.request_kb, service.hours_per_month)
+    ingress = LineItem("ingress", "uploads (ingress)", "GB", upload_gb,
+                       catalog.transfer["ingress"].usd)
+    return Bill(tuple([
+        *_compute_items(service, fleet_for(service)),
+        *_egress_items(service, catalog),
+        ingress,
+        *_storage_items(service),
+    ]))
+
+
+def what_if_expressions(service: InferenceService, catalog: Catalog) -> dict[str, str]:
+    """The baseline bill's components as expressions of three variables, for in-browser charts.
+
+    The variables are ``rate`` (requests/s), ``eu`` (EU share of responses) and ``response_kb``;
+    everything else is fixed at the service's values. Keys: ``compute``, ``storage``,
+    ``egress_direct`` and ``egress_eu_relay``. The expressions use only + - * / min max ceil, so
+    the same text runs as a Vega expression and as Python (with ``ceil = math.ceil``); they
+    reproduce :func:`monthly_bill` for a service with no levers pulled.
+    """
+    if without_levers(service) != service:
+        raise ParameterError("service", "a service with no cost levers pulled", service)
+    capacity_rps = service.instance_throughput_rps
+    hourly = service.instance_hourly_usd * service.hours_per_month
+    gb_per_kb_rps = service.hours_per_month * SECONDS_PER_HOUR * BYTES_PER_KB / BYTES_PER_GB
+    gb = f"(rate * response_kb * {gb_per_kb_rps!r})"
+    tiers = catalog.internet_egress
+    inter_region = catalog.transfer["inter_region"].usd
+    storage = service.model_storage_gb * service.storage_usd_per_gb_month
+    return {
+        "compute": f"max(ceil(rate * {service.peak_to_average!r} / {capacity_rps!r}), 1)"
+                   f" * {hourly!r}",
+        "egress_direct": tier_expression(tiers, gb),
+        "egress_eu_relay": f"{tier_expression(tiers, f'({gb} * (1 - eu))')}"
+                           f" + {inter_region!r} * {gb} * eu"
+                           f" + {tier_expression(tiers, f'({gb} * eu)')}",
+        "storage": repr(storage),
+    }
+
+
+def bill_sensitivity(service: InferenceService, catalog: Catalog, parameter: str,
+                     values) -> pd.DataFrame:
+    """The bill by component as one service field sweeps ``values`` (long format).
+
+    Columns: ``parameter`` (the field's name), ``value``, ``component`` (compute, egress, ingress,
+    storage and ``total``) and ``monthly_usd``.
+    """
+    if parameter not in {f.name for f in fields(InferenceService)}:
+        raise ParameterError("parameter", "an InferenceService field", parameter)
+    rows = []
+    for value in values:
+        bill = monthly_bill(replace(service, **{parameter: value}), catalog)
+        for component in ("compute", "egress", "ingress", "storage"):
+            rows.append({"parameter": parameter, "value": float(value), "component": component,
+                         "monthly_usd": bill.component_usd(component)})
+        rows.append({"parameter": parameter, "value": float(value), "component": "total",
+                     "monthly_usd": bill.total_usd})
+    return pd.DataFrame(rows)

@@ -1,0 +1,234 @@
+"""A cost-reduction planner: which levers to pull, in what order, to cut a bill by a target.
+
+Each :class:`Lever` is a change to the :class:`~perfcost.cost.InferenceService` (commit to the
+always-on floor, move a share to spot, autoscale, raise per-instance throughput, cache, compress
+responses, archive old model versions). Its saving is never asserted: the planner prices the
+service before and after the change with :func:`perfcost.cost.monthly_bill`.
+
+How plans are ranked. Each lever carries three 1 (low) to 3 (high) ratings: the engineering
+effort, the risk it poses to the latency SLO, and how hard it is to undo (a one-year commitment
+is 3). A plan's risk score is the sum of its levers' ratings. :func:`plan_savings` evaluates every
+combination of the levers that save money at all, keeps those that reach the target, and picks
+the lowest risk score, then the larger saving, then the fewer levers. Levers are applied in a
+fixed order (:data:`LEVER_ORDER`), so each plan line's saving is the difference between the bill
+before and after that lever, given the levers above it.
+
+Used by chapter 2 (cost breakdown).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, fields, replace
+
+import pandas as pd
+
+from perfcost.cost import Bill, InferenceService, monthly_bill
+from perfcost.pricing import Catalog
+from perfcost.validation import (
+    ParameterError,
+    at_least,
+    fraction,
+    integer_at_least,
+    non_negative,
+    positive,
+)
+
+__all__ = ["LEVER_ORDER", "Lever", "Plan", "PlanStep", "plan_savings", "plan_table",
+           "standard_levers", "waterfall_rows"]
+
+# Volume first (fewer requests, more per instance), then how the fleet is shaped and bought, then
+# transfer and storage: a commitment then covers the fleet that is left, not the one removed.
+LEVER_ORDER = ("cache", "throughput", "autoscale", "spot", "commitment", "compression", "tiering")
+
+
+@dataclass(frozen=True)
+class Lever:
+    """A change to the service that may cut its bill, with its ratings (1 low to 3 high)."""
+
+    key: str  # one of LEVER_ORDER
+    name: str
+    changes: tuple[tuple[str, object], ...]  # (InferenceService field, new value) pairs
+    effort: int
+    slo_risk: int
+    irreversibility: int
+
+    def __post_init__(self):
+        if self.key not in LEVER_ORDER:
+            raise ParameterError("key", f"one of {', '.join(LEVER_ORDER)}", self.key)
+        known = {f.name for f in fields(InferenceService)}
+        for name, _ in self.changes:
+            if name not in known:
+                raise ParameterError("changes", "InferenceService field names", name)
+        for rating in ("effort", "slo_risk", "irreversibility"):
+            value = integer_at_least(rating, getattr(self, rating), 1)
+            if value > 3:
+                raise ParameterError(rating, "1, 2 or 3", value)
+
+    @property
+    def risk_score(self) -> int:
+        """effort + SLO risk + irreversibility."""
+        return self.effort + self.slo_risk + self.irreversibility
+
+    def apply(self, service: InferenceService) -> InferenceService:
+        """The service with this lever pulled."""
+        return replace(service, **dict(self.changes))
+
+
+def standard_levers(
+    *,
+    commitment_discount: float,
+    spot_share: float,
+    spot_discount: float,
+    throughput_gain: float,
+    cache_hit_rate: float,
+    response_compression_ratio: float,
+    archived_storage_fraction: float,
+    archive_usd_per_gb_month: float,
+) -> list[Lever]:
+    """The seven levers of chapter 2, with the book's ratings, built from the reader's inputs.
+
+    Ratings (effort, SLO risk, irreversibility): caching (2, 1, 1): a cache in front of the model;
+    throughput (3, 2, 2): batching or a compressed model, work that can move latency;
+    autoscaling (2, 2, 1): scale-up lag risks the SLO at the morning ramp; spot (2, 3, 1):
+    interruptions remove capacity at short notice; commitment (1, 1, 3): a contract, locked for
+    its term; compression (1, 1, 1): a server setting; tiering (1, 1, 1): a storage lifecycle rule.
+    Every input is checked by its own name before a lever is built.
+    """
+    for name, value in (("commitment_discount", commitment_discount), ("spot_share", spot_share),
+                        ("spot_discount", spot_discount), ("cache_hit_rate", cache_hit_rate)):
+        fraction(name, value, high_open=True)
+    fraction("archived_storage_fraction", archived_storage_fraction)
+    positive("throughput_gain", throughput_gain)
+    at_least("response_compression_ratio", response_compression_ratio, 1.0)
+    non_negative("archive_usd_per_gb_month", archive_usd_per_gb_month)
+    return [
+        Lever("cache", f"answer {cache_hit_rate:.0%} of requests from a cache",
+              (("cache_hit_rate", cache_hit_rate),), 2, 1, 1),
+        Lever("throughput", f"raise per-instance throughput {throughput_gain:g}x",
+              (("throughput_gain", throughput_gain),), 3, 2, 2),
+        Lever("autoscale", "autoscale to the diurnal curve", (("autoscale", True),), 2, 2, 1),
+        Lever("spot", f"run {spot_share:.0%} of instance-hours on spot "
+                      f"({spot_discount:.0%} off)",
+              (("spot_share", spot_share), ("spot_discount", spot_discount)), 2, 3, 1),
+        Lever("commitment", f"commit to the always-on floor ({commitment_discount:.0%} off)",
+              (("committed", True), ("commitment_discount", commitment_discount)), 1, 1, 3),
+        Lever("compression", f"compress responses {response_compression_ratio:g}:1",
+              (("response_compression_ratio", response_compression_ratio),), 1, 1, 1),
+        Lever("tiering", f"archive {archived_storage_fraction:.0%} of model storage",
+              (("archived_storage_fraction", archived_storage_fraction),
+               ("archive_usd_per_gb_month", archive_usd_per_gb_month)), 1, 1, 1),
+    ]
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    """One line of a plan: the lever and the bill's total before and after it."""
+
+    lever: Lever
+    before_usd: float
+    after_usd: float
+
+    @property
+    def saving_usd(self) -> float:
+        """before − after."""
+        return self.before_usd - self.after_usd
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The chosen levers, line by line, with the bills before and after."""
+
+    baseline: Bill
+    final: Bill
+    steps: tuple[PlanStep, ...]
+    savings_target: float
+    ineffective: tuple[Lever, ...]  # levers that save nothing at these inputs
+
+    @property
+    def saving_usd(self) -> float:
+        """Baseline total − final total."""
+        return self.baseline.total_usd - self.final.total_usd
+
+    @property
+    def savings_fraction(self) -> float:
+        """The saving as a fraction of the baseline total."""
+        return self.saving_usd / self.baseline.total_usd
+
+    @property
+    def reaches_target(self) -> bool:
+        """Whether the saving reaches the target (to a hundredth of a cent)."""
+        return self.saving_usd >= self.savings_target * self.baseline.total_usd - 1e-4
+
+    @property
+    def risk_score(self) -> int:
+        """The sum of the levers' risk scores."""
+        return sum(step.lever.risk_score for step in self.steps)
+
+
+def _ordered(levers) -> list[Lever]:
+    return sorted(levers, key=lambda lever: LEVER_ORDER.index(lever.key))
+
+
+def _apply(service: InferenceService, catalog: Catalog, levers, baseline: Bill):
+    steps, bill = [], baseline
+    for lever in _ordered(levers):
+        service = lever.apply(service)
+        after = monthly_bill(service, catalog)
+        steps.append(PlanStep(lever, bill.total_usd, after.total_usd))
+        bill = after
+    return tuple(steps), bill
+
+
+def plan_savings(
+    service: InferenceService, catalog: Catalog, levers: list[Lever], savings_target: float
+) -> Plan:
+    """Pick the least risky combination of levers that cuts the bill by ``savings_target``.
+
+    Levers that save nothing alone are set aside (reported in ``ineffective``). Among the
+    combinations of the rest that reach the target, the lowest risk score wins, then the larger
+    saving, then fewer levers. If none reaches it, the plan is the combination with the largest
+    saving, and ``reaches_target`` is False.
+    """
+    savings_target = fraction("savings_target", savings_target, high_open=True)
+    keys = [lever.key for lever in levers]
+    if len(set(keys)) != len(keys):
+        raise ParameterError("levers", "at most one lever of each key", keys)
+    baseline = monthly_bill(service, catalog)
+    useful = [lever for lever in levers
+              if monthly_bill(lever.apply(service), catalog).total_usd < baseline.total_usd]
+    ineffective = tuple(lever for lever in levers if lever not in useful)
+    plans = []
+    for size in range(len(useful) + 1):
+        for combination in itertools.combinations(useful, size):
+            steps, final = _apply(service, catalog, combination, baseline)
+            plans.append(Plan(baseline, final, steps, savings_target, ineffective))
+    reaching = [plan for plan in plans if plan.reaches_target]
+    if reaching:
+        return min(reaching, key=lambda p: (p.risk_score, -p.saving_usd, len(p.steps)))
+    return max(plans, key=lambda p: (p.saving_usd, -p.risk_score))
+
+
+def plan_table(plan: Plan) -> pd.DataFrame:
+    """The plan line by line: lever, ratings, bill before and after, saving in USD and share."""
+    rows = [{"lever": s.lever.name, "effort": s.lever.effort, "slo_risk": s.lever.slo_risk,
+             "irreversibility": s.lever.irreversibility, "before_usd": s.before_usd,
+             "after_usd": s.after_usd, "saving_usd": s.saving_usd,
+             "saving_share": s.saving_usd / plan.baseline.total_usd} for s in plan.steps]
+    return pd.DataFrame(rows, columns=["lever", "effort", "slo_risk", "irreversibility",
+                                       "before_usd", "after_usd", "saving_usd", "saving_share"])
+
+
+def waterfall_rows(plan: Plan) -> pd.DataFrame:
+    """Bars of a before/after waterfall: the baseline, one bar per lever, the plan's total.
+
+    Columns: ``order``, ``label`` (the lever's key), ``detail``, ``start_usd``, ``end_usd``,
+    ``kind`` ("total" or "saving").
+    """
+    rows = [{"label": "baseline", "detail": "the bill as the question states it",
+             "start_usd": 0.0, "end_usd": plan.baseline.total_usd, "kind": "total"}]
+    rows += [{"label": step.lever.key, "detail": step.lever.name, "start_usd": step.before_usd,
+              "end_usd": step.after_usd, "kind": "saving"} for step in plan.steps]
+    rows.append({"label": "with the plan", "detail": "every lever of the plan pulled",
+                 "start_usd": 0.0, "end_usd": plan.final.total_usd, "kind": "total"})
+    return pd.DataFrame(rows).rename_axis("order").reset_index()

@@ -1,0 +1,119 @@
+"""The reduction planner: plans reach their target, and every saving can be recomputed."""
+
+from dataclasses import replace
+
+import pytest
+
+from perfcost.cost import InferenceService, monthly_bill
+from perfcost.pricing import load_catalog
+from perfcost.savings import Lever, plan_savings, plan_table, standard_levers, waterfall_rows
+from perfcost.validation import ParameterError
+
+CATALOG = load_catalog()
+QUESTION = InferenceService(
+    request_rate_rps=500, request_kb=50, response_kb=10, eu_egress_fraction=0.3,
+    instance_hourly_usd=2.5, instance_throughput_rps=100, model_storage_gb=200,
+    storage_usd_per_gb_month=0.02,
+)
+INPUTS = dict(commitment_discount=0.28, spot_share=0.4, spot_discount=0.5, throughput_gain=1.0,
+              cache_hit_rate=0.0, response_compression_ratio=3.0, archived_storage_fraction=0.75,
+              archive_usd_per_gb_month=0.004)
+
+
+def levers(**changes):
+    return standard_levers(**{**INPUTS, **changes})
+
+
+def test_the_question_plan_by_hand():
+    plan = plan_savings(QUESTION, CATALOG, levers(), 0.30)
+    assert [s.lever.key for s in plan.steps] == ["commitment", "compression"]
+    commitment, compression = plan.steps
+    assert commitment.saving_usd == pytest.approx(0.28 * 5 * 2.5 * 730)  # 2,555.00
+    # 13,140 GB compressed 3:1 is 4,380 GB, all in the first tier.
+    assert compression.saving_usd == pytest.approx(1_166.90 - 4_380 * 0.09)
+    assert plan.reaches_target and plan.savings_fraction == pytest.approx(
+        (2_555 + 772.7) / 10_295.9)
+    assert {lever.key for lever in plan.ineffective} == {"cache", "throughput", "autoscale"}
+
+
+def test_each_line_is_recomputable_from_the_cost_model():
+    service = replace(QUESTION, peak_to_average=1.65)
+    plan = plan_savings(service, CATALOG, levers(throughput_gain=1.3, cache_hit_rate=0.1), 0.55)
+    assert plan.steps, "a plan with levers"
+    current = service
+    for step in plan.steps:
+        assert step.before_usd == pytest.approx(monthly_bill(current, CATALOG).total_usd)
+        current = step.lever.apply(current)
+        assert step.after_usd == pytest.approx(monthly_bill(current, CATALOG).total_usd)
+    assert plan.final.total_usd == pytest.approx(monthly_bill(current, CATALOG).total_usd)
+    assert sum(s.saving_usd for s in plan.steps) == pytest.approx(plan.saving_usd)
+
+
+@pytest.mark.parametrize("target", [0.05, 0.20, 0.30, 0.40, 0.50])
+def test_plans_reach_their_target_with_the_least_risk(target):
+    plan = plan_savings(replace(QUESTION, peak_to_average=1.65), CATALOG, levers(), target)
+    assert plan.reaches_target and plan.savings_fraction >= target - 1e-12
+    # No plan with fewer risk points reaches the target: drop any one lever and it falls short
+    # or the planner would have found a cheaper-risk plan among the remaining combinations.
+    for dropped in plan.steps:
+        rest = [s.lever for s in plan.steps if s is not dropped]
+        smaller = plan_savings(replace(QUESTION, peak_to_average=1.65), CATALOG, rest, target)
+        assert not smaller.reaches_target or smaller.risk_score >= plan.risk_score
+
+
+def test_more_ambition_never_lowers_risk():
+    service = replace(QUESTION, peak_to_average=1.65)
+    risks = [plan_savings(service, CATALOG, levers(), t).risk_score for t in (0.1, 0.3, 0.5)]
+    assert risks == sorted(risks)
+
+
+def test_an_unreachable_target_returns_the_biggest_saving_and_says_so():
+    plan = plan_savings(QUESTION, CATALOG, levers(), 0.95)
+    assert not plan.reaches_target
+    assert plan.savings_fraction < 0.95
+    assert {s.lever.key for s in plan.steps} >= {"spot", "commitment", "compression"}
+
+
+def test_autoscaling_matters_only_when_traffic_swings():
+    steady = plan_savings(QUESTION, CATALOG, levers(), 0.1)
+    swinging = plan_savings(replace(QUESTION, peak_to_average=1.65), CATALOG, levers(), 0.1)
+    assert "autoscale" in {lever.key for lever in steady.ineffective}
+    assert "autoscale" not in {lever.key for lever in swinging.ineffective}
+
+
+def test_tables_for_the_chapter():
+    plan = plan_savings(QUESTION, CATALOG, levers(), 0.30)
+    table = plan_table(plan)
+    assert list(table["lever"]) == [s.lever.name for s in plan.steps]
+    rows = waterfall_rows(plan)
+    assert list(rows["label"]) == ["baseline", "commitment", "compression", "with the plan"]
+    assert rows["end_usd"].iloc[-1] == pytest.approx(plan.final.total_usd)
+    assert rows["end_usd"].iloc[0] == pytest.approx(plan.baseline.total_usd)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"spot_share": 1.5}, r"spot_share must be in \[0, 1\)"),
+        ({"commitment_discount": -0.1}, "commitment_discount must be"),
+        ({"response_compression_ratio": 0.5}, "response_compression_ratio must be"),
+        ({"throughput_gain": 0}, "throughput_gain must be"),
+    ],
+)
+def test_bad_lever_inputs_are_named(changes, message):
+    with pytest.raises(ParameterError, match=message):
+        levers(**changes)
+
+
+def test_lever_definitions_are_checked():
+    with pytest.raises(ParameterError, match="key must be one of cache"):
+        Lever("magic", "x", (), 1, 1, 1)
+    with pytest.raises(ParameterError, match="changes must be InferenceService field names"):
+        Lever("cache", "x", (("colour", 1),), 1, 1, 1)
+    with pytest.raises(ParameterError, match="effort must be 1, 2 or 3"):
+        Lever("cache", "x", (), 4, 1, 1)
+    with pytest.raises(ParameterError, match="savings_target must be"):
+        plan_savings(QUESTION, CATALOG, levers(), 1.0)
+    duplicate = levers()[:1] * 2
+    with pytest.raises(ParameterError, match="at most one lever of each key"):
+        plan_savings(QUESTION, CATALOG, duplicate, 0.1)
