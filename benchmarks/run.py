@@ -15,8 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from perfcost.batching import RESNET50_T4, LinearServiceTime, StaticBatching, simulate
 from perfcost.chapters import find_chapters, rerun
-from perfcost.queueing import MMc, erlang_c
+from perfcost.queueing import MD1, MMc, erlang_c
+from perfcost.traffic import poisson_arrival_times, poisson_arrivals
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,8 +56,57 @@ def bench_erlang_c() -> None:
           f"  (p95 = {queue.response_quantile(0.95):.3f} s)")
 
 
+def bench_simulator() -> None:
+    """Simulated requests per second, batched and unbatched, and the same M/D/1 queue in Ciw."""
+    simulate([0.0, 0.001], service=RESNET50_T4, controller=StaticBatching(1, 2))  # compile
+    arrivals = poisson_arrivals(2000.0, 1000.0, seed=1)
+    seconds = median_seconds(lambda: simulate(arrivals, service=RESNET50_T4, instances=2,
+                                              controller=StaticBatching(5.0, 32)), 3)
+    print(f"batching simulator, batched (W=5 ms, B=32)  {arrivals.size / seconds / 1e6:6.2f} M "
+          f"requests/s on one core  (goal >= 1 M)")
+    md1 = LinearServiceTime(0.0, 1.0)  # 1 ms per request, batch of one, no wait: M/D/1
+    requests = 1_000_000
+    arrivals = poisson_arrival_times(700.0, requests, seed=2)
+    seconds = median_seconds(lambda: simulate(arrivals, service=md1,
+                                              controller=StaticBatching(0.0, 1)), 3)
+    ours_ms = simulate(arrivals, service=md1, controller=StaticBatching(0.0, 1)).latency_ms.mean()
+    ours_rps = requests / seconds
+    theory_ms = 1000 * MD1(700.0, 1000.0).mean_response
+    ciw_rps, ciw_ms = _ciw_md1(700.0, 1.0, 100_000)
+    print(f"M/D/1 (rho 0.7), perfcost                  {ours_rps / 1e6:6.2f} M requests/s, "
+          f"mean latency {ours_ms:.4f} ms")
+    print(f"M/D/1 (rho 0.7), Ciw {ciw_version():<22}{ciw_rps / 1e6:6.3f} M requests/s, "
+          f"mean latency {ciw_ms:.4f} ms  (Pollaczek-Khinchine {theory_ms:.4f} ms)")
+    print(f"speed-up over Ciw                            {ours_rps / ciw_rps:6.0f} x"
+          "  (goal >= 30 x)")
+
+
+def ciw_version() -> str:
+    import ciw
+
+    return ciw.__version__
+
+
+def _ciw_md1(rate_rps: float, service_ms: float, customers: int) -> tuple[float, float]:
+    """Requests per second and mean latency (ms) of Ciw on the same M/D/1 queue."""
+    import ciw
+
+    network = ciw.create_network(
+        arrival_distributions=[ciw.dists.Exponential(rate=rate_rps)],
+        service_distributions=[ciw.dists.Deterministic(value=service_ms / 1000)],
+        number_of_servers=[1])
+    ciw.seed(2)
+    simulation = ciw.Simulation(network)
+    start = time.perf_counter()
+    simulation.simulate_until_max_customers(customers, method="Finish")
+    seconds = time.perf_counter() - start
+    records = simulation.get_all_records()
+    mean_ms = 1000 * statistics.fmean(r.waiting_time + r.service_time for r in records)
+    return len(records) / seconds, mean_ms
+
+
 def bench_chapters() -> None:
-    goals = {"capacity": 20}  # seconds, from the issues
+    goals = {"capacity": 20, "batching": 60}  # seconds, from the issues
     with tempfile.TemporaryDirectory() as scratch:
         for chapter in find_chapters(ROOT).values():
             start = time.perf_counter()
@@ -87,7 +138,13 @@ def bench_book_from_empty_cache() -> None:
 
 
 if __name__ == "__main__":
+    only = sys.argv[1:]  # e.g. `python benchmarks/run.py simulator` runs one group
     print(f"hardware: {hardware()}")
+    if only:
+        for name in only:
+            globals()[f"bench_{name}"]()
+        sys.exit(0)
     bench_erlang_c()
+    bench_simulator()
     bench_chapters()
     bench_book_from_empty_cache()

@@ -34,7 +34,7 @@ QUESTION = InferenceService(
 )
 
 
-# --- Tiers ---------------------------------------------------------------------------------------
+# --- Tiers ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(
     ("gb", "usd"),
@@ -85,7 +85,7 @@ def test_a_single_flat_tier():
     assert tiered_cost_usd(123.0, (Tier(math.inf, 0.02),)) == pytest.approx(2.46)
 
 
-# --- The question's bill -------------------------------------------------------------------------
+# --- The question's bill ----------------------------------------------------------------------
 
 def test_the_question_bill_by_hand():
     bill = monthly_bill(QUESTION, CATALOG)
@@ -137,7 +137,7 @@ def test_relaying_the_eu_share_adds_inter_region_transfer():
     assert relayed.quantity("egress", "GB") == pytest.approx(13_140 + eu_gb)  # relayed GB twice
 
 
-# --- Fleets ---------------------------------------------------------------------------------
+# --- Fleets -----------------------------------------------------------------------------------
 
 def test_a_diurnal_day_averages_to_the_rate_and_peaks_at_the_ratio():
     service = replace(QUESTION, peak_to_average=1.65)
@@ -175,7 +175,7 @@ def test_fleet_hours_are_never_negative(peak, spot, hit, rate, autoscale, commit
     assert math.isfinite(monthly_bill(service, CATALOG).total_usd)
 
 
-# --- Bad input -----------------------------------------------------------------------------------
+# --- Bad input --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),

@@ -1,0 +1,140 @@
+"""Adaptive batching policies: bounds, safety rules, and the behaviour under overload."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from perfcost.batching import RESNET50_T4, Measurement, simulate, slo_attainment
+from perfcost.controllers import AIMDBatching, NaiveProportionalBatching, SLOBatchingController
+from perfcost.traffic import poisson_arrivals, step_spike_arrivals
+from perfcost.validation import ParameterError
+
+
+def measurement(t_s, *, latencies_ms=(), arrivals=500, queue_len=0, sizes=(8, 16), wait=5.0,
+                batch=16, instances=1):
+    sizes = np.asarray(sizes, dtype=int)
+    return Measurement(
+        t_s=t_s, interval_s=1.0, latencies_ms=np.asarray(latencies_ms, dtype=float),
+        arrivals=arrivals, queue_len=queue_len, batch_sizes=sizes,
+        batch_service_ms=np.asarray(RESNET50_T4.batch_ms(sizes)), max_wait_ms=wait,
+        max_batch_size=batch, instances=instances)
+
+
+# --- AIMD -------------------------------------------------------------------------------------
+
+def test_aimd_adds_while_the_slo_holds_and_multiplies_down_on_a_violation():
+    aimd = AIMDBatching(slo_p95_ms=50, initial_batch_size=10, additive_step=4, decrease_factor=0.5)
+    assert aimd.start() == (0.0, 10)
+    assert aimd.update(measurement(1, latencies_ms=[20] * 30)) == (0.0, 14)
+    assert aimd.update(measurement(2, latencies_ms=[80] * 30)) == (0.0, 7)
+    assert aimd.update(measurement(3, latencies_ms=[80] * 5)) == (0.0, 7)  # too few samples
+
+
+def test_aimd_falls_into_the_overload_trap():
+    # Batch 1 serves at most 272 rps; at 700 rps the queue grows, the p95 breaks the SLO, and
+    # a latency-only rule keeps shrinking: it never recovers.
+    arrivals = poisson_arrivals(700, 60, seed=1)
+    result = simulate(arrivals, service=RESNET50_T4, controller=AIMDBatching(50), instances=2)
+    assert slo_attainment(result, 50) == 0.0
+    assert result.timeline["max_batch_size"].max() == 1
+
+
+# --- Ours: safety -----------------------------------------------------------------------------
+
+def test_fallback_until_the_service_model_is_identified():
+    controller = SLOBatchingController(50, fallback=(3.0, 6))
+    assert controller.start() == (3.0, 6)
+    # Batches of one size only: the line cannot be fitted yet.
+    assert controller.update(measurement(1, latencies_ms=[20] * 50, sizes=(6, 6))) == (3.0, 6)
+    assert controller.last_decision["mode"] == "fallback"
+
+
+def test_no_change_on_too_few_samples():
+    controller = SLOBatchingController(50, min_samples=20, latency_window_s=5)
+    controller.start()
+    controller.update(measurement(1, latencies_ms=[20] * 30))
+    # From t = 7 the 5 s window holds 5 x 3 = 15 completions, under min_samples: hold.
+    for t in range(2, 8):
+        held = controller.update(measurement(t, latencies_ms=[20] * 3))
+    for t in range(8, 12):
+        assert controller.update(measurement(t, latencies_ms=[20] * 3)) == held
+        assert controller.last_decision["mode"] == "hold"
+
+
+def test_never_shrinks_while_overloaded():
+    controller = SLOBatchingController(50)
+    controller.start()
+    controller.update(measurement(1, latencies_ms=[30] * 50, arrivals=400))
+    sizes = []
+    for t in range(2, 12):  # 5,000 rps on one T4: more than any batch size can carry
+        _, batch = controller.update(measurement(t, latencies_ms=[500] * 200, arrivals=5000,
+                                                 queue_len=3000))
+        sizes.append(batch)
+        assert controller.last_decision["scale_out"]
+    assert sizes == sorted(sizes) and sizes[-1] == 128
+
+
+def test_a_spike_enters_panic_mode_and_batches_do_not_shrink():
+    controller = SLOBatchingController(50)
+    controller.start()
+    for t in range(1, 40):
+        controller.update(measurement(t, latencies_ms=[30] * 200, arrivals=300))
+    before = controller.update(measurement(40, latencies_ms=[30] * 200, arrivals=300))[1]
+    after = controller.update(measurement(41, latencies_ms=[45] * 200, arrivals=1500))[1]
+    assert controller.last_decision["mode"] in ("panic", "overload")
+    assert after >= before
+
+
+@settings(max_examples=25, deadline=None)
+@given(rate=st.floats(50, 3000), limit=st.integers(1, 128), wait_limit=st.floats(0, 40),
+       seed=st.integers(0, 100))
+def test_bounds_are_always_respected(rate, limit, wait_limit, seed):
+    arrivals = step_spike_arrivals(rate, 30, spike_start_s=10, spike_duration_s=5, seed=seed)
+    if arrivals.size == 0:
+        return
+    controller = SLOBatchingController(50, max_batch_limit=limit, max_wait_limit_ms=wait_limit,
+                                       fallback=(min(2.0, wait_limit), min(8, limit)))
+    timeline = simulate(arrivals, service=RESNET50_T4, controller=controller,
+                        instances=2).timeline
+    assert timeline["max_batch_size"].between(1, limit).all()
+    assert timeline["max_wait_ms"].between(0, wait_limit + 1e-9).all()
+
+
+def test_contradictory_bounds_are_refused():
+    with pytest.raises(ParameterError, match="max_wait_limit_ms must be < slo_p95_ms"):
+        SLOBatchingController(50, max_wait_limit_ms=60)
+    with pytest.raises(ParameterError, match="fallback batch size must be a whole number in"):
+        SLOBatchingController(50, max_batch_limit=16, fallback=(2.0, 32))
+    with pytest.raises(ParameterError, match="fallback wait must be <= max_wait_limit_ms"):
+        SLOBatchingController(50, max_wait_limit_ms=10, fallback=(20.0, 8))
+    with pytest.raises(ParameterError, match="initial_batch_size must be a whole number in"):
+        AIMDBatching(50, initial_batch_size=200)
+    with pytest.raises(ParameterError, match="slo_p95_ms must be"):
+        NaiveProportionalBatching(0)
+
+
+# --- Ours: behaviour --------------------------------------------------------------------------
+
+def test_holds_the_slo_through_a_3x_spike_on_two_instances():
+    arrivals = step_spike_arrivals(700, 240, spike_start_s=100, seed=3)
+    result = simulate(arrivals, service=RESNET50_T4, controller=SLOBatchingController(50),
+                      instances=2)
+    assert slo_attainment(result, 50) == 1.0
+    spike = result.timeline[(result.timeline["t_s"] > 105) & (result.timeline["t_s"] <= 160)]
+    assert spike["max_batch_size"].min() > 16  # it batched up for the spike
+
+
+def test_does_not_oscillate_where_the_naive_controller_does():
+    arrivals = poisson_arrivals(700, 120, seed=5)
+
+    def reversals(timeline):
+        steps = np.sign(np.diff(timeline["max_batch_size"].to_numpy()))
+        steps = steps[steps != 0]
+        return int(np.sum(steps[1:] != steps[:-1]))
+
+    naive = simulate(arrivals, service=RESNET50_T4, instances=2,
+                     controller=NaiveProportionalBatching(50, gain=2.0))  # 88 reversals
+    ours = simulate(arrivals, service=RESNET50_T4, instances=2,
+                    controller=SLOBatchingController(50))
+    assert reversals(naive.timeline) > 3 * max(1, reversals(ours.timeline))
