@@ -33,7 +33,8 @@ def analyses_digest(root):
 def test_list_shows_chapters_parameters_defaults_and_comments(root, capsys):
     assert main(["--root", str(root), "list"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("capacity  (analyses/capacity.ipynb)")
+    for chapter in ("batching", "capacity", "cost"):
+        assert f"\n{chapter}  (analyses/{chapter}.ipynb)" in f"\n{out}"
     assert "request_rate_rps" in out and "2000.0" in out and "predicted average request rate" in out
 
 
@@ -92,7 +93,8 @@ def test_bad_requests_fail_before_anything_runs(root, tmp_path, capsys, args, me
 
 def test_unknown_chapter_lists_the_chapters(root, capsys):
     assert main(["--root", str(root), "rerun", "capcity"]) == 2
-    assert "unknown chapter 'capcity'; chapters: capacity" in capsys.readouterr().err
+    assert "unknown chapter 'capcity'; chapters: batching, capacity, cost" in (
+        capsys.readouterr().err)
 
 
 @pytest.mark.slow

@@ -45,6 +45,7 @@ __all__ = [
     "LinearServiceTime",
     "Measurement",
     "StaticBatching",
+    "compare_policies",
     "grid_search_static",
     "recovery_time_s",
     "simulate",
@@ -173,6 +174,13 @@ class BatchingResult:
     def latency_quantile_ms(self, q: float) -> float:
         """A quantile of all request latencies."""
         return float(np.quantile(self.latency_ms, q))
+
+    @property
+    def reversals(self) -> int:
+        """How often the batch limit turned from rising to falling or back: oscillation."""
+        steps = np.sign(np.diff(self.timeline["max_batch_size"].to_numpy()))
+        steps = steps[steps != 0]
+        return int(np.sum(steps[1:] != steps[:-1]))
 
     @property
     def parameter_changes(self) -> int:
@@ -359,13 +367,15 @@ def recovery_time_s(result: BatchingResult, slo_p95_ms: float, after_s: float,
 
 
 def summarize(result: BatchingResult, slo_p95_ms: float, window_s: float = 10.0) -> dict:
-    """The chapter's scorecard: SLO attainment, overall p95 and p99, GPU busy time, churn."""
+    """The chapter's scorecard: SLO attainment, overall p95 and p99, GPU busy time, churn
+    (intervals that changed a parameter) and reversals of the batch limit."""
     return {
         "slo_attainment": slo_attainment(result, slo_p95_ms, window_s),
         "p95_ms": result.latency_quantile_ms(0.95),
         "p99_ms": result.latency_quantile_ms(0.99),
         "gpu_busy_s": result.gpu_busy_s,
         "parameter_changes": result.parameter_changes,
+        "reversals": result.reversals,
     }
 
 
@@ -388,3 +398,23 @@ def grid_search_static(
     table = pd.DataFrame(rows)
     return table.sort_values(["slo_attainment", "gpu_busy_s"], ascending=[False, True],
                              ignore_index=True)
+
+
+def compare_policies(
+    arrival_times_s, policies: dict, *, service: LinearServiceTime, slo_p95_ms: float,
+    instances: int = 1, seed: int = 0, spike_end_s: float | None = None,
+) -> tuple[pd.DataFrame, dict[str, BatchingResult]]:
+    """Run each named policy on one trace; return the scorecards (one row each) and the results.
+
+    With ``spike_end_s``, the scorecard adds ``recovery_s`` (see :func:`recovery_time_s`).
+    """
+    rows, results = [], {}
+    for name, policy in policies.items():
+        result = simulate(arrival_times_s, service=service, controller=policy,
+                          instances=instances, seed=seed)
+        row = {"policy": name, **summarize(result, slo_p95_ms)}
+        if spike_end_s is not None:
+            row["recovery_s"] = recovery_time_s(result, slo_p95_ms, spike_end_s)
+        rows.append(row)
+        results[name] = result
+    return pd.DataFrame(rows), results

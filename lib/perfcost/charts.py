@@ -21,11 +21,14 @@ __all__ = [
     "COLORS",
     "THEME",
     "Figure",
+    "batching_timeline_chart",
     "bill_sensitivity_chart",
     "cost_vs_rate_chart",
+    "gain_sweep_chart",
     "quantile_vs_utilization_chart",
     "show",
     "slo_rule",
+    "traffic_chart",
     "waterfall_chart",
     "what_if_bill_chart",
 ]
@@ -218,3 +221,45 @@ def what_if_bill_chart(expressions: dict[str, str], *, rate_rps: float, eu_share
         x="route:N", y="total:Q", text=alt.Text("total:Q", format="$,.0f"),
     )
     return alt.layer(bars, totals).add_params(rate, eu, size)
+
+
+def traffic_chart(rates: pd.DataFrame) -> alt.Chart:
+    """Arrival rate over time, one line per trace (columns ``trace``, ``t_s``, ``arrival_rps``)."""
+    return alt.Chart(rates).mark_line(strokeWidth=1.5).encode(
+        x=alt.X("t_s:Q", title="time (s)"),
+        y=alt.Y("arrival_rps:Q", title="arrivals (requests/s)"),
+        color=alt.Color("trace:N", title="trace", sort=None),
+    ).properties(height=200)
+
+
+def batching_timeline_chart(timelines: pd.DataFrame, slo_ms: float) -> alt.VConcatChart:
+    """Traffic, the batch limit and the p95 over time, one line per policy, SLO line on the p95.
+
+    ``timelines`` has columns ``policy``, ``t_s``, ``arrival_rps``, ``max_batch_size``,
+    ``max_wait_ms`` and ``p95_ms`` (one row per control interval and policy).
+    """
+    data = timelines.assign(p95_ms=timelines["p95_ms"].astype(float))
+    x = alt.X("t_s:Q", title="time (s)")
+    color = alt.Color("policy:N", title="policy", sort=None)
+    first = data["policy"].iloc[0]
+    traffic = alt.Chart(data[data["policy"] == first]).mark_area(
+        opacity=0.4, color=COLORS["total"]).encode(
+        x=x, y=alt.Y("arrival_rps:Q", title="arrivals/s")).properties(height=110)
+    batch = alt.Chart(data).mark_line(interpolate="step-after").encode(
+        x=x, y=alt.Y("max_batch_size:Q", title="max batch size"), color=color,
+    ).properties(height=140)
+    p95 = alt.Chart(data).mark_line().encode(
+        x=x, y=alt.Y("p95_ms:Q", title="p95 per interval (ms)", scale=alt.Scale(type="log")),
+        color=color,
+    ).properties(height=160)
+    return alt.vconcat(traffic, batch, alt.layer(p95, slo_rule(slo_ms)))
+
+
+def gain_sweep_chart(sweep: pd.DataFrame) -> alt.Chart:
+    """Reversals of the batch limit against controller gain (columns ``controller``, ``gain``,
+    ``reversals``): where a controller starts to oscillate."""
+    return alt.Chart(sweep).mark_line(point=True).encode(
+        x=alt.X("gain:Q", title="gain", scale=alt.Scale(type="log")),
+        y=alt.Y("reversals:Q", title="reversals of the batch limit"),
+        color=alt.Color("controller:N", title="controller"),
+    ).properties(height=220)
