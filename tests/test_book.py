@@ -62,6 +62,7 @@ def test_chart_pages_load_vega_once_and_draw_each_chart(html):
     assert page.count('class="perfcost-chart"') == 2
     assert (html / "analyses/cost.html").read_text().count('class="perfcost-chart"') == 4
     assert (html / "analyses/batching.html").read_text().count('class="perfcost-chart"') == 3
+    assert (html / "analyses/compression.html").read_text().count('class="perfcost-chart"') == 1
     assert "mathjax/tex-svg.js" in page
     for name in ("perfcost/vega-bundle.js", "perfcost/charts.js", "mathjax/tex-svg.js"):
         assert (html / "_static" / name).stat().st_size > 0

@@ -6,6 +6,7 @@ import math
 import subprocess
 import sys
 
+import nbformat
 import pytest
 
 from perfcost.capacity import HOURS_PER_MONTH, instances_for_utilization
@@ -33,7 +34,7 @@ def analyses_digest(root):
 def test_list_shows_chapters_parameters_defaults_and_comments(root, capsys):
     assert main(["--root", str(root), "list"]) == 0
     out = capsys.readouterr().out
-    for chapter in ("batching", "capacity", "cost"):
+    for chapter in ("batching", "capacity", "compression", "cost"):
         assert f"\n{chapter}  (analyses/{chapter}.ipynb)" in f"\n{out}"
     assert "request_rate_rps" in out and "2000.0" in out and "predicted average request rate" in out
 
@@ -93,7 +94,7 @@ def test_bad_requests_fail_before_anything_runs(root, tmp_path, capsys, args, me
 
 def test_unknown_chapter_lists_the_chapters(root, capsys):
     assert main(["--root", str(root), "rerun", "capcity"]) == 2
-    assert "unknown chapter 'capcity'; chapters: batching, capacity, cost" in (
+    assert "unknown chapter 'capcity'; chapters: batching, capacity, compression, cost" in (
         capsys.readouterr().err)
 
 
@@ -131,3 +132,15 @@ def test_cost_rerun_rejects_an_unknown_storage_class(root, tmp_path):
                    "-o", str(tmp_path / "bad"), "--no-progress", cwd=root)
     assert done.returncode == 1
     assert "archive_storage_class must be one of" in done.stderr
+
+
+@pytest.mark.slow
+def test_compression_rerun_rejects_an_unknown_variant_at_the_top(root, tmp_path):
+    done = run_cli("rerun", "compression", "-p", "variants", '["fp32", "fp16"]',
+                   "-o", str(tmp_path / "bad"), "--no-progress", cwd=root)
+    assert done.returncode == 1
+    assert "variants must be names from fp32" in done.stderr
+    executed = nbformat.read(tmp_path / "bad" / "compression.ipynb", as_version=4)
+    failed = [c for c in executed.cells
+              if any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+    assert len(failed) == 1 and "check_variants" in failed[0].source  # the validation cell

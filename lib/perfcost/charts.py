@@ -23,6 +23,7 @@ __all__ = [
     "Figure",
     "batching_timeline_chart",
     "bill_sensitivity_chart",
+    "compression_chart",
     "cost_vs_rate_chart",
     "gain_sweep_chart",
     "quantile_vs_utilization_chart",
@@ -263,3 +264,26 @@ def gain_sweep_chart(sweep: pd.DataFrame) -> alt.Chart:
         y=alt.Y("reversals:Q", title="reversals of the batch limit"),
         color=alt.Color("controller:N", title="controller"),
     ).properties(height=220)
+
+
+def compression_chart(table: pd.DataFrame) -> alt.Chart:
+    """Accuracy against batch-1 latency, one point per variant, sized by the ONNX file.
+
+    ``table`` has columns ``variant``, ``latency_p50_ms``, ``accuracy``, ``accuracy_low``,
+    ``accuracy_high`` and ``size_mb``.
+    """
+    base = alt.Chart(table).encode(
+        x=alt.X("latency_p50_ms:Q", title="latency at batch 1, p50 (ms)",
+                scale=alt.Scale(zero=False)),
+        color=alt.Color("variant:N", title="variant", sort=None),
+    )
+    points = base.mark_point(filled=True, opacity=0.8).encode(
+        y=alt.Y("accuracy:Q", title="test accuracy", axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(zero=False)),
+        size=alt.Size("size_mb:Q", title="ONNX file (MB)", scale=alt.Scale(range=[40, 600])),
+        tooltip=["variant:N", alt.Tooltip("accuracy:Q", format=".1%"),
+                 alt.Tooltip("latency_p50_ms:Q", format=".3f"),
+                 alt.Tooltip("size_mb:Q", format=".2f")],
+    )
+    intervals = base.mark_rule().encode(y="accuracy_low:Q", y2="accuracy_high:Q")
+    return alt.layer(intervals, points)

