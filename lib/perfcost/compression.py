@@ -57,7 +57,7 @@ __all__ = [
     "export_onnx",
     "first_to_try",
     "load_mnist_subset",
-    "measure_onnx",
+    "measure_variants",
     "measurements_table",
     "mlp",
     "predict_onnx",
@@ -306,6 +306,7 @@ def _session(onnx_path: Path, threads: int) -> ort.InferenceSession:
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
 
 
@@ -364,31 +365,45 @@ def _timings_ms(session: ort.InferenceSession, batch: np.ndarray, runs: int) -> 
     return timings
 
 
-def measure_onnx(variant: str, onnx_path: Path, data: Dataset, training: TrainingCost, *,
-                 threads: int = 2, warmup: int = 50, runs: int = 300, seed: int = 0
-                 ) -> Measurement:
-    """Accuracy (with a bootstrap interval), file sizes, latency at batch 1 (p50, p95),
-    throughput at batch 64 and memory of one ONNX model, after ``warmup`` untimed runs."""
-    if variant not in VARIANTS + COMPARISONS:
-        raise ParameterError("variant", f"one of {', '.join(VARIANTS + COMPARISONS)}", variant)
-    session = _session(onnx_path, integer_at_least("threads", threads, 1))
-    accuracy, low, high = accuracy_with_ci(predict_onnx(onnx_path, data.x_test, threads),
-                                           data.y_test, seed=seed)
-    single = data.x_test[:1]
-    batch = data.x_test[:64]
-    _timings_ms(session, single, warmup)
-    single_ms = _timings_ms(session, single, runs)
-    _timings_ms(session, batch, max(5, warmup // 5))
-    batch_ms = statistics.median(_timings_ms(session, batch, max(20, runs // 5)))
-    raw = Path(onnx_path).read_bytes()
-    return Measurement(
-        variant=variant, accuracy=accuracy, accuracy_low=low, accuracy_high=high,
-        size_bytes=len(raw), gzip_size_bytes=len(gzip.compress(raw, mtime=0)),
-        latency_p50_ms=float(np.percentile(single_ms, 50)),
-        latency_p95_ms=float(np.percentile(single_ms, 95)),
-        throughput_rps=64 * 1000.0 / batch_ms,
-        memory_bytes=_graph_memory_bytes(onnx_path, 64), training=training,
-    )
+def measure_variants(models: dict[str, tuple[Path, TrainingCost]], data: Dataset, *,
+                     threads: int = 2, runs: int = 2000, rounds: int = 10, seed: int = 0
+                     ) -> list[Measurement]:
+    """Measure ONNX models side by side: accuracy (with a bootstrap interval), file sizes,
+    latency at batch 1 (p50 and p95 over ``runs`` calls), throughput at batch 64, memory.
+
+    Timing is interleaved: ``rounds`` rounds, each timing every model in turn, so drift in the
+    machine (clock speed, other work) falls on all variants alike; sessions do not spin-wait
+    between calls, so an idle session's threads never compete with the one being timed.
+    """
+    unknown = [name for name in models if name not in VARIANTS + COMPARISONS]
+    if unknown:
+        raise ParameterError("variant", f"one of {', '.join(VARIANTS + COMPARISONS)}", unknown)
+    threads = integer_at_least("threads", threads, 1)
+    rounds = integer_at_least("rounds", rounds, 1)
+    sessions = {name: _session(path, threads) for name, (path, _) in models.items()}
+    single, batch = data.x_test[:1], data.x_test[:64]
+    single_ms: dict[str, list[float]] = {name: [] for name in models}
+    batch_ms: dict[str, list[float]] = {name: [] for name in models}
+    for session in sessions.values():  # warm-up
+        _timings_ms(session, single, 200)
+        _timings_ms(session, batch, 20)
+    for _ in range(rounds):
+        for name, session in sessions.items():
+            single_ms[name] += _timings_ms(session, single, max(1, runs // rounds))
+            batch_ms[name] += _timings_ms(session, batch, max(1, runs // (10 * rounds)))
+    measurements = []
+    for name, (path, training) in models.items():
+        logits = sessions[name].run(None, {"x": data.x_test})[0]
+        accuracy, low, high = accuracy_with_ci(logits.argmax(axis=1), data.y_test, seed=seed)
+        raw = Path(path).read_bytes()
+        measurements.append(Measurement(
+            variant=name, accuracy=accuracy, accuracy_low=low, accuracy_high=high,
+            size_bytes=len(raw), gzip_size_bytes=len(gzip.compress(raw, mtime=0)),
+            latency_p50_ms=float(np.percentile(single_ms[name], 50)),
+            latency_p95_ms=float(np.percentile(single_ms[name], 95)),
+            throughput_rps=64 * 1000.0 / statistics.median(batch_ms[name]),
+            memory_bytes=_graph_memory_bytes(path, 64), training=training))
+    return measurements
 
 
 def cpu_features() -> dict[str, bool | str]:
@@ -433,55 +448,52 @@ class CompressionSettings:
 
 def compress_and_measure(data: Dataset, settings: CompressionSettings, workdir: Path,
                          variants: Sequence[str] = VARIANTS) -> list[Measurement]:
-    """Train the teacher, build each requested variant, export it to ONNX in ``workdir`` and
-    measure it; ``student_scratch`` is always measured beside ``distilled``."""
+    """Train the teacher, build each requested variant as ONNX in ``workdir``, then measure them
+    all together (:func:`measure_variants`); the ``fp32`` baseline is always measured, and
+    ``student_scratch`` beside the distilled variants. Building comes first, so no training
+    runs while anything is being timed."""
     variants = check_variants(variants)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    inputs, classes = data.x_train.shape[1], 10
-    s = settings
+    inputs, classes, s = data.x_train.shape[1], 10, settings
+    models: dict[str, tuple[Path, TrainingCost]] = {}
 
-    def measured(name, model_or_path, cost):
-        path = (model_or_path if isinstance(model_or_path, Path)
-                else export_onnx(model_or_path, workdir / f"{name}.onnx"))
-        return measure_onnx(name, path, data, cost, threads=s.threads, seed=s.seed)
+    def keep(name: str, model: nn.Module, cost: TrainingCost) -> Path:
+        models[name] = (export_onnx(model, workdir / f"{name}.onnx"), cost)
+        return models[name][0]
 
     torch.manual_seed(s.seed)
     teacher = mlp([inputs, s.hidden_units, s.hidden_units, classes])
     teacher_cost = train(teacher, data, epochs=s.epochs, seed=s.seed)
-    fp32_path = export_onnx(teacher, workdir / "fp32.onnx")
-    results = []
-    if "fp32" in variants:
-        results.append(measured("fp32", fp32_path, teacher_cost))
+    fp32_path = keep("fp32", teacher, teacher_cost)
     if "int8_dynamic" in variants:
-        path = quantize_int8_dynamic(fp32_path, workdir / "int8_dynamic.onnx")
-        results.append(measured("int8_dynamic", path, teacher_cost))
+        models["int8_dynamic"] = (quantize_int8_dynamic(fp32_path, workdir / "int8.onnx"),
+                                  teacher_cost)
     if "prune_unstructured_90" in variants:
         pruned = mlp([inputs, s.hidden_units, s.hidden_units, classes])
         pruned.load_state_dict(teacher.state_dict())
         prune_unstructured(pruned, s.sparsity)
-        cost = teacher_cost + train(pruned, data, epochs=s.fine_tune_epochs, seed=s.seed + 1)
-        results.append(measured("prune_unstructured_90", pruned, cost))
+        fine_tune = train(pruned, data, epochs=s.fine_tune_epochs, seed=s.seed + 1)
+        keep("prune_unstructured_90", pruned, teacher_cost + fine_tune)
     if "prune_structured_50" in variants:
         smaller = prune_structured(teacher, s.keep_fraction)
-        cost = teacher_cost + train(smaller, data, epochs=s.fine_tune_epochs, seed=s.seed + 2)
-        results.append(measured("prune_structured_50", smaller, cost))
+        fine_tune = train(smaller, data, epochs=s.fine_tune_epochs, seed=s.seed + 2)
+        keep("prune_structured_50", smaller, teacher_cost + fine_tune)
     if {"distilled", "distilled_int8"} & set(variants):
         torch.manual_seed(s.seed + 3)
         student = mlp([inputs, s.student_units, s.student_units, classes])
         cost = teacher_cost + train(student, data, epochs=s.epochs, seed=s.seed + 3,
                                     teacher=teacher, temperature=s.temperature, alpha=s.alpha)
-        student_path = export_onnx(student, workdir / "distilled.onnx")
-        if "distilled" in variants:
-            results.append(measured("distilled", student_path, cost))
+        student_path = keep("distilled", student, cost)
         if "distilled_int8" in variants:
-            path = quantize_int8_dynamic(student_path, workdir / "distilled_int8.onnx")
-            results.append(measured("distilled_int8", path, cost))
+            models["distilled_int8"] = (
+                quantize_int8_dynamic(student_path, workdir / "distilled_int8.onnx"), cost)
         torch.manual_seed(s.seed + 3)
         scratch = mlp([inputs, s.student_units, s.student_units, classes])
-        scratch_cost = train(scratch, data, epochs=s.epochs, seed=s.seed + 3)
-        results.append(measured("student_scratch", scratch, scratch_cost))
-    return results
+        keep("student_scratch", scratch, train(scratch, data, epochs=s.epochs, seed=s.seed + 3))
+    order = dict.fromkeys(["fp32", *variants, *COMPARISONS])  # the baseline, always
+    wanted = {name: models[name] for name in order if name in models}
+    return measure_variants(wanted, data, threads=s.threads, seed=s.seed)
 
 
 def measurements_table(measurements: Sequence[Measurement]) -> pd.DataFrame:
