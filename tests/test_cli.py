@@ -69,14 +69,6 @@ def test_parameter_file_and_default_output_folder(root, tmp_path, analyses_diges
     assert tree_digest(root / "analyses") == analyses_digest
 
 
-@pytest.mark.slow
-def test_an_out_of_range_value_fails_at_the_top_with_its_name(root, tmp_path):
-    done = run_cli("rerun", "capacity", "-p", "utilization_target", "1.5",
-                   "-o", str(tmp_path / "bad"), "--no-progress", cwd=root)
-    assert done.returncode == 1
-    assert "ParameterError: utilization_target must be in (0, 1]; got 1.5" in done.stderr
-
-
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -119,28 +111,26 @@ def test_cost_rerun_scales_the_bill_as_the_model_says(root, tmp_path, analyses_d
 
 
 @pytest.mark.slow
-def test_cost_rerun_rejects_an_eu_share_above_one(root, tmp_path):
-    done = run_cli("rerun", "cost", "-p", "eu_egress_fraction", "1.7",
-                   "-o", str(tmp_path / "bad"), "--no-progress", cwd=root)
+@pytest.mark.parametrize(
+    ("chapter", "name", "value", "message", "checked_by"),
+    [
+        ("capacity", "utilization_target", "1.5",
+         "ParameterError: utilization_target must be in (0, 1]; got 1.5", "CapacityQuestion("),
+        ("cost", "eu_egress_fraction", "1.7",
+         "eu_egress_fraction must be in [0, 1]; got 1.7", "InferenceService("),
+        ("cost", "archive_storage_class", "tape",
+         "archive_storage_class must be one of", "storage_class("),
+        ("compression", "variants", '["fp32", "fp16"]',
+         "variants must be names from fp32", "check_variants("),
+    ],
+)
+def test_an_out_of_range_value_stops_the_chapter_at_its_validation_cell(
+        root, tmp_path, chapter, name, value, message, checked_by):
+    done = run_cli("rerun", chapter, "-p", name, value, "-o", str(tmp_path / "bad"),
+                   "--no-progress", cwd=root)
     assert done.returncode == 1
-    assert "eu_egress_fraction must be in [0, 1]; got 1.7" in done.stderr
-
-
-@pytest.mark.slow
-def test_cost_rerun_rejects_an_unknown_storage_class(root, tmp_path):
-    done = run_cli("rerun", "cost", "-p", "archive_storage_class", "tape",
-                   "-o", str(tmp_path / "bad"), "--no-progress", cwd=root)
-    assert done.returncode == 1
-    assert "archive_storage_class must be one of" in done.stderr
-
-
-@pytest.mark.slow
-def test_compression_rerun_rejects_an_unknown_variant_at_the_top(root, tmp_path):
-    done = run_cli("rerun", "compression", "-p", "variants", '["fp32", "fp16"]',
-                   "-o", str(tmp_path / "bad"), "--no-progress", cwd=root)
-    assert done.returncode == 1
-    assert "variants must be names from fp32" in done.stderr
-    executed = nbformat.read(tmp_path / "bad" / "compression.ipynb", as_version=4)
+    assert message in done.stderr
+    executed = nbformat.read(tmp_path / "bad" / f"{chapter}.ipynb", as_version=4)
     failed = [c for c in executed.cells
               if any(o.get("output_type") == "error" for o in c.get("outputs", []))]
-    assert len(failed) == 1 and "check_variants" in failed[0].source  # the validation cell
+    assert len(failed) == 1 and checked_by in failed[0].source  # the validation cell
