@@ -1,5 +1,8 @@
 """Reading a chapter's parameters and checking a reader's values before anything runs."""
 
+import ast
+
+import nbformat
 import pytest
 
 from perfcost.chapters import (
@@ -90,8 +93,6 @@ def test_reruns_refuse_to_write_into_analyses(root):
 
 
 def test_a_chapter_without_a_literal_default_is_reported(tmp_path):
-    import nbformat
-
     cell = nbformat.v4.new_code_cell("x = compute()  # not a literal")
     cell.metadata["tags"] = ["parameters"]
     path = tmp_path / "odd.ipynb"
@@ -101,3 +102,14 @@ def test_a_chapter_without_a_literal_default_is_reported(tmp_path):
     nbformat.write(notebook, path)
     with pytest.raises(RerunError, match="parameter 'x': default"):
         chapter_parameters(Chapter("odd", path))
+
+
+def test_every_assignment_in_a_parameters_cell_is_a_parameter(root):
+    # papermill skips a line it cannot parse (an "=" inside the comment, say); that parameter
+    # would then be refused by `perfcost rerun` as unknown.
+    for chapter in find_chapters(root).values():
+        notebook = nbformat.read(chapter.path, as_version=4)
+        cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+        assigned = [t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)
+                    for t in node.targets]
+        assert assigned == list(chapter_parameters(chapter)), chapter.name
