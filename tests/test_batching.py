@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from perfcost.batching import (
@@ -10,10 +11,12 @@ from perfcost.batching import (
     LinearServiceTime,
     StaticBatching,
     grid_search_static,
+    most_efficient_static,
     recovery_time_s,
     simulate,
     slo_attainment,
     summarize,
+    verdict,
     window_p95_ms,
 )
 from perfcost.queueing import MD1
@@ -178,3 +181,16 @@ def test_bad_service_and_parameters_are_refused():
     with pytest.raises(ParameterError, match="control_interval_s must be"):
         simulate([0.0], service=RESNET50_T4, controller=StaticBatching(1, 4),
                  control_interval_s=0)
+
+
+def test_the_verdict_compares_against_the_cheapest_static_that_meets_the_slo():
+    grid = pd.DataFrame({"max_wait_ms": [10.0, 20.0, 5.0], "max_batch_size": [32, 64, 8],
+                         "slo_attainment": [1.0, 1.0, 0.9], "gpu_busy_s": [110.0, 100.0, 90.0]})
+    assert most_efficient_static(grid)["max_batch_size"] == 64  # 90 s misses the SLO more
+    scorecard = pd.DataFrame({"trace": ["t", "t"], "policy": ["ours", "AIMD"],
+                              "slo_attainment": [1.0, 0.5], "gpu_busy_s": [105.0, 210.0]})
+    row = verdict(scorecard, {"t": grid}, policy="ours", baseline="AIMD").iloc[0]
+    assert row["vs best static"] == "meets as often" and row["vs AIMD"] == "meets as often"
+    assert row["GPU time vs efficient static"] == pytest.approx(0.05)
+    assert row["GPU time vs AIMD"] == pytest.approx(-0.5)
+    assert row["efficient static (W ms, B)"] == "20, 64"

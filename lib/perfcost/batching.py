@@ -47,10 +47,12 @@ __all__ = [
     "StaticBatching",
     "compare_policies",
     "grid_search_static",
+    "most_efficient_static",
     "recovery_time_s",
     "simulate",
     "slo_attainment",
     "summarize",
+    "verdict",
     "window_p95_ms",
 ]
 
@@ -418,3 +420,40 @@ def compare_policies(
         rows.append(row)
         results[name] = result
     return pd.DataFrame(rows), results
+
+
+def most_efficient_static(grid: pd.DataFrame) -> pd.Series:
+    """The cheapest configuration of a :func:`grid_search_static` table among those whose SLO
+    attainment equals the best one's: the efficiency bar an adaptive policy is held to."""
+    meeting = grid[grid["slo_attainment"] >= grid["slo_attainment"].max()]
+    return meeting.nsmallest(1, "gpu_busy_s").iloc[0]
+
+
+def _as_often(attainment: float, reference: float) -> str:
+    return "meets as often" if attainment >= reference else "misses more"
+
+
+def verdict(scorecard: pd.DataFrame, grids: dict[str, pd.DataFrame], *, policy: str,
+            baseline: str) -> pd.DataFrame:
+    """Per trace, how ``policy`` compares: SLO attainment against the most efficient static
+    configuration and against ``baseline``, and GPU time relative to each (+0.05 is 5% more).
+
+    ``scorecard`` has columns ``trace``, ``policy``, ``slo_attainment`` and ``gpu_busy_s``;
+    ``grids`` maps each trace to its :func:`grid_search_static` table.
+    """
+    rows = []
+    for trace, grid in grids.items():
+        efficient = most_efficient_static(grid)
+        ours = scorecard.query("trace == @trace and policy == @policy").iloc[0]
+        other = scorecard.query("trace == @trace and policy == @baseline").iloc[0]
+
+        rows.append({
+            "trace": trace,
+            "vs best static": _as_often(ours["slo_attainment"], efficient["slo_attainment"]),
+            f"vs {baseline}": _as_often(ours["slo_attainment"], other["slo_attainment"]),
+            "GPU time vs efficient static": ours["gpu_busy_s"] / efficient["gpu_busy_s"] - 1,
+            f"GPU time vs {baseline}": ours["gpu_busy_s"] / other["gpu_busy_s"] - 1,
+            "efficient static (W ms, B)":
+                f"{efficient['max_wait_ms']:g}, {int(efficient['max_batch_size'])}",
+        })
+    return pd.DataFrame(rows)
