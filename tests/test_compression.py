@@ -17,6 +17,7 @@ from perfcost.compression import (
     export_onnx,
     load_mnist_subset,
     mlp,
+    peak_memory_bytes,
     predict_onnx,
     prune_structured,
     prune_unstructured,
@@ -147,3 +148,13 @@ def test_bad_settings_fail_at_the_top(call, message):
 def test_cpu_features_report_the_vector_extensions():
     features = cpu_features()
     assert {"model", "avx2", "avx512_vnni", "avx_vnni", "amx_int8"} <= set(features)
+
+
+def test_peak_memory_is_measured_and_grows_with_the_model(tmp_path):
+    torch.manual_seed(0)
+    small = export_onnx(mlp([784, 16, 10]), tmp_path / "small.onnx")
+    large = export_onnx(mlp([784, 1024, 1024, 10]), tmp_path / "large.onnx")
+    small_bytes = peak_memory_bytes(small, input_width=784)
+    large_bytes = peak_memory_bytes(large, input_width=784)
+    assert 0 < small_bytes < large_bytes
+    assert large_bytes - small_bytes > 0.8 * 4 * (784 * 1024 + 1024 * 1024)  # the fp32 weights

@@ -24,6 +24,8 @@ import itertools
 import logging
 import math
 import statistics
+import subprocess
+import sys
 import time
 import warnings
 from collections.abc import Sequence
@@ -31,7 +33,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 import pandas as pd
 import torch
@@ -60,6 +61,7 @@ __all__ = [
     "measure_variants",
     "measurements_table",
     "mlp",
+    "peak_memory_bytes",
     "predict_onnx",
     "prune_structured",
     "prune_unstructured",
@@ -344,15 +346,51 @@ class Measurement:
     latency_p50_ms: float  # batch 1
     latency_p95_ms: float
     throughput_rps: float  # batch 64
-    memory_bytes: int  # weights plus the largest activation at batch 64, from the graph
+    peak_memory_bytes: int  # peak resident memory added by loading the model and running batch 64
     training: TrainingCost
 
 
-def _graph_memory_bytes(onnx_path: Path, batch: int) -> int:
-    graph = onnx.load(str(onnx_path)).graph
-    weights = sum(onnx.numpy_helper.to_array(t).nbytes for t in graph.initializer)
-    widths = [int(t.dims[0]) for t in graph.initializer if len(t.dims) == 1]  # biases
-    return int(weights + 2 * batch * 4 * max(widths, default=0))
+_PEAK_MEMORY_SCRIPT = """
+import sys
+from pathlib import Path
+import numpy as np
+import onnxruntime as ort
+
+def status_kb(key):
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+
+path, width, batch, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+inputs = np.zeros((batch, width), dtype=np.float32)
+Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current size
+before = status_kb("VmRSS")
+options = ort.SessionOptions()
+options.intra_op_num_threads = threads
+session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+for _ in range(5):
+    session.run(None, {"x": inputs})
+print((status_kb("VmHWM") - before) * 1024)
+"""
+
+
+def peak_memory_bytes(onnx_path: Path, *, input_width: int, batch: int = 64,
+                      threads: int = 2) -> int:
+    """Peak resident memory that loading ``onnx_path`` and running a batch adds to a process.
+
+    Measured in a fresh Python process (Linux): after the imports, the kernel's high-water mark
+    is reset (``/proc/self/clear_refs``), the ONNX Runtime session is created and run five times,
+    and the new high-water mark minus the resident size before is the answer: weights, arena,
+    activations and the session's own overhead, as a deployment would see them.
+    """
+    run = subprocess.run(
+        [sys.executable, "-c", _PEAK_MEMORY_SCRIPT, str(onnx_path), str(input_width),
+         str(integer_at_least("batch", batch, 1)), str(integer_at_least("threads", threads, 1))],
+        capture_output=True, text=True, timeout=300)
+    if run.returncode != 0:
+        raise RuntimeError(f"peak memory measurement failed (Linux /proc needed): "
+                           f"{run.stderr.strip()[-500:]}")
+    return int(run.stdout.strip())
 
 
 def _timings_ms(session: ort.InferenceSession, batch: np.ndarray, runs: int) -> list[float]:
@@ -369,7 +407,8 @@ def measure_variants(models: dict[str, tuple[Path, TrainingCost]], data: Dataset
                      threads: int = 2, runs: int = 2000, rounds: int = 10, seed: int = 0
                      ) -> list[Measurement]:
     """Measure ONNX models side by side: accuracy (with a bootstrap interval), file sizes,
-    latency at batch 1 (p50 and p95 over ``runs`` calls), throughput at batch 64, memory.
+    latency at batch 1 (p50 and p95 over ``runs`` calls), throughput at batch 64, and peak
+    memory (:func:`peak_memory_bytes`).
 
     Timing is interleaved: ``rounds`` rounds, each timing every model in turn, so drift in the
     machine (clock speed, other work) falls on all variants alike; sessions do not spin-wait
@@ -402,7 +441,9 @@ def measure_variants(models: dict[str, tuple[Path, TrainingCost]], data: Dataset
             latency_p50_ms=float(np.percentile(single_ms[name], 50)),
             latency_p95_ms=float(np.percentile(single_ms[name], 95)),
             throughput_rps=64 * 1000.0 / statistics.median(batch_ms[name]),
-            memory_bytes=_graph_memory_bytes(path, 64), training=training))
+            peak_memory_bytes=peak_memory_bytes(path, input_width=data.x_test.shape[1],
+                                                threads=threads),
+            training=training))
     return measurements
 
 
