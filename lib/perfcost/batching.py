@@ -25,7 +25,6 @@ Used by chapter 3 (batching).
 
 from __future__ import annotations
 
-import bisect
 import copy
 import math
 from collections.abc import Sequence
@@ -281,7 +280,6 @@ def simulate(
     wait_ms, size = _check_parameters(*policy.start())
 
     n = arrivals.size
-    arrival = arrivals.tolist()  # for bisect in the control steps
     completion = np.empty(n)
     jitter = _jitter_factors(service, n, seed)
     free_at = np.zeros(instances)
@@ -306,8 +304,8 @@ def simulate(
         latencies = (window[done] - arrivals[measured_from:head][done]) * 1000.0
         pending = np.flatnonzero(window > control_at)
         measured_from += int(pending[0]) if pending.size else window.size
-        arrived_by = bisect.bisect_right(arrival, control_at)
-        arrived_before = bisect.bisect_right(arrival, previous_control)
+        arrived_by = int(np.searchsorted(arrivals, control_at, side="right"))
+        arrived_before = int(np.searchsorted(arrivals, previous_control, side="right"))
         measurement = Measurement(
             t_s=control_at, interval_s=control_interval_s, latencies_ms=latencies,
             arrivals=arrived_by - arrived_before, queue_len=arrived_by - head,

@@ -48,8 +48,8 @@ __all__ = [
     "VARIANTS",
     "CompressionSettings",
     "Dataset",
-    "Measurement",
     "TrainingCost",
+    "VariantMeasurement",
     "accuracy_with_ci",
     "check_variants",
     "compress_and_measure",
@@ -334,7 +334,7 @@ def accuracy_with_ci(predictions: np.ndarray, labels: np.ndarray, *, resamples: 
 
 
 @dataclass(frozen=True)
-class Measurement:
+class VariantMeasurement:
     """One variant measured in ONNX Runtime."""
 
     variant: str
@@ -405,7 +405,7 @@ def _timings_ms(session: ort.InferenceSession, batch: np.ndarray, runs: int) -> 
 
 def measure_variants(models: dict[str, tuple[Path, TrainingCost]], data: Dataset, *,
                      threads: int = 2, runs: int = 2000, rounds: int = 10, seed: int = 0
-                     ) -> list[Measurement]:
+                     ) -> list[VariantMeasurement]:
     """Measure ONNX models side by side: accuracy (with a bootstrap interval), file sizes,
     latency at batch 1 (p50 and p95 over ``runs`` calls), throughput at batch 64, and peak
     memory (:func:`peak_memory_bytes`).
@@ -435,7 +435,7 @@ def measure_variants(models: dict[str, tuple[Path, TrainingCost]], data: Dataset
         logits = sessions[name].run(None, {"x": data.x_test})[0]
         accuracy, low, high = accuracy_with_ci(logits.argmax(axis=1), data.y_test, seed=seed)
         raw = Path(path).read_bytes()
-        measurements.append(Measurement(
+        measurements.append(VariantMeasurement(
             variant=name, accuracy=accuracy, accuracy_low=low, accuracy_high=high,
             size_bytes=len(raw), gzip_size_bytes=len(gzip.compress(raw, mtime=0)),
             latency_p50_ms=float(np.percentile(single_ms[name], 50)),
@@ -488,7 +488,7 @@ class CompressionSettings:
 
 
 def compress_and_measure(data: Dataset, settings: CompressionSettings, workdir: Path,
-                         variants: Sequence[str] = VARIANTS) -> list[Measurement]:
+                         variants: Sequence[str] = VARIANTS) -> list[VariantMeasurement]:
     """Train the teacher, build each requested variant as ONNX in ``workdir``, then measure them
     all together (:func:`measure_variants`); the ``fp32`` baseline is always measured, and
     ``student_scratch`` beside the distilled variants. Building comes first, so no training
@@ -537,11 +537,11 @@ def compress_and_measure(data: Dataset, settings: CompressionSettings, workdir: 
     return measure_variants(wanted, data, threads=s.threads, seed=s.seed)
 
 
-def measurements_table(measurements: Sequence[Measurement]) -> pd.DataFrame:
+def measurements_table(measurements: Sequence[VariantMeasurement]) -> pd.DataFrame:
     """One row per variant: the measurement's fields plus training FLOPs and seconds."""
     rows = []
     for m in measurements:
-        row = {f: getattr(m, f) for f in Measurement.__dataclass_fields__ if f != "training"}
+        row = {f: getattr(m, f) for f in VariantMeasurement.__dataclass_fields__ if f != "training"}
         rows.append(row | {"training_flops": m.training.flops,
                            "training_s": m.training.seconds})
     return pd.DataFrame(rows).set_index("variant")

@@ -270,7 +270,7 @@ def _compute_items(service: InferenceService, fleet: Fleet) -> list[LineItem]:
     if fleet.committed_hours > 0:
         items.append(LineItem("compute", "instances, committed", "instance-hour",
                               fleet.committed_hours, price * (1 - service.commitment_discount)))
-    return [item for item in items if item.quantity > 0 or item is items[0]]
+    return items
 
 
 def _egress_items(service: InferenceService, catalog: Catalog) -> list[LineItem]:
