@@ -38,9 +38,9 @@ def test_non_negative_and_finite():
 
 def test_fraction_bounds_open_and_closed():
     assert fraction("u", 0) == 0.0 and fraction("u", 1) == 1.0
-    with pytest.raises(ParameterError, match=r"u must be in \(0, 1\]"):
+    with pytest.raises(ParameterError, match=r"u must be a number in \(0, 1\]"):
         fraction("u", 0, low_open=True)
-    with pytest.raises(ParameterError, match=r"q must be in \[0, 1\)"):
+    with pytest.raises(ParameterError, match=r"q must be a number in \[0, 1\)"):
         fraction("q", 1, high_open=True)
     with pytest.raises(ParameterError, match=r"in \[0, 1\]; got 1.7"):
         fraction("eu_egress_fraction", 1.7)
@@ -60,3 +60,25 @@ def test_parameter_error_is_a_value_error_with_fields():
     with pytest.raises(ValueError) as caught:
         positive("latency_slo_ms", -5)
     assert caught.value.name == "latency_slo_ms" and caught.value.value == -5.0
+
+
+def test_upper_limits_are_part_of_the_range_and_the_message():
+    assert positive("rate", 1e6, maximum=1e6) == 1e6
+    with pytest.raises(ParameterError, match=r"rate must be a number in \(0, 1e\+06\]; got 7e\+20"):
+        positive("rate", 7e20, maximum=1e6)
+    with pytest.raises(ParameterError, match=r"n must be a whole number in \[1, 64\]; got 65"):
+        integer_at_least("n", 65, 1, maximum=64)
+
+
+@pytest.mark.parametrize("huge", [10**400, 1e308, -(10**400)])
+def test_huge_numbers_are_refused_not_overflowed(huge):
+    with pytest.raises(ParameterError, match="servers must be a whole number in"):
+        integer_at_least("servers", huge, 1, maximum=10**6)
+    with pytest.raises(ParameterError, match="x must be a number in"):
+        positive("x", huge, maximum=1e6)
+
+
+def test_long_values_are_cut_in_the_message():
+    with pytest.raises(ParameterError) as caught:
+        positive("x", list(range(10_000)))
+    assert len(str(caught.value)) < 140 and "\n" not in str(caught.value)

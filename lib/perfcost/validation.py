@@ -4,6 +4,10 @@ Every public function in perfcost validates its arguments through these helpers,
 fails with one kind of message everywhere: the parameter's name, the valid range and the value
 received. Each helper returns the value converted (``float`` or ``int``) so callers can write
 ``rate = positive("request_rate_rps", rate)``.
+
+Every helper takes an optional ``maximum``: the upper limit that keeps the work a value causes
+bounded (a fleet of 10^8 instances, a trace of 10^12 requests). Ranges are written the way
+mathematicians write intervals, ``(0, 1e+06]``, so the message is the documentation.
 """
 
 from __future__ import annotations
@@ -14,9 +18,12 @@ import numbers
 __all__ = [
     "ParameterError",
     "at_least",
+    "describe_range",
     "finite",
     "fraction",
+    "in_range",
     "integer_at_least",
+    "integer_in_range",
     "non_negative",
     "positive",
 ]
@@ -27,15 +34,49 @@ class ParameterError(ValueError):
 
     def __init__(self, name: str, valid: str, value: object):
         self.name, self.valid, self.value = name, valid, value
-        super().__init__(f"{name} must be {valid}; got {value!r}")
+        super().__init__(f"{name} must be {valid}; got {_shown(value)}")
+
+
+def _shown(value: object) -> str:
+    """``repr`` of the value, cut to one short line (a 10^6-element list is not echoed)."""
+    text = repr(value).replace("\n", " ")
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def describe_range(low: float, high: float, *, low_open: bool = False,
+                   high_open: bool = False, integer: bool = False) -> str:
+    """Words for an interval: ``a number in (0, 1e+06]``, ``a whole number in [1, 64]``.
+
+    An infinite end is written as ``> low`` or ``>= low`` alone.
+    """
+    if math.isinf(high):
+        noun = "a whole number" if integer else "a finite number"
+        return f"{noun} {'>' if low_open else '>='} {low:g}"
+    noun = "a whole number" if integer else "a number"
+    return f"{noun} in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
 
 
 def _real(name: str, value: object, valid: str) -> float:
     """Return ``value`` as a finite float, or raise ParameterError naming ``valid``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ParameterError(name, valid, value)
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int beyond the float range
+        raise ParameterError(name, valid, value) from None
     if not math.isfinite(value):
+        raise ParameterError(name, valid, value)
+    return value
+
+
+def in_range(name: str, value: object, low: float, high: float = math.inf, *,
+             low_open: bool = False, high_open: bool = False) -> float:
+    """Return ``value`` as a float; it must be finite and in the interval from low to high."""
+    valid = describe_range(low, high, low_open=low_open, high_open=high_open)
+    value = _real(name, value, valid)
+    too_low = value <= low if low_open else value < low
+    too_high = value >= high if high_open else value > high
+    if too_low or too_high:
         raise ParameterError(name, valid, value)
     return value
 
@@ -45,49 +86,43 @@ def finite(name: str, value: object) -> float:
     return _real(name, value, "a finite number")
 
 
-def positive(name: str, value: object) -> float:
-    """Return ``value`` as a float; it must be finite and > 0."""
-    value = _real(name, value, "a finite number > 0")
-    if value <= 0:
-        raise ParameterError(name, "a finite number > 0", value)
-    return value
+def positive(name: str, value: object, *, maximum: float = math.inf) -> float:
+    """Return ``value`` as a float; it must be finite, > 0 and <= ``maximum``."""
+    return in_range(name, value, 0.0, maximum, low_open=True)
 
 
-def non_negative(name: str, value: object) -> float:
-    """Return ``value`` as a float; it must be finite and >= 0."""
-    value = _real(name, value, "a finite number >= 0")
-    if value < 0:
-        raise ParameterError(name, "a finite number >= 0", value)
-    return value
+def non_negative(name: str, value: object, *, maximum: float = math.inf) -> float:
+    """Return ``value`` as a float; it must be finite, >= 0 and <= ``maximum``."""
+    return in_range(name, value, 0.0, maximum)
 
 
-def at_least(name: str, value: object, minimum: float) -> float:
-    """Return ``value`` as a float; it must be finite and >= ``minimum``."""
-    valid = f"a finite number >= {minimum:g}"
-    value = _real(name, value, valid)
-    if value < minimum:
-        raise ParameterError(name, valid, value)
-    return value
+def at_least(name: str, value: object, minimum: float, *, maximum: float = math.inf) -> float:
+    """Return ``value`` as a float; it must be finite, >= ``minimum`` and <= ``maximum``."""
+    return in_range(name, value, minimum, maximum)
 
 
 def fraction(
     name: str, value: object, *, low_open: bool = False, high_open: bool = False
 ) -> float:
     """Return ``value`` as a float in [0, 1]; ``low_open``/``high_open`` exclude 0 or 1."""
-    valid = f"in {'(' if low_open else '['}0, 1{')' if high_open else ']'}"
-    value = _real(name, value, valid)
-    too_low = value <= 0 if low_open else value < 0
-    too_high = value >= 1 if high_open else value > 1
-    if too_low or too_high:
-        raise ParameterError(name, valid, value)
-    return value
+    return in_range(name, value, 0.0, 1.0, low_open=low_open, high_open=high_open)
 
 
-def integer_at_least(name: str, value: object, minimum: int) -> int:
-    """Return ``value`` as an int; it must be a whole number >= ``minimum``."""
-    valid = f"a whole number >= {minimum}"
+def integer_in_range(name: str, value: object, low: int, high: float = math.inf) -> int:
+    """Return ``value`` as an int; it must be a whole number in [low, high]."""
+    valid = describe_range(low, high, integer=True)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ParameterError(name, valid, value)
-    if not math.isfinite(value) or value != int(value) or value < minimum:
+    if not isinstance(value, numbers.Integral):
+        value = _real(name, value, valid)
+        if value != math.floor(value):
+            raise ParameterError(name, valid, value)
+    if not low <= value <= high:  # exact for ints of any size, no float overflow
         raise ParameterError(name, valid, value)
     return int(value)
+
+
+def integer_at_least(name: str, value: object, minimum: int, *,
+                     maximum: float = math.inf) -> int:
+    """Return ``value`` as an int; it must be a whole number >= ``minimum`` (and <= ``maximum``)."""
+    return integer_in_range(name, value, minimum, maximum)
