@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import numbers
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 import papermill
-import yaml
 
+from perfcost.files import load_yaml, parse_yaml
+from perfcost.inputs import CHAPTER_INPUTS, CatalogPath, check_values
 from perfcost.results import glued_results
 
 __all__ = [
@@ -28,10 +31,14 @@ __all__ = [
     "Parameter",
     "Rerun",
     "RerunError",
+    "anchor_paths",
     "chapter_parameters",
+    "checked_parameters",
+    "coerce_command_line",
     "coerce_text",
     "find_book_root",
     "find_chapters",
+    "is_book",
     "read_parameter_file",
     "rerun",
     "resolve_parameters",
@@ -54,8 +61,12 @@ class Parameter:
 
     @property
     def type_name(self) -> str:
-        """The type a value must have: the default's (an int is also a valid float)."""
-        return type(self.default).__name__
+        """The kind of value it takes, in words: the default's (an int is also a number)."""
+        return _KINDS.get(type(self.default), type(self.default).__name__)
+
+
+_KINDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text",
+          list: "a list", dict: "a mapping"}
 
 
 @dataclass(frozen=True)
@@ -75,13 +86,18 @@ class Rerun:
     results: dict
 
 
+def is_book(folder: Path) -> bool:
+    """True when ``folder`` holds a book: ``_toc.yml`` and the chapter folder."""
+    return (folder / "_toc.yml").is_file() and (folder / CHAPTER_FOLDER).is_dir()
+
+
 def find_book_root(start: Path | None = None) -> Path:
     """Return the nearest folder at or above ``start`` (default: cwd) holding ``_toc.yml`` and
     ``analyses/``; failing that, the source checkout this package was installed from."""
     here = Path.cwd() if start is None else Path(start)
     candidates = [here.resolve(), *here.resolve().parents, Path(__file__).resolve().parents[2]]
     for folder in candidates:
-        if (folder / "_toc.yml").is_file() and (folder / CHAPTER_FOLDER).is_dir():
+        if is_book(folder):
             return folder
     raise RerunError(
         f"no book found at or above {here} (a folder with _toc.yml and {CHAPTER_FOLDER}/); "
@@ -111,13 +127,19 @@ def chapter_parameters(chapter: Chapter) -> dict[str, Parameter]:
     }
 
 
+def _whole(value: float) -> float | int:
+    """``value`` as an int when it is a finite whole number (``1e3`` for a count), else itself."""
+    return int(value) if math.isfinite(value) and value == int(value) else value
+
+
 def _fits(value: object, default: object) -> bool:
     if isinstance(default, bool) or isinstance(value, bool):
         return isinstance(value, bool) and isinstance(default, bool)
     if isinstance(default, float):
         return isinstance(value, numbers.Real)
     if isinstance(default, int):
-        return isinstance(value, numbers.Integral)
+        return isinstance(value, numbers.Integral) or (
+            isinstance(value, float) and math.isfinite(value) and value == int(value))
     return isinstance(value, type(default))
 
 
@@ -131,17 +153,17 @@ def coerce_text(parameter: Parameter, text: str) -> object:
                 raise ValueError(text)
             return lowered in {"true", "yes", "1"}
         if isinstance(default, int):
-            return int(text)
+            return _whole(float(text)) if "e" in text.lower() else int(text)
         if isinstance(default, float):
             return float(text)
         if isinstance(default, str):
             return text
-        value = yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError):
+        value = parse_yaml(text, source=f"parameter {parameter.name!r}")
+    except ValueError:
         value = text
     if not _fits(value, default):
         raise RerunError(
-            f"parameter {parameter.name!r} takes a {parameter.type_name} "
+            f"parameter {parameter.name!r} takes {parameter.type_name} "
             f"(default {default!r}); got {text!r}"
         )
     return value
@@ -151,6 +173,9 @@ def resolve_parameters(
     parameters: Mapping[str, Parameter], values: Mapping[str, object]
 ) -> dict[str, object]:
     """Check ``values`` against the chapter's parameters and return them typed like the defaults.
+
+    Values are Python objects (from YAML or code): the text ``"1e3"`` is not a number here;
+    command-line text goes through :func:`coerce_text` first.
 
     Raises
     ------
@@ -165,34 +190,97 @@ def resolve_parameters(
                 f"unknown parameter {name!r}; valid parameters: {', '.join(parameters)}"
             )
         parameter = parameters[name]
-        if isinstance(value, str) and not isinstance(parameter.default, str):
-            value = coerce_text(parameter, value)
         if not _fits(value, parameter.default):
             raise RerunError(
-                f"parameter {name!r} takes a {parameter.type_name} "
+                f"parameter {name!r} takes {parameter.type_name} "
                 f"(default {parameter.default!r}); got {value!r}"
             )
-        resolved[name] = float(value) if isinstance(parameter.default, float) else value
+        if isinstance(parameter.default, float):
+            value = float(value)
+        elif isinstance(parameter.default, int) and not isinstance(parameter.default, bool):
+            value = int(value)
+        resolved[name] = value
     return resolved
 
 
 def read_parameter_file(path: Path) -> dict[str, object]:
-    """Read a YAML mapping of parameter names to values (with ``yaml.safe_load``)."""
+    """Read a YAML mapping of parameter names to values, safely (:func:`perfcost.files.load_yaml`:
+    size, alias and depth limits, duplicate keys refused, ``1e3`` read as a number)."""
     try:
-        loaded = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as error:
-        raise RerunError(f"cannot read parameter file {path}: {error}") from error
+        loaded = load_yaml(path, what="parameter file")
+    except ValueError as error:
+        raise RerunError(f"cannot read parameter file {error}") from None
     if loaded is None:
-        return {}
+        raise RerunError(f"parameter file {path} holds no parameters")
     if not isinstance(loaded, dict) or not all(isinstance(k, str) for k in loaded):
         raise RerunError(f"parameter file {path} must hold a mapping of names to values")
     return loaded
+
+
+def coerce_command_line(chapter: Chapter, pairs: Mapping[str, str]) -> dict[str, object]:
+    """Convert ``-p NAME VALUE`` text to each parameter's type (:func:`coerce_text`); an
+    unknown name is left for :func:`resolve_parameters` to report."""
+    parameters = chapter_parameters(chapter)
+    return {name: coerce_text(parameters[name], text) if name in parameters else text
+            for name, text in pairs.items()}
+
+
+def anchor_paths(chapter: Chapter, values: Mapping[str, object], base: Path) -> dict:
+    """Return ``values`` with every relative file path made absolute against ``base``.
+
+    A path parameter (``price_catalog_path``) typed on the command line is relative to where the
+    reader ran the command, one in a ``-f`` file to that file's folder; never to the folder the
+    chapter executes in.
+    """
+    checks = CHAPTER_INPUTS[chapter.name].checks if chapter.name in CHAPTER_INPUTS else {}
+    anchored = dict(values)
+    for name, value in values.items():
+        if isinstance(checks.get(name), CatalogPath) and isinstance(value, str) and value:
+            path = Path(value).expanduser()
+            anchored[name] = str(path if path.is_absolute() else Path(base) / path)
+    return anchored
 
 
 def _check_outside(folder: Path, protected: Path) -> None:
     folder, protected = folder.resolve(), protected.resolve()
     if folder == protected or protected in folder.parents:
         raise RerunError(f"output folder {folder} is inside {protected}; re-runs never write there")
+    if folder.exists() and not folder.is_dir():
+        raise RerunError(f"output folder {folder} exists and is not a folder")
+
+
+def checked_parameters(chapter: Chapter, values: Mapping[str, object]) -> dict[str, object]:
+    """The reader's ``values`` typed like the defaults and checked against the chapter's ranges
+    (:mod:`perfcost.inputs`), with the defaults, before anything runs.
+
+    Returns only the names in ``values``, normalised (numbers typed, paths absolute).
+
+    Raises
+    ------
+    RerunError
+        For an unknown name or a value of the wrong type (:func:`resolve_parameters`).
+    perfcost.validation.ParameterError
+        For a value outside its range, naming the parameter and the range.
+    """
+    parameters = chapter_parameters(chapter)
+    resolved = resolve_parameters(parameters, values)
+    if chapter.name not in CHAPTER_INPUTS:
+        return resolved
+    merged = {name: p.default for name, p in parameters.items()} | resolved
+    checked = check_values(chapter.name, merged)
+    return {name: checked[name] for name in resolved}
+
+
+def _literal_path(path: Path) -> str:
+    """``path`` as papermill must receive it: it formats paths with the parameters
+    (``str.format``), so braces are doubled to stay literal."""
+    return str(path).replace("{", "{{").replace("}", "}}")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    os.replace(partial, path)
 
 
 def rerun(
@@ -204,20 +292,28 @@ def rerun(
 ) -> Rerun:
     """Execute ``chapter`` with ``values`` into ``outdir`` and write ``CHAPTER.results.json``.
 
-    The parameters are resolved first (see :func:`resolve_parameters`), so a bad name or type
-    fails before a kernel starts. A failing cell raises papermill's PapermillExecutionError after
-    the partly executed notebook is saved in ``outdir``.
+    Every value is checked first (:func:`checked_parameters`), and the output folder is checked
+    as the final path it will be (outside ``analyses/``), so bad input fails before a kernel
+    starts and writes nothing. A previous run's notebook and results in ``outdir`` are removed
+    before this one starts, and the results are written only after every cell ran, so a results
+    file always belongs to the notebook beside it. A failing cell raises papermill's
+    PapermillExecutionError after the partly executed notebook is saved in ``outdir``.
     """
-    parameters = resolve_parameters(chapter_parameters(chapter), values)
-    outdir = Path(outdir)
+    parameters = checked_parameters(chapter, values)
+    outdir = Path(outdir).expanduser().absolute()
     _check_outside(outdir, chapter.path.parent)
-    outdir.mkdir(parents=True, exist_ok=True)
     notebook_path = outdir / f"{chapter.name}.ipynb"
+    results_path = outdir / f"{chapter.name}.results.json"
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+        for stale in (results_path, notebook_path):
+            stale.unlink(missing_ok=True)
+    except OSError as error:
+        raise RerunError(f"output folder {outdir}: {error.strerror}") from None
     papermill.execute_notebook(
-        str(chapter.path), str(notebook_path), parameters=parameters,
+        _literal_path(chapter.path), _literal_path(notebook_path), parameters=parameters,
         progress_bar=progress_bar, cwd=str(outdir),
     )
     results = glued_results(nbformat.read(notebook_path, as_version=4))
-    results_path = outdir / f"{chapter.name}.results.json"
-    results_path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    _write_atomically(results_path, json.dumps(results, indent=2, sort_keys=True) + "\n")
     return Rerun(notebook_path, results_path, results)

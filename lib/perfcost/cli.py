@@ -3,8 +3,10 @@
     perfcost list
     perfcost rerun CHAPTER [-p NAME VALUE]... [-f params.yaml] [-o OUTDIR]
 
-Also ``python -m perfcost``. Exit status 0 on success, 1 when a chapter's cell fails, 2 for a
-request that cannot run (unknown chapter or parameter, a value of the wrong type).
+Also ``python -m perfcost``. Exit status: 0 success; 2 bad input (unknown chapter or parameter,
+a value of the wrong type or out of its range, an unreadable file, an output folder inside
+``analyses/``), in which case nothing ran and nothing was written; 1 a chapter cell failed.
+Every error is one line on standard error.
 """
 
 from __future__ import annotations
@@ -17,33 +19,84 @@ from papermill.exceptions import PapermillExecutionError
 
 from perfcost.chapters import (
     RerunError,
+    anchor_paths,
     chapter_parameters,
+    coerce_command_line,
     find_book_root,
     find_chapters,
+    is_book,
     read_parameter_file,
     rerun,
 )
+from perfcost.inputs import CHAPTER_INPUTS
+from perfcost.validation import ParameterError
 
-__all__ = ["main"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_CHAPTER_FAILED", "EXIT_OK", "main"]
+
+EXIT_OK, EXIT_CHAPTER_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+_EXIT_CODES = """exit status:
+  0  success
+  1  a chapter cell failed (the partly executed notebook is kept; no results file)
+  2  bad input: nothing ran and nothing was written"""
+
+_PAIR = "--parameter-pair"  # internal: -p NAME VALUE, joined so VALUE may start with '-'
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with errors on one line and exit status 2."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="perfcost", description="Re-run the book's chapters with your own numbers."
+    parser = _Parser(
+        prog="perfcost", description="Re-run the book's chapters with your own numbers.",
+        epilog=_EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--root", type=Path, help="the book's folder (default: found from cwd)")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="the chapters and their parameters")
-    run = commands.add_parser("rerun", help="execute a chapter with new parameters")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands.add_parser("list", help="the chapters, their parameters and valid ranges")
+    run = commands.add_parser("rerun", help="execute a chapter with new parameters",
+                              epilog=_EXIT_CODES,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("chapter", help="a chapter name, as `perfcost list` shows it")
     run.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
-                     metavar=("NAME", "VALUE"), help="set one parameter (repeatable)")
+                     metavar=("NAME", "VALUE"),
+                     help="set one parameter (repeatable); VALUE may be negative")
+    run.add_argument(_PAIR, action="append", default=[], help=argparse.SUPPRESS)
     run.add_argument("-f", "--parameter-file", type=Path,
-                     help="a YAML mapping of parameters; -p values override it")
+                     help="a YAML mapping of parameters (relative paths in it are relative to "
+                          "the file); -p values override it")
     run.add_argument("-o", "--outdir", type=Path,
                      help="where to write the notebook and results (default _build/reruns/CHAPTER)")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
+
+
+_OPTIONS = {"-p", "--parameter", "-f", "--parameter-file", "-o", "--outdir", "--no-progress",
+            "--root", "-h", "--help"}
+
+
+def _join_pairs(argv: list[str]) -> list[str]:
+    """Rewrite ``-p NAME VALUE`` as one token, so argparse never reads ``-1e3`` as an option."""
+    joined, index = [], 0
+    while index < len(argv):
+        token = argv[index]
+        if (token in ("-p", "--parameter") and index + 2 < len(argv)
+                and argv[index + 2].split("=")[0] not in _OPTIONS):
+            joined.append(f"{_PAIR}={argv[index + 1]}={argv[index + 2]}")
+            index += 3
+        else:
+            joined.append(token)
+            index += 1
+    return joined
+
+
+def _range(chapter_name: str, name: str) -> str:
+    inputs = CHAPTER_INPUTS.get(chapter_name)
+    return str(inputs.checks[name]) if inputs and name in inputs.checks else ""
 
 
 def _list(root: Path) -> int:
@@ -53,39 +106,67 @@ def _list(root: Path) -> int:
         width = max((len(p.name) for p in parameters), default=0)
         for p in parameters:
             print(f"  {p.name:<{width}}  = {p.default!r:<14}  {p.help}")
-    return 0
+            valid = _range(chapter.name, p.name)
+            if valid:
+                print(f"  {'':<{width}}    valid: {valid}")
+    return EXIT_OK
+
+
+def _values(chapter, args: argparse.Namespace) -> dict[str, object]:
+    """The reader's values: the ``-f`` file's, then ``-p``'s, relative paths made absolute."""
+    values = {}
+    if args.parameter_file:
+        from_file = read_parameter_file(args.parameter_file)
+        values |= anchor_paths(chapter, from_file, args.parameter_file.parent.absolute())
+    pairs = dict([pair.split("=", 1) for pair in args.parameter_pair] + args.parameter)
+    return values | anchor_paths(chapter, coerce_command_line(chapter, pairs), Path.cwd())
 
 
 def _rerun(root: Path, args: argparse.Namespace) -> int:
     chapters = find_chapters(root)
     if args.chapter not in chapters:
         raise RerunError(f"unknown chapter {args.chapter!r}; chapters: {', '.join(chapters)}")
-    values = read_parameter_file(args.parameter_file) if args.parameter_file else {}
-    values.update(dict(args.parameter))
+    chapter = chapters[args.chapter]
     outdir = args.outdir or root / "_build" / "reruns" / args.chapter
     try:
-        done = rerun(chapters[args.chapter], values, outdir, progress_bar=not args.no_progress)
+        done = rerun(chapter, _values(chapter, args), outdir,
+                     progress_bar=not args.no_progress)
     except PapermillExecutionError as failure:
-        print(
-            f"perfcost: chapter {args.chapter!r} failed in cell {failure.cell_index}: "
-            f"{failure.ename}: {failure.evalue}\n"
-            f"(the partly executed notebook is in {outdir})",
-            file=sys.stderr,
-        )
-        return 1
+        evalue = str(failure.evalue).splitlines()[0] if failure.evalue else ""
+        print(f"perfcost: chapter {args.chapter!r} failed in cell {failure.cell_index}: "
+              f"{failure.ename}: {evalue} (the partly executed notebook is in {outdir})",
+              file=sys.stderr)
+        return EXIT_CHAPTER_FAILED
+    except (RerunError, ParameterError):
+        raise
+    except Exception as failure:  # the kernel died (out of memory, say)
+        print(f"perfcost: chapter {args.chapter!r} failed: {type(failure).__name__}: "
+              f"{str(failure).splitlines()[0] if str(failure) else ''}", file=sys.stderr)
+        return EXIT_CHAPTER_FAILED
     print(f"notebook: {done.notebook_path}\nresults:  {done.results_path}")
-    return 0
+    return EXIT_OK
+
+
+def _root(args: argparse.Namespace) -> Path:
+    if args.root is None:
+        return find_book_root().resolve()
+    if not is_book(args.root):
+        raise RerunError(f"--root {args.root} is not a book folder (no _toc.yml and analyses/)")
+    return args.root.resolve()
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    args = _parser().parse_args(argv)
     try:
-        root = (args.root or find_book_root()).resolve()
+        args = _parser().parse_args(_join_pairs(sys.argv[1:] if argv is None else list(argv)))
+    except SystemExit as stop:  # --help, or a command line argparse refused
+        return int(stop.code or 0)
+    try:
+        root = _root(args)
         return _list(root) if args.command == "list" else _rerun(root, args)
-    except RerunError as error:
+    except (RerunError, ParameterError) as error:
         print(f"perfcost: {error}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":

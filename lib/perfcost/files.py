@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["InputFileError", "load_yaml", "read_text"]
+__all__ = ["InputFileError", "load_yaml", "parse_yaml", "read_text"]
 
 MAX_YAML_BYTES = 1_000_000  # a parameter file or price catalog is a few kB
 MAX_YAML_VALUES = 100_000  # scalars, lists and mappings, with aliases expanded
@@ -94,7 +94,7 @@ _Loader.add_implicit_resolver(  # YAML 1.2 floats without a dot: 1e3, -2.5E-4 is
 )
 
 
-def _check_size(node, *, path: Path, max_values: int, max_depth: int) -> None:
+def _check_size(node, *, source: str, max_values: int, max_depth: int) -> None:
     """Walk the composed document as construction would (aliases expanded) and stop early."""
     count = 0
     stack = [(node, 1, ())]
@@ -103,14 +103,14 @@ def _check_size(node, *, path: Path, max_values: int, max_depth: int) -> None:
         count += 1
         if count > max_values:
             raise InputFileError(
-                f"{path}: more than {max_values:,} values once aliases are expanded "
+                f"{source}: more than {max_values:,} values once aliases are expanded "
                 "(an alias bomb?)")
         if depth > max_depth:
             raise InputFileError(
-                f"{path}: line {node.start_mark.line + 1}: nested more than {max_depth} deep")
+                f"{source}: line {node.start_mark.line + 1}: nested more than {max_depth} deep")
         if id(node) in ancestors:
             raise InputFileError(
-                f"{path}: line {node.start_mark.line + 1}: an alias refers to itself")
+                f"{source}: line {node.start_mark.line + 1}: an alias refers to itself")
         if isinstance(node, yaml.SequenceNode):
             children = node.value
         elif isinstance(node, yaml.MappingNode):
@@ -127,13 +127,19 @@ def load_yaml(path: str | Path, *, what: str, max_bytes: int = MAX_YAML_BYTES,
 
     Returns what the document holds (None for an empty file). Raises InputFileError.
     """
-    path = Path(path)
-    loader = _Loader(read_text(path, what=what, max_bytes=max_bytes))
+    text = read_text(path, what=what, max_bytes=max_bytes)
+    return parse_yaml(text, source=str(path), max_values=max_values, max_depth=max_depth)
+
+
+def parse_yaml(text: str, *, source: str, max_values: int = MAX_YAML_VALUES,
+               max_depth: int = MAX_YAML_DEPTH) -> object:
+    """Parse one YAML document from ``text`` safely; ``source`` names it in errors."""
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None
-        _check_size(node, path=path, max_values=max_values, max_depth=max_depth)
+        _check_size(node, source=source, max_values=max_values, max_depth=max_depth)
         return loader.construct_document(node)
     except InputFileError:
         raise
@@ -141,12 +147,12 @@ def load_yaml(path: str | Path, *, what: str, max_bytes: int = MAX_YAML_BYTES,
         mark = error.problem_mark or error.context_mark
         where = f"line {mark.line + 1}: " if mark else ""
         problem = error.problem or error.context or "not valid YAML"
-        raise InputFileError(f"{path}: {where}not valid YAML: {problem}") from None
+        raise InputFileError(f"{source}: {where}not valid YAML: {problem}") from None
     except yaml.YAMLError as error:
-        raise InputFileError(f"{path}: not valid YAML: {error}") from None
-    except (ValueError, TypeError, OverflowError) as error:  # e.g. a date that does not exist
-        raise InputFileError(f"{path}: a value cannot be read: {error}") from None
+        raise InputFileError(f"{source}: not valid YAML: {error}") from None
+    except (ValueError, TypeError, OverflowError) as error:
+        raise InputFileError(f"{source}: a value cannot be read: {error}") from None
     except RecursionError:
-        raise InputFileError(f"{path}: nested too deeply to read") from None
+        raise InputFileError(f"{source}: nested too deeply to read") from None
     finally:
         loader.dispose()

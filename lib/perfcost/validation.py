@@ -49,11 +49,15 @@ def describe_range(low: float, high: float, *, low_open: bool = False,
 
     An infinite end is written as ``> low`` or ``>= low`` alone.
     """
+    def shown(end: float) -> str:
+        return f"{int(end)}" if integer else f"{end:g}"
+
     if math.isinf(high):
         noun = "a whole number" if integer else "a finite number"
-        return f"{noun} {'>' if low_open else '>='} {low:g}"
+        return f"{noun} {'>' if low_open else '>='} {shown(low)}"
     noun = "a whole number" if integer else "a number"
-    return f"{noun} in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    left, right = "(" if low_open else "[", ")" if high_open else "]"
+    return f"{noun} in {left}{shown(low)}, {shown(high)}{right}"
 
 
 def _real(name: str, value: object, valid: str) -> float:

@@ -1,0 +1,366 @@
+"""Every chapter parameter's valid range, written once and checked before a chapter runs.
+
+A chapter's parameters are what a reader types (``perfcost rerun cost -p request_rate_rps 2e3``),
+so a bad value must be refused in the reader's words: the parameter's name, its range and the
+value, before a kernel starts. This module holds, per chapter, one :class:`ChapterInputs`: a
+check per parameter (:class:`Number`, :class:`WholeNumber`, :class:`Pair`, :class:`Text`,
+:class:`Names`, :class:`CatalogPath`) and the rules that tie parameters together (a spike must
+start inside the trace; a trace may hold at most a few million requests).
+
+Upper limits are there to keep one re-run within minutes on a 2-core laptop and to keep every
+number finite; each says why in a comment. A chapter's range is never wider than what the library
+functions it calls accept, so a value that passes here never fails later under a library
+argument's name (``tests/test_inputs.py`` runs every chapter's first cell at its range ends).
+
+``perfcost rerun`` calls :func:`check_values` on the defaults merged with the reader's values;
+each chapter's first code cell calls :func:`check_chapter` on its own namespace, so a chapter
+executed directly (papermill, Jupyter) is held to the same ranges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from perfcost.validation import (
+    ParameterError,
+    describe_range,
+    in_range,
+    integer_in_range,
+)
+from perfcost.variants import VARIANTS
+
+__all__ = [
+    "CHAPTER_INPUTS",
+    "MAX_SEED",
+    "CatalogPath",
+    "ChapterInputs",
+    "Names",
+    "Number",
+    "Pair",
+    "Text",
+    "UnusableFileError",
+    "WholeNumber",
+    "check_chapter",
+    "check_values",
+]
+
+MAX_SEED = 2**32 - 1  # numpy and torch both take seeds in [0, 2**32)
+MAX_RATE_RPS = 1e6  # a million requests/s: far beyond one service, and every count stays exact
+MAX_TRACE_REQUESTS = 5e6  # per batching trace: ~40 simulations of each within a minute or two
+
+
+@dataclass(frozen=True)
+class Number:
+    """A finite real number in an interval."""
+
+    low: float
+    high: float
+    low_open: bool = False
+    high_open: bool = False
+
+    def check(self, name: str, value: object) -> float:
+        """Return ``value`` as a float, or raise ParameterError naming ``name``."""
+        return in_range(name, value, self.low, self.high, low_open=self.low_open,
+                        high_open=self.high_open)
+
+    def __str__(self) -> str:
+        return describe_range(self.low, self.high, low_open=self.low_open,
+                              high_open=self.high_open)
+
+
+@dataclass(frozen=True)
+class WholeNumber:
+    """A whole number in [low, high]."""
+
+    low: int
+    high: int
+
+    def check(self, name: str, value: object) -> int:
+        """Return ``value`` as an int, or raise ParameterError naming ``name``."""
+        return integer_in_range(name, value, self.low, self.high)
+
+    def __str__(self) -> str:
+        return describe_range(self.low, self.high, integer=True)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Two numbers, each checked by ``item``."""
+
+    item: Number
+
+    def check(self, name: str, value: object) -> list[float]:
+        """Return the two values as floats, or raise ParameterError naming ``name``."""
+        valid = f"two numbers, each {self.item}"
+        if isinstance(value, str | bytes) or not hasattr(value, "__len__") or len(value) != 2:
+            raise ParameterError(name, valid, value)
+        try:
+            return [self.item.check(name, v) for v in value]
+        except ParameterError:
+            raise ParameterError(name, valid, list(value)) from None
+
+    def __str__(self) -> str:
+        return f"two numbers, each {self.item}"
+
+
+@dataclass(frozen=True)
+class Text:
+    """A one-line, non-empty text of printable characters, at most ``max_chars`` long."""
+
+    max_chars: int = 64
+
+    def check(self, name: str, value: object) -> str:
+        """Return ``value``, or raise ParameterError naming ``name``."""
+        if (not isinstance(value, str) or not value.strip() or len(value) > self.max_chars
+                or not value.isprintable()):
+            raise ParameterError(name, str(self), value)
+        return value
+
+    def __str__(self) -> str:
+        return f"one line of text, 1 to {self.max_chars} characters"
+
+
+@dataclass(frozen=True)
+class Names:
+    """A non-empty list of distinct names, each one of ``options``."""
+
+    options: tuple[str, ...]
+
+    def check(self, name: str, value: object) -> list[str]:
+        """Return the names as a list, or raise ParameterError naming ``name``."""
+        if (not isinstance(value, list | tuple) or not value
+                or not all(isinstance(v, str) and v in self.options for v in value)
+                or len(set(value)) != len(value)):
+            raise ParameterError(name, str(self), value)
+        return list(value)
+
+    def __str__(self) -> str:
+        return f"a non-empty list of distinct names from {', '.join(self.options)}"
+
+
+@dataclass(frozen=True)
+class CatalogPath:
+    """``""`` (the packaged price catalog) or the path of a catalog file, which must load.
+
+    A relative path is resolved against ``base`` (the folder the reader ran the command in),
+    never against the folder the chapter executes in.
+    """
+
+    def check(self, name: str, value: object, base: Path | None = None) -> str:
+        """Return ``""`` or the absolute path of a catalog that loads; raise otherwise."""
+        from perfcost.pricing import CatalogError, load_catalog
+
+        if not isinstance(value, str) or "\n" in value:
+            raise ParameterError(name, str(self), value)
+        if value == "":
+            return value
+        path = Path(value).expanduser()
+        path = path if path.is_absolute() else (base or Path.cwd()) / path
+        try:
+            load_catalog(path)
+        except (CatalogError, ValueError) as error:
+            raise UnusableFileError(name, value, error) from None
+        return str(path.resolve())
+
+    def __str__(self) -> str:
+        return '"" (the packaged catalog) or the path of a price catalog YAML file'
+
+
+class UnusableFileError(ParameterError):
+    """A path parameter whose file cannot be used; says why in the file's own words."""
+
+    def __init__(self, name: str, value: str, problem: Exception):
+        super().__init__(name, "a file that can be used", value)
+        self.args = (f"{name} {value!r} cannot be used: {problem}",)
+
+
+Check = Number | WholeNumber | Pair | Text | Names | CatalogPath
+Rule = Callable[[Mapping[str, object]], None]
+
+
+@dataclass(frozen=True)
+class ChapterInputs:
+    """A chapter's parameters: one check each, and the rules that tie them together."""
+
+    checks: Mapping[str, Check]
+    rules: tuple[Rule, ...] = field(default=())
+
+
+def _positive(high: float) -> Number:
+    return Number(0.0, high, low_open=True)
+
+
+def _share(*, low_open: bool = False, high_open: bool = False) -> Number:
+    return Number(0.0, 1.0, low_open=low_open, high_open=high_open)
+
+
+SEED = WholeNumber(0, MAX_SEED)
+RATE_RPS = _positive(MAX_RATE_RPS)
+LATENCY_MS = _positive(60_000.0)  # a minute: longer is a batch job, not inference serving
+HOURLY_USD = _positive(1_000.0)  # the largest cloud instances cost under $100/h
+THROUGHPUT_RPS = Number(1e-3, MAX_RATE_RPS)  # >= one request in ~17 minutes keeps fleets finite
+
+
+# --- Rules that tie parameters together --------------------------------------------------------
+
+def _spike_inside_trace(values: Mapping[str, object]) -> None:
+    if values["spike_start_s"] >= values["duration_s"]:
+        raise ParameterError("spike_start_s", f"< duration_s = {values['duration_s']:g} "
+                             "(the spike must start inside the trace)", values["spike_start_s"])
+
+
+def _trace_sizes(values: Mapping[str, object]) -> dict[str, float]:
+    """Each trace's expected request count, under the product that gives it."""
+    duration, steady = values["duration_s"], values["steady_rps"]
+    spike_s = min(values["spike_duration_s"], duration - values["spike_start_s"])
+    return {
+        "steady_rps × duration_s": steady * duration,
+        "diurnal_mean_rps × duration_s": values["diurnal_mean_rps"] * duration,
+        "steady_rps × (duration_s + (spike_multiplier - 1) × spike_duration_s)":
+            steady * (duration + (values["spike_multiplier"] - 1) * spike_s),
+        "max(bursty_rps) × duration_s": max(values["bursty_rps"]) * duration,
+    }
+
+
+def _traces_fit(values: Mapping[str, object]) -> None:
+    for product, requests in _trace_sizes(values).items():
+        if requests > MAX_TRACE_REQUESTS:
+            raise ParameterError(product, f"at most {MAX_TRACE_REQUESTS:.0e} requests per "
+                                 "trace (a re-run within minutes)", float(f"{requests:.4g}"))
+
+
+def _one_bursty_rate_positive(values: Mapping[str, object]) -> None:
+    if max(values["bursty_rps"]) <= 0:
+        raise ParameterError("bursty_rps", "two rates, not both zero", values["bursty_rps"])
+
+
+def _archive_class_in_catalog(values: Mapping[str, object]) -> None:
+    from perfcost.pricing import load_catalog
+
+    catalog = load_catalog(values["price_catalog_path"])
+    catalog.storage_class(values["archive_storage_class"], parameter="archive_storage_class")
+
+
+# --- The chapters ------------------------------------------------------------------------------
+
+CAPACITY = ChapterInputs({
+    "request_rate_rps": RATE_RPS,
+    "latency_slo_ms": LATENCY_MS,
+    "utilization_target": _share(low_open=True),
+    "peak_to_average": Number(1.0, 100.0),  # beyond 100x, size for the peak directly
+    "cpu_name": Text(),
+    "cpu_throughput_rps": THROUGHPUT_RPS,
+    "cpu_hourly_usd": HOURLY_USD,
+    "cpu_latency_ms": LATENCY_MS,
+    "gpu_name": Text(),
+    "gpu_throughput_rps": THROUGHPUT_RPS,
+    "gpu_hourly_usd": HOURLY_USD,
+    "gpu_latency_ms": LATENCY_MS,
+})
+
+COST = ChapterInputs(checks={
+    "request_rate_rps": RATE_RPS,
+    "request_kb": Number(0.0, 1e5),  # 100 MB per request
+    "response_kb": Number(0.0, 1e5),
+    "eu_egress_fraction": _share(),
+    "instance_hourly_usd": HOURLY_USD,
+    "instance_throughput_rps": THROUGHPUT_RPS,
+    "utilization_target": _share(low_open=True),
+    "model_storage_gb": Number(0.0, 1e7),  # 10 PB
+    "storage_usd_per_gb_month": Number(0.0, 10.0),
+    "hours_per_month": Number(0.0, 744.0, low_open=True),  # 31 days
+    "savings_target": _share(high_open=True),
+    "peak_to_average": Number(1.0, 2.0),  # a sinusoidal day: rate = mean (1 + a cos)
+    "commitment_discount": _share(high_open=True),
+    "spot_share": _share(),
+    "spot_discount": _share(high_open=True),
+    "throughput_gain": Number(1.0, 100.0),
+    "cache_hit_rate": _share(high_open=True),
+    "response_compression_ratio": Number(1.0, 100.0),
+    "archived_storage_fraction": _share(),
+    "archive_storage_class": Text(),
+    "price_catalog_path": CatalogPath(),
+}, rules=(_archive_class_in_catalog,))
+
+BATCHING = ChapterInputs(
+    {
+        "slo_p95_ms": LATENCY_MS,
+        "instances": WholeNumber(1, 256),
+        "base_ms": Number(0.0, 10_000.0),
+        "per_item_ms": _positive(10_000.0),
+        "jitter_cv": Number(0.0, 2.0),
+        "duration_s": Number(1.0, 86_400.0),
+        "steady_rps": RATE_RPS,
+        "diurnal_mean_rps": RATE_RPS,
+        "diurnal_peak_to_average": Number(1.0, 2.0),  # a sinusoidal day
+        "spike_multiplier": Number(1.0, 100.0),
+        "spike_start_s": Number(0.0, 86_400.0),
+        "spike_duration_s": _positive(86_400.0),
+        "bursty_rps": Pair(Number(0.0, MAX_RATE_RPS)),
+        "bursty_sojourn_s": Pair(Number(0.1, 86_400.0)),  # >= 0.1 s bounds the state switches
+        "seed": SEED,
+    },
+    rules=(_spike_inside_trace, _one_bursty_rate_positive, _traces_fit),
+)
+
+COMPRESSION = ChapterInputs({
+    "variants": Names(VARIANTS),
+    "hidden_units": WholeNumber(1, 2048),  # training time grows with width: minutes at 2048
+    "student_units": WholeNumber(1, 2048),
+    "epochs": WholeNumber(1, 50),
+    "fine_tune_epochs": WholeNumber(1, 50),
+    "sparsity": _share(high_open=True),
+    "keep_fraction": _share(low_open=True),
+    "temperature": _positive(100.0),
+    "alpha": _share(),
+    "threads": WholeNumber(1, 64),
+    "latency_target_fraction": _share(low_open=True),
+    "max_accuracy_drop": _share(),
+    "request_rate_rps": RATE_RPS,
+    "instance_throughput_rps": THROUGHPUT_RPS,
+    "instance_hourly_usd": HOURLY_USD,
+    "seed": SEED,
+})
+
+CHAPTER_INPUTS: dict[str, ChapterInputs] = {
+    "capacity": CAPACITY, "cost": COST, "batching": BATCHING, "compression": COMPRESSION,
+}
+
+
+def check_values(chapter: str, values: Mapping[str, object], *,
+                 base: Path | None = None) -> dict[str, object]:
+    """Check every parameter of ``chapter`` in ``values``; return them normalised.
+
+    ``values`` must hold every parameter the chapter has (defaults merged with the reader's).
+    Numbers come back as float or int, paths as absolute paths (relative ones resolved against
+    ``base``, default the working directory).
+
+    Raises
+    ------
+    ParameterError
+        Naming the first parameter out of its range, the range, and the value.
+    KeyError
+        For a chapter without inputs here.
+    """
+    inputs = CHAPTER_INPUTS[chapter]
+    checked = {}
+    for name, check in inputs.checks.items():
+        if isinstance(check, CatalogPath):
+            checked[name] = check.check(name, values[name], base)
+        else:
+            checked[name] = check.check(name, values[name])
+    for rule in inputs.rules:
+        rule(checked)
+    return checked
+
+
+def check_chapter(chapter: str, namespace: Mapping[str, object]) -> dict[str, object]:
+    """Check a chapter's parameters where they are defined: its notebook's ``globals()``.
+
+    The first code cell of every chapter calls ``check_chapter(NAME, globals())``.
+    """
+    return check_values(chapter, {name: namespace[name]
+                                  for name in CHAPTER_INPUTS[chapter].checks})
+
