@@ -116,6 +116,44 @@ def bench_chapters() -> None:
             print(f"chapter {chapter.name:<31} {seconds:8.1f} s to execute (papermill){goal}")
 
 
+def _bad_command_lines() -> list[list[str]]:
+    """One command line per (chapter, numeric parameter, bad value): NaN, inf, huge, text."""
+    from perfcost.inputs import CHAPTER_INPUTS, Number, WholeNumber
+
+    return [["rerun", chapter, "-p", name, value]
+            for chapter, inputs in CHAPTER_INPUTS.items()
+            for name, check in inputs.checks.items() if isinstance(check, Number | WholeNumber)
+            for value in ("nan", "-inf", "1e300", "-1", "fast")]
+
+
+def bench_bad_input() -> None:
+    """How fast a bad value is refused: in-process for every case, and as a reader meets it
+    (a fresh `python -m perfcost` process, imports included) for a sample."""
+    import contextlib
+    import io
+
+    from perfcost.cli import main
+
+    cases, times, statuses = _bad_command_lines(), [], []
+    with tempfile.TemporaryDirectory() as scratch:
+        for args in cases:
+            start = time.perf_counter()
+            with contextlib.redirect_stderr(io.StringIO()):
+                statuses.append(main(["--root", str(ROOT), *args, "-o", scratch]))
+            times.append(time.perf_counter() - start)
+        cold = []
+        for args in cases[:: max(1, len(cases) // 8)]:
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "perfcost", *args, "-o", scratch],
+                           cwd=ROOT, capture_output=True, check=False)
+            cold.append(time.perf_counter() - start)
+    refused = sum(status == 2 for status in statuses)
+    print(f"bad input: {refused} of {len(cases)} refused with exit 2; in-process median "
+          f"{statistics.median(times) * 1e3:.0f} ms, max {max(times) * 1e3:.0f} ms")
+    print(f"bad input, fresh process ({len(cold)} cases): median {statistics.median(cold):.2f} s,"
+          f" max {max(cold):.2f} s  (goal < 2 s)")
+
+
 def bench_book_from_empty_cache() -> None:
     # The working tree as a clean clone would have it: tracked files and new, unignored ones.
     tracked = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
@@ -146,5 +184,6 @@ if __name__ == "__main__":
         sys.exit(0)
     bench_erlang_c()
     bench_simulator()
+    bench_bad_input()
     bench_chapters()
     bench_book_from_empty_cache()

@@ -37,6 +37,7 @@ __all__ = [
     "CatalogPath",
     "ChapterInputs",
     "Names",
+    "NoAnswerError",
     "Number",
     "Pair",
     "Text",
@@ -236,6 +237,44 @@ def _one_bursty_rate_positive(values: Mapping[str, object]) -> None:
         raise ParameterError("bursty_rps", "two rates, not both zero", values["bursty_rps"])
 
 
+class NoAnswerError(ParameterError):
+    """Values each inside their range that together leave the chapter's question unanswerable."""
+
+    def __init__(self, names: str, reason: str):
+        super().__init__(names, "values for which the question has an answer", reason)
+        self.args = (f"no answer with these values of {names}: {reason}",)
+
+
+MAX_IN_FLIGHT = 10_000  # requests one instance holds at once (Little's law: rate × latency)
+MAX_SIMULATED_SERVERS = 1_000_000  # chapter 1 simulates the fleet's slots one by one
+
+
+def _capacity_has_an_answer(values: Mapping[str, object]) -> None:
+    """The sizings chapter 1 prints exist, and the fleet it simulates fits the simulator."""
+    from perfcost import capacity
+
+    for kind in ("cpu", "gpu"):
+        in_flight = values[f"{kind}_throughput_rps"] * values[f"{kind}_latency_ms"] / 1000
+        if in_flight > MAX_IN_FLIGHT:
+            raise ParameterError(f"{kind}_throughput_rps × {kind}_latency_ms / 1000",
+                                 f"at most {MAX_IN_FLIGHT:,} requests in flight per instance "
+                                 "(Little's law)", float(f"{in_flight:.4g}"))
+    question = capacity.CapacityQuestion(**values)
+    names = "latency_slo_ms, request_rate_rps and the options"
+    rate, slo = values["request_rate_rps"], values["latency_slo_ms"]
+    try:
+        for at_rps in (rate, question.peak_rate_rps):
+            capacity.cheapest_instance(question.options, at_rps, slo,
+                                       values["utilization_target"])
+        fleet = capacity.cheapest_instance_for_quantile(question.options, rate, slo)
+    except capacity.InfeasibleError as error:
+        raise NoAnswerError(names, str(error)) from None
+    servers = fleet.count * capacity.slots_per_instance(fleet.instance)
+    if servers > MAX_SIMULATED_SERVERS:
+        raise NoAnswerError(names, f"the p95 fleet has {servers:,} slots to simulate; at most "
+                            f"{MAX_SIMULATED_SERVERS:,}")
+
+
 def _archive_class_in_catalog(values: Mapping[str, object]) -> None:
     from perfcost.pricing import load_catalog
 
@@ -245,7 +284,7 @@ def _archive_class_in_catalog(values: Mapping[str, object]) -> None:
 
 # --- The chapters ------------------------------------------------------------------------------
 
-CAPACITY = ChapterInputs({
+CAPACITY = ChapterInputs(checks={
     "request_rate_rps": RATE_RPS,
     "latency_slo_ms": LATENCY_MS,
     "utilization_target": _share(low_open=True),
@@ -258,7 +297,7 @@ CAPACITY = ChapterInputs({
     "gpu_throughput_rps": THROUGHPUT_RPS,
     "gpu_hourly_usd": HOURLY_USD,
     "gpu_latency_ms": LATENCY_MS,
-})
+}, rules=(_capacity_has_an_answer,))
 
 COST = ChapterInputs(checks={
     "request_rate_rps": RATE_RPS,
@@ -274,7 +313,7 @@ COST = ChapterInputs(checks={
     "savings_target": _share(high_open=True),
     "peak_to_average": Number(1.0, 2.0),  # a sinusoidal day: rate = mean (1 + a cos)
     "commitment_discount": _share(high_open=True),
-    "spot_share": _share(),
+    "spot_share": _share(high_open=True),  # all-spot has no on-demand floor
     "spot_discount": _share(high_open=True),
     "throughput_gain": Number(1.0, 100.0),
     "cache_hit_rate": _share(high_open=True),
