@@ -275,6 +275,26 @@ def _capacity_has_an_answer(values: Mapping[str, object]) -> None:
                             f"{MAX_SIMULATED_SERVERS:,}")
 
 
+MAX_TRAINING_MACS = 3e8  # per training example: ~10x chapter 4's defaults, minutes on 2 cores
+
+
+def _mlp_macs(width: int) -> int:
+    """Multiply-accumulates of one forward pass of chapter 4's MLP, 784 -> w -> w -> 10."""
+    return 784 * width + width * width + width * 10
+
+
+def _training_fits(values: Mapping[str, object]) -> None:
+    teacher, student = _mlp_macs(values["hidden_units"]), _mlp_macs(values["student_units"])
+    # the teacher, the distilled and the scratch student; two pruned teachers fine-tuned
+    macs = values["epochs"] * (teacher + 2 * student) + 2 * values["fine_tune_epochs"] * teacher
+    if macs > MAX_TRAINING_MACS:
+        raise ParameterError(
+            "epochs, fine_tune_epochs, hidden_units and student_units",
+            f"small enough that training costs at most {MAX_TRAINING_MACS:.0e} "
+            "multiply-accumulates per example (~10x the defaults: minutes on 2 cores)",
+            float(f"{macs:.3g}"))
+
+
 def _archive_class_in_catalog(values: Mapping[str, object]) -> None:
     from perfcost.pricing import load_catalog
 
@@ -344,7 +364,7 @@ BATCHING = ChapterInputs(
     rules=(_spike_inside_trace, _one_bursty_rate_positive, _traces_fit),
 )
 
-COMPRESSION = ChapterInputs({
+COMPRESSION = ChapterInputs(checks={
     "variants": Names(VARIANTS),
     "hidden_units": WholeNumber(1, 2048),  # training time grows with width: minutes at 2048
     "student_units": WholeNumber(1, 2048),
@@ -361,7 +381,7 @@ COMPRESSION = ChapterInputs({
     "instance_throughput_rps": THROUGHPUT_RPS,
     "instance_hourly_usd": HOURLY_USD,
     "seed": SEED,
-})
+}, rules=(_training_fits,))
 
 CHAPTER_INPUTS: dict[str, ChapterInputs] = {
     "capacity": CAPACITY, "cost": COST, "batching": BATCHING, "compression": COMPRESSION,
