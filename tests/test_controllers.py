@@ -1,5 +1,7 @@
 """Adaptive batching policies: bounds, safety rules, and the behaviour under overload."""
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -138,3 +140,110 @@ def test_does_not_oscillate_where_the_naive_controller_does():
     ours = simulate(arrivals, service=RESNET50_T4, instances=2,
                     controller=SLOBatchingController(50))
     assert reversals(naive.timeline) > 3 * max(1, reversals(ours.timeline))
+
+
+# --- Bad input ----------------------------------------------------------------------------------
+
+BAD_NUMBERS = [("text", "1"), ("none", None), ("bool", True), ("nan", math.nan),
+               ("inf", math.inf), ("-inf", -math.inf), ("negative", -1.0), ("huge", 1e300)]
+
+ARGUMENTS = [
+    (AIMDBatching, name) for name in ("slo_p95_ms", "max_wait_ms", "initial_batch_size",
+                                      "additive_step", "decrease_factor", "max_batch_limit",
+                                      "min_samples")
+] + [
+    (NaiveProportionalBatching, name) for name in ("slo_p95_ms", "gain", "target_fraction",
+                                                   "initial_wait_ms", "initial_batch_size",
+                                                   "max_batch_limit")
+] + [
+    (SLOBatchingController, name) for name in (
+        "slo_p95_ms", "max_batch_limit", "max_wait_limit_ms", "target_fraction",
+        "latency_window_s", "long_window_s", "panic_ratio", "panic_hold_s", "min_samples",
+        "integral_gain", "deadband", "max_step_up", "max_step_down", "max_wait_step_ms",
+        "grow_below")
+]
+
+
+def build(policy, **arguments):
+    return policy(**{"slo_p95_ms": 50.0, **arguments})
+
+
+@pytest.mark.parametrize(("policy", "argument"), ARGUMENTS)
+@pytest.mark.parametrize(("kind", "value"), BAD_NUMBERS)
+def test_every_setting_refuses_bad_numbers_naming_itself(policy, argument, kind, value):
+    if argument == "max_wait_limit_ms" and value is None:  # None is the default: 60% of the SLO
+        assert build(policy, max_wait_limit_ms=None).max_wait_limit_ms == pytest.approx(30.0)
+        return
+    with pytest.raises(ParameterError, match=rf"^{argument} must be [^\n]*; got [^\n]*$"):
+        build(policy, **{argument: value})
+
+
+ZERO_IS_BAD = [(policy, name) for policy, name in ARGUMENTS
+               if name not in ("max_wait_ms", "max_wait_limit_ms", "deadband")]
+
+
+@pytest.mark.parametrize(("policy", "argument"), ZERO_IS_BAD)
+def test_zero_is_refused_where_it_means_nothing(policy, argument):
+    with pytest.raises(ParameterError, match=rf"^{argument} must be"):
+        build(policy, **{argument: 0})
+
+
+@pytest.mark.parametrize(
+    ("policy", "arguments", "message"),
+    [
+        (AIMDBatching, {"max_batch_limit": 10_000}, r"max_batch_limit must be a whole number in "
+                                                    r"\[1, 4096\]; got 10000"),
+        (AIMDBatching, {"max_wait_ms": 1e12}, r"max_wait_ms must be a number in \[0, 60000\]"),
+        (AIMDBatching, {"additive_step": 5000}, r"additive_step must be a whole number in "
+                                                r"\[1, 4096\]"),
+        (AIMDBatching, {"decrease_factor": 1.0}, r"decrease_factor must be a number in \(0, 1\)"),
+        (AIMDBatching, {"min_samples": 10**7}, "min_samples must be a whole number in"),
+        (NaiveProportionalBatching, {"gain": 1e3}, r"gain must be a number in \(0, 100\]"),
+        (NaiveProportionalBatching, {"initial_wait_ms": 1e5}, "initial_wait_ms must be"),
+        (SLOBatchingController, {"slo_p95_ms": 1e7},
+         r"slo_p95_ms must be a number in \(0, 3.6e\+06\]"),
+        (SLOBatchingController, {"max_wait_limit_ms": 1e5, "slo_p95_ms": 1e6},
+         r"max_wait_limit_ms must be a number in \[0, 60000\]"),
+        (SLOBatchingController, {"latency_window_s": 1e9},
+         r"latency_window_s must be a number in \(0, 86400\]"),
+        (SLOBatchingController, {"max_step_up": 0.5}, "max_step_up must be a number in"),
+        (SLOBatchingController, {"max_step_down": 1.5},
+         r"max_step_down must be a number in \(0, 1\]"),
+        (SLOBatchingController, {"panic_ratio": 1e6}, "panic_ratio must be a number in"),
+        (SLOBatchingController, {"fallback": 5}, r"fallback must be a pair \(wait in ms, "
+                                                 r"batch size\); got 5"),
+        (SLOBatchingController, {"fallback": (2.0,)}, "fallback must be a pair"),
+        (SLOBatchingController, {"fallback": "ab"}, "fallback must be a pair"),
+        (SLOBatchingController, {"fallback": (math.nan, 8)}, "fallback wait must be"),
+        (SLOBatchingController, {"fallback": (2.0, 8.5)}, "fallback batch size must be"),
+        (SLOBatchingController, {"fallback": (2.0, 10**9)}, "fallback batch size must be"),
+    ],
+)
+def test_settings_have_upper_limits(policy, arguments, message):
+    with pytest.raises(ParameterError, match=message):
+        build(policy, **arguments)
+
+
+def test_a_long_slo_keeps_the_default_window_within_the_simulators_limit():
+    controller = SLOBatchingController(slo_p95_ms=3_600_000)
+    assert controller.max_wait_limit_ms == 60_000
+
+
+def test_the_naive_window_never_exceeds_the_simulators_limit():
+    naive = NaiveProportionalBatching(slo_p95_ms=3_600_000, initial_wait_ms=60_000,
+                                      initial_batch_size=1, max_batch_limit=4096)
+    naive.start()
+    for t in range(1, 20):  # latencies far under target: the scale grows every interval
+        wait, batch = naive.update(measurement(t, latencies_ms=[1.0] * 50))
+    assert wait == 60_000 and batch > 1
+
+
+def test_a_service_fit_beyond_the_line_limits_is_clipped_not_an_error():
+    controller = SLOBatchingController(50)
+    controller.start()
+    # Jitter can make measured batches look like 2,000,000 ms per item: beyond a service line.
+    huge = measurement(1, latencies_ms=[20] * 50, sizes=(1, 2))
+    huge = Measurement(**{**huge.__dict__, "batch_service_ms": np.array([1e6, 3e6])})
+    wait, batch = controller.update(huge)
+    assert controller.last_decision["mode"] != "fallback"
+    assert 0 <= wait <= controller.max_wait_limit_ms and 1 <= batch <= 128

@@ -1,5 +1,7 @@
 """The first-come-first-served simulation, on cases worked by hand and against theory."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -55,12 +57,33 @@ def test_md1_mean_wait_matches_pollaczek_khinchine():
         ([], [], 1, "non-empty"),
         ([0, np.nan], [1, 1], 1, "finite"),
         ([-1, 0], [1, 1], 1, ">= 0"),
-        ([0, 1], [1, 1], 0, "servers must be a whole number >= 1"),
+        ([0, 1], [1, 1], 0, r"servers must be a whole number in \[1, 1000000\]"),
+        ([0, 1], [1, 1], 10**12, "servers must be"),  # a list of 10^12 free times before
+        ([0, 1], [1, 1], 1.5, "servers must be"),
+        ([0, 1], [1, 1], "2", "servers must be"),
+        ([0, 1], [1, 1], math.nan, "servers must be"),
+        ([0, 1], [1, 1], math.inf, "servers must be"),
+        ([0, 1.7e12], [1, 1], 1, "arrival_times_s must be at most 1e\\+10 s.*milliseconds"),
+        ([0, math.inf], [1, 1], 1, "arrival_times_s must be finite"),
+        ("01", [1, 1], 1, "arrival_times_s must be a non-empty one-dimensional"),
+        (None, [1, 1], 1, "arrival_times_s must be a non-empty one-dimensional"),
+        ([0, 1], [1, math.inf], 1, "service_times_s must be finite, >= 0 and <= 1e\\+10"),
+        ([0, 1], [1, -1], 1, "service_times_s must be finite, >= 0"),
+        ([0, 1], [1, 1e300], 1, "service_times_s must be finite, >= 0 and <= 1e\\+10"),
+        ([0, 1], [1, math.nan], 1, "service_times_s must be finite"),
+        ([0, 1], ["a", "b"], 1, "service_times_s must be a non-empty one-dimensional"),
+        ([0, 1], None, 1, "service_times_s must be a non-empty one-dimensional"),
+        ([0, 1], [], 1, "service_times_s must be a non-empty one-dimensional"),
     ],
 )
 def test_bad_input_is_refused(arrivals, services, servers, message):
     with pytest.raises(ParameterError, match=message):
         fcfs_response_times(arrivals, services, servers)
+
+
+def test_times_at_unix_epoch_seconds_are_fine():
+    response = fcfs_response_times([1.7e9, 1.7e9 + 1], [2, 2], servers=1)
+    np.testing.assert_allclose(response, [2, 3])
 
 
 def test_poisson_arrivals_are_seeded_sorted_and_at_the_rate():

@@ -1,12 +1,18 @@
 """Traffic generators and the CSV trace reader."""
 
+import math
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from perfcost.files import InputFileError
 from perfcost.traffic import (
+    check_arrival_times,
     diurnal_arrivals,
     load_trace,
     mmpp_arrivals,
+    poisson_arrival_times,
     poisson_arrivals,
     rate_curve_arrivals,
     step_spike_arrivals,
@@ -70,7 +76,7 @@ def test_load_trace_reads_a_csv_with_or_without_header(tmp_path):
     path.write_text("arrival_time_s\n0.0\n0.5\n0.5\n2.25\n")
     assert load_trace(path).tolist() == [0.0, 0.5, 0.5, 2.25]
     bare = tmp_path / "bare.csv"
-    bare.write_text("1,extra\n2,columns\n")
+    bare.write_text("1\n\n2\n")
     assert load_trace(bare).tolist() == [1.0, 2.0]
 
 
@@ -78,10 +84,15 @@ def test_load_trace_reads_a_csv_with_or_without_header(tmp_path):
     ("text", "message"),
     [
         ("t\n0.1\nsoon\n", r"row 3: 'soon' is not a number of seconds"),
-        ("0.1\n-2\n", r"row 2: '-2' must be a finite time >= 0"),
-        ("0.1\nnan\n", r"row 2: 'nan' must be a finite time >= 0"),
-        ("0.5\n0.2\n", r"row 2: 0.2 comes before the previous time 0.5"),
+        ("0.1\n-2\n", r"row 2: '-2': times must be finite and >= 0 everywhere; got -2.0"),
+        ("0.1\nnan\n", r"row 2: 'nan': times must be finite and >= 0 everywhere"),
+        ("0.1\ninf\n", r"row 2: 'inf': times must be finite and >= 0 everywhere"),
+        ("t\n0.5\n\n0.2\n", r"row 4: '0.2': times must be sorted ascending; got 0.2 after 0.5"),
+        ("0.1\n1.7e12\n", r"row 2: '1.7e12': times must be at most 1e\+10 s .*milliseconds"),
+        ("0.1\n1_000\n", r"row 2: '1_000' is not a number of seconds"),
         ("t\n", "no arrival times found"),
+        ("", "no arrival times found"),
+        ("\n \n", "no arrival times found"),
     ],
 )
 def test_load_trace_names_the_bad_row(tmp_path, text, message):
@@ -89,3 +100,234 @@ def test_load_trace_names_the_bad_row(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(ValueError, match=message):
         load_trace(path)
+
+
+# --- The issue's misreadings -------------------------------------------------------------------
+
+def write(tmp_path, content: str | bytes):
+    path = tmp_path / "trace.csv"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    return path
+
+
+def test_a_byte_order_mark_does_not_hide_the_first_time(tmp_path):
+    # Before: float('\ufeff0.5') failed, so row 1 was dropped as if it were a header.
+    assert load_trace(write(tmp_path, b"\xef\xbb\xbf0.5\n1.0\n")).tolist() == [0.5, 1.0]
+    assert load_trace(write(tmp_path, b"\xef\xbb\xbfarrival_s\n0.5\n")).tolist() == [0.5]
+
+
+def test_a_typo_in_row_1_is_an_error_not_a_header(tmp_path):
+    with pytest.raises(ValueError, match=r"row 1: 'O.5' is not a number of seconds \(and not a "
+                                         r"header"):
+        load_trace(write(tmp_path, "O.5\n1.0\n2.0\n"))
+
+
+def test_a_semicolon_cell_is_an_error(tmp_path):
+    with pytest.raises(ValueError, match=r"row 1: '5;1' is not a number of seconds"):
+        load_trace(write(tmp_path, "0,5;1\n"), column=1)
+    # Two cells and no header: the column is not guessed.
+    with pytest.raises(ValueError, match=r"2 columns and no header row; pass column="):
+        load_trace(write(tmp_path, "0,5;1\n"))
+
+
+def test_a_multi_column_trace_reads_the_column_named_like_seconds(tmp_path):
+    path = write(tmp_path, "request_id,arrival_s\n17,0.25\n3,0.5\n")
+    assert load_trace(path).tolist() == [0.25, 0.5]  # not the IDs in column 0
+    assert load_trace(path, column="arrival_s").tolist() == [0.25, 0.5]
+    assert load_trace(path, column=1).tolist() == [0.25, 0.5]
+    with pytest.raises(ValueError, match=r"row 3: '3': times must be sorted ascending"):
+        load_trace(path, column="request_id")
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "message"),
+    [
+        ("id,size\n1,2\n", None, r"2 columns \(id, size\) and none named like a time in sec"),
+        ("t_s,time_s\n1,2\n", None, r"more than one named like a time in seconds"),
+        ("arrival_s,id\n1,2\n", "when", r"no column named 'when'; the columns are arrival_s, id"),
+        ("0.1,2\n0.2,3\n", "arrival_s", r"no header row to find column 'arrival_s' in"),
+        ("arrival_s,id\n1,2\n", 2, r"column must be a whole number in \[0, 1\]; got 2"),
+        ("arrival_s,id\n1,2\n", -1, r"column must be a whole number in \[0, 1\]; got -1"),
+        ("arrival_s,id\n1,2\n", np.int64(5), r"column must be a whole number in \[0, 1\]; got .*5"),
+        ("arrival_s,id\n1,2\n", 1.5, r"column must be a column name or a 0-based index"),
+        ("arrival_s,id\n1,2\n", True, r"column must be a column name or a 0-based index"),
+        ("arrival_s,id\n1,2\n", [0], r"column must be a column name or a 0-based index"),
+        ("arrival_s,id\n1,2\n2\n", None, r"row 3: 1 cells where the header has 2: '2'"),
+        ("arrival_s\n1\n2,3\n", None, r"row 3: 2 cells where the header has 1"),
+        ("1,a\n2,b,c\n", 0, r"row 2: 3 cells where row 1 has 2"),
+        ('"unclosed\n', None, r"no arrival times found"),  # a header cell, "unclosed\n"
+        ('t\n"1\n2"\n', None, r"row 3: '1\\n2' is not a number of seconds"),
+    ],
+)
+def test_load_trace_refuses_ambiguous_or_ragged_files(tmp_path, text, column, message):
+    with pytest.raises(ValueError, match=message):
+        load_trace(write(tmp_path, text), column=column)
+
+
+def test_load_trace_refuses_unreadable_files(tmp_path):
+    with pytest.raises(InputFileError, match="not UTF-8"):
+        load_trace(write(tmp_path, b"0.1\n\xff\n"))
+    with pytest.raises(InputFileError, match="cannot read the trace"):
+        load_trace(tmp_path / "missing.csv")
+    with pytest.raises(ParameterError, match="path must be a file path"):
+        load_trace(42)
+
+
+REAL_TRACE = Path("/work/shared/data/traces/mooncake_conversation.csv")
+
+
+@pytest.mark.skipif(not REAL_TRACE.exists(), reason="the shared Mooncake trace is not here")
+def test_the_real_trace_loads_with_the_defaults():
+    times = load_trace(REAL_TRACE)  # header arrival_s,input_tokens,output_tokens
+    assert times.size == sum(1 for _ in REAL_TRACE.open()) - 1
+    assert times[0] == 0.0 and np.all(np.diff(times) >= 0)
+
+
+# --- The one check of a trace ------------------------------------------------------------------
+
+def test_check_arrival_times_returns_a_float_array_as_is():
+    times = np.array([0.0, 1.0, 1.0])
+    assert check_arrival_times("t", times) is times
+    assert check_arrival_times("t", [0, 2]).tolist() == [0.0, 2.0]
+    assert check_arrival_times("t", [1.7e9, 1.7e9 + 1]).dtype == float
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ("0.5", r"non-empty one-dimensional sequence of times in seconds; got 'shape \(\)'"),
+        (None, "non-empty one-dimensional"),
+        ({"a": 1}, "non-empty one-dimensional"),
+        (["0.5", "1"], r"got 'values of type <U3'"),
+        ([True, False], "values of type bool"),
+        ([[0.0, 1.0], [2.0]], "got 'list'"),
+        ([], r"got 'shape \(0,\)'"),
+        ([[0.0, 1.0]], r"got 'shape \(1, 2\)'"),
+        ([0.0, math.nan], r"finite and >= 0 everywhere; got 'nan at index 1'"),
+        ([0.0, math.inf], r"finite and >= 0 everywhere; got 'inf at index 1'"),
+        ([-math.inf, 0.0], r"finite and >= 0 everywhere; got '-inf at index 0'"),
+        ([-1.0, 0.0], r"finite and >= 0 everywhere; got '-1.0 at index 0'"),
+        ([0.0, 1.7e12], r"at most 1e\+10 s \(about 317 years; are these milliseconds or "),
+        ([0.0, 1e308], r"milliseconds or nanoseconds"),
+        ([0.2, 0.1], r"sorted ascending; got '0.1 after 0.2 at index 1'"),
+    ],
+)
+def test_check_arrival_times_names_the_argument_and_the_problem(values, message):
+    with pytest.raises(ParameterError, match=r"^arrival_times_s must be .*" + message):
+        check_arrival_times("arrival_times_s", values)
+
+
+# --- Bad arguments of the generators -----------------------------------------------------------
+
+GENERATORS = {
+    "poisson_arrival_times": lambda **k: poisson_arrival_times(
+        **{"rate_rps": 10.0, "count": 10, **k}),
+    "poisson_arrivals": lambda **k: poisson_arrivals(**{"rate_rps": 10.0, "duration_s": 1.0, **k}),
+    "rate_curve_arrivals": lambda **k: rate_curve_arrivals(
+        **{"rate_rps": lambda t: np.ones_like(t), "duration_s": 1.0, "peak_rps": 2.0, **k}),
+    "diurnal_arrivals": lambda **k: diurnal_arrivals(
+        **{"mean_rps": 10.0, "duration_s": 1.0, **k}),
+    "step_spike_arrivals": lambda **k: step_spike_arrivals(
+        **{"base_rps": 10.0, "duration_s": 1.0, "spike_start_s": 0.2, **k}),
+    "mmpp_arrivals": lambda **k: mmpp_arrivals(
+        **{"duration_s": 1.0, "rates_rps": (1.0, 10.0), "mean_sojourn_s": (0.5, 0.5), **k}),
+}
+
+BAD_NUMBERS = [("text", "1"), ("nan", math.nan), ("inf", math.inf), ("-inf", -math.inf),
+               ("negative", -1.0), ("huge", 1e300), ("bool", True), ("none", None)]
+
+NUMBER_ARGUMENTS = [
+    ("poisson_arrival_times", "rate_rps"), ("poisson_arrival_times", "count"),
+    ("poisson_arrival_times", "seed"),
+    ("poisson_arrivals", "rate_rps"), ("poisson_arrivals", "duration_s"),
+    ("poisson_arrivals", "seed"),
+    ("rate_curve_arrivals", "duration_s"), ("rate_curve_arrivals", "peak_rps"),
+    ("rate_curve_arrivals", "seed"),
+    ("diurnal_arrivals", "mean_rps"), ("diurnal_arrivals", "duration_s"),
+    ("diurnal_arrivals", "peak_to_average"), ("diurnal_arrivals", "period_s"),
+    ("diurnal_arrivals", "seed"),
+    ("step_spike_arrivals", "base_rps"), ("step_spike_arrivals", "duration_s"),
+    ("step_spike_arrivals", "spike_start_s"), ("step_spike_arrivals", "spike_duration_s"),
+    ("step_spike_arrivals", "multiplier"), ("step_spike_arrivals", "seed"),
+    ("mmpp_arrivals", "duration_s"), ("mmpp_arrivals", "seed"),
+]
+
+
+@pytest.mark.parametrize(("generator", "argument"), NUMBER_ARGUMENTS)
+@pytest.mark.parametrize(("kind", "value"), BAD_NUMBERS)
+def test_generators_refuse_bad_numbers_naming_the_argument(generator, argument, kind, value):
+    with pytest.raises(ParameterError, match=rf"^{argument} must be [^\n]*; got [^\n]*$"):
+        GENERATORS[generator](**{argument: value})
+
+
+@pytest.mark.parametrize(
+    ("generator", "arguments", "message"),
+    [
+        ("poisson_arrival_times", {"rate_rps": 0.0}, r"rate_rps must be a number in \(0, 1e\+06\]"),
+        ("poisson_arrival_times", {"count": 0}, r"count must be a whole number in \[1, "),
+        ("poisson_arrival_times", {"count": 10**18}, "count must be"),
+        ("poisson_arrival_times", {"rate_rps": 1e-6, "count": 10**7},
+         r"count / rate_rps must be at most 1e\+10 s"),
+        ("poisson_arrival_times", {"seed": -1},
+         r"seed must be a whole number in \[0, 4294967295\]"),
+        ("poisson_arrival_times", {"seed": 2**32}, "seed must be"),
+        ("poisson_arrivals", {"rate_rps": 1e6, "duration_s": 1e7},
+         r"rate_rps × duration_s must be at most 5e\+07 expected requests"),
+        ("poisson_arrivals", {"duration_s": 0.0}, r"duration_s must be a number in \(0, 1e\+07\]"),
+        ("rate_curve_arrivals", {"rate_rps": 3.0}, "rate_rps must be a function of time"),
+        ("rate_curve_arrivals", {"rate_rps": lambda t: "fast"},
+         "rate_rps must be a function returning one rate per time"),
+        ("rate_curve_arrivals", {"rate_rps": lambda t: np.ones(3), "duration_s": 10.0},
+         "rate_rps must be a function returning one rate per time"),
+        ("rate_curve_arrivals", {"rate_rps": lambda t: np.full_like(t, np.nan)},
+         "rate_rps must be a curve with values in"),
+        ("rate_curve_arrivals", {"peak_rps": 1e6, "duration_s": 1e3},
+         r"peak_rps × duration_s must be at most 5e\+07"),
+        ("diurnal_arrivals", {"period_s": 1e-300},
+         r"period_s must be a number in \[0.001, 1e\+09\]"),
+        ("diurnal_arrivals", {"peak_to_average": 0.5},
+         r"peak_to_average must be a finite number >= 1"),
+        ("diurnal_arrivals", {"mean_rps": 1e6, "duration_s": 100.0},
+         r"mean_rps × peak_to_average × duration_s must be at most 5e\+07"),
+        ("step_spike_arrivals", {"multiplier": 1e4}, r"multiplier must be a number in \[1, 1000\]"),
+        ("step_spike_arrivals", {"spike_duration_s": 0.0}, "spike_duration_s must be"),
+        ("step_spike_arrivals", {"base_rps": 1e5, "multiplier": 1000.0},
+         r"base_rps × multiplier × duration_s must be at most 5e\+07"),
+    ],
+)
+def test_generators_refuse_out_of_range_values(generator, arguments, message):
+    with pytest.raises(ParameterError, match=message):
+        GENERATORS[generator](**arguments)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"mean_sojourn_s": (1e-300, 1e-300)},  # looped forever before
+         r"mean_sojourn_s must be a number in \[0.001, 1e\+07\]; got 1e-300"),
+        ({"duration_s": 1e7, "mean_sojourn_s": (1.0, 1.0), "rates_rps": (0.0, 1.0)},
+         r"mean_sojourn_s must be long enough for at most 1e\+06 expected state changes"),
+        ({"rates_rps": (1.0, 2.0, 3.0)}, r"rates_rps must be two numbers; got \(1.0, 2.0, 3.0\)"),
+        ({"rates_rps": 5.0}, "rates_rps must be two numbers; got 5.0"),
+        ({"rates_rps": "ab"}, "rates_rps must be two numbers"),
+        ({"rates_rps": (0.0, 0.0)}, "rates_rps must be two rates, not both zero"),
+        ({"rates_rps": (math.nan, 1.0)}, r"rates_rps must be a number in \[0, 1e\+06\]"),
+        ({"rates_rps": (1.0, 1e9)}, r"rates_rps must be a number in \[0, 1e\+06\]"),
+        ({"mean_sojourn_s": [1.0]}, "mean_sojourn_s must be two numbers"),
+        ({"mean_sojourn_s": (1.0, math.inf)}, "mean_sojourn_s must be a number in"),
+        ({"duration_s": 1e3, "rates_rps": (1e6, 1e6)},
+         r"max\(rates_rps\) × duration_s must be at most 5e\+07"),
+    ],
+)
+def test_mmpp_refuses_bad_pairs_before_looping(arguments, message):
+    with pytest.raises(ParameterError, match=message):
+        GENERATORS["mmpp_arrivals"](**arguments)
+
+
+def test_many_mmpp_state_changes_finish():
+    # 100,000 expected state changes take a few tenths of a second; the limit, 10^6, a few seconds.
+    arrivals = mmpp_arrivals(10_000.0, rates_rps=(0.0, 1.0), mean_sojourn_s=(0.1, 0.1))
+    assert arrivals.size > 0 and np.all(np.diff(arrivals) >= 0)

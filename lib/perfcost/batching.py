@@ -20,6 +20,22 @@ time, then hands back to Python, where the policy is shown what a server could m
 moment (:class:`Measurement`) and may change W and B. The pending dispatch is then recomputed
 under the new parameters, so no decision ever uses a parameter from the future.
 
+Quiet stretches are one measurement. Control times are k × ``control_interval_s`` for whole k.
+An interval is *quiet* when nothing arrived, completed or was dispatched in it. After a quiet
+interval whose update left W and B unchanged, nothing can happen until the next event (the
+next arrival, the next completion, or the pending dispatch), so the quiet intervals up to the
+last control time before that event are shown to the policy as ONE measurement whose
+``interval_s`` spans them all (one timeline row). The first quiet interval still gets an update
+of its own, so a policy that reacts to quiet keeps being asked every interval. The simulation's
+time and memory therefore grow with the number of requests and batches, not with the span of
+time the arrivals cover (a trace at Unix-epoch seconds costs what the same trace at 0 costs).
+
+Limits that keep a run bounded, each refused with a message naming the argument: arrival times
+at most 1e10 s (:func:`perfcost.traffic.check_arrival_times`), ``control_interval_s`` in
+[1 ms, 1 h], ``base_ms`` and ``per_item_ms`` at most a minute, ``jitter_cv`` at most 10,
+``max_wait_ms`` at most a minute and ``max_batch_size`` at most 4096 (also what a policy
+returns), ``instances`` at most 10,000 and ``seed`` in [0, 2**32 - 1].
+
 Used by chapter 3 (batching).
 """
 
@@ -27,7 +43,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -35,9 +51,21 @@ import numba
 import numpy as np
 import pandas as pd
 
-from perfcost.validation import ParameterError, integer_at_least, non_negative, positive
+from perfcost.traffic import MAX_ARRIVAL_S, MAX_SEED, check_arrival_times
+from perfcost.validation import (
+    ParameterError,
+    in_range,
+    integer_in_range,
+    non_negative,
+    positive,
+)
 
 __all__ = [
+    "MAX_BATCH_SIZE",
+    "MAX_INSTANCES",
+    "MAX_SERVICE_MS",
+    "MAX_SLO_MS",
+    "MAX_WAIT_MS",
     "RESNET50_T4",
     "BatchingPolicy",
     "BatchingResult",
@@ -55,13 +83,25 @@ __all__ = [
     "window_p95_ms",
 ]
 
+# Limits that keep a simulation bounded (see the module docstring).
+MAX_SERVICE_MS = 60_000.0  # a minute per batch or per item: inference, not a batch job; even
+#                            4096 items at a minute each end within 3 days
+MAX_JITTER_CV = 10.0  # a lognormal with CV 10 already puts batches at 100x their mean
+MAX_WAIT_MS = 60_000.0  # a batching window of a minute outlasts every client timeout
+MAX_BATCH_SIZE = 4096  # above any batch an inference server is configured for
+MAX_INSTANCES = 10_000  # every dispatch scans the instances for the earliest free one
+MAX_SLO_MS = 3_600_000.0  # an hour: far beyond any latency objective of a served model
+CONTROL_INTERVAL_S = (1e-3, 3600.0)  # a millisecond to an hour
+WINDOW_S = (1e-3, MAX_ARRIVAL_S)  # windows of at least 1 ms keep window numbers exact
+
 
 @dataclass(frozen=True)
 class LinearServiceTime:
     """A batch of b requests takes ``base_ms + per_item_ms * b``, times an optional jitter.
 
     ``jitter_cv`` > 0 multiplies each batch's time by a lognormal factor with mean 1 and that
-    coefficient of variation, drawn from the simulation's seed.
+    coefficient of variation, drawn from the simulation's seed. ``base_ms`` is in [0, 60000],
+    ``per_item_ms`` in (0, 60000] and ``jitter_cv`` in [0, 10].
     """
 
     base_ms: float
@@ -69,9 +109,12 @@ class LinearServiceTime:
     jitter_cv: float = 0.0
 
     def __post_init__(self):
-        object.__setattr__(self, "base_ms", non_negative("base_ms", self.base_ms))
-        object.__setattr__(self, "per_item_ms", positive("per_item_ms", self.per_item_ms))
-        object.__setattr__(self, "jitter_cv", non_negative("jitter_cv", self.jitter_cv))
+        object.__setattr__(self, "base_ms",
+                           non_negative("base_ms", self.base_ms, maximum=MAX_SERVICE_MS))
+        object.__setattr__(self, "per_item_ms",
+                           positive("per_item_ms", self.per_item_ms, maximum=MAX_SERVICE_MS))
+        object.__setattr__(self, "jitter_cv",
+                           non_negative("jitter_cv", self.jitter_cv, maximum=MAX_JITTER_CV))
 
     def batch_ms(self, batch_size):
         """Mean service time of a batch (scalar or array)."""
@@ -92,6 +135,9 @@ RESNET50_T4 = LinearServiceTime(base_ms=2.9, per_item_ms=0.77)
 class Measurement:
     """What the server measured over the control interval that just ended (at ``t_s``).
 
+    ``interval_s`` is the control interval, or the length of a merged quiet stretch (see the
+    module docstring).
+
     Only what a real server can observe: latencies of requests that *completed* in the interval,
     how many requests arrived, the queue now, and the batches dispatched with their measured
     service times. Never the future.
@@ -107,6 +153,17 @@ class Measurement:
     max_wait_ms: float  # the parameters in force during the interval
     max_batch_size: int
     instances: int
+
+    def __post_init__(self):
+        in_range("t_s", self.t_s, 0.0)
+        positive("interval_s", self.interval_s)
+        for name in ("arrivals", "queue_len"):
+            integer_in_range(name, getattr(self, name), 0)
+        for name in ("latencies_ms", "batch_sizes", "batch_service_ms"):
+            if not isinstance(getattr(self, name), np.ndarray):
+                raise ParameterError(name, "a NumPy array", type(getattr(self, name)).__name__)
+        _check_parameters(self.max_wait_ms, self.max_batch_size)
+        integer_in_range("instances", self.instances, 1, MAX_INSTANCES)
 
     @property
     def arrival_rps(self) -> float:
@@ -125,13 +182,24 @@ class BatchingPolicy(Protocol):
 
 
 def _check_parameters(max_wait_ms, max_batch_size) -> tuple[float, int]:
-    return (non_negative("max_wait_ms", max_wait_ms),
-            integer_at_least("max_batch_size", max_batch_size, 1))
+    return (non_negative("max_wait_ms", max_wait_ms, maximum=MAX_WAIT_MS),
+            integer_in_range("max_batch_size", max_batch_size, 1, MAX_BATCH_SIZE))
+
+
+def _policy_parameters(returned, method: str) -> tuple[float, int]:
+    """Check what a policy's ``start()`` or ``update()`` returned."""
+    if not isinstance(returned, tuple | list) or len(returned) != 2:
+        raise ParameterError(f"controller.{method}()", "a pair (max_wait_ms, max_batch_size)",
+                             returned)
+    return _check_parameters(*returned)
 
 
 @dataclass(frozen=True)
 class StaticBatching:
-    """The fixed configuration every serving system ships: the same W and B all the time."""
+    """The fixed configuration every serving system ships: the same W and B all the time.
+
+    ``max_wait_ms`` is in [0, 60000] and ``max_batch_size`` in [1, 4096].
+    """
 
     max_wait_ms: float
     max_batch_size: int
@@ -156,8 +224,9 @@ class BatchingResult:
 
     ``latency_ms`` has one entry per request in input order; ``batch_sizes``,
     ``batch_start_s`` and ``batch_service_ms`` one per batch in dispatch order; ``timeline`` one
-    row per control interval (``p95_ms`` is missing, <NA>, where no request completed), with
-    any ``last_decision`` fields the policy reported.
+    row per measurement shown to the policy, at its ``t_s`` (one per control interval, except
+    that a merged quiet stretch is one row; ``p95_ms`` is missing, <NA>, where no request
+    completed), with any ``last_decision`` fields the policy reported.
     """
 
     latency_ms: np.ndarray
@@ -188,27 +257,6 @@ class BatchingResult:
         """How many control intervals changed W or B (churn)."""
         params = self.timeline[["max_wait_ms", "max_batch_size"]].to_numpy()
         return int(np.any(params[1:] != params[:-1], axis=1).sum()) if len(params) > 1 else 0
-
-
-def _arrival_array(arrival_times_s) -> np.ndarray:
-    try:
-        arrivals = np.asarray(arrival_times_s, dtype=float)
-    except (TypeError, ValueError) as error:
-        raise ParameterError("arrival_times_s", "a sequence of times in seconds",
-                             type(arrival_times_s).__name__) from error
-    if arrivals.ndim != 1 or arrivals.size == 0:
-        raise ParameterError("arrival_times_s", "a non-empty one-dimensional sequence",
-                             f"shape {arrivals.shape}")
-    bad = np.flatnonzero(~np.isfinite(arrivals) | (arrivals < 0))
-    if bad.size:
-        raise ParameterError("arrival_times_s", "finite and >= 0 everywhere",
-                             f"{arrivals[bad[0]]} at index {bad[0]}")
-    unsorted = np.flatnonzero(np.diff(arrivals) < 0)
-    if unsorted.size:
-        raise ParameterError("arrival_times_s", "sorted ascending",
-                             f"{arrivals[unsorted[0] + 1]} after {arrivals[unsorted[0]]} "
-                             f"at index {unsorted[0] + 1}")
-    return arrivals
 
 
 def _jitter_factors(service: LinearServiceTime, count: int, seed: int) -> np.ndarray | None:
@@ -256,6 +304,127 @@ def _dispatch_until(arrival, completion, free_at, head, size, wait_s, control_at
     return head, batches
 
 
+class _Server:
+    """The batching server's state between control times: what is dispatched and measured."""
+
+    def __init__(self, arrivals: np.ndarray, service: LinearServiceTime, instances: int,
+                 seed: int):
+        n = arrivals.size
+        self.arrivals, self.service, self.instances = arrivals, service, instances
+        self.jitter = _jitter_factors(service, n, seed)
+        self.completion = np.empty(n)
+        self.free_at = np.zeros(instances)
+        self.sizes, self.starts = np.empty(n, dtype=np.int64), np.empty(n)
+        self.durations = np.empty(n)
+        self.head = self.batches = 0  # the oldest request not dispatched; batches dispatched
+        self.measured_from = 0  # every request before it completed in an earlier interval
+        self.batches_seen = 0  # batches already shown to the policy
+
+    def dispatch_until(self, control_at: float, wait_ms: float, size: int) -> bool:
+        """Dispatch every batch due by ``control_at``; True while requests remain."""
+        jitter = self.jitter if self.jitter is not None else self.completion[:0]
+        self.head, self.batches = _dispatch_until(
+            self.arrivals, self.completion, self.free_at, self.head, size, wait_ms / 1000.0,
+            control_at, self.service.base_ms, self.service.per_item_ms, jitter,
+            self.jitter is not None, self.sizes, self.starts, self.durations, self.batches)
+        return self.head < self.arrivals.size
+
+    def measure(self, since: float, control_at: float, interval_s: float, wait_ms: float,
+                size: int) -> Measurement:
+        """What the server measured in (since, control_at]."""
+        arrivals, head = self.arrivals, self.head
+        window = self.completion[self.measured_from:head]
+        done = (window > since) & (window <= control_at)
+        latencies = (window[done] - arrivals[self.measured_from:head][done]) * 1000.0
+        pending = np.flatnonzero(window > control_at)
+        self.measured_from += int(pending[0]) if pending.size else window.size
+        arrived_by = int(np.searchsorted(arrivals, control_at, side="right"))
+        arrived_before = int(np.searchsorted(arrivals, since, side="right"))
+        seen, self.batches_seen = self.batches_seen, self.batches
+        return Measurement(
+            t_s=control_at, interval_s=interval_s, latencies_ms=latencies,
+            arrivals=arrived_by - arrived_before, queue_len=arrived_by - head,
+            batch_sizes=self.sizes[seen:self.batches].copy(),
+            batch_service_ms=self.durations[seen:self.batches].copy(),
+            max_wait_ms=wait_ms, max_batch_size=size, instances=self.instances,
+        )
+
+    def next_event_s(self, now: float, wait_ms: float, size: int) -> float:
+        """The first arrival, completion or dispatch after ``now``, when nothing is due by then.
+
+        Every completion still ahead is the end of some instance's last batch, and the pending
+        dispatch is the rule of the module docstring, evaluated as :func:`_dispatch_until` does.
+        """
+        arrivals, head, n = self.arrivals, self.head, self.arrivals.size
+        arrived_by = int(np.searchsorted(arrivals, now, side="right"))
+        events = [arrivals[arrived_by]] if arrived_by < n else []
+        busy = self.free_at[self.free_at > now]
+        if busy.size:
+            events.append(busy.min())
+        last = head + size - 1
+        due = min(arrivals[last] if last < n else math.inf, arrivals[head] + wait_ms / 1000.0)
+        events.append(max(self.free_at.min(), due))
+        return float(min(events))
+
+    def result(self, timeline: pd.DataFrame) -> BatchingResult:
+        """The run's outcome."""
+        return BatchingResult(
+            latency_ms=(self.completion - self.arrivals) * 1000.0,
+            batch_sizes=self.sizes[:self.batches].copy(),
+            batch_start_s=self.starts[:self.batches].copy(),
+            batch_service_ms=self.durations[:self.batches].copy(),
+            timeline=timeline,
+            arrival_times_s=self.arrivals,
+        )
+
+
+def _is_quiet(measurement: Measurement) -> bool:
+    """Nothing arrived, completed or was dispatched in the interval."""
+    return (measurement.arrivals == 0 and measurement.latencies_ms.size == 0
+            and measurement.batch_sizes.size == 0)
+
+
+def _last_control_before(event_s: float, interval_s: float) -> int:
+    """The largest k with k × interval_s < event_s (event_s > 0)."""
+    k = math.ceil(event_s / interval_s) - 1
+    while k > 0 and k * interval_s >= event_s:  # float rounding of the division, either way
+        k -= 1
+    while (k + 1) * interval_s < event_s:
+        k += 1
+    return k
+
+
+_TIMELINE_COLUMNS = ["t_s", "max_wait_ms", "max_batch_size", "p95_ms", "completed",
+                     "arrival_rps", "queue_len", "batches"]
+
+
+def _timeline_row(m: Measurement) -> tuple:
+    p95_ms = float(np.quantile(m.latencies_ms, 0.95)) if m.latencies_ms.size else None
+    return (m.t_s, m.max_wait_ms, m.max_batch_size, p95_ms, m.latencies_ms.size,
+            m.arrival_rps, m.queue_len, m.batch_sizes.size)
+
+
+def _timeline(rows: list[tuple], decisions: list[dict]) -> pd.DataFrame:
+    timeline = pd.DataFrame(rows, columns=_TIMELINE_COLUMNS)
+    timeline["p95_ms"] = timeline["p95_ms"].astype("Float64")
+    if any(decisions):  # what the policy reported about each decision (mode, scale-out, ...)
+        timeline = timeline.join(pd.DataFrame(decisions, index=timeline.index))
+    return timeline
+
+
+def _check_run(service, controller, instances, seed, control_interval_s):
+    """Validate simulate's arguments other than the trace; return instances, seed, interval."""
+    if not isinstance(service, LinearServiceTime):
+        raise ParameterError("service", "a LinearServiceTime", type(service).__name__)
+    if isinstance(controller, type) or not (callable(getattr(controller, "start", None))
+                                            and callable(getattr(controller, "update", None))):
+        raise ParameterError("controller", "a batching policy with start() and update()",
+                             type(controller).__name__)
+    return (integer_in_range("instances", instances, 1, MAX_INSTANCES),
+            integer_in_range("seed", seed, 0, MAX_SEED),
+            in_range("control_interval_s", control_interval_s, *CONTROL_INTERVAL_S))
+
+
 def simulate(
     arrival_times_s: Sequence[float] | np.ndarray,
     *,
@@ -265,91 +434,77 @@ def simulate(
     seed: int = 0,
     control_interval_s: float = 1.0,
 ) -> BatchingResult:
-    """Simulate a dynamic batcher serving ``arrival_times_s`` (seconds, sorted, >= 0).
+    """Simulate a dynamic batcher serving ``arrival_times_s``.
 
-    ``controller`` is copied first, so its state is not changed; the copy's ``start()`` sets
-    the first parameters and ``update(measurement)`` runs at every multiple of
-    ``control_interval_s`` until the last request is dispatched.
+    Parameters
+    ----------
+    arrival_times_s : array_like
+        Arrival times in seconds: sorted, >= 0, at most 1e10 (about 317 years).
+    service : LinearServiceTime
+        The batch service time.
+    controller : BatchingPolicy
+        Copied first, so its state is not changed; the copy's ``start()`` sets the first
+        parameters and ``update(measurement)`` runs at control times k × ``control_interval_s``
+        until the last request is dispatched. Quiet intervals after an update that changed
+        nothing are merged into one measurement up to the next event (module docstring).
+        Parameters it returns must be in the ranges of :class:`StaticBatching`.
+    instances : int
+        Identical server instances, in [1, 10000].
+    seed : int
+        Seed of the service-time jitter, in [0, 2**32 - 1].
+    control_interval_s : float
+        Seconds between control times, in [0.001, 3600].
     """
-    arrivals = _arrival_array(arrival_times_s)
-    if not isinstance(service, LinearServiceTime):
-        raise ParameterError("service", "a LinearServiceTime", type(service).__name__)
-    instances = integer_at_least("instances", instances, 1)
-    control_interval_s = positive("control_interval_s", control_interval_s)
+    arrivals = check_arrival_times("arrival_times_s", arrival_times_s)
+    instances, seed, interval_s = _check_run(service, controller, instances, seed,
+                                             control_interval_s)
     policy = copy.deepcopy(controller)
-    wait_ms, size = _check_parameters(*policy.start())
-
-    n = arrivals.size
-    completion = np.empty(n)
-    jitter = _jitter_factors(service, n, seed)
-    free_at = np.zeros(instances)
-    sizes, starts, durations = np.empty(n, dtype=np.int64), np.empty(n), np.empty(n)
+    wait_ms, size = _policy_parameters(policy.start(), "start")
+    server = _Server(arrivals, service, instances, seed)
     rows, decisions = [], []
-    head = batches = 0  # the oldest request not yet dispatched; batches dispatched so far
-    control_at = control_interval_s
-    measured_from = 0  # every request before this index completed in an earlier interval
-    batches_seen = 0
-    previous_control = 0.0
-    while True:
-        head, batches = _dispatch_until(
-            arrivals, completion, free_at, head, size, wait_ms / 1000.0, control_at,
-            service.base_ms, service.per_item_ms,
-            jitter if jitter is not None else completion[:0], jitter is not None,
-            sizes, starts, durations, batches)
-        if head >= n:
-            break
-        # The next dispatch falls after control_at: measure, let the policy decide, go on.
-        window = completion[measured_from:head]
-        done = (window > previous_control) & (window <= control_at)
-        latencies = (window[done] - arrivals[measured_from:head][done]) * 1000.0
-        pending = np.flatnonzero(window > control_at)
-        measured_from += int(pending[0]) if pending.size else window.size
-        arrived_by = int(np.searchsorted(arrivals, control_at, side="right"))
-        arrived_before = int(np.searchsorted(arrivals, previous_control, side="right"))
-        measurement = Measurement(
-            t_s=control_at, interval_s=control_interval_s, latencies_ms=latencies,
-            arrivals=arrived_by - arrived_before, queue_len=arrived_by - head,
-            batch_sizes=sizes[batches_seen:batches].copy(),
-            batch_service_ms=durations[batches_seen:batches].copy(),
-            max_wait_ms=wait_ms, max_batch_size=size, instances=instances,
-        )
-        rows.append((control_at, wait_ms, size,
-                     float(np.quantile(latencies, 0.95)) if latencies.size else None,
-                     latencies.size, measurement.arrival_rps, measurement.queue_len,
-                     batches - batches_seen))
-        wait_ms, size = _check_parameters(*policy.update(measurement))
+    k, k_next = 0, 1  # control times are k × interval_s; the next one to measure at
+    while server.dispatch_until(k_next * interval_s, wait_ms, size):
+        measurement = server.measure(k * interval_s, k_next * interval_s,
+                                     (k_next - k) * interval_s, wait_ms, size)
+        rows.append(_timeline_row(measurement))
+        parameters = _policy_parameters(policy.update(measurement), "update")
         decisions.append(dict(getattr(policy, "last_decision", None) or {}))
-        batches_seen = batches
-        previous_control = control_at
-        control_at += control_interval_s
+        quiet = _is_quiet(measurement) and parameters == (wait_ms, size)
+        wait_ms, size = parameters
+        k, k_next = k_next, k_next + 1
+        if quiet:  # nothing happens before the next event: one measurement up to it
+            event_s = server.next_event_s(k * interval_s, wait_ms, size)
+            k_next = max(k_next, _last_control_before(event_s, interval_s))
+    return server.result(_timeline(rows, decisions))
 
-    timeline = pd.DataFrame(rows, columns=["t_s", "max_wait_ms", "max_batch_size", "p95_ms",
-                                           "completed", "arrival_rps", "queue_len", "batches"])
-    timeline["p95_ms"] = timeline["p95_ms"].astype("Float64")
-    if any(decisions):  # what the policy reported about each decision (mode, scale-out, ...)
-        timeline = timeline.join(pd.DataFrame(decisions, index=timeline.index))
-    return BatchingResult(
-        latency_ms=(completion - arrivals) * 1000.0,
-        batch_sizes=sizes[:batches].copy(),
-        batch_start_s=starts[:batches].copy(),
-        batch_service_ms=durations[:batches].copy(),
-        timeline=timeline,
-        arrival_times_s=arrivals,
-    )
+
+def _check_result(result) -> BatchingResult:
+    if not isinstance(result, BatchingResult):
+        raise ParameterError("result", "a BatchingResult from simulate()", type(result).__name__)
+    return result
+
+
+def _slo(slo_p95_ms) -> float:
+    return positive("slo_p95_ms", slo_p95_ms, maximum=MAX_SLO_MS)
+
+
+def _window(window_s) -> float:
+    return in_range("window_s", window_s, *WINDOW_S)
 
 
 def slo_attainment(result: BatchingResult, slo_p95_ms: float, window_s: float = 10.0) -> float:
     """The share of ``window_s`` windows (by arrival time) whose p95 latency meets the SLO.
 
-    Windows in which no request arrived are not counted.
+    Windows in which no request arrived are not counted. ``slo_p95_ms`` is in (0, 3.6e6] (an
+    hour) and ``window_s`` in [0.001, 1e10].
     """
-    slo_p95_ms = positive("slo_p95_ms", slo_p95_ms)
+    slo_p95_ms = _slo(slo_p95_ms)
     return float((window_p95_ms(result, window_s) <= slo_p95_ms).mean())
 
 
 def window_p95_ms(result: BatchingResult, window_s: float = 10.0) -> pd.Series:
     """The p95 latency of the requests arriving in each ``window_s`` window, by window start."""
-    window_s = positive("window_s", window_s)
+    result, window_s = _check_result(result), _window(window_s)
     windows = (result.arrival_times_s // window_s).astype(np.int64)
     frame = pd.DataFrame({"window_s": windows * window_s, "latency_ms": result.latency_ms})
     return frame.groupby("window_s")["latency_ms"].quantile(0.95)
@@ -359,8 +514,12 @@ def recovery_time_s(result: BatchingResult, slo_p95_ms: float, after_s: float,
                     window_s: float = 10.0) -> float:
     """Seconds from ``after_s`` (the end of a spike) until every later window meets the SLO.
 
-    0 when no window ending after ``after_s`` violates it.
+    0 when no window ending after ``after_s`` violates it. ``after_s`` is a time on the trace's
+    clock, in [0, 1e10].
     """
+    slo_p95_ms = _slo(slo_p95_ms)
+    after_s = non_negative("after_s", after_s, maximum=MAX_ARRIVAL_S)
+    window_s = _window(window_s)
     p95 = window_p95_ms(result, window_s)
     late = p95[(p95.index + window_s > after_s) & (p95 > slo_p95_ms)]
     return float(max(0.0, late.index.max() + window_s - after_s)) if len(late) else 0.0
@@ -379,18 +538,41 @@ def summarize(result: BatchingResult, slo_p95_ms: float, window_s: float = 10.0)
     }
 
 
+MAX_GRID = 10_000  # configurations in one grid search: each is a whole simulation
+
+
+def _values(name: str, values, check: Callable[[str, object], float]) -> list:
+    """A non-empty sequence of at most MAX_GRID values, each passed through ``check``."""
+    if isinstance(values, str | bytes) or not hasattr(values, "__len__") or not values:
+        raise ParameterError(name, "a non-empty sequence", values)
+    if len(values) > MAX_GRID:
+        raise ParameterError(name, f"at most {MAX_GRID} values", f"{len(values)} values")
+    return [check(f"{name}[{i}]", value) for i, value in enumerate(values)]
+
+
 def grid_search_static(
     arrival_times_s, *, service: LinearServiceTime, slo_p95_ms: float, waits_ms, batch_sizes,
     instances: int = 1, seed: int = 0,
 ) -> pd.DataFrame:
     """Simulate every static (max_wait_ms, max_batch_size) pair: the hindsight baseline.
 
-    Rows are sorted best first: highest SLO attainment, then least GPU busy time.
+    ``waits_ms`` and ``batch_sizes`` are non-empty sequences in the ranges of
+    :class:`StaticBatching`, with at most 10,000 pairs in all. Rows are sorted best first:
+    highest SLO attainment, then least GPU busy time.
     """
+    slo_p95_ms = _slo(slo_p95_ms)
+    waits = _values("waits_ms", waits_ms,
+                    lambda name, w: non_negative(name, w, maximum=MAX_WAIT_MS))
+    sizes = _values("batch_sizes", batch_sizes,
+                    lambda name, b: integer_in_range(name, b, 1, MAX_BATCH_SIZE))
+    if len(waits) * len(sizes) > MAX_GRID:
+        raise ParameterError("len(waits_ms) × len(batch_sizes)", f"at most {MAX_GRID}",
+                             len(waits) * len(sizes))
+    arrivals = check_arrival_times("arrival_times_s", arrival_times_s)
     rows = []
-    for wait in waits_ms:
-        for size in batch_sizes:
-            result = simulate(arrival_times_s, service=service,
+    for wait in waits:
+        for size in sizes:
+            result = simulate(arrivals, service=service,
                               controller=StaticBatching(wait, size), instances=instances,
                               seed=seed)
             rows.append({"max_wait_ms": float(wait), "max_batch_size": int(size),
@@ -406,11 +588,18 @@ def compare_policies(
 ) -> tuple[pd.DataFrame, dict[str, BatchingResult]]:
     """Run each named policy on one trace; return the scorecards (one row each) and the results.
 
-    With ``spike_end_s``, the scorecard adds ``recovery_s`` (see :func:`recovery_time_s`).
+    ``policies`` maps names to policies (at least one). With ``spike_end_s`` (in [0, 1e10]),
+    the scorecard adds ``recovery_s`` (see :func:`recovery_time_s`).
     """
+    slo_p95_ms = _slo(slo_p95_ms)
+    if not isinstance(policies, Mapping) or not policies:
+        raise ParameterError("policies", "a non-empty dict of name: policy", policies)
+    if spike_end_s is not None:
+        spike_end_s = non_negative("spike_end_s", spike_end_s, maximum=MAX_ARRIVAL_S)
+    arrivals = check_arrival_times("arrival_times_s", arrival_times_s)
     rows, results = [], {}
     for name, policy in policies.items():
-        result = simulate(arrival_times_s, service=service, controller=policy,
+        result = simulate(arrivals, service=service, controller=policy,
                           instances=instances, seed=seed)
         row = {"policy": name, **summarize(result, slo_p95_ms)}
         if spike_end_s is not None:
@@ -420,15 +609,32 @@ def compare_policies(
     return pd.DataFrame(rows), results
 
 
+def _check_frame(name: str, frame, columns: tuple[str, ...]) -> pd.DataFrame:
+    if not isinstance(frame, pd.DataFrame) or frame.empty or not set(columns) <= set(frame):
+        raise ParameterError(name, f"a non-empty table with columns {', '.join(columns)}",
+                             type(frame).__name__)
+    return frame
+
+
 def most_efficient_static(grid: pd.DataFrame) -> pd.Series:
     """The cheapest configuration of a :func:`grid_search_static` table among those whose SLO
     attainment equals the best one's: the efficiency bar an adaptive policy is held to."""
+    grid = _check_frame("grid", grid, ("max_wait_ms", "max_batch_size", "slo_attainment",
+                                       "gpu_busy_s"))
     meeting = grid[grid["slo_attainment"] >= grid["slo_attainment"].max()]
     return meeting.nsmallest(1, "gpu_busy_s").iloc[0]
 
 
 def _as_often(attainment: float, reference: float) -> str:
     return "meets as often" if attainment >= reference else "misses more"
+
+
+def _scorecard_row(scorecard: pd.DataFrame, trace: str, policy: str, role: str) -> pd.Series:
+    rows = scorecard[(scorecard["trace"] == trace) & (scorecard["policy"] == policy)]
+    if rows.empty:
+        raise ParameterError(role, f"a policy with a row for trace {trace!r} in the scorecard",
+                             policy)
+    return rows.iloc[0]
 
 
 def verdict(scorecard: pd.DataFrame, grids: dict[str, pd.DataFrame], *, policy: str,
@@ -439,11 +645,15 @@ def verdict(scorecard: pd.DataFrame, grids: dict[str, pd.DataFrame], *, policy: 
     ``scorecard`` has columns ``trace``, ``policy``, ``slo_attainment`` and ``gpu_busy_s``;
     ``grids`` maps each trace to its :func:`grid_search_static` table.
     """
+    scorecard = _check_frame("scorecard", scorecard,
+                             ("trace", "policy", "slo_attainment", "gpu_busy_s"))
+    if not isinstance(grids, Mapping) or not grids:
+        raise ParameterError("grids", "a non-empty dict of trace: grid table", grids)
     rows = []
     for trace, grid in grids.items():
         efficient = most_efficient_static(grid)
-        ours = scorecard.query("trace == @trace and policy == @policy").iloc[0]
-        other = scorecard.query("trace == @trace and policy == @baseline").iloc[0]
+        ours = _scorecard_row(scorecard, trace, policy, "policy")
+        other = _scorecard_row(scorecard, trace, baseline, "baseline")
 
         rows.append({
             "trace": trace,

@@ -16,17 +16,42 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from perfcost.batching import LinearServiceTime, Measurement
-from perfcost.validation import ParameterError, fraction, integer_at_least, non_negative, positive
+from perfcost.batching import (
+    MAX_BATCH_SIZE,
+    MAX_SERVICE_MS,
+    MAX_SLO_MS,
+    MAX_WAIT_MS,
+    LinearServiceTime,
+    Measurement,
+)
+from perfcost.validation import (
+    ParameterError,
+    at_least,
+    fraction,
+    integer_in_range,
+    non_negative,
+    positive,
+)
 
 __all__ = ["AIMDBatching", "NaiveProportionalBatching", "SLOBatchingController"]
 
+# Upper limits of the policies' settings, besides the simulator's own (batching.MAX_*).
+MAX_MIN_SAMPLES = 1_000_000  # more completions than a 1 s interval at 10^6 rps: never acts
+MAX_GAIN = 100.0  # a gain of 100 already moves by 100x the error per interval
+MAX_WINDOW_S = 86_400.0  # a day of history: longer is no longer a feedback window
+MAX_RATIO = 1000.0  # spike thresholds and growth steps: 1000x per interval
 
-def _bounded_int(name: str, value, low: int, high: int) -> int:
-    value = integer_at_least(name, value, low)
-    if value > high:
-        raise ParameterError(name, f"a whole number in [{low}, {high}]", value)
-    return value
+
+def _slo(value) -> float:
+    return positive("slo_p95_ms", value, maximum=MAX_SLO_MS)
+
+
+def _batch_limit(value) -> int:
+    return integer_in_range("max_batch_limit", value, 1, MAX_BATCH_SIZE)
+
+
+def _min_samples(value) -> int:
+    return integer_in_range("min_samples", value, 1, MAX_MIN_SAMPLES)
 
 
 @dataclass
@@ -37,6 +62,7 @@ class AIMDBatching:
     Every interval with at least ``min_samples`` completed requests: if their p95 exceeds the
     SLO, the batch limit is multiplied by ``decrease_factor``; otherwise it grows by
     ``additive_step``. The batching window stays at ``max_wait_ms`` (Clipper does not wait).
+    Batch limits and steps are at most 4096, ``max_wait_ms`` at most 60,000.
     """
 
     slo_p95_ms: float
@@ -49,15 +75,16 @@ class AIMDBatching:
     batch_size: int = field(init=False, default=0)
 
     def __post_init__(self):
-        self.slo_p95_ms = positive("slo_p95_ms", self.slo_p95_ms)
-        self.max_wait_ms = non_negative("max_wait_ms", self.max_wait_ms)
-        self.max_batch_limit = integer_at_least("max_batch_limit", self.max_batch_limit, 1)
-        self.initial_batch_size = _bounded_int("initial_batch_size", self.initial_batch_size, 1,
-                                               self.max_batch_limit)
-        self.additive_step = integer_at_least("additive_step", self.additive_step, 1)
+        self.slo_p95_ms = _slo(self.slo_p95_ms)
+        self.max_wait_ms = non_negative("max_wait_ms", self.max_wait_ms, maximum=MAX_WAIT_MS)
+        self.max_batch_limit = _batch_limit(self.max_batch_limit)
+        self.initial_batch_size = integer_in_range("initial_batch_size", self.initial_batch_size,
+                                                   1, self.max_batch_limit)
+        self.additive_step = integer_in_range("additive_step", self.additive_step, 1,
+                                              MAX_BATCH_SIZE)
         self.decrease_factor = fraction("decrease_factor", self.decrease_factor,
                                         low_open=True, high_open=True)
-        self.min_samples = integer_at_least("min_samples", self.min_samples, 1)
+        self.min_samples = _min_samples(self.min_samples)
 
     def start(self) -> tuple[float, int]:
         """The initial batch size, and the fixed window."""
@@ -83,7 +110,7 @@ class NaiveProportionalBatching:
     batch limit move together: W = scale × ``initial_wait_ms``, B = scale × ``initial_batch_size``.
     With no deadband, no rate limit, no model and no notion of overload, a high gain makes it
     oscillate, and under overload it shrinks batches, which cuts throughput and lengthens the
-    queue: the positive-feedback trap.
+    queue: the positive-feedback trap. The window never exceeds the SLO nor 60,000 ms.
     """
 
     slo_p95_ms: float
@@ -95,17 +122,18 @@ class NaiveProportionalBatching:
     scale: float = field(init=False, default=1.0)
 
     def __post_init__(self):
-        self.slo_p95_ms = positive("slo_p95_ms", self.slo_p95_ms)
-        self.gain = positive("gain", self.gain)
+        self.slo_p95_ms = _slo(self.slo_p95_ms)
+        self.gain = positive("gain", self.gain, maximum=MAX_GAIN)
         self.target_fraction = fraction("target_fraction", self.target_fraction, low_open=True)
-        self.initial_wait_ms = positive("initial_wait_ms", self.initial_wait_ms)
-        self.max_batch_limit = integer_at_least("max_batch_limit", self.max_batch_limit, 1)
-        self.initial_batch_size = _bounded_int("initial_batch_size", self.initial_batch_size, 1,
-                                               self.max_batch_limit)
+        self.initial_wait_ms = positive("initial_wait_ms", self.initial_wait_ms,
+                                        maximum=MAX_WAIT_MS)
+        self.max_batch_limit = _batch_limit(self.max_batch_limit)
+        self.initial_batch_size = integer_in_range("initial_batch_size", self.initial_batch_size,
+                                                   1, self.max_batch_limit)
 
     def _parameters(self) -> tuple[float, int]:
         batch = min(self.max_batch_limit, max(1, round(self.scale * self.initial_batch_size)))
-        return min(self.scale * self.initial_wait_ms, self.slo_p95_ms), batch
+        return min(self.scale * self.initial_wait_ms, self.slo_p95_ms, MAX_WAIT_MS), batch
 
     def start(self) -> tuple[float, int]:
         """The initial window and batch size."""
@@ -147,9 +175,11 @@ class _ServiceFit:
             return None
         per_item = (self.count * self.sum_by - self.sum_b * self.sum_y) / spread
         base = (self.sum_y - per_item * self.sum_b) / self.count
-        if per_item <= 0:
+        if not per_item > 0 or not math.isfinite(base):
             return None
-        return LinearServiceTime(max(0.0, base), per_item)
+        # Jitter can put a fit beyond the limits of a service line: clip it to them.
+        return LinearServiceTime(min(MAX_SERVICE_MS, max(0.0, base)),
+                                 min(MAX_SERVICE_MS, per_item))
 
 
 @dataclass
@@ -181,7 +211,8 @@ class SLOBatchingController:
 
     Safety. Hard bounds (``max_batch_limit``, ``max_wait_limit_ms``); no change on fewer than
     ``min_samples`` completions; the ``fallback`` configuration until the service model is
-    identified (batches of two sizes seen).
+    identified (batches of two sizes seen). ``max_batch_limit`` is at most 4096 and every wait
+    at most 60,000 ms (the simulator's limits); windows and hold times at most a day.
 
     Spikes. A short-window rate above ``panic_ratio`` × the long-window rate enters panic mode
     for ``panic_hold_s`` (as Knative's autoscaler does): the feed-forward uses the short-window
@@ -193,7 +224,7 @@ class SLOBatchingController:
 
     slo_p95_ms: float
     max_batch_limit: int = 128
-    max_wait_limit_ms: float | None = None  # None: 60% of the SLO
+    max_wait_limit_ms: float | None = None  # None: 60% of the SLO, at most 60,000
     target_fraction: float = 0.75
     latency_window_s: float = 5.0
     long_window_s: float = 30.0
@@ -210,33 +241,44 @@ class SLOBatchingController:
     last_decision: dict = field(init=False, default_factory=dict)
 
     def __post_init__(self):
-        self.slo_p95_ms = positive("slo_p95_ms", self.slo_p95_ms)
-        self.max_batch_limit = integer_at_least("max_batch_limit", self.max_batch_limit, 1)
+        self.slo_p95_ms = _slo(self.slo_p95_ms)
+        self.max_batch_limit = _batch_limit(self.max_batch_limit)
+        self._check_wait_limit()
+        self.target_fraction = fraction("target_fraction", self.target_fraction,
+                                        low_open=True, high_open=True)
+        for name in ("latency_window_s", "long_window_s", "panic_hold_s"):
+            setattr(self, name, positive(name, getattr(self, name), maximum=MAX_WINDOW_S))
+        self.integral_gain = positive("integral_gain", self.integral_gain, maximum=MAX_GAIN)
+        self.max_wait_step_ms = positive("max_wait_step_ms", self.max_wait_step_ms,
+                                         maximum=MAX_WAIT_MS)
+        self.panic_ratio = positive("panic_ratio", self.panic_ratio, maximum=MAX_RATIO)
+        self.min_samples = _min_samples(self.min_samples)
+        self.deadband = fraction("deadband", self.deadband, high_open=True)
+        self.max_step_up = at_least("max_step_up", self.max_step_up, 1.0, maximum=MAX_RATIO)
+        self.max_step_down = fraction("max_step_down", self.max_step_down, low_open=True)
+        self.grow_below = fraction("grow_below", self.grow_below, low_open=True)
+        self._check_fallback()
+
+    def _check_wait_limit(self) -> None:
         if self.max_wait_limit_ms is None:
-            self.max_wait_limit_ms = 0.6 * self.slo_p95_ms
-        self.max_wait_limit_ms = non_negative("max_wait_limit_ms", self.max_wait_limit_ms)
+            self.max_wait_limit_ms = min(0.6 * self.slo_p95_ms, MAX_WAIT_MS)
+        self.max_wait_limit_ms = non_negative("max_wait_limit_ms", self.max_wait_limit_ms,
+                                              maximum=MAX_WAIT_MS)
         if self.max_wait_limit_ms >= self.slo_p95_ms:
             raise ParameterError("max_wait_limit_ms", f"< slo_p95_ms = {self.slo_p95_ms:g} "
                                  "(a window as long as the SLO spends it all waiting)",
                                  self.max_wait_limit_ms)
-        self.target_fraction = fraction("target_fraction", self.target_fraction,
-                                        low_open=True, high_open=True)
-        for name in ("latency_window_s", "long_window_s", "panic_hold_s", "integral_gain",
-                     "max_wait_step_ms"):
-            setattr(self, name, positive(name, getattr(self, name)))
-        self.panic_ratio = positive("panic_ratio", self.panic_ratio)
-        self.min_samples = integer_at_least("min_samples", self.min_samples, 1)
-        self.deadband = fraction("deadband", self.deadband, high_open=True)
-        if self.max_step_up < 1 or not 0 < self.max_step_down <= 1:
-            raise ParameterError("max_step_up/max_step_down", ">= 1 and in (0, 1]",
-                                 (self.max_step_up, self.max_step_down))
-        self.grow_below = fraction("grow_below", self.grow_below, low_open=True)
-        wait, size = self.fallback
-        wait = non_negative("fallback wait", wait)
-        size = _bounded_int("fallback batch size", size, 1, self.max_batch_limit)
+
+    def _check_fallback(self) -> None:
+        fallback = self.fallback
+        if isinstance(fallback, str | bytes) or not hasattr(fallback, "__len__") \
+                or len(fallback) != 2:
+            raise ParameterError("fallback", "a pair (wait in ms, batch size)", fallback)
+        wait = non_negative("fallback wait", fallback[0], maximum=MAX_WAIT_MS)
         if wait > self.max_wait_limit_ms:
             raise ParameterError("fallback wait", f"<= max_wait_limit_ms = "
                                  f"{self.max_wait_limit_ms:g}", wait)
+        size = integer_in_range("fallback batch size", fallback[1], 1, self.max_batch_limit)
         self.fallback = (wait, size)
 
     # --- state ---------------------------------------------------------------------------------

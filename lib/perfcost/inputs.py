@@ -49,7 +49,7 @@ __all__ = [
 
 MAX_SEED = 2**32 - 1  # numpy and torch both take seeds in [0, 2**32)
 MAX_RATE_RPS = 1e6  # a million requests/s: far beyond one service, and every count stays exact
-MAX_TRACE_REQUESTS = 5e6  # per batching trace: ~40 simulations of each within a minute or two
+MAX_TRACE_REQUESTS = 5e6  # drawn per batching trace: ~40 simulations of each in a minute or two
 
 
 @dataclass(frozen=True)
@@ -213,14 +213,14 @@ def _spike_inside_trace(values: Mapping[str, object]) -> None:
 
 
 def _trace_sizes(values: Mapping[str, object]) -> dict[str, float]:
-    """Each trace's expected request count, under the product that gives it."""
+    """Each trace's draw: the peak rate it is generated at (thinning) times its duration."""
     duration, steady = values["duration_s"], values["steady_rps"]
-    spike_s = min(values["spike_duration_s"], duration - values["spike_start_s"])
     return {
         "steady_rps × duration_s": steady * duration,
-        "diurnal_mean_rps × duration_s": values["diurnal_mean_rps"] * duration,
-        "steady_rps × (duration_s + (spike_multiplier - 1) × spike_duration_s)":
-            steady * (duration + (values["spike_multiplier"] - 1) * spike_s),
+        "diurnal_mean_rps × diurnal_peak_to_average × duration_s":
+            values["diurnal_mean_rps"] * values["diurnal_peak_to_average"] * duration,
+        "steady_rps × spike_multiplier × duration_s":
+            steady * values["spike_multiplier"] * duration,
         "max(bursty_rps) × duration_s": max(values["bursty_rps"]) * duration,
     }
 
@@ -228,8 +228,8 @@ def _trace_sizes(values: Mapping[str, object]) -> dict[str, float]:
 def _traces_fit(values: Mapping[str, object]) -> None:
     for product, requests in _trace_sizes(values).items():
         if requests > MAX_TRACE_REQUESTS:
-            raise ParameterError(product, f"at most {MAX_TRACE_REQUESTS:.0e} requests per "
-                                 "trace (a re-run within minutes)", float(f"{requests:.4g}"))
+            raise ParameterError(product, f"at most {MAX_TRACE_REQUESTS:.0e} requests drawn "
+                                 "per trace (a re-run within minutes)", float(f"{requests:.4g}"))
 
 
 def _one_bursty_rate_positive(values: Mapping[str, object]) -> None:

@@ -11,17 +11,28 @@ import heapq
 
 import numpy as np
 
-from perfcost.validation import ParameterError, integer_at_least
+from perfcost.traffic import MAX_ARRIVAL_S, check_arrival_times
+from perfcost.validation import ParameterError, integer_in_range
 
 __all__ = ["fcfs_response_times"]
 
 
-def _times(name: str, values) -> np.ndarray:
-    array = np.asarray(values, dtype=float)
+MAX_SERVERS = 1_000_000  # the simulation keeps one free time per server
+MAX_SERVICE_S = MAX_ARRIVAL_S  # as long as a trace may be
+
+
+def _service_times(values) -> np.ndarray:
+    valid = "a non-empty one-dimensional sequence of seconds"
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ParameterError("service_times_s", valid, type(values).__name__) from None
     if array.ndim != 1 or array.size == 0:
-        raise ParameterError(name, "a non-empty one-dimensional sequence of seconds", values)
-    if not np.all(np.isfinite(array)) or np.any(array < 0):
-        raise ParameterError(name, "finite and >= 0 everywhere", "a value outside that range")
+        raise ParameterError("service_times_s", valid, f"shape {array.shape}")
+    bad = np.flatnonzero(~np.isfinite(array) | (array < 0) | (array > MAX_SERVICE_S))
+    if bad.size:
+        raise ParameterError("service_times_s", f"finite, >= 0 and <= {MAX_SERVICE_S:g} "
+                             "everywhere", f"{array[bad[0]]!r} at index {bad[0]}")
     return array
 
 
@@ -34,22 +45,21 @@ def fcfs_response_times(arrival_times_s, service_times_s, servers: int) -> np.nd
     Parameters
     ----------
     arrival_times_s : array_like
-        Arrival times, sorted ascending, >= 0.
+        Arrival times, sorted ascending, >= 0 and at most ``MAX_ARRIVAL_S`` (1e10 s); see
+        :func:`perfcost.traffic.check_arrival_times`.
     service_times_s : array_like
-        One service time per request, >= 0.
+        One service time per request, >= 0 and at most ``MAX_SERVICE_S`` (1e10 s).
     servers : int
-        Number of identical servers, >= 1.
+        Number of identical servers, in [1, 10^6].
     """
-    arrivals = _times("arrival_times_s", arrival_times_s)
-    services = _times("service_times_s", service_times_s)
-    servers = integer_at_least("servers", servers, 1)
+    arrivals = check_arrival_times("arrival_times_s", arrival_times_s)
+    services = _service_times(service_times_s)
+    servers = integer_in_range("servers", servers, 1, MAX_SERVERS)
     if services.shape != arrivals.shape:
         raise ParameterError(
             "service_times_s", f"the same length as arrival_times_s ({arrivals.size})",
             services.size,
         )
-    if np.any(np.diff(arrivals) < 0):
-        raise ParameterError("arrival_times_s", "sorted ascending", "an unsorted sequence")
     free_at = [0.0] * servers  # a heap of the times each server becomes free
     finish = np.empty_like(arrivals)
     for i, (arrival, service) in enumerate(zip(arrivals.tolist(), services.tolist(), strict=True)):

@@ -3,6 +3,11 @@
 Constant-rate Poisson, a diurnal curve, a step spike, bursty on-off traffic (a two-state
 Markov-modulated Poisson process), and :func:`load_trace` for a reader's own CSV of timestamps.
 Every generator takes a ``seed`` and returns the same trace for the same seed.
+:func:`check_arrival_times` is the one check of a trace that every simulator applies.
+
+Every argument has an upper limit, so a generator never tries to allocate terabytes or loop for
+hours: rates up to ``MAX_RATE_RPS``, durations up to ``MAX_DURATION_S``, and at most
+``MAX_REQUESTS`` expected requests (rate × duration) per trace.
 
 Used by chapter 1 (checking the M/M/c formulas against simulation) and chapter 3 (batching).
 """
@@ -10,15 +15,33 @@ Used by chapter 1 (checking the M/M/c formulas against simulation) and chapter 3
 from __future__ import annotations
 
 import csv
-import math
-from collections.abc import Callable
+import io
+import os
+import re
+from array import array
+from collections.abc import Callable, Iterator
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 
-from perfcost.validation import ParameterError, at_least, integer_at_least, non_negative, positive
+from perfcost.files import read_text
+from perfcost.validation import (
+    ParameterError,
+    at_least,
+    in_range,
+    integer_in_range,
+    non_negative,
+    positive,
+)
 
 __all__ = [
+    "MAX_ARRIVAL_S",
+    "MAX_DURATION_S",
+    "MAX_RATE_RPS",
+    "MAX_REQUESTS",
+    "MAX_SEED",
+    "check_arrival_times",
     "diurnal_arrivals",
     "load_trace",
     "mmpp_arrivals",
@@ -28,15 +51,105 @@ __all__ = [
     "step_spike_arrivals",
 ]
 
+MAX_ARRIVAL_S = 1e10  # ~317 years: Unix-epoch seconds fit; epoch milliseconds or ns do not
+MAX_RATE_RPS = 1e6  # a million requests/s: far beyond one service
+MAX_DURATION_S = 1e7  # ~116 days of traffic
+MAX_REQUESTS = 5e7  # expected requests per generated trace: 400 MB of float64 times
+MAX_SEED = 2**32 - 1  # numpy and torch both take seeds in [0, 2**32)
+MIN_SOJOURN_S = 1e-3  # an MMPP state shorter than a millisecond is no burst
+MAX_STATE_CHANGES = 1e6  # expected MMPP state changes: each is a Python step (~5 s per million)
+MAX_MULTIPLIER = 1000.0  # a spike of 1000x the base rate
+MAX_TRACE_BYTES = 256_000_000  # a CSV trace of ~10^7 timestamps
+_MISREAD_UNITS = "are these milliseconds or nanoseconds?"
+
+
+# --- The one check of a trace -----------------------------------------------------------------
+
+def _as_times(name: str, values) -> np.ndarray:
+    """``values`` as a one-dimensional float array (not copied when it already is one)."""
+    valid = "a non-empty one-dimensional sequence of times in seconds"
+    try:
+        raw = np.asarray(values)
+    except (TypeError, ValueError):  # a ragged list
+        raise ParameterError(name, valid, type(values).__name__) from None
+    if raw.ndim != 1 or raw.size == 0:
+        raise ParameterError(name, valid, f"shape {raw.shape}")
+    if raw.dtype.kind not in "iuf":
+        raise ParameterError(name, valid, f"values of type {raw.dtype}")
+    return raw.astype(float, copy=False)
+
+
+def _arrival_time_problem(times: np.ndarray) -> tuple[int, str, str] | None:
+    """The first index where ``times`` are not arrival times, what they must be, what is there."""
+    bad = np.flatnonzero(~np.isfinite(times) | (times < 0))
+    if bad.size:
+        return int(bad[0]), "finite and >= 0 everywhere", repr(float(times[bad[0]]))
+    far = np.flatnonzero(times > MAX_ARRIVAL_S)
+    if far.size:
+        return (int(far[0]), f"at most {MAX_ARRIVAL_S:g} s (about 317 years; {_MISREAD_UNITS})",
+                repr(float(times[far[0]])))
+    unsorted = np.flatnonzero(np.diff(times) < 0)
+    if unsorted.size:
+        index = int(unsorted[0]) + 1
+        return index, "sorted ascending", f"{times[index]:g} after {times[index - 1]:g}"
+    return None
+
+
+def check_arrival_times(name: str, values) -> np.ndarray:
+    """Return ``values`` as a float array of arrival times, or raise ParameterError naming ``name``.
+
+    Arrival times are seconds: a non-empty one-dimensional sequence, finite, >= 0, at most
+    ``MAX_ARRIVAL_S`` and sorted ascending. An array of floats is returned as is, not copied.
+    """
+    times = _as_times(name, values)
+    problem = _arrival_time_problem(times)
+    if problem is not None:
+        index, valid, found = problem
+        raise ParameterError(name, valid, f"{found} at index {index}")
+    return times
+
+
+# --- Generators -------------------------------------------------------------------------------
+
+def _seed(seed) -> int:
+    return integer_in_range("seed", seed, 0, MAX_SEED)
+
+
+def _rate(name: str, value) -> float:
+    return positive(name, value, maximum=MAX_RATE_RPS)
+
+
+def _duration(name: str, value) -> float:
+    return positive(name, value, maximum=MAX_DURATION_S)
+
+
+def _expected_count(product: str, requests: float) -> None:
+    """Refuse a trace expected to hold more than ``MAX_REQUESTS`` requests."""
+    if requests > MAX_REQUESTS:
+        raise ParameterError(product, f"at most {MAX_REQUESTS:.0e} expected requests "
+                             "(a trace that fits in memory)", float(f"{requests:.4g}"))
+
+
+def _pair(name: str, values, check: Callable[[str, object], float]) -> list[float]:
+    """Exactly two values, each passed through ``check``."""
+    if isinstance(values, str | bytes) or not hasattr(values, "__len__") or len(values) != 2:
+        raise ParameterError(name, "two numbers", values)
+    return [check(name, value) for value in values]
+
 
 def poisson_arrival_times(rate_rps: float, count: int, *, seed: int = 0) -> np.ndarray:
     """Return ``count`` arrival times of a Poisson process at ``rate_rps``, starting after 0.
 
     Inter-arrival gaps are independent Exp(rate_rps) draws from ``numpy.random.default_rng(seed)``.
+    ``rate_rps`` is at most ``MAX_RATE_RPS``, ``count`` at most ``MAX_REQUESTS``, and the
+    expected span count / rate_rps at most ``MAX_ARRIVAL_S``.
     """
-    rate_rps = positive("rate_rps", rate_rps)
-    count = integer_at_least("count", count, 1)
-    gaps_s = np.random.default_rng(seed).exponential(1.0 / rate_rps, size=count)
+    rate_rps = _rate("rate_rps", rate_rps)
+    count = integer_in_range("count", count, 1, MAX_REQUESTS)
+    if count / rate_rps > MAX_ARRIVAL_S:
+        raise ParameterError("count / rate_rps", f"at most {MAX_ARRIVAL_S:g} s (the trace's "
+                             "expected span)", count / rate_rps)
+    gaps_s = np.random.default_rng(_seed(seed)).exponential(1.0 / rate_rps, size=count)
     return np.cumsum(gaps_s)
 
 
@@ -44,12 +157,33 @@ def poisson_arrivals(rate_rps: float, duration_s: float, *, seed: int = 0) -> np
     """Arrivals of a Poisson process at ``rate_rps`` over [0, duration_s).
 
     A Poisson(rate × duration) count of points placed uniformly: the order statistics of a
-    Poisson process, drawn in one vectorised step.
+    Poisson process, drawn in one vectorised step. rate × duration is at most ``MAX_REQUESTS``.
     """
-    rate_rps = positive("rate_rps", rate_rps)
-    duration_s = positive("duration_s", duration_s)
+    rate_rps = _rate("rate_rps", rate_rps)
+    duration_s = _duration("duration_s", duration_s)
+    _expected_count("rate_rps × duration_s", rate_rps * duration_s)
+    return _poisson(rate_rps, duration_s, _seed(seed))
+
+
+def _poisson(rate_rps: float, duration_s: float, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return np.sort(rng.uniform(0.0, duration_s, size=rng.poisson(rate_rps * duration_s)))
+
+
+def _thinned(rate_rps: Callable, duration_s: float, peak_rps: float, seed: int) -> np.ndarray:
+    """Thin Poisson candidates at ``peak_rps`` to ``rate_rps(t)``; arguments already checked."""
+    candidates = _poisson(peak_rps, duration_s, seed)
+    try:
+        rates = np.broadcast_to(np.asarray(rate_rps(candidates), dtype=float), candidates.shape)
+    except (TypeError, ValueError):
+        raise ParameterError("rate_rps", "a function returning one rate per time",
+                             "something else") from None
+    outside = np.any(rates < 0) or np.any(rates > peak_rps * (1 + 1e-12))
+    if outside or not np.all(np.isfinite(rates)):
+        raise ParameterError("rate_rps", f"a curve with values in [0, peak_rps = {peak_rps:g}]",
+                             "a curve outside that range")
+    keep = np.random.default_rng(seed + 1).uniform(size=candidates.size) * peak_rps < rates
+    return candidates[keep]
 
 
 def rate_curve_arrivals(
@@ -60,16 +194,14 @@ def rate_curve_arrivals(
 
     Candidates arrive at ``peak_rps``; one at time t is kept with probability
     rate_rps(t) / peak_rps. ``rate_rps`` maps an array of times to rates in [0, peak_rps].
+    peak_rps × duration_s is at most ``MAX_REQUESTS``.
     """
-    peak_rps = positive("peak_rps", peak_rps)
-    candidates = poisson_arrivals(peak_rps, duration_s, seed=seed)
-    rates = np.asarray(rate_rps(candidates), dtype=float)
-    outside = np.any(rates < 0) or np.any(rates > peak_rps * (1 + 1e-12))
-    if outside or not np.all(np.isfinite(rates)):
-        raise ParameterError("rate_rps", f"a curve with values in [0, peak_rps = {peak_rps:g}]",
-                             "a curve outside that range")
-    keep = np.random.default_rng(seed + 1).uniform(size=candidates.size) * peak_rps < rates
-    return candidates[keep]
+    if not callable(rate_rps):
+        raise ParameterError("rate_rps", "a function of time", rate_rps)
+    peak_rps = _rate("peak_rps", peak_rps)
+    duration_s = _duration("duration_s", duration_s)
+    _expected_count("peak_rps × duration_s", peak_rps * duration_s)
+    return _thinned(rate_rps, duration_s, peak_rps, _seed(seed))
 
 
 def diurnal_arrivals(
@@ -78,37 +210,46 @@ def diurnal_arrivals(
 ) -> np.ndarray:
     """A day-shaped trace: rate(t) = mean × (1 − a cos(2π t / period)), a = peak/average − 1.
 
-    It starts at the trough and peaks at half the period. ``period_s`` can be shortened to fit a
-    whole day into a short simulation.
+    It starts at the trough and peaks at half the period. ``period_s`` (1 ms to 10^9 s) can be
+    shortened to fit a whole day into a short simulation.
     """
-    mean_rps = positive("mean_rps", mean_rps)
+    mean_rps = _rate("mean_rps", mean_rps)
+    duration_s = _duration("duration_s", duration_s)
     peak_to_average = at_least("peak_to_average", peak_to_average, 1.0)
     if peak_to_average > 2.0:
         raise ParameterError("peak_to_average", "in [1, 2] (a sinusoidal day)", peak_to_average)
-    period_s = positive("period_s", period_s)
+    period_s = in_range("period_s", period_s, 1e-3, 1e9)
+    _expected_count("mean_rps × peak_to_average × duration_s",
+                    mean_rps * peak_to_average * duration_s)
     swing = peak_to_average - 1.0
 
     def rate(t):
         return mean_rps * (1.0 - swing * np.cos(2 * np.pi * t / period_s))
 
-    return rate_curve_arrivals(rate, duration_s, mean_rps * peak_to_average, seed=seed)
+    return _thinned(rate, duration_s, mean_rps * peak_to_average, _seed(seed))
 
 
 def step_spike_arrivals(
     base_rps: float, duration_s: float, *, spike_start_s: float, spike_duration_s: float = 60.0,
     multiplier: float = 3.0, seed: int = 0,
 ) -> np.ndarray:
-    """Steady Poisson traffic with a step to ``multiplier`` × the rate for ``spike_duration_s``."""
-    base_rps = positive("base_rps", base_rps)
-    multiplier = at_least("multiplier", multiplier, 1.0)
-    spike_start_s = non_negative("spike_start_s", spike_start_s)
-    spike_duration_s = positive("spike_duration_s", spike_duration_s)
+    """Steady Poisson traffic with a step to ``multiplier`` × the rate for ``spike_duration_s``.
+
+    Drawn by thinning candidates at the spike's rate, so base_rps × multiplier × duration_s is
+    at most ``MAX_REQUESTS``; ``multiplier`` is in [1, 1000].
+    """
+    base_rps = _rate("base_rps", base_rps)
+    duration_s = _duration("duration_s", duration_s)
+    multiplier = at_least("multiplier", multiplier, 1.0, maximum=MAX_MULTIPLIER)
+    spike_start_s = non_negative("spike_start_s", spike_start_s, maximum=MAX_DURATION_S)
+    spike_duration_s = _duration("spike_duration_s", spike_duration_s)
+    _expected_count("base_rps × multiplier × duration_s", base_rps * multiplier * duration_s)
     end_s = spike_start_s + spike_duration_s
 
     def rate(t):
         return np.where((t >= spike_start_s) & (t < end_s), base_rps * multiplier, base_rps)
 
-    return rate_curve_arrivals(rate, duration_s, base_rps * multiplier, seed=seed)
+    return _thinned(rate, duration_s, base_rps * multiplier, _seed(seed))
 
 
 def mmpp_arrivals(
@@ -120,13 +261,21 @@ def mmpp_arrivals(
     The process alternates between state 0 (rate ``rates_rps[0]``) and state 1
     (``rates_rps[1]``), staying in each for an exponential time with mean ``mean_sojourn_s``;
     it starts in state 0. Within a state, arrivals are Poisson at that state's rate.
+    Each mean sojourn is at least 1 ms, the expected number of state changes at most 10^6, and
+    max(rates_rps) × duration_s at most ``MAX_REQUESTS``.
     """
-    duration_s = positive("duration_s", duration_s)
-    rates = [non_negative("rates_rps", r) for r in rates_rps]
-    sojourns = [positive("mean_sojourn_s", s) for s in mean_sojourn_s]
-    if len(rates) != 2 or len(sojourns) != 2 or max(rates) <= 0:
+    duration_s = _duration("duration_s", duration_s)
+    rates = _pair("rates_rps", rates_rps,
+                  lambda name, r: non_negative(name, r, maximum=MAX_RATE_RPS))
+    if max(rates) <= 0:
         raise ParameterError("rates_rps", "two rates, not both zero", rates_rps)
-    rng = np.random.default_rng(seed)
+    sojourns = _pair("mean_sojourn_s", mean_sojourn_s,
+                     lambda name, s: in_range(name, s, MIN_SOJOURN_S, MAX_DURATION_S))
+    _expected_count("max(rates_rps) × duration_s", max(rates) * duration_s)
+    if 2 * duration_s / sum(sojourns) > MAX_STATE_CHANGES:
+        raise ParameterError("mean_sojourn_s", f"long enough for at most {MAX_STATE_CHANGES:.0e}"
+                             " expected state changes in duration_s", mean_sojourn_s)
+    rng = np.random.default_rng(_seed(seed))
     pieces, start, state = [], 0.0, 0
     while start < duration_s:
         end = min(duration_s, start + rng.exponential(sojourns[state]))
@@ -136,35 +285,128 @@ def mmpp_arrivals(
     return np.concatenate(pieces)
 
 
-def load_trace(path: str | Path) -> np.ndarray:
-    """Read arrival times (seconds) from a CSV file: one timestamp a row, in the first column.
+# --- A reader's trace -------------------------------------------------------------------------
 
-    A header row is allowed (a first row that is not a number). Times must be finite, >= 0 and
-    sorted ascending. A bad row raises ValueError naming the file, the row number and its text.
-    """
-    path = Path(path)
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_ ()\[\]/%.-]*")
+_DIGIT_DOT = re.compile(r"\d\.|\.\d")
+_TIME_IN_SECONDS = re.compile(r"(arrival|arrival_time|arrived_at|t|time|timestamp|ts)_s",
+                              re.IGNORECASE)
+
+
+def _is_header(cells: list[str]) -> bool:
+    """A header is a row of names: each starts with a letter and has no digit next to a dot
+    (so ``arrival_s`` is a name, a typo such as ``O.5`` is not)."""
+    return all(_NAME.fullmatch(cell.strip()) and not _DIGIT_DOT.search(cell) for cell in cells)
+
+
+def _rows(path: Path, text: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) of each row that is not blank."""
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        text = path.read_text()
-    except OSError as error:
-        raise ParameterError("path", "a readable CSV file", str(path)) from error
-    times, previous = [], -math.inf
-    for number, row in enumerate(csv.reader(text.splitlines()), start=1):
-        if not row or not row[0].strip():
-            continue
-        try:
-            value = float(row[0])
-        except ValueError:
-            if number == 1 and not times:
-                continue  # a header
-            raise ValueError(
-                f"{path}: row {number}: {row[0]!r} is not a number of seconds") from None
-        if not math.isfinite(value) or value < 0:
-            raise ValueError(f"{path}: row {number}: {row[0]!r} must be a finite time >= 0")
-        if value < previous:
-            raise ValueError(f"{path}: row {number}: {value:g} comes before the previous "
-                             f"time {previous:g}; times must be sorted ascending")
-        times.append(value)
-        previous = value
+        for cells in reader:
+            if any(cell.strip() for cell in cells):
+                yield reader.line_num, cells
+    except csv.Error as error:
+        raise ValueError(f"{path}: row {reader.line_num}: not CSV: {error}") from None
+
+
+def _column_index(path: Path, header: list[str] | None, width: int, column) -> int:
+    """The 0-based index of the arrival-time column; see :func:`load_trace`."""
+    if isinstance(column, str):
+        if header is None:
+            raise ValueError(f"{path}: no header row to find column {column!r} in; pass "
+                             "column as a 0-based index")
+        names = [cell.strip() for cell in header]
+        if names.count(column) != 1:
+            raise ValueError(f"{path}: {'no' if column not in names else 'more than one'} "
+                             f"column named {column!r}; the columns are {', '.join(names)}")
+        return names.index(column)
+    if column is not None:
+        return integer_in_range("column", column, 0, width - 1)
+    if width == 1:
+        return 0
+    if header is None:
+        raise ValueError(f"{path}: {width} columns and no header row; pass column= with the "
+                         "0-based index of the arrival times in seconds")
+    timelike = [i for i, cell in enumerate(header) if _TIME_IN_SECONDS.fullmatch(cell.strip())]
+    if len(timelike) != 1:
+        raise ValueError(f"{path}: {width} columns ({', '.join(c.strip() for c in header)}) and "
+                         f"{'none' if not timelike else 'more than one'} named like a time in "
+                         "seconds (arrival_s, t_s, time_s, timestamp_s); pass column= with the "
+                         "name or 0-based index of the arrival times")
+    return timelike[0]
+
+
+def _seconds(path: Path, line: int, cell: str) -> float:
+    hint = (" (and not a header: a header's cells are names that start with a letter, "
+            "such as arrival_s)") if line == 1 else ""
+    try:
+        if "_" in cell:
+            raise ValueError  # float() reads 1_000 as 1000
+        return float(cell)
+    except ValueError:
+        raise ValueError(f"{path}: row {line}: {cell!r} is not a number of seconds{hint}") from None
+
+
+def _data_cell(rows: Iterator[tuple[int, list[str]]], position: int, index: int):
+    """(line, cell) of the ``position``-th data row."""
+    for count, (line, cells) in enumerate(rows):
+        if count == position:
+            return line, cells[index]
+    raise AssertionError("unreachable: the row was read before")
+
+
+def load_trace(path: str | Path, *, column: str | int | None = None) -> np.ndarray:
+    """Read arrival times (seconds) from a CSV file of at most 256 MB, one request a row.
+
+    Parameters
+    ----------
+    path : str or Path
+        A UTF-8 CSV file (a byte-order mark is dropped). Its first row is a header when every
+        cell is a name (starts with a letter, no digit next to a dot), such as
+        ``arrival_s,input_tokens,output_tokens``; every row has as many cells as the first.
+    column : str or int, optional
+        The column of arrival times: a header name or a 0-based index. By default the only
+        column, or else the one header cell named like a time in seconds (``arrival_s``,
+        ``t_s``, ``time_s``, ``timestamp_s``).
+
+    Times must be finite, >= 0, at most ``MAX_ARRIVAL_S`` and sorted ascending (see
+    :func:`check_arrival_times`). A bad row raises ValueError naming the file, the row number
+    and its text; an unreadable file raises :class:`perfcost.files.InputFileError`.
+    """
+    if not isinstance(path, str | os.PathLike):
+        raise ParameterError("path", "a file path", path)
+    if isinstance(column, bool) or not (column is None or isinstance(column, str | Integral)):
+        raise ParameterError("column", "a column name or a 0-based index", column)
+    path = Path(path)
+    text = read_text(path, what="trace", max_bytes=MAX_TRACE_BYTES)
+    rows = _rows(path, text)
+    first_line, first = next(rows, (0, None))
+    if first is None:
+        raise ValueError(f"{path}: no arrival times found")
+    header = first if _is_header(first) else None
+    index = _column_index(path, header, len(first), column)
+    times = array("d", [] if header else [_seconds(path, first_line, first[index])])
+    for line, cells in rows:
+        if len(cells) != len(first):
+            where = "the header" if header else f"row {first_line}"
+            raise ValueError(f"{path}: row {line}: {len(cells)} cells where {where} has "
+                             f"{len(first)}: {','.join(cells)!r}")
+        times.append(_seconds(path, line, cells[index]))
     if not times:
         raise ValueError(f"{path}: no arrival times found")
-    return np.asarray(times)
+    return _checked_trace(path, text, np.array(times), skip=header is not None, index=index)
+
+
+def _checked_trace(path: Path, text: str, times: np.ndarray, *, skip: bool,
+                   index: int) -> np.ndarray:
+    """``times``, or a ValueError naming the first row that is not an arrival time."""
+    problem = _arrival_time_problem(times)
+    if problem is None:
+        return times
+    position, valid, found = problem
+    rows = _rows(path, text)
+    if skip:
+        next(rows)
+    line, cell = _data_cell(rows, position, index)
+    raise ValueError(f"{path}: row {line}: {cell!r}: times must be {valid}; got {found}")
