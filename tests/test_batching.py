@@ -195,3 +195,23 @@ def test_the_verdict_compares_against_the_cheapest_static_that_meets_the_slo():
     assert row["GPU time vs efficient static"] == pytest.approx(0.05)
     assert row["GPU time vs AIMD"] == pytest.approx(-0.5)
     assert row["efficient static (W ms, B)"] == "20, 64"
+
+
+class _ShortenWaitAtFirstUpdate:
+    """W = 1 s until the first control time, then 0: the head's new deadline is in the past."""
+
+    def start(self):
+        return 1000.0, 8
+
+    def update(self, measurement):
+        return 0.0, 8
+
+
+def test_no_batch_starts_before_the_control_time_that_set_its_parameters():
+    from perfcost.batching import simulate
+
+    result = simulate([0.1], service=LinearServiceTime(1.0, 1.0),
+                      controller=_ShortenWaitAtFirstUpdate(), control_interval_s=0.5)
+    # under W = 1 s it would start at 1.1 s; W = 0 is decided at 0.5 s, so it starts then
+    assert result.batch_start_s.tolist() == [0.5]
+    assert result.latency_ms[0] == pytest.approx(400.0 + 2.0)

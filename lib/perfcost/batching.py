@@ -18,7 +18,9 @@ That is the rule above, evaluated once per *batch*. The loop that applies it is 
 Numba (:func:`_dispatch_until`): it runs until the next dispatch would fall after the next control
 time, then hands back to Python, where the policy is shown what a server could measure up to that
 moment (:class:`Measurement`) and may change W and B. The pending dispatch is then recomputed
-under the new parameters, so no decision ever uses a parameter from the future.
+under the new parameters, and no earlier than the control time that set them (a shorter W whose
+deadline has already passed dispatches at once, not in the past), so no batch ever uses a
+parameter from its future.
 
 Quiet stretches are one measurement. Control times are k × ``control_interval_s`` for whole k.
 An interval is *quiet* when nothing arrived, completed or was dispatched in it. After a quiet
@@ -268,10 +270,11 @@ def _jitter_factors(service: LinearServiceTime, count: int, seed: int) -> np.nda
 
 
 @numba.njit(cache=True)
-def _dispatch_until(arrival, completion, free_at, head, size, wait_s, control_at, base_ms,
-                    per_item_ms, jitter, use_jitter, sizes, starts, durations, batches):
-    """Dispatch batches by the rule in the module docstring until the next one would start after
-    ``control_at`` or every request is dispatched; return (head, batches)."""
+def _dispatch_until(arrival, completion, free_at, head, size, wait_s, not_before, control_at,
+                    base_ms, per_item_ms, jitter, use_jitter, sizes, starts, durations, batches):
+    """Dispatch batches by the rule in the module docstring, none before ``not_before`` (when
+    W and B were set), until the next one would start after ``control_at`` or every request is
+    dispatched; return (head, batches)."""
     n = arrival.size
     while head < n:
         instance, free = 0, free_at[0]
@@ -280,9 +283,7 @@ def _dispatch_until(arrival, completion, free_at, head, size, wait_s, control_at
                 instance, free = other, free_at[other]
         last = head + size - 1
         full_at = arrival[last] if last < n else np.inf
-        dispatch = min(full_at, arrival[head] + wait_s)
-        if free > dispatch:
-            dispatch = free
+        dispatch = max(free, not_before, min(full_at, arrival[head] + wait_s))
         if dispatch > control_at:
             break
         low, high = head, min(n, head + size)  # first request after the dispatch time
@@ -320,12 +321,14 @@ class _Server:
         self.measured_from = 0  # every request before it completed in an earlier interval
         self.batches_seen = 0  # batches already shown to the policy
 
-    def dispatch_until(self, control_at: float, wait_ms: float, size: int) -> bool:
-        """Dispatch every batch due by ``control_at``; True while requests remain."""
+    def dispatch_until(self, control_at: float, wait_ms: float, size: int,
+                       set_at: float) -> bool:
+        """Dispatch every batch due by ``control_at`` under W and B set at ``set_at`` (none
+        starts earlier); True while requests remain."""
         jitter = self.jitter if self.jitter is not None else self.completion[:0]
         self.head, self.batches = _dispatch_until(
             self.arrivals, self.completion, self.free_at, self.head, size, wait_ms / 1000.0,
-            control_at, self.service.base_ms, self.service.per_item_ms, jitter,
+            set_at, control_at, self.service.base_ms, self.service.per_item_ms, jitter,
             self.jitter is not None, self.sizes, self.starts, self.durations, self.batches)
         return self.head < self.arrivals.size
 
@@ -363,7 +366,7 @@ class _Server:
             events.append(busy.min())
         last = head + size - 1
         due = min(arrivals[last] if last < n else math.inf, arrivals[head] + wait_ms / 1000.0)
-        events.append(max(self.free_at.min(), due))
+        events.append(max(self.free_at.min(), due, now))
         return float(min(events))
 
     def result(self, timeline: pd.DataFrame) -> BatchingResult:
@@ -463,7 +466,7 @@ def simulate(
     server = _Server(arrivals, service, instances, seed)
     rows, decisions = [], []
     k, k_next = 0, 1  # control times are k × interval_s; the next one to measure at
-    while server.dispatch_until(k_next * interval_s, wait_ms, size):
+    while server.dispatch_until(k_next * interval_s, wait_ms, size, k * interval_s):
         measurement = server.measure(k * interval_s, k_next * interval_s,
                                      (k_next - k) * interval_s, wait_ms, size)
         rows.append(_timeline_row(measurement))
