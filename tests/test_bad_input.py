@@ -148,7 +148,7 @@ def test_text_lists_and_pairs_are_checked(chapter, name, text, tmp_path, capsys)
         (["-p", "request_rate_rps", "7e20"], "got 7e+20"),
         (["-p", "gpu_throughput_rps", "1e-308"], "gpu_throughput_rps must be a number in"),
         (["-p", "request_rate_rps"], "expected 2 arguments"),
-        (["-p", "utilization_target", "1.5"], "utilization_target must be a number in (0, 1]"),
+        (["-p", "utilization_target", "1.5"], "utilization_target must be a number in [0.01, 1]"),
         (["-p", "request_rate", "5"], "unknown parameter 'request_rate'; valid parameters:"),
         (["-p", "request_rate_rps", "fast"], "takes a number (default 2000.0)"),
         (["-p", "cpu_name", "../analyses", "-p", "peak_to_average", "0.5"],

@@ -91,11 +91,11 @@ def test_ties_go_to_fewer_instances_then_the_name():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"request_rate_rps": 0}, "request_rate_rps must be a finite number > 0"),
+        ({"request_rate_rps": 0}, r"request_rate_rps must be a number in \(0, 1e\+08\]"),
         ({"request_rate_rps": math.nan}, "request_rate_rps must be"),
         ({"latency_slo_ms": -1}, "latency_slo_ms must be"),
-        ({"utilization_target": 0}, r"utilization_target must be in \(0, 1\]"),
-        ({"utilization_target": 1.2}, r"utilization_target must be in \(0, 1\]"),
+        ({"utilization_target": 0}, r"utilization_target must be a number in \[0.01, 1\]"),
+        ({"utilization_target": 1.2}, r"utilization_target must be a number in \[0.01, 1\]"),
     ],
 )
 def test_bad_inputs_name_the_parameter(kwargs, message):
@@ -108,7 +108,7 @@ def test_bad_inputs_name_the_parameter(kwargs, message):
 def test_instance_type_validates_its_fields():
     with pytest.raises(ParameterError, match="hourly_usd must be"):
         InstanceType("x", 10, -1, 5)
-    with pytest.raises(ParameterError, match="name must be a non-empty string"):
+    with pytest.raises(ParameterError, match="name must be one line of text, 1 to 64 char"):
         InstanceType("", 10, 1, 5)
     with pytest.raises(ParameterError, match="options must be a non-empty sequence"):
         cheapest_instance([], 10, 10)
@@ -190,10 +190,39 @@ def test_chapter_question_names_notebook_parameters():
     question = CapacityQuestion(**good)
     assert question.peak_rate_rps == 4000 and [o.name for o in question.options] == ["c", "g"]
     for name, bad, message in [
-        ("cpu_throughput_rps", -1, "cpu_throughput_rps must be a finite number > 0"),
-        ("utilization_target", 1.5, r"utilization_target must be in \(0, 1\]"),
-        ("peak_to_average", 0.5, "peak_to_average must be a finite number >= 1"),
-        ("gpu_name", "", "gpu_name must be a non-empty string"),
+        ("cpu_throughput_rps", -1, r"cpu_throughput_rps must be a number in \[0.001, 1e\+06\]"),
+        ("utilization_target", 1.5, r"utilization_target must be a number in \[0.01, 1\]"),
+        ("peak_to_average", 0.5, r"peak_to_average must be a number in \[1, 100\]"),
+        ("gpu_name", "", "gpu_name must be one line of text"),
     ]:
         with pytest.raises(ParameterError, match=message):
             CapacityQuestion(**{**good, name: bad})
+
+
+@settings(max_examples=300, deadline=None)
+@given(smallest=st.integers(1, 10**6), threshold=st.integers(1, 2 * 10**6),
+       largest=st.integers(1, 10**6))
+def test_the_bounded_search_finds_the_least_count_or_none(smallest, threshold, largest):
+    calls = []
+
+    def meets(count):
+        calls.append(count)
+        assert smallest <= count <= largest  # never looks outside the range
+        return count >= threshold
+
+    found = capacity._count_meeting(meets, smallest, largest)
+    expected = max(smallest, threshold) if max(smallest, threshold) <= largest else None
+    assert found == expected
+    assert len(calls) <= 2 * math.log2(largest + 1) + 3  # gallop and bisect, never a scan
+
+
+def test_sizing_limits_are_the_chapter_limits():
+    assert capacity.MAX_REQUEST_RATE_RPS == 1e6 * 100  # the largest average at the largest peak
+    largest = CapacityQuestion(
+        request_rate_rps=1e6, latency_slo_ms=60_000, utilization_target=0.01,
+        peak_to_average=100, cpu_name="c", cpu_throughput_rps=1e-3, cpu_hourly_usd=1000,
+        cpu_latency_ms=60_000, gpu_name="g", gpu_throughput_rps=1e6, gpu_hourly_usd=1000,
+        gpu_latency_ms=60_000)
+    assert largest.peak_rate_rps == capacity.MAX_REQUEST_RATE_RPS
+    with pytest.raises(InfeasibleError, match="no instance type can meet the SLO"):
+        cheapest_instance(largest.options, largest.peak_rate_rps, 60_000, 0.01)

@@ -114,7 +114,7 @@ def test_cost_rerun_scales_the_bill_as_the_model_says(root, tmp_path, analyses_d
     ("chapter", "name", "value", "message"),
     [
         ("capacity", "utilization_target", "1.5",
-         "utilization_target must be a number in (0, 1]; got 1.5"),
+         "utilization_target must be a number in [0.01, 1]; got 1.5"),
         ("cost", "eu_egress_fraction", "1.7", "eu_egress_fraction must be a number in [0, 1]"),
         ("cost", "archive_storage_class", "tape", "archive_storage_class must be one of"),
         ("compression", "variants", '["fp32", "fp16"]', "variants must be a non-empty list"),

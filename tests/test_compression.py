@@ -1,7 +1,12 @@
 """Compression on tiny models: quantization steps, pruning masks and shapes, distillation loss."""
 
+import math
+import re
+import time
+
 import numpy as np
 import onnx
+import pandas as pd
 import pytest
 import torch
 from onnx import numpy_helper
@@ -12,10 +17,13 @@ from perfcost.compression import (
     Dataset,
     accuracy_with_ci,
     check_variants,
+    compress_and_measure,
     cpu_features,
     distillation_loss,
     export_onnx,
+    first_to_try,
     load_mnist_subset,
+    measure_variants,
     mlp,
     peak_memory_bytes,
     predict_onnx,
@@ -130,14 +138,16 @@ def test_accuracy_interval_brackets_the_accuracy():
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: check_variants(["fp32", "fp16"]), "variants must be names from fp32"),
-        (lambda: CompressionSettings(sparsity=1.0), r"sparsity must be in \[0, 1\)"),
-        (lambda: CompressionSettings(sparsity=-0.1), r"sparsity must be in \[0, 1\)"),
-        (lambda: CompressionSettings(temperature=0), "temperature must be a finite number > 0"),
-        (lambda: CompressionSettings(keep_fraction=0), r"keep_fraction must be in \(0, 1\]"),
+        (lambda: check_variants(["fp32", "fp16"]), "variants must be a non-empty list of distinct"),
+        (lambda: CompressionSettings(sparsity=1.0), r"sparsity must be a number in \[0, 1\)"),
+        (lambda: CompressionSettings(sparsity=-0.1), r"sparsity must be a number in \[0, 1\)"),
+        (lambda: CompressionSettings(temperature=0),
+         r"temperature must be a number in \[0.01, 100\]"),
+        (lambda: CompressionSettings(keep_fraction=0),
+         r"keep_fraction must be a number in \(0, 1\]"),
         (lambda: distillation_loss(torch.zeros(1, 2), None, torch.zeros(1, dtype=torch.long),
                                    -1.0, 0.5), "temperature must be"),
-        (lambda: prune_unstructured(mlp([2, 2]), 1.0), r"sparsity must be in \[0, 1\)"),
+        (lambda: prune_unstructured(mlp([2, 2]), 1.0), r"sparsity must be a number in \[0, 1\)"),
     ],
 )
 def test_bad_settings_fail_at_the_top(call, message):
@@ -158,3 +168,138 @@ def test_peak_memory_is_measured_and_grows_with_the_model(tmp_path):
     large_bytes = peak_memory_bytes(large, input_width=784)
     assert 0 < small_bytes < large_bytes
     assert large_bytes - small_bytes > 0.8 * 4 * (784 * 1024 + 1024 * 1024)  # the fp32 weights
+
+
+# --- Bad input: refused by name, on one line, before any training --------------------------------
+
+def bad_numbers(*extra, zero_ok=False, whole=False):
+    """The usual bad values, then zero unless valid, 2.5 for whole numbers, and ``extra``."""
+    values = ["3", None, [1.0], True, math.nan, math.inf, -math.inf, -1.0, 1e308, 10**400]
+    return [*values, *([] if zero_ok else [0]), *([2.5] if whole else []), *extra]
+
+
+SETTINGS_BAD = {
+    "hidden_units": bad_numbers(10**9, 1e9, 4097, whole=True),
+    "student_units": bad_numbers(4097, whole=True),
+    "epochs": bad_numbers(10**6, 1e6, 101, whole=True),
+    "fine_tune_epochs": bad_numbers(101, whole=True),
+    "sparsity": bad_numbers(1.0, zero_ok=True),
+    "keep_fraction": bad_numbers(1.01),
+    "temperature": bad_numbers(1e-300, 101),
+    "alpha": bad_numbers(1.01, zero_ok=True),
+    "threads": bad_numbers(65, whole=True),
+    "seed": bad_numbers(2**32, zero_ok=True, whole=True),
+}
+TABLE = pd.DataFrame({"accuracy": [0.9, 0.89], "latency_p50_ms": [2.0, 1.0],
+                      "training_flops": [1.0, 1.0]}, index=["fp32", "int8_dynamic"])
+CALLS = [  # (label, function, good keyword arguments, {argument: bad values})
+    ("mlp", mlp, dict(sizes=[2, 3]),
+     {"sizes": [None, "23", [2], [2] * 17, [2, 0], [2, 2.5], [2, 4097], [2, math.nan]]}),
+    ("distillation_loss", distillation_loss,
+     dict(student_logits=torch.zeros(2, 3), teacher_logits=torch.zeros(2, 3),
+          labels=torch.zeros(2, dtype=torch.long), temperature=2.0, alpha=0.5),
+     {"temperature": bad_numbers(1e-300, 101), "alpha": bad_numbers(1.5, zero_ok=True)}),
+    ("train", train, dict(model=mlp([8, 4]), data=tiny_data(n=16), epochs=1, seed=0),
+     {"model": [None, "mlp"], "data": [None, (1, 2)], "epochs": bad_numbers(10**6, whole=True),
+      "seed": bad_numbers(2**32, zero_ok=True, whole=True)}),
+    ("train options", train, dict(model=mlp([8, 4]), data=tiny_data(n=16), epochs=1, seed=0,
+                                  batch_size=8, learning_rate=1e-3, temperature=2.0, alpha=0.5),
+     {"batch_size": bad_numbers(10**9, whole=True), "learning_rate": bad_numbers(11),
+      "temperature": bad_numbers(), "alpha": bad_numbers(2.0, zero_ok=True)}),
+    ("prune_unstructured", prune_unstructured, dict(model=mlp([4, 4]), sparsity=0.5),
+     {"model": [None], "sparsity": bad_numbers(1.0, zero_ok=True)}),
+    ("prune_structured", prune_structured, dict(model=mlp([4, 4, 2]), keep_fraction=0.5),
+     {"model": [None, torch.nn.ReLU()], "keep_fraction": bad_numbers(1.5)}),
+    ("accuracy_with_ci", accuracy_with_ci,
+     dict(predictions=np.zeros(10), labels=np.zeros(10), resamples=100, level=0.9, seed=0),
+     {"predictions": [[], np.zeros((2, 5)), 3.0], "labels": [np.zeros(9), np.zeros((10, 1))],
+      "resamples": bad_numbers(99, 10**9, whole=True), "level": bad_numbers(1.0),
+      "seed": bad_numbers(2**32, zero_ok=True, whole=True)}),
+    ("load_mnist_subset", load_mnist_subset, dict(test_fraction=0.2, seed=0),
+     {"test_fraction": bad_numbers(1e-9, 0.999), "seed": bad_numbers(-1, 2**32, whole=True,
+                                                                     zero_ok=True)}),
+    ("first_to_try", first_to_try, dict(table=TABLE, latency_target_ms=1.5, max_accuracy_drop=0.1),
+     {"table": [None, {"fp32": 1}], "latency_target_ms": bad_numbers(60_001),
+      "max_accuracy_drop": bad_numbers(1.5, zero_ok=True)}),
+]
+
+
+def refused_by_name(call, argument):
+    start = time.perf_counter()
+    with pytest.raises(ParameterError) as caught:
+        call()
+    message = str(caught.value)
+    assert time.perf_counter() - start < 2.0
+    assert "\n" not in message and re.match(rf"{re.escape(argument)} must be .*; got ", message), \
+        message
+
+
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [(argument, value) for argument, values in SETTINGS_BAD.items() for value in values],
+    ids=[f"{argument}-{value!r:.12}" for argument, values in SETTINGS_BAD.items()
+         for value in values],
+)
+def test_settings_out_of_range_are_refused_before_training(argument, value):
+    refused_by_name(lambda: CompressionSettings(**{argument: value}), argument)
+
+
+def test_the_settings_ranges_reach_their_limits():
+    widest = CompressionSettings(hidden_units=4096, student_units=4096, epochs=100,
+                                 fine_tune_epochs=100, temperature=100, threads=64,
+                                 seed=2**32 - 1)
+    assert (widest.hidden_units, widest.epochs, widest.seed) == (4096, 100, 2**32 - 1)
+    assert CompressionSettings(temperature=0.01, hidden_units=1, epochs=1).temperature == 0.01
+
+
+@pytest.mark.parametrize(("function", "good"), [(c[1], c[2]) for c in CALLS],
+                         ids=[c[0] for c in CALLS])
+def test_the_good_calls_work(function, good):
+    function(**good)
+
+
+@pytest.mark.parametrize(
+    ("function", "good", "argument", "value"),
+    [(c[1], c[2], argument, value) for c in CALLS for argument, values in c[3].items()
+     for value in values],
+    ids=[f"{c[0]}-{argument}-{value!r:.12}" for c in CALLS for argument, values in c[3].items()
+         for value in values],
+)
+def test_bad_arguments_are_refused_by_name(function, good, argument, value):
+    refused_by_name(lambda: function(**{**good, argument: value}), argument)
+
+
+@pytest.mark.parametrize("names", ["fp32", "", [], ["fp32", "fp32"], ["fp32", None], None, 3,
+                                   ["student_scratch"], {"fp32": 1}])
+def test_variants_must_be_a_list_of_distinct_known_names(names):
+    refused_by_name(lambda: check_variants(names), "variants")
+
+
+def test_variants_come_back_as_a_list():
+    assert check_variants(("fp32", "distilled")) == ["fp32", "distilled"]
+
+
+def test_runtime_arguments_are_checked_before_work(tmp_path):
+    refused_by_name(lambda: predict_onnx(tmp_path / "missing.onnx", np.zeros((1, 8)),
+                                         threads=0), "threads")
+    refused_by_name(lambda: peak_memory_bytes(tmp_path / "missing.onnx", input_width=10**6),
+                    "input_width")
+    refused_by_name(lambda: peak_memory_bytes(tmp_path / "m.onnx", input_width=8, batch=0),
+                    "batch")
+    refused_by_name(lambda: measure_variants({}, tiny_data()), "models")
+    refused_by_name(lambda: measure_variants({"fp16": (tmp_path, None)}, tiny_data()), "variant")
+    models = {"fp32": (tmp_path / "fp32.onnx", None)}
+    for argument, value in (("threads", 65), ("runs", 0), ("rounds", 10**6), ("seed", -1)):
+        refused_by_name(lambda a=argument, v=value: measure_variants(
+            models, tiny_data(), **{a: v}), argument)
+    refused_by_name(lambda: measure_variants(models, None), "data")
+
+
+def test_compress_and_measure_refuses_before_training(tmp_path):
+    settings = CompressionSettings(hidden_units=8, student_units=4, epochs=1)
+    refused_by_name(lambda: compress_and_measure(tiny_data(), settings, tmp_path, "fp32"),
+                    "variants")
+    refused_by_name(lambda: compress_and_measure(tiny_data(), {"epochs": 1}, tmp_path),
+                    "settings")
+    refused_by_name(lambda: compress_and_measure(None, settings, tmp_path), "data")
+    assert not list(tmp_path.iterdir())  # nothing was trained or written

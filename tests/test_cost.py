@@ -2,7 +2,7 @@
 
 import math
 import re
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import numpy as np
 import pytest
@@ -180,12 +180,12 @@ def test_fleet_hours_are_never_negative(peak, spot, hit, rate, autoscale, commit
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("eu_egress_fraction", 1.7, r"eu_egress_fraction must be in \[0, 1\]; got 1.7"),
-        ("request_kb", -1, "request_kb must be a finite number >= 0"),
-        ("request_rate_rps", 0, "request_rate_rps must be a finite number > 0"),
+        ("eu_egress_fraction", 1.7, r"eu_egress_fraction must be a number in \[0, 1\]; got 1.7"),
+        ("request_kb", -1, r"request_kb must be a number in \[0, 1e\+06\]"),
+        ("request_rate_rps", 0, r"request_rate_rps must be a number in \(0, 1e\+06\]"),
         ("response_kb", math.nan, "response_kb must be"),
-        ("peak_to_average", 2.5, r"peak_to_average must be in \[1, 2\]"),
-        ("spot_share", 1.0, r"spot_share must be in \[0, 1\)"),
+        ("peak_to_average", 2.5, r"peak_to_average must be a number in \[1, 2\]"),
+        ("spot_share", 1.0, r"spot_share must be a number in \[0, 1\)"),
         ("response_compression_ratio", 0.5, "response_compression_ratio must be"),
         ("egress_route", "carrier pigeon", "egress_route must be one of direct, eu_relay"),
     ],
@@ -202,7 +202,7 @@ def test_sensitivity_has_a_total_per_value():
     totals = sweep[sweep["component"] == "total"].set_index("value")["monthly_usd"]
     assert totals[10.0] == pytest.approx(10_295.90)
     assert list(totals.index) == [5.0, 10.0, 40.0]
-    with pytest.raises(ParameterError, match="parameter must be an InferenceService field"):
+    with pytest.raises(ParameterError, match="parameter must be a numeric InferenceService field"):
         bill_sensitivity(QUESTION, CATALOG, "colour", [1])
 
 
@@ -249,3 +249,23 @@ def test_sensitivity_shows_the_tier_kink_in_egress():
 def test_a_two_to_one_day_keeps_one_instance_at_its_zero_trough():
     fleet = fleet_for(replace(QUESTION, peak_to_average=2.0, autoscale=True))
     assert fleet.peak_instances == 10 and fleet.floor_instances == 1
+
+
+def test_every_field_has_one_range_that_the_levers_share():
+    from perfcost.cost import FIELD_CHECKS, check_field
+    from perfcost.savings import standard_levers
+
+    assert set(FIELD_CHECKS) == {f.name for f in fields(InferenceService)}
+    for name, low, high in [("hours_per_month", 1e-9, 744), ("throughput_gain", 0.01, 1000),
+                            ("instance_throughput_rps", 1e-6, 1e6), ("request_kb", 0, 1e6)]:
+        assert check_field(name, low) == low and check_field(name, high) == high
+    levers = dict(commitment_discount=0.28, spot_share=0.4, spot_discount=0.5,
+                  throughput_gain=1.0, cache_hit_rate=0.0, response_compression_ratio=3.0,
+                  archived_storage_fraction=0.75, archive_usd_per_gb_month=0.004)
+    for name, bad in [("throughput_gain", 1001), ("response_compression_ratio", 1001),
+                      ("archive_usd_per_gb_month", 11), ("spot_share", 1.0)]:
+        with pytest.raises(ParameterError) as by_service:
+            replace(QUESTION, **{name: bad})
+        with pytest.raises(ParameterError) as by_levers:
+            standard_levers(**{**levers, name: bad})
+        assert str(by_service.value) == str(by_levers.value)

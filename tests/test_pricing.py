@@ -2,12 +2,15 @@
 
 import datetime
 import math
+import re
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from perfcost.pricing import CatalogError, load_catalog
+from perfcost.files import InputFileError
+from perfcost.pricing import MIN_EGRESS_TIERS, REQUIRED_ENTRIES, CatalogError, load_catalog
 from perfcost.validation import ParameterError
 
 
@@ -82,11 +85,11 @@ def broken(raw, edit):
         (lambda d: d["internet_egress"]["tiers"][3].update(up_to_gb=999999),
          r"internet_egress\.tiers\[3\]: the last tier must have 'up_to_gb: null'"),
         (lambda d: d["internet_egress"]["tiers"][0].update(usd_per_gb=-0.09),
-         r"internet_egress\.tiers\[0\]: 'usd_per_gb' must be in \[0, inf\]"),
+         r"internet_egress\.tiers\[0\]: 'usd_per_gb' must be a number in \[0, 10\]"),
         (lambda d: d["discounts"]["spot"].update(low=0.9),
          r"discounts\.spot: 'low' \(0\.9\) must not exceed 'high'"),
         (lambda d: d["discounts"]["spot"].update(high=1.2),
-         r"discounts\.spot: 'high' must be in \[0, 1\)"),
+         r"discounts\.spot: 'high' must be a number in \[0, 1\)"),
         (lambda d: d.pop("storage"), r"catalog: missing 'storage'"),
         (lambda d: d["storage"].update(standard=0.023), r"storage\.standard: expected a mapping"),
     ],
@@ -104,7 +107,7 @@ def test_a_reader_can_pass_their_own_catalog(tmp_path, raw):
 
 
 def test_unreadable_and_invalid_files(tmp_path):
-    with pytest.raises(CatalogError, match="cannot be read"):
+    with pytest.raises(CatalogError, match="cannot read the price catalog"):
         load_catalog(tmp_path / "missing.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("region: [unclosed\n")
@@ -114,3 +117,155 @@ def test_unreadable_and_invalid_files(tmp_path):
     listing.write_text("- 1\n")
     with pytest.raises(CatalogError, match="catalog: expected a mapping"):
         load_catalog(listing)
+
+
+# --- Files that are not catalogs, and catalogs chapter 2 cannot use ---------------------------
+
+SHIPPED = load_catalog().path
+
+
+def write_text(tmp_path: Path, text: str | bytes, name: str = "prices.yaml") -> Path:
+    path = tmp_path / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def refused(path: Path, pattern: str) -> str:
+    """load_catalog(path) must fail fast with one line: the file, then ``pattern``."""
+    start = time.perf_counter()
+    with pytest.raises(CatalogError) as caught:
+        load_catalog(path)
+    message = str(caught.value)
+    assert time.perf_counter() - start < 2.0
+    assert "\n" not in message, message
+    assert message.startswith(f"{path}: "), message
+    assert re.search(pattern, message[len(str(path)) + 2:]), message
+    return message
+
+
+def shipped_with(old: str, new: str) -> str:
+    text = SHIPPED.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    return text.replace(old, new)
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        ("region: [unclosed\n", r"^line 2: not valid YAML: expected ',' or ']'"),
+        ("", r"^catalog: the file is empty; expected the keys region, sources, instances"),
+        ("# only a comment\n", r"^catalog: the file is empty"),
+        ("- 1\n", r"^catalog: expected a mapping, got a list$"),
+        ("just text\n", r"^catalog: expected a mapping, got a str$"),
+        (b"region: caf\xe9\n", r"^line 1: the price catalog is not UTF-8 text \(byte 0xe9\)$"),
+        ("a: &a [*a]\n", r"^line 1: an alias refers to itself$"),
+        ("".join(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10) if i else 'x'}]\n"
+                 for i in range(9)),
+         r"^more than 100,000 values once aliases are expanded \(an alias bomb\?\)$"),
+    ],
+    ids=["malformed", "empty", "comment-only", "list", "scalar", "latin-1", "recursive-alias",
+         "alias-bomb"],
+)
+def test_files_that_are_not_catalogs(tmp_path, text, pattern):
+    refused(write_text(tmp_path, text), pattern)
+
+
+def test_a_directory_and_a_huge_file_are_refused(tmp_path):
+    refused(tmp_path, r"^the price catalog is not a regular file$")
+    huge = write_text(tmp_path, "#" * 1_000_001)
+    refused(huge, r"^the price catalog is 1,000,001 bytes; at most 1,000,000 are read$")
+
+
+def test_a_byte_order_mark_is_read_past(tmp_path):
+    path = write_text(tmp_path, b"\xef\xbb\xbf" + SHIPPED.read_bytes())
+    assert load_catalog(path).instance("g5.xlarge").hourly_usd == 1.006
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "pattern"),
+    [
+        ("hourly_usd: 1.006", "hourly_usd: .inf",
+         r"^instances\.g5\.xlarge: 'hourly_usd' must be a number in \(0, 1000\]; got inf$"),
+        ("hourly_usd: 1.006", "hourly_usd: 1e9",
+         r"^instances\.g5\.xlarge: 'hourly_usd' must be a number in \(0, 1000\]"),
+        ("hourly_usd: 1.006", "hourly_usd: .nan", r"'hourly_usd' must be .*; got nan$"),
+        ("hourly_usd: 1.006", "hourly_usd: 0", r"'hourly_usd' must be .*; got 0\.0$"),
+        ("{kind: gpu, vcpus: 4, memory_gib: 16, accelerator: NVIDIA A10G",
+         "{kind: gpu, vcpus: 2.5, memory_gib: 16, accelerator: NVIDIA A10G",
+         r"^instances\.g5\.xlarge: 'vcpus' must be a whole number in \[1, 4096\]; got 2\.5$"),
+        ("{kind: gpu, vcpus: 4, memory_gib: 16, accelerator: NVIDIA A10G",
+         "{kind: gpu, vcpus: true, memory_gib: 16, accelerator: NVIDIA A10G",
+         r"^instances\.g5\.xlarge: 'vcpus' must be a whole number .*; got True$"),
+        ("accelerator: NVIDIA A10G 24 GB", "accelerator: [A10G]",
+         r"^instances\.g5\.xlarge: 'accelerator' must be text or null"),
+        ("{usd: 0.023, source: infracost", "{usd: .inf, source: infracost",
+         r"^storage\.standard: 'usd' must be a number in \[0, 10\]; got inf$"),
+        ("{up_to_gb: 10000, usd_per_gb: 0.09}", "{up_to_gb: .inf, usd_per_gb: 0.09}",
+         r"^internet_egress\.tiers\[0\]: 'up_to_gb' must be a number in \(0, 1e\+09\]"),
+        ("  ingress: {usd: 0.0, source: aws-network-faq, as_of: 2026-11-28}       "
+         "# internet into AWS: free\n", "",
+         r"^transfer: missing the entry 'ingress' \(chapter 2 reads it\)$"),
+        ("  inter_region: {usd: 0.02", "  inter_regions: {usd: 0.02",
+         r"^transfer: missing the entry 'inter_region'"),
+        ("  commitment_1yr: {low", "  commitment_one_year: {low",
+         r"^discounts: missing the entry 'commitment_1yr'"),
+        ("  spot: {low", "  spot_instances: {low", r"^discounts: missing the entry 'spot'"),
+        ("as_of: 2026-01-01   # the guide", "as_of: 2026-02-30   # the guide",
+         r"^line \d+: not valid YAML: '2026-02-30' is not a valid date"),
+        ("as_of: 2026-01-01   # the guide", "as_of: '2026-02-30'   # the guide",
+         r"^internet_egress: 'as_of' must be a date \(YYYY-MM-DD\), got '2026-02-30'$"),
+        ("\ndiscounts:\n", "\ndiscount:\n",
+         r"^catalog: unknown key 'discount'; did you mean 'discounts'\?$"),
+        ("region: us-east-1\n", "region: us-east-1\ncurrency: USD\n",
+         r"^catalog: unknown key 'currency'; known: region, sources, instances"),
+        ("{usd: 0.023, source: infracost", "{usd: 0.023, sourc: infracost",
+         r"^storage\.standard: unknown key 'sourc'; did you mean 'source'\?$"),
+        ("region: us-east-1\n", "region: us-east-1\nregion: eu-west-1\n",
+         r"^line 8: not valid YAML: the key 'region' is written twice \(first on line 7\)$"),
+        ("region: us-east-1\n", "region: ''\n",
+         r"^catalog: 'region' must be text of 1 to 1,000 characters, got ''$"),
+        ("storage:\n  standard:", "storage:\n  7:", r"^storage: entry names must be text, got 7$"),
+    ],
+    ids=["inf-price", "huge-price", "nan-price", "free-instance", "fractional-vcpus",
+         "bool-vcpus", "list-accelerator", "inf-storage", "inf-tier-bound", "no-ingress",
+         "no-inter-region", "no-commitment", "no-spot", "invalid-date", "invalid-date-text",
+         "misspelt-section", "unknown-section", "misspelt-field", "duplicate-key", "empty-region",
+         "numeric-name"],
+)
+def test_catalogs_chapter_2_cannot_use_fail_at_load(tmp_path, old, new, pattern):
+    refused(write_text(tmp_path, shipped_with(old, new)), pattern)
+
+
+def test_one_egress_tier_is_too_few_for_the_by_hand_check(tmp_path):
+    text = shipped_with("""    - {up_to_gb: 10000, usd_per_gb: 0.09}    # first 10 TB
+    - {up_to_gb: 50000, usd_per_gb: 0.085}   # next 40 TB
+    - {up_to_gb: 150000, usd_per_gb: 0.07}   # next 100 TB
+""", "")
+    refused(write_text(tmp_path, text),
+            r"^internet_egress: 'tiers' must be a list of at least 2 tiers \(chapter 2's by-hand")
+    two = shipped_with("""    - {up_to_gb: 50000, usd_per_gb: 0.085}   # next 40 TB
+    - {up_to_gb: 150000, usd_per_gb: 0.07}   # next 100 TB
+""", "")
+    assert len(load_catalog(write_text(tmp_path, two)).internet_egress) == 2
+
+
+def test_the_required_entries_are_the_ones_chapter_2_reads():
+    assert REQUIRED_ENTRIES == {"transfer": ("inter_region", "ingress"),
+                                "discounts": ("commitment_1yr", "spot")}
+    assert MIN_EGRESS_TIERS == 2
+    for section, names in REQUIRED_ENTRIES.items():
+        assert set(names) <= set(getattr(load_catalog(), section))
+
+
+def test_a_catalog_error_is_an_input_file_error_and_paths_must_be_paths():
+    assert issubclass(CatalogError, InputFileError)
+    with pytest.raises(ParameterError, match=r"^path must be the path of a price catalog"):
+        load_catalog(3)
+
+
+def test_lookups_refuse_names_that_are_not_text(catalog):
+    with pytest.raises(ParameterError, match=r"^instance type must be one of c6i"):
+        catalog.instance(["g5.xlarge"])

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, optimize
 
+from perfcost import queueing
 from perfcost.queueing import MD1, MG1, GGc, MMc, UnstableQueueError, erlang_c
 from perfcost.validation import ParameterError
 
@@ -195,7 +196,7 @@ def test_unstable_queue_has_its_own_error(arrival_rate):
 def test_quantile_levels_outside_the_unit_interval_are_refused():
     queue = MMc(1, 2, 1)
     for q in (-0.1, 1.0, 1.5, math.nan):
-        with pytest.raises(ParameterError, match=r"q must be in \[0, 1\)"):
+        with pytest.raises(ParameterError, match=r"q must be a number in \[0, 1\)"):
             queue.response_quantile(q)
     with pytest.raises(ParameterError, match="t must be"):
         queue.response_survival(-1)
@@ -247,3 +248,47 @@ def test_quantiles_invert_the_survival_and_stay_finite(servers, utilization, q):
     assert 0 <= queue.wait_quantile(q) <= t
     for value in (queue.p_wait, queue.mean_wait, queue.mean_response, queue.mean_queue_length):
         assert math.isfinite(value) and value >= 0
+
+
+# --- The valid ranges' ends ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("servers", [10**6, 10**8, queueing.MAX_SERVERS])
+@pytest.mark.parametrize("utilization", [0.9999, 0.99999])
+def test_erlang_c_up_to_the_largest_fleet_agrees_with_50_digit_arithmetic(servers, utilization):
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 50
+    c, a = mpmath.mpf(servers), mpmath.mpf(utilization * servers)
+    blocking = mpmath.exp(c * mpmath.log(a) - a - mpmath.loggamma(c + 1)) / mpmath.gammainc(
+        c + 1, a, mpmath.inf, regularized=True)
+    exact = float(blocking / ((c - a) / c + a / c * blocking))
+    assert erlang_c(servers, utilization * servers) == pytest.approx(exact, rel=1e-5)
+
+
+@pytest.mark.parametrize("servers", [1, 7, queueing.MAX_SERVERS])
+@pytest.mark.parametrize("service_rate", [queueing.MIN_SERVICE_RATE, 1.0,
+                                          queueing.MAX_SERVICE_RATE])
+@pytest.mark.parametrize("utilization", [5e-324, 1e-12, 0.5, 1 - 1e-16])
+def test_every_result_is_finite_and_non_negative_at_the_range_ends(servers, service_rate,
+                                                                   utilization):
+    arrival_rate = max(utilization * servers * service_rate, 5e-324)  # the smallest float > 0
+    queue = MMc(arrival_rate, service_rate, servers)
+    general = GGc(arrival_rate, service_rate, servers, queueing.MAX_CV, queueing.MAX_CV)
+    values = [queue.p_wait, queue.mean_wait, queue.mean_response, queue.mean_queue_length,
+              general.mean_wait, general.mean_queue_length]
+    for q in (0.0, 0.5, 1 - 1e-16):
+        values += [queue.response_quantile(q), queue.wait_quantile(q)]
+    for t in (0.0, 1.0, queueing.MAX_TIME_S):
+        values += [queue.response_survival(t), queue.wait_survival(t)]
+    if servers == 1:
+        values += [MG1(arrival_rate, service_rate, queueing.MAX_CV).mean_response]
+    assert all(math.isfinite(v) and v >= 0 for v in values), values
+    assert 0 <= queue.p_wait <= 1
+
+
+def test_the_range_ends_are_in_the_messages():
+    with pytest.raises(ParameterError, match=r"^servers must be a whole number in \[1, 10+\]"):
+        MMc(1.0, 1.0, 10**9 + 1)
+    with pytest.raises(ParameterError, match=r"^service_rate must be a number in \[1e-06, 1e\+09"):
+        MMc(1e-9, 1e-7, 1)
+    with pytest.raises(ParameterError, match=r"^t must be a number in \[0, 1e\+30\]; got 1e\+31"):
+        MMc(1.0, 2.0, 1).wait_survival(1e31)

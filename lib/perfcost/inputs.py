@@ -202,6 +202,7 @@ RATE_RPS = _positive(MAX_RATE_RPS)
 LATENCY_MS = _positive(60_000.0)  # a minute: longer is a batch job, not inference serving
 HOURLY_USD = _positive(1_000.0)  # the largest cloud instances cost under $100/h
 THROUGHPUT_RPS = Number(1e-3, MAX_RATE_RPS)  # >= one request in ~17 minutes keeps fleets finite
+UTILIZATION_TARGET = Number(0.01, 1.0)  # below 1% busy the rule buys 100x the capacity: a typo
 
 
 # --- Rules that tie parameters together --------------------------------------------------------
@@ -246,7 +247,6 @@ class NoAnswerError(ParameterError):
 
 
 MAX_IN_FLIGHT = 10_000  # requests one instance holds at once (Little's law: rate × latency)
-MAX_SIMULATED_SERVERS = 1_000_000  # chapter 1 simulates the fleet's slots one by one
 
 
 def _capacity_has_an_answer(values: Mapping[str, object]) -> None:
@@ -270,9 +270,9 @@ def _capacity_has_an_answer(values: Mapping[str, object]) -> None:
     except capacity.InfeasibleError as error:
         raise NoAnswerError(names, str(error)) from None
     servers = fleet.count * capacity.slots_per_instance(fleet.instance)
-    if servers > MAX_SIMULATED_SERVERS:
+    if servers > capacity.MAX_SIMULATED_SERVERS:
         raise NoAnswerError(names, f"the p95 fleet has {servers:,} slots to simulate; at most "
-                            f"{MAX_SIMULATED_SERVERS:,}")
+                            f"{capacity.MAX_SIMULATED_SERVERS:,}")
 
 
 MAX_TRAINING_MACS = 3e8  # per training example: ~10x chapter 4's defaults, minutes on 2 cores
@@ -307,7 +307,7 @@ def _archive_class_in_catalog(values: Mapping[str, object]) -> None:
 CAPACITY = ChapterInputs(checks={
     "request_rate_rps": RATE_RPS,
     "latency_slo_ms": LATENCY_MS,
-    "utilization_target": _share(low_open=True),
+    "utilization_target": UTILIZATION_TARGET,
     "peak_to_average": Number(1.0, 100.0),  # beyond 100x, size for the peak directly
     "cpu_name": Text(),
     "cpu_throughput_rps": THROUGHPUT_RPS,
@@ -326,7 +326,7 @@ COST = ChapterInputs(checks={
     "eu_egress_fraction": _share(),
     "instance_hourly_usd": HOURLY_USD,
     "instance_throughput_rps": THROUGHPUT_RPS,
-    "utilization_target": _share(low_open=True),
+    "utilization_target": UTILIZATION_TARGET,
     "model_storage_gb": Number(0.0, 1e7),  # 10 PB
     "storage_usd_per_gb_month": Number(0.0, 10.0),
     "hours_per_month": Number(0.0, 744.0, low_open=True),  # 31 days
@@ -372,7 +372,7 @@ COMPRESSION = ChapterInputs(checks={
     "fine_tune_epochs": WholeNumber(1, 50),
     "sparsity": _share(high_open=True),
     "keep_fraction": _share(low_open=True),
-    "temperature": _positive(100.0),
+    "temperature": Number(0.01, 100.0),  # below 0.01 the softened loss turns NaN
     "alpha": _share(),
     "threads": WholeNumber(1, 64),
     "latency_target_fraction": _share(low_open=True),

@@ -1,10 +1,29 @@
 """A price catalog kept as data: instance hours, data transfer, storage, and discount ranges.
 
 The catalog is a YAML file (``perfcost/data/aws-us-east-1.yaml`` by default) in which every price
-names its source and the date it was read. :func:`load_catalog` checks it against the schema
-before anything uses it, so a malformed catalog fails with the file, the entry and what is wrong.
-Readers pass their own file to :func:`load_catalog` (and ``price_catalog_path`` in the cost
-chapter) to price with their negotiated rates or another region.
+names its source and the date it was read. :func:`load_catalog` reads it safely
+(:func:`perfcost.files.load_yaml`: size, alias and depth limits, duplicate keys refused) and checks
+it against the schema before anything uses it, so a malformed catalog fails with one line: the
+file, the entry and what is wrong. Readers pass their own file to :func:`load_catalog` (and
+``price_catalog_path`` in the cost chapter) to price with their negotiated rates or another region.
+
+The schema. Top-level keys (:data:`TOP_LEVEL_KEYS`; any other is refused, naming the nearest):
+``region`` (text); ``sources`` (key → ``title``, ``url``); ``instances`` (type → ``kind``,
+``vcpus``, ``memory_gib``, ``accelerator``, ``hourly_usd``, ``source``, ``as_of``);
+``internet_egress`` (``source``, ``as_of``, ``tiers``: ``up_to_gb`` and ``usd_per_gb``, the last
+tier ``up_to_gb: null``); ``transfer`` and ``storage`` (name → ``usd``, ``source``, ``as_of``);
+``discounts`` (name → ``low``, ``high``, ``source``, ``as_of``). Every entry is checked for
+unknown keys too.
+
+Required entries (:data:`REQUIRED_ENTRIES`), the ones chapter 2 reads by name:
+``transfer.ingress``, ``transfer.inter_region``, ``discounts.commitment_1yr`` and
+``discounts.spot``; at least :data:`MIN_EGRESS_TIERS` egress tiers (its by-hand check prices the
+first two); at least one source, instance type and storage class (the archive class is a chapter
+parameter, so none is required by name).
+
+Limits: every number is finite. ``hourly_usd`` in (0, 1,000]; per-GB prices (egress, transfer,
+storage per GB-month) in [0, 10]; tier bounds in (0, 10^9] GB; ``vcpus`` a whole number in
+[1, 4,096]; ``memory_gib`` in (0, 100,000]; discounts in [0, 1); ``as_of`` a date.
 
 Used by chapter 2 (cost breakdown) and the chapters that turn speed-ups into dollars.
 """
@@ -12,18 +31,22 @@ Used by chapter 2 (cost breakdown) and the chapters that turn speed-ups into dol
 from __future__ import annotations
 
 import datetime
+import difflib
 import importlib.resources
 import math
-import numbers
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
-import yaml
-
-from perfcost.validation import ParameterError
+from perfcost.files import InputFileError, load_yaml
+from perfcost.validation import ParameterError, in_range, integer_in_range
 
 __all__ = [
     "DEFAULT_CATALOG",
+    "MIN_EGRESS_TIERS",
+    "REQUIRED_ENTRIES",
+    "TOP_LEVEL_KEYS",
     "Catalog",
     "CatalogError",
     "DiscountRange",
@@ -35,10 +58,22 @@ __all__ = [
 ]
 
 DEFAULT_CATALOG = "aws-us-east-1.yaml"
+TOP_LEVEL_KEYS = ("region", "sources", "instances", "internet_egress", "transfer", "storage",
+                  "discounts")
+# Entries chapter 2 reads by name: a catalog without them fails at load, not mid-chapter.
+REQUIRED_ENTRIES = {"transfer": ("inter_region", "ingress"),
+                    "discounts": ("commitment_1yr", "spot")}
+MIN_EGRESS_TIERS = 2  # the chapter's by-hand check prices the first two tiers
+MAX_HOURLY_USD = 1_000.0  # the largest cloud instances cost under $100/h
+MAX_USD_PER_GB = 10.0  # ~100x the dearest published egress price; beyond it, a unit mistake
+MAX_TIER_GB = 1e9  # an exabyte a month
+MAX_VCPUS = 4_096
+MAX_MEMORY_GIB = 100_000.0  # the largest instances hold ~32 TiB
+MAX_TEXT_CHARS = 1_000
 
 
-class CatalogError(ValueError):
-    """A price catalog that does not follow the schema: names the file, the entry and the fault."""
+class CatalogError(InputFileError):
+    """A price catalog that cannot be used: names the file, the entry and the fault, on one line."""
 
 
 @dataclass(frozen=True)
@@ -128,7 +163,7 @@ class Catalog:
 
 
 def _lookup(table: dict, name: str, parameter: str):
-    if name not in table:
+    if not isinstance(name, str) or name not in table:
         raise ParameterError(parameter, f"one of {', '.join(sorted(table))}", name)
     return table[name]
 
@@ -141,34 +176,59 @@ class _Reader:
     def __init__(self, path: Path):
         self.path = path
 
-    def fail(self, entry: str, problem: str):
+    def fail(self, entry: str, problem: str) -> NoReturn:
         raise CatalogError(f"{self.path}: {entry}: {problem}")
 
-    def mapping(self, value, entry: str) -> dict:
+    def mapping(self, value, entry: str, keys: tuple[str, ...] | None = None) -> dict:
+        """``value`` as a mapping; with ``keys``, any other key is refused naming the nearest."""
         if not isinstance(value, dict):
-            self.fail(entry, f"expected a mapping, got {type(value).__name__}")
+            got = "nothing" if value is None else f"a {type(value).__name__}"
+            self.fail(entry, f"expected a mapping, got {got}")
+        for key in value:
+            if keys is not None and key not in keys:
+                near = difflib.get_close_matches(str(key), keys, n=1)
+                hint = f"did you mean '{near[0]}'?" if near else f"known: {', '.join(keys)}"
+                self.fail(entry, f"unknown key {key!r}; {hint}")
         return value
+
+    def table(self, raw: dict, section: str, fields: tuple[str, ...]) -> dict[str, dict]:
+        """A top-level section of named entries, each a mapping with only ``fields``."""
+        table = self.mapping(self.field(raw, section, "catalog"), section)
+        for name, value in table.items():
+            if not isinstance(name, str) or not name:
+                self.fail(section, f"entry names must be text, got {name!r}")
+            self.mapping(value, f"{section}.{name}", fields)
+        for name in REQUIRED_ENTRIES.get(section, ()):
+            if name not in table:
+                self.fail(section, f"missing the entry '{name}' (chapter 2 reads it)")
+        if not table:
+            self.fail(section, "needs at least one entry")
+        return table
 
     def field(self, entry_value: dict, key: str, entry: str):
         if key not in entry_value:
             self.fail(entry, f"missing '{key}'")
         return entry_value[key]
 
-    def number(self, entry_value: dict, key: str, entry: str, *, low=0.0, high=math.inf,
-               high_open=False) -> float:
-        value = self.field(entry_value, key, entry)
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
-            self.fail(entry, f"'{key}' must be a number, got {value!r}")
-        too_high = value >= high if high_open else value > high
-        if value < low or too_high:
-            bracket = ")" if high_open else "]"
-            self.fail(entry, f"'{key}' must be in [{low:g}, {high:g}{bracket}, got {value!r}")
-        return float(value)
+    def number(self, entry_value: dict, key: str, entry: str, *, low=0.0, high=MAX_USD_PER_GB,
+               low_open=False, high_open=False) -> float:
+        try:
+            return in_range(f"'{key}'", self.field(entry_value, key, entry), low, high,
+                            low_open=low_open, high_open=high_open)
+        except ParameterError as error:
+            self.fail(entry, str(error))
+
+    def whole(self, entry_value: dict, key: str, entry: str, *, low: int, high: int) -> int:
+        try:
+            return integer_in_range(f"'{key}'", self.field(entry_value, key, entry), low, high)
+        except ParameterError as error:
+            self.fail(entry, str(error))
 
     def text(self, entry_value: dict, key: str, entry: str) -> str:
         value = self.field(entry_value, key, entry)
-        if not isinstance(value, str) or not value:
-            self.fail(entry, f"'{key}' must be a non-empty string, got {value!r}")
+        if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT_CHARS:
+            self.fail(entry, f"'{key}' must be text of 1 to {MAX_TEXT_CHARS:,} characters, "
+                             f"got {_shown(value)}")
         return value
 
     def date(self, entry_value: dict, entry: str) -> datetime.date:
@@ -178,8 +238,10 @@ class _Reader:
                 value = datetime.date.fromisoformat(value)
             except ValueError:
                 pass
+        if isinstance(value, datetime.datetime):  # 2026-01-19T13:23:24Z: the day is enough
+            value = value.date()
         if not isinstance(value, datetime.date):
-            self.fail(entry, f"'as_of' must be a date (YYYY-MM-DD), got {value!r}")
+            self.fail(entry, f"'as_of' must be a date (YYYY-MM-DD), got {_shown(value)}")
         return value
 
     def source(self, entry_value: dict, entry: str, sources: dict[str, Source]) -> Source:
@@ -189,81 +251,98 @@ class _Reader:
         return sources[key]
 
 
+def _shown(value: object) -> str:
+    text = repr(value).replace("\n", " ")
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+_PRICE_FIELDS = ("usd", "source", "as_of")
+_INSTANCE_FIELDS = ("kind", "vcpus", "memory_gib", "accelerator", "hourly_usd", "source", "as_of")
+
+
 def _read_sources(reader: _Reader, raw: dict) -> dict[str, Source]:
-    sources = {}
-    for key, value in reader.mapping(reader.field(raw, "sources", "catalog"), "sources").items():
-        entry = f"sources.{key}"
-        value = reader.mapping(value, entry)
-        sources[key] = Source(key, reader.text(value, "title", entry),
-                              reader.text(value, "url", entry))
-    return sources
+    return {key: Source(key, reader.text(value, "title", f"sources.{key}"),
+                        reader.text(value, "url", f"sources.{key}"))
+            for key, value in reader.table(raw, "sources", ("title", "url")).items()}
+
+
+def _read_instance(reader: _Reader, name: str, value: dict, sources) -> InstancePrice:
+    entry = f"instances.{name}"
+    kind = reader.text(value, "kind", entry)
+    if kind not in {"cpu", "gpu", "accelerator"}:
+        reader.fail(entry, f"'kind' must be cpu, gpu or accelerator, got {kind!r}")
+    accelerator = value.get("accelerator")
+    if accelerator is not None and not isinstance(accelerator, str):
+        reader.fail(entry, f"'accelerator' must be text or null, got {_shown(accelerator)}")
+    return InstancePrice(
+        name=name, kind=kind,
+        vcpus=reader.whole(value, "vcpus", entry, low=1, high=MAX_VCPUS),
+        memory_gib=reader.number(value, "memory_gib", entry, high=MAX_MEMORY_GIB, low_open=True),
+        accelerator=accelerator or "",
+        hourly_usd=reader.number(value, "hourly_usd", entry, high=MAX_HOURLY_USD, low_open=True),
+        source=reader.source(value, entry, sources), as_of=reader.date(value, entry),
+    )
 
 
 def _read_instances(reader, raw, sources) -> dict[str, InstancePrice]:
-    instances = {}
-    table = reader.mapping(reader.field(raw, "instances", "catalog"), "instances")
-    for name, value in table.items():
-        entry = f"instances.{name}"
-        value = reader.mapping(value, entry)
-        kind = reader.text(value, "kind", entry)
-        if kind not in {"cpu", "gpu", "accelerator"}:
-            reader.fail(entry, f"'kind' must be cpu, gpu or accelerator, got {kind!r}")
-        instances[name] = InstancePrice(
-            name=name, kind=kind,
-            vcpus=int(reader.number(value, "vcpus", entry, low=1)),
-            memory_gib=reader.number(value, "memory_gib", entry, low=0),
-            accelerator=str(value.get("accelerator") or ""),
-            hourly_usd=reader.number(value, "hourly_usd", entry, low=0),
-            source=reader.source(value, entry, sources), as_of=reader.date(value, entry),
-        )
-    return instances
+    return {name: _read_instance(reader, name, value, sources)
+            for name, value in reader.table(raw, "instances", _INSTANCE_FIELDS).items()}
 
 
 def _read_tiers(reader, value: dict, entry: str) -> tuple[Tier, ...]:
     rows = reader.field(value, "tiers", entry)
-    if not isinstance(rows, list) or not rows:
-        reader.fail(entry, "'tiers' must be a non-empty list")
+    if not isinstance(rows, list) or len(rows) < MIN_EGRESS_TIERS:
+        reader.fail(entry, f"'tiers' must be a list of at least {MIN_EGRESS_TIERS} tiers "
+                           "(chapter 2's by-hand check prices the first two)")
     tiers, previous = [], 0.0
     for index, row in enumerate(rows):
         where = f"{entry}.tiers[{index}]"
-        row = reader.mapping(row, where)
+        row = reader.mapping(row, where, ("up_to_gb", "usd_per_gb"))
         last = index == len(rows) - 1
         if last:
-            if row.get("up_to_gb") is not None:
+            if reader.field(row, "up_to_gb", where) is not None:
                 reader.fail(where, "the last tier must have 'up_to_gb: null' (no upper limit)")
             up_to = math.inf
         else:
-            up_to = reader.number(row, "up_to_gb", where, low=0)
+            up_to = reader.number(row, "up_to_gb", where, high=MAX_TIER_GB, low_open=True)
             if up_to <= previous:
                 reader.fail(where, f"'up_to_gb' must increase, got {up_to:g} after {previous:g}")
-        tiers.append(Tier(up_to, reader.number(row, "usd_per_gb", where, low=0)))
+        tiers.append(Tier(up_to, reader.number(row, "usd_per_gb", where)))
         previous = up_to
     return tuple(tiers)
 
 
 def _read_prices(reader, raw, section: str, unit: str, sources) -> dict[str, Price]:
-    prices = {}
-    for name, value in reader.mapping(reader.field(raw, section, "catalog"), section).items():
-        entry = f"{section}.{name}"
-        value = reader.mapping(value, entry)
-        prices[name] = Price(name, reader.number(value, "usd", entry, low=0), unit,
-                             reader.source(value, entry, sources), reader.date(value, entry))
-    return prices
+    return {name: Price(name, reader.number(value, "usd", f"{section}.{name}"), unit,
+                        reader.source(value, f"{section}.{name}", sources),
+                        reader.date(value, f"{section}.{name}"))
+            for name, value in reader.table(raw, section, _PRICE_FIELDS).items()}
 
 
 def _read_discounts(reader, raw, sources) -> dict[str, DiscountRange]:
     discounts = {}
-    table = reader.mapping(reader.field(raw, "discounts", "catalog"), "discounts")
+    table = reader.table(raw, "discounts", ("low", "high", "source", "as_of"))
     for name, value in table.items():
         entry = f"discounts.{name}"
-        value = reader.mapping(value, entry)
-        low = reader.number(value, "low", entry, low=0, high=1, high_open=True)
-        high = reader.number(value, "high", entry, low=0, high=1, high_open=True)
+        low = reader.number(value, "low", entry, high=1, high_open=True)
+        high = reader.number(value, "high", entry, high=1, high_open=True)
         if low > high:
             reader.fail(entry, f"'low' ({low:g}) must not exceed 'high' ({high:g})")
         discounts[name] = DiscountRange(name, low, high, reader.source(value, entry, sources),
                                         reader.date(value, entry))
     return discounts
+
+
+def _read_file(path: Path) -> dict:
+    """The catalog file's top-level mapping, read safely; CatalogError if it cannot be."""
+    try:
+        raw = load_yaml(path, what="price catalog")
+    except InputFileError as error:
+        raise CatalogError(str(error)) from None
+    reader = _Reader(path)
+    if raw is None:
+        reader.fail("catalog", f"the file is empty; expected the keys {', '.join(TOP_LEVEL_KEYS)}")
+    return reader.mapping(raw, "catalog", TOP_LEVEL_KEYS)
 
 
 def load_catalog(path: str | Path | None = None) -> Catalog:
@@ -272,22 +351,19 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
     Raises
     ------
     CatalogError
-        Naming the file, the entry (``instances.g5.xlarge``, ``egress.internet.tiers[2]``) and
-        what is wrong with it.
+        Naming the file, the entry (``instances.g5.xlarge``, ``internet_egress.tiers[2]``) and
+        what is wrong with it, on one line (see the module docstring for the schema).
     """
-    if path is None or str(path) == "":
+    if path is None or (isinstance(path, str) and path == ""):
         path = Path(str(importlib.resources.files("perfcost") / "data" / DEFAULT_CATALOG))
+    if not isinstance(path, str | os.PathLike):
+        raise ParameterError("path", "the path of a price catalog file (text)", path)
     path = Path(path)
+    raw = _read_file(path)
     reader = _Reader(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as error:
-        raise CatalogError(f"{path}: cannot be read: {error}") from error
-    except yaml.YAMLError as error:
-        raise CatalogError(f"{path}: not valid YAML: {error}") from error
-    raw = reader.mapping(raw, "catalog")
     sources = _read_sources(reader, raw)
-    egress = reader.mapping(reader.field(raw, "internet_egress", "catalog"), "internet_egress")
+    egress = reader.mapping(reader.field(raw, "internet_egress", "catalog"), "internet_egress",
+                            ("source", "as_of", "tiers"))
     return Catalog(
         path=path,
         region=reader.text(raw, "region", "catalog"),

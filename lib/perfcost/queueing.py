@@ -13,6 +13,18 @@ cumulative distribution, B(c, a) = P(N = c) / P(N ≤ c), which we evaluate in l
 regularised incomplete gamma function, P(N ≤ c) = Q(c + 1, a). No factorial is formed, so the
 computation costs the same at c = 100,000 as at c = 1 and never overflows.
 
+Valid ranges, checked before any work (a bad value raises ParameterError naming the argument):
+
+* ``servers`` c: a whole number in [1, 10^9] (:data:`MAX_SERVERS`). The log-space Erlang C loses
+  about c ln c × 10^-16 to rounding: under 10^-5 relative at 10^9, against 50-digit arithmetic.
+* ``service_rate`` μ: in [10^-6, 10^9] per second (:data:`MIN_SERVICE_RATE`,
+  :data:`MAX_SERVICE_RATE`); the lower end keeps 1/μ and every wait finite.
+* ``arrival_rate`` λ: in (0, 10^18] (c μ at the largest fleet of the fastest servers), and < cμ.
+* coefficients of variation: in [0, 100] (:data:`MAX_CV`), so c² + 1 stays exact and finite.
+* quantile levels ``q``: in [0, 1); times ``t``: in [0, 10^30] s (:data:`MAX_TIME_S`).
+
+Within these ranges every result is finite and non-negative.
+
 Used by chapter 1 (capacity sizing) and by the cost and batching chapters.
 """
 
@@ -24,9 +36,29 @@ from functools import cached_property
 
 from scipy import optimize, special
 
-from perfcost.validation import ParameterError, fraction, integer_at_least, non_negative, positive
+from perfcost.validation import ParameterError, fraction, in_range, integer_in_range, positive
 
-__all__ = ["MD1", "MG1", "GGc", "MMc", "UnstableQueueError", "erlang_c"]
+__all__ = [
+    "MAX_ARRIVAL_RATE",
+    "MAX_CV",
+    "MAX_SERVERS",
+    "MAX_SERVICE_RATE",
+    "MAX_TIME_S",
+    "MD1",
+    "MG1",
+    "MIN_SERVICE_RATE",
+    "GGc",
+    "MMc",
+    "UnstableQueueError",
+    "erlang_c",
+]
+
+MAX_SERVERS = 10**9  # Erlang C stays within 1e-5 relative of exact up to here (module docstring)
+MIN_SERVICE_RATE = 1e-6  # per second: one service in ~12 days; keeps 1/μ and every wait finite
+MAX_SERVICE_RATE = 1e9  # per second: a nanosecond per request
+MAX_ARRIVAL_RATE = MAX_SERVERS * MAX_SERVICE_RATE  # c μ of the largest, fastest fleet
+MAX_CV = 100.0  # coefficient of variation; a service-time cv beyond 100 is a data error
+MAX_TIME_S = 1e30  # far beyond any quantile these rates give (< 1e24 s); rate × t stays finite
 
 
 class UnstableQueueError(ParameterError):
@@ -42,8 +74,30 @@ def _check_stable(arrival_rate: float, capacity: float) -> None:
         )
 
 
+def _servers(servers: object) -> int:
+    return integer_in_range("servers", servers, 1, MAX_SERVERS)
+
+
+def _arrival_rate(arrival_rate: object) -> float:
+    return positive("arrival_rate", arrival_rate, maximum=MAX_ARRIVAL_RATE)
+
+
+def _service_rate(service_rate: object) -> float:
+    return in_range("service_rate", service_rate, MIN_SERVICE_RATE, MAX_SERVICE_RATE)
+
+
+def _cv(name: str, value: object) -> float:
+    return in_range(name, value, 0.0, MAX_CV)
+
+
+def _time_s(t: object) -> float:
+    return in_range("t", t, 0.0, MAX_TIME_S)
+
+
 def _erlang_c(servers: int, offered_load: float) -> float:
     """Erlang C for validated inputs (1 <= servers, 0 < offered_load < servers)."""
+    if offered_load == 0.0:  # λ/μ underflowed below the smallest float: nobody waits
+        return 0.0
     log_pmf = servers * math.log(offered_load) - offered_load - special.gammaln(servers + 1)
     log_cdf = math.log(special.gammaincc(servers + 1, offered_load))
     blocking = math.exp(log_pmf - log_cdf)  # Erlang B
@@ -57,7 +111,7 @@ def erlang_c(servers: int, offered_load: float) -> float:
     Parameters
     ----------
     servers : int
-        Number of servers c, at least 1.
+        Number of servers c, a whole number in [1, 10^9].
     offered_load : float
         Offered load a = λ/μ in Erlangs, 0 < a < c.
 
@@ -75,8 +129,8 @@ def erlang_c(servers: int, offered_load: float) -> float:
     ----------
     A. K. Erlang (1917); L. Kleinrock, *Queueing Systems, Vol. 1* (1975), eq. 3.40.
     """
-    servers = integer_at_least("servers", servers, 1)
-    offered_load = positive("offered_load", offered_load)
+    servers = _servers(servers)
+    offered_load = positive("offered_load", offered_load, maximum=MAX_SERVERS)
     if offered_load >= servers:
         raise UnstableQueueError(
             "offered_load", f"< servers = {servers} (the queue is unstable otherwise)", offered_load
@@ -126,11 +180,11 @@ class MMc(_MeanValues):
     Parameters
     ----------
     arrival_rate : float
-        λ, requests per second, > 0.
+        λ, requests per second, in (0, 10^18].
     service_rate : float
-        μ, requests per second that one server completes, > 0.
+        μ, requests per second that one server completes, in [10^-6, 10^9].
     servers : int
-        c, at least 1. Requires λ < cμ.
+        c, a whole number in [1, 10^9]. Requires λ < cμ.
 
     Times (``mean_wait``, ``wait_quantile``, ...) are in seconds when rates are per second.
     The waiting time is 0 with probability 1 - C and otherwise exponential with rate cμ - λ;
@@ -142,9 +196,9 @@ class MMc(_MeanValues):
     servers: int
 
     def __post_init__(self):
-        object.__setattr__(self, "arrival_rate", positive("arrival_rate", self.arrival_rate))
-        object.__setattr__(self, "service_rate", positive("service_rate", self.service_rate))
-        object.__setattr__(self, "servers", integer_at_least("servers", self.servers, 1))
+        object.__setattr__(self, "arrival_rate", _arrival_rate(self.arrival_rate))
+        object.__setattr__(self, "service_rate", _service_rate(self.service_rate))
+        object.__setattr__(self, "servers", _servers(self.servers))
         _check_stable(self.arrival_rate, self.servers * self.service_rate)
 
     @property
@@ -174,8 +228,8 @@ class MMc(_MeanValues):
 
 
     def wait_survival(self, t: float) -> float:
-        """P(W_q > t) = C e^{-(cμ - λ) t} for t >= 0."""
-        t = non_negative("t", t)
+        """P(W_q > t) = C e^{-(cμ - λ) t} for t in [0, 10^30] s."""
+        t = _time_s(t)
         return self.p_wait * math.exp(-self.drain_rate * t)
 
     def wait_quantile(self, q: float) -> float:
@@ -186,8 +240,8 @@ class MMc(_MeanValues):
         return math.log(self.p_wait / (1.0 - q)) / self.drain_rate
 
     def response_survival(self, t: float) -> float:
-        """P(W > t) = (1 - C) e^{-μ t} + C P(Exp(cμ - λ) + Exp(μ) > t) for t >= 0."""
-        t = non_negative("t", t)
+        """P(W > t) = (1 - C) e^{-μ t} + C P(Exp(cμ - λ) + Exp(μ) > t), t in [0, 10^30] s."""
+        t = _time_s(t)
         mu = self.service_rate
         waited = _hypoexponential_survival(t, self.drain_rate, mu)
         return (1.0 - self.p_wait) * math.exp(-mu * t) + self.p_wait * waited
@@ -221,11 +275,12 @@ class MG1(_MeanValues):
     Parameters
     ----------
     arrival_rate : float
-        λ, per second, > 0.
+        λ, per second, > 0 and < μ.
     service_rate : float
-        μ = 1 / E[S], per second, > λ.
+        μ = 1 / E[S], per second, in [10^-6, 10^9].
     service_cv : float
-        c_s = std(S) / E[S] >= 0: 0 for deterministic service (M/D/1), 1 for exponential (M/M/1).
+        c_s = std(S) / E[S] in [0, 100]: 0 for deterministic service (M/D/1), 1 for exponential
+        (M/M/1).
     """
 
     arrival_rate: float
@@ -233,9 +288,9 @@ class MG1(_MeanValues):
     service_cv: float
 
     def __post_init__(self):
-        object.__setattr__(self, "arrival_rate", positive("arrival_rate", self.arrival_rate))
-        object.__setattr__(self, "service_rate", positive("service_rate", self.service_rate))
-        object.__setattr__(self, "service_cv", non_negative("service_cv", self.service_cv))
+        object.__setattr__(self, "arrival_rate", _arrival_rate(self.arrival_rate))
+        object.__setattr__(self, "service_rate", _service_rate(self.service_rate))
+        object.__setattr__(self, "service_cv", _cv("service_cv", self.service_cv))
         _check_stable(self.arrival_rate, self.service_rate)
 
     @property
@@ -268,11 +323,11 @@ class GGc(_MeanValues):
     Parameters
     ----------
     arrival_rate, service_rate : float
-        λ and μ per second, > 0, with λ < cμ.
+        λ and μ per second, as for :class:`MMc`, with λ < cμ.
     servers : int
-        c >= 1.
+        c, a whole number in [1, 10^9].
     arrival_cv, service_cv : float
-        Coefficients of variation of inter-arrival and service times, >= 0.
+        Coefficients of variation of inter-arrival and service times, in [0, 100].
     """
 
     arrival_rate: float
@@ -282,11 +337,11 @@ class GGc(_MeanValues):
     service_cv: float
 
     def __post_init__(self):
-        object.__setattr__(self, "arrival_rate", positive("arrival_rate", self.arrival_rate))
-        object.__setattr__(self, "service_rate", positive("service_rate", self.service_rate))
-        object.__setattr__(self, "servers", integer_at_least("servers", self.servers, 1))
-        object.__setattr__(self, "arrival_cv", non_negative("arrival_cv", self.arrival_cv))
-        object.__setattr__(self, "service_cv", non_negative("service_cv", self.service_cv))
+        object.__setattr__(self, "arrival_rate", _arrival_rate(self.arrival_rate))
+        object.__setattr__(self, "service_rate", _service_rate(self.service_rate))
+        object.__setattr__(self, "servers", _servers(self.servers))
+        object.__setattr__(self, "arrival_cv", _cv("arrival_cv", self.arrival_cv))
+        object.__setattr__(self, "service_cv", _cv("service_cv", self.service_cv))
         _check_stable(self.arrival_rate, self.servers * self.service_rate)
 
     @property

@@ -19,20 +19,13 @@ Used by chapter 2 (cost breakdown).
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from perfcost.cost import Bill, InferenceService, monthly_bill
+from perfcost.cost import FIELD_CHECKS, Bill, InferenceService, check_field, monthly_bill
 from perfcost.pricing import Catalog
-from perfcost.validation import (
-    ParameterError,
-    at_least,
-    fraction,
-    integer_at_least,
-    non_negative,
-    positive,
-)
+from perfcost.validation import ParameterError, fraction, integer_in_range
 
 __all__ = ["LEVER_ORDER", "Lever", "Plan", "PlanStep", "plan_savings", "plan_table",
            "standard_levers", "waterfall_rows"]
@@ -44,7 +37,11 @@ LEVER_ORDER = ("cache", "throughput", "autoscale", "spot", "commitment", "compre
 
 @dataclass(frozen=True)
 class Lever:
-    """A change to the service that may cut its bill, with its ratings (1 low to 3 high)."""
+    """A change to the service that may cut its bill, with its ratings (1 low to 3 high).
+
+    Each change is checked on construction by the field's own rule (:data:`cost.FIELD_CHECKS`),
+    so a bad value fails here, under the field's name, not when a plan is priced.
+    """
 
     key: str  # one of LEVER_ORDER
     name: str
@@ -54,16 +51,13 @@ class Lever:
     irreversibility: int
 
     def __post_init__(self):
-        if self.key not in LEVER_ORDER:
+        if not isinstance(self.key, str) or self.key not in LEVER_ORDER:
             raise ParameterError("key", f"one of {', '.join(LEVER_ORDER)}", self.key)
-        known = {f.name for f in fields(InferenceService)}
-        for name, _ in self.changes:
-            if name not in known:
-                raise ParameterError("changes", "InferenceService field names", name)
+        if not isinstance(self.name, str) or not self.name:
+            raise ParameterError("name", "a non-empty description", self.name)
+        object.__setattr__(self, "changes", _changes(self.changes))
         for rating in ("effort", "slo_risk", "irreversibility"):
-            value = integer_at_least(rating, getattr(self, rating), 1)
-            if value > 3:
-                raise ParameterError(rating, "1, 2 or 3", value)
+            object.__setattr__(self, rating, integer_in_range(rating, getattr(self, rating), 1, 3))
 
     @property
     def risk_score(self) -> int:
@@ -73,6 +67,17 @@ class Lever:
     def apply(self, service: InferenceService) -> InferenceService:
         """The service with this lever pulled."""
         return replace(service, **dict(self.changes))
+
+
+def _changes(changes: object) -> tuple[tuple[str, object], ...]:
+    """The (field, value) pairs as a tuple, each value checked by its field's rule."""
+    pairs = changes if isinstance(changes, tuple | list) else None
+    if pairs is None or not all(isinstance(p, tuple | list) and len(p) == 2 for p in pairs):
+        raise ParameterError("changes", "(InferenceService field, value) pairs", changes)
+    for name, _ in pairs:
+        if not isinstance(name, str) or name not in FIELD_CHECKS:
+            raise ParameterError("changes", "InferenceService field names", name)
+    return tuple((name, check_field(name, value)) for name, value in pairs)
 
 
 def standard_levers(
@@ -93,15 +98,17 @@ def standard_levers(
     autoscaling (2, 2, 1): scale-up lag risks the SLO at the morning ramp; spot (2, 3, 1):
     interruptions remove capacity at short notice; commitment (1, 1, 3): a contract, locked for
     its term; compression (1, 1, 1): a server setting; tiering (1, 1, 1): a storage lifecycle rule.
-    Every input is checked by its own name before a lever is built.
+    Every input is checked by its own name, against the InferenceService field of that name
+    (:data:`perfcost.cost.FIELD_CHECKS`), before a lever is built.
     """
-    for name, value in (("commitment_discount", commitment_discount), ("spot_share", spot_share),
-                        ("spot_discount", spot_discount), ("cache_hit_rate", cache_hit_rate)):
-        fraction(name, value, high_open=True)
-    fraction("archived_storage_fraction", archived_storage_fraction)
-    positive("throughput_gain", throughput_gain)
-    at_least("response_compression_ratio", response_compression_ratio, 1.0)
-    non_negative("archive_usd_per_gb_month", archive_usd_per_gb_month)
+    inputs = {"cache_hit_rate": cache_hit_rate, "throughput_gain": throughput_gain,
+              "spot_share": spot_share, "spot_discount": spot_discount,
+              "commitment_discount": commitment_discount,
+              "response_compression_ratio": response_compression_ratio,
+              "archived_storage_fraction": archived_storage_fraction,
+              "archive_usd_per_gb_month": archive_usd_per_gb_month}
+    for name, value in inputs.items():
+        check_field(name, value)
     return [
         Lever("cache", f"answer {cache_hit_rate:.0%} of requests from a cache",
               (("cache_hit_rate", cache_hit_rate),), 2, 1, 1),
@@ -152,8 +159,9 @@ class Plan:
 
     @property
     def savings_fraction(self) -> float:
-        """The saving as a fraction of the baseline total."""
-        return self.saving_usd / self.baseline.total_usd
+        """The saving as a fraction of the baseline total (0 if that rounds to $0)."""
+        total = self.baseline.total_usd
+        return self.saving_usd / total if total > 0 else 0.0
 
     @property
     def reaches_target(self) -> bool:
@@ -188,9 +196,17 @@ def plan_savings(
     Levers that save nothing alone are set aside (reported in ``ineffective``). Among the
     combinations of the rest that reach the target, the lowest risk score wins, then the larger
     saving, then fewer levers. If none reaches it, the plan is the combination with the largest
-    saving, and ``reaches_target`` is False.
+    saving, and ``reaches_target`` is False. At most one lever of each key (so at most 2^7
+    combinations are priced).
     """
+    if not isinstance(service, InferenceService):
+        raise ParameterError("service", "an InferenceService", service)
+    if not isinstance(catalog, Catalog):
+        raise ParameterError("catalog", "a Catalog (from perfcost.pricing.load_catalog)", catalog)
     savings_target = fraction("savings_target", savings_target, high_open=True)
+    if (not isinstance(levers, list | tuple)
+            or not all(isinstance(lever, Lever) for lever in levers)):
+        raise ParameterError("levers", "a list of Lever", levers)
     keys = [lever.key for lever in levers]
     if len(set(keys)) != len(keys):
         raise ParameterError("levers", "at most one lever of each key", keys)
@@ -209,8 +225,15 @@ def plan_savings(
     return max(plans, key=lambda p: (p.saving_usd, -p.risk_score))
 
 
+def _plan(plan: object) -> Plan:
+    if not isinstance(plan, Plan):
+        raise ParameterError("plan", "a Plan (from plan_savings)", plan)
+    return plan
+
+
 def plan_table(plan: Plan) -> pd.DataFrame:
     """The plan line by line: lever, ratings, bill before and after, saving in USD and share."""
+    plan = _plan(plan)
     rows = [{"lever": s.lever.name, "effort": s.lever.effort, "slo_risk": s.lever.slo_risk,
              "irreversibility": s.lever.irreversibility, "before_usd": s.before_usd,
              "after_usd": s.after_usd, "saving_usd": s.saving_usd,
@@ -225,6 +248,7 @@ def waterfall_rows(plan: Plan) -> pd.DataFrame:
     Columns: ``order``, ``label`` (the lever's key), ``detail``, ``start_usd``, ``end_usd``,
     ``kind`` ("total" or "saving").
     """
+    plan = _plan(plan)
     rows = [{"label": "baseline", "detail": "the bill as the question states it",
              "start_usd": 0.0, "end_usd": plan.baseline.total_usd, "kind": "total"}]
     rows += [{"label": step.lever.key, "detail": step.lever.name, "start_usd": step.before_usd,
