@@ -91,3 +91,14 @@ def test_vegalite_output_renders_to_nothing_and_other_types_are_declined():
 
     assert VegaLiteMimeRenderer.handle_mime(None, Data(charts.VEGALITE_MIME), False) == []
     assert VegaLiteMimeRenderer.handle_mime(None, Data("text/html"), False) is None
+
+
+def test_thinned_keeps_a_chart_under_altairs_row_limit():
+    import pandas as pd
+
+    from perfcost.charts import thinned
+
+    frame = pd.DataFrame({"t_s": range(10_001)})
+    kept = thinned(frame, max_rows=1_000)
+    assert len(kept) <= 1_000 and kept["t_s"].iloc[0] == 0 and kept["t_s"].diff().nunique() == 1
+    assert thinned(frame.head(10)).equals(frame.head(10))

@@ -331,3 +331,12 @@ def test_many_mmpp_state_changes_finish():
     # 100,000 expected state changes take a few tenths of a second; the limit, 10^6, a few seconds.
     arrivals = mmpp_arrivals(10_000.0, rates_rps=(0.0, 1.0), mean_sojourn_s=(0.1, 0.1))
     assert arrivals.size > 0 and np.all(np.diff(arrivals) >= 0)
+
+
+def test_arrival_rate_series_counts_per_second_and_widens_bins_for_long_traces():
+    from perfcost.traffic import arrival_rate_series
+
+    t_s, rps = arrival_rate_series([0.2, 0.7, 1.5, 2.9], 3.0)
+    assert t_s.tolist() == [0.0, 1.0, 2.0] and rps.tolist() == [2.0, 1.0, 1.0]
+    t_s, rps = arrival_rate_series(np.arange(0, 6000, 0.5), 6000.0, max_points=300)
+    assert len(t_s) == 300 and t_s[1] == 20.0 and np.allclose(rps, 2.0)  # 20 s bins

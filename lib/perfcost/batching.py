@@ -53,13 +53,14 @@ import numba
 import numpy as np
 import pandas as pd
 
-from perfcost.traffic import MAX_ARRIVAL_S, MAX_SEED, check_arrival_times
+from perfcost.traffic import MAX_ARRIVAL_S, check_arrival_times
 from perfcost.validation import (
     ParameterError,
     in_range,
     integer_in_range,
     non_negative,
     positive,
+    seed_value,
 )
 
 __all__ = [
@@ -424,7 +425,7 @@ def _check_run(service, controller, instances, seed, control_interval_s):
         raise ParameterError("controller", "a batching policy with start() and update()",
                              type(controller).__name__)
     return (integer_in_range("instances", instances, 1, MAX_INSTANCES),
-            integer_in_range("seed", seed, 0, MAX_SEED),
+            seed_value(seed),
             in_range("control_interval_s", control_interval_s, *CONTROL_INTERVAL_S))
 
 

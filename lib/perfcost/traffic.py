@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import re
 from array import array
@@ -27,12 +28,14 @@ import numpy as np
 
 from perfcost.files import read_text
 from perfcost.validation import (
+    MAX_SEED,
     ParameterError,
     at_least,
     in_range,
     integer_in_range,
     non_negative,
     positive,
+    seed_value,
 )
 
 __all__ = [
@@ -41,6 +44,7 @@ __all__ = [
     "MAX_RATE_RPS",
     "MAX_REQUESTS",
     "MAX_SEED",
+    "arrival_rate_series",
     "check_arrival_times",
     "diurnal_arrivals",
     "load_trace",
@@ -55,7 +59,6 @@ MAX_ARRIVAL_S = 1e10  # ~317 years: Unix-epoch seconds fit; epoch milliseconds o
 MAX_RATE_RPS = 1e6  # a million requests/s: far beyond one service
 MAX_DURATION_S = 1e7  # ~116 days of traffic
 MAX_REQUESTS = 5e7  # expected requests per generated trace: 400 MB of float64 times
-MAX_SEED = 2**32 - 1  # numpy and torch both take seeds in [0, 2**32)
 MIN_SOJOURN_S = 1e-3  # an MMPP state shorter than a millisecond is no burst
 MAX_STATE_CHANGES = 1e6  # expected MMPP state changes: each is a Python step (~5 s per million)
 MAX_MULTIPLIER = 1000.0  # a spike of 1000x the base rate
@@ -111,9 +114,6 @@ def check_arrival_times(name: str, values) -> np.ndarray:
 
 # --- Generators -------------------------------------------------------------------------------
 
-def _seed(seed) -> int:
-    return integer_in_range("seed", seed, 0, MAX_SEED)
-
 
 def _rate(name: str, value) -> float:
     return positive(name, value, maximum=MAX_RATE_RPS)
@@ -149,7 +149,7 @@ def poisson_arrival_times(rate_rps: float, count: int, *, seed: int = 0) -> np.n
     if count / rate_rps > MAX_ARRIVAL_S:
         raise ParameterError("count / rate_rps", f"at most {MAX_ARRIVAL_S:g} s (the trace's "
                              "expected span)", count / rate_rps)
-    gaps_s = np.random.default_rng(_seed(seed)).exponential(1.0 / rate_rps, size=count)
+    gaps_s = np.random.default_rng(seed_value(seed)).exponential(1.0 / rate_rps, size=count)
     return np.cumsum(gaps_s)
 
 
@@ -162,7 +162,7 @@ def poisson_arrivals(rate_rps: float, duration_s: float, *, seed: int = 0) -> np
     rate_rps = _rate("rate_rps", rate_rps)
     duration_s = _duration("duration_s", duration_s)
     _expected_count("rate_rps × duration_s", rate_rps * duration_s)
-    return _poisson(rate_rps, duration_s, _seed(seed))
+    return _poisson(rate_rps, duration_s, seed_value(seed))
 
 
 def _poisson(rate_rps: float, duration_s: float, seed: int) -> np.ndarray:
@@ -201,7 +201,7 @@ def rate_curve_arrivals(
     peak_rps = _rate("peak_rps", peak_rps)
     duration_s = _duration("duration_s", duration_s)
     _expected_count("peak_rps × duration_s", peak_rps * duration_s)
-    return _thinned(rate_rps, duration_s, peak_rps, _seed(seed))
+    return _thinned(rate_rps, duration_s, peak_rps, seed_value(seed))
 
 
 def diurnal_arrivals(
@@ -226,7 +226,7 @@ def diurnal_arrivals(
     def rate(t):
         return mean_rps * (1.0 - swing * np.cos(2 * np.pi * t / period_s))
 
-    return _thinned(rate, duration_s, mean_rps * peak_to_average, _seed(seed))
+    return _thinned(rate, duration_s, mean_rps * peak_to_average, seed_value(seed))
 
 
 def step_spike_arrivals(
@@ -249,7 +249,7 @@ def step_spike_arrivals(
     def rate(t):
         return np.where((t >= spike_start_s) & (t < end_s), base_rps * multiplier, base_rps)
 
-    return _thinned(rate, duration_s, base_rps * multiplier, _seed(seed))
+    return _thinned(rate, duration_s, base_rps * multiplier, seed_value(seed))
 
 
 def mmpp_arrivals(
@@ -275,7 +275,7 @@ def mmpp_arrivals(
     if 2 * duration_s / sum(sojourns) > MAX_STATE_CHANGES:
         raise ParameterError("mean_sojourn_s", f"long enough for at most {MAX_STATE_CHANGES:.0e}"
                              " expected state changes in duration_s", mean_sojourn_s)
-    rng = np.random.default_rng(_seed(seed))
+    rng = np.random.default_rng(seed_value(seed))
     pieces, start, state = [], 0.0, 0
     while start < duration_s:
         end = min(duration_s, start + rng.exponential(sojourns[state]))
@@ -410,3 +410,20 @@ def _checked_trace(path: Path, text: str, times: np.ndarray, *, skip: bool,
         next(rows)
     line, cell = _data_cell(rows, position, index)
     raise ValueError(f"{path}: row {line}: {cell!r}: times must be {valid}; got {found}")
+
+
+def arrival_rate_series(arrival_times_s, duration_s: float, *,
+                        max_points: int = 300) -> tuple[np.ndarray, np.ndarray]:
+    """Arrivals per second in equal bins over [0, duration_s): (bin starts in s, rates in rps).
+
+    Bins are 1 s wide, or ``duration_s / max_points`` when that is wider, so a chart of a long
+    trace has at most ``max_points`` points (used by chapter 3's traffic chart).
+    """
+    times = check_arrival_times("arrival_times_s", arrival_times_s)
+    duration_s = _duration("duration_s", duration_s)
+    max_points = integer_in_range("max_points", max_points, 1, 100_000)
+    bin_s = max(1.0, duration_s / max_points)
+    bins = math.ceil(duration_s / bin_s)
+    index = np.minimum((times // bin_s).astype(np.int64), bins)  # beyond the end: dropped
+    counts = np.bincount(index, minlength=bins + 1)[:bins]
+    return np.arange(bins) * bin_s, counts / bin_s

@@ -16,6 +16,7 @@ import math
 import numbers
 
 __all__ = [
+    "MAX_SEED",
     "ParameterError",
     "at_least",
     "describe_range",
@@ -26,7 +27,10 @@ __all__ = [
     "integer_in_range",
     "non_negative",
     "positive",
+    "seed_value",
 ]
+
+MAX_SEED = 2**32 - 1  # numpy and torch both take seeds in [0, 2**32)
 
 
 class ParameterError(ValueError):
@@ -130,3 +134,8 @@ def integer_at_least(name: str, value: object, minimum: int, *,
                      maximum: float = math.inf) -> int:
     """Return ``value`` as an int; it must be a whole number >= ``minimum`` (and <= ``maximum``)."""
     return integer_in_range(name, value, minimum, maximum)
+
+
+def seed_value(value: object, name: str = "seed") -> int:
+    """Return ``value`` as an int; a random seed must be a whole number in [0, 2**32 - 1]."""
+    return integer_in_range(name, value, 0, MAX_SEED)
