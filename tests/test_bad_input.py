@@ -304,3 +304,17 @@ def test_a_relative_catalog_path_is_read_from_where_the_reader_is(tmp_path, monk
     values = anchor_paths(chapter, {"price_catalog_path": "../my-prices.yaml"}, tmp_path / "sub")
     assert Path(checked_parameters(chapter, values)["price_catalog_path"]) == (
         tmp_path / "my-prices.yaml").resolve()
+
+
+def test_list_prints_every_range_and_rule_and_survives_a_closed_pipe():
+    import subprocess
+    import sys
+
+    listing = subprocess.run([sys.executable, "-m", "perfcost", "--root", str(BOOK), "list"],
+                             capture_output=True, text=True, timeout=60).stdout
+    assert "valid: a number in (0, 1e+06]" in listing
+    assert "and: spike_start_s < duration_s" in listing
+    shell = f"{sys.executable} -m perfcost --root {BOOK} list | head -1"
+    done = subprocess.run(["bash", "-c", f"set -o pipefail; {shell}"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr

@@ -12,6 +12,7 @@ Every error is one line on standard error.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -109,6 +110,8 @@ def _list(root: Path) -> int:
             valid = _range(chapter.name, p.name)
             if valid:
                 print(f"  {'':<{width}}    valid: {valid}")
+        for rule in getattr(CHAPTER_INPUTS.get(chapter.name), "rules", ()):
+            print(f"  and: {' '.join((rule.__doc__ or rule.__name__).split())}")
     return EXIT_OK
 
 
@@ -167,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     except (RerunError, ParameterError) as error:
         print(f"perfcost: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # `perfcost list | head`: the reader has seen enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
+        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -207,6 +207,7 @@ UTILIZATION_TARGET = Number(0.01, 1.0)  # below 1% busy the rule buys 100x the c
 # --- Rules that tie parameters together --------------------------------------------------------
 
 def _spike_inside_trace(values: Mapping[str, object]) -> None:
+    """spike_start_s < duration_s: the spike starts inside the trace."""
     if values["spike_start_s"] >= values["duration_s"]:
         raise ParameterError("spike_start_s", f"< duration_s = {values['duration_s']:g} "
                              "(the spike must start inside the trace)", values["spike_start_s"])
@@ -226,6 +227,7 @@ def _trace_sizes(values: Mapping[str, object]) -> dict[str, float]:
 
 
 def _traces_fit(values: Mapping[str, object]) -> None:
+    """Each trace draws at most 5e6 requests (its peak rate × duration_s)."""
     for product, requests in _trace_sizes(values).items():
         if requests > MAX_TRACE_REQUESTS:
             raise ParameterError(product, f"at most {MAX_TRACE_REQUESTS:.0e} requests drawn "
@@ -233,6 +235,7 @@ def _traces_fit(values: Mapping[str, object]) -> None:
 
 
 def _one_bursty_rate_positive(values: Mapping[str, object]) -> None:
+    """bursty_rps: not both rates zero."""
     if max(values["bursty_rps"]) <= 0:
         raise ParameterError("bursty_rps", "two rates, not both zero", values["bursty_rps"])
 
@@ -249,7 +252,8 @@ MAX_IN_FLIGHT = 10_000  # requests one instance holds at once (Little's law: rat
 
 
 def _capacity_has_an_answer(values: Mapping[str, object]) -> None:
-    """The sizings chapter 1 prints exist, and the fleet it simulates fits the simulator."""
+    """Some option meets latency_slo_ms at the average and peak rates (both sizings), with at
+    most 10,000 requests in flight per instance and a p95 fleet small enough to simulate."""
     from perfcost import capacity
 
     for kind in ("cpu", "gpu"):
@@ -283,6 +287,7 @@ def _mlp_macs(width: int) -> int:
 
 
 def _training_fits(values: Mapping[str, object]) -> None:
+    """Training costs at most 3e8 multiply-accumulates per example (~10x the defaults)."""
     teacher, student = _mlp_macs(values["hidden_units"]), _mlp_macs(values["student_units"])
     # the teacher, the distilled and the scratch student; two pruned teachers fine-tuned
     macs = values["epochs"] * (teacher + 2 * student) + 2 * values["fine_tune_epochs"] * teacher
@@ -295,6 +300,7 @@ def _training_fits(values: Mapping[str, object]) -> None:
 
 
 def _archive_class_in_catalog(values: Mapping[str, object]) -> None:
+    """archive_storage_class is a storage class of the price catalog."""
     from perfcost.pricing import load_catalog
 
     catalog = load_catalog(values["price_catalog_path"])
