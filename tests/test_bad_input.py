@@ -144,7 +144,7 @@ def test_text_lists_and_pairs_are_checked(chapter, name, text, tmp_path, capsys)
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["-p", "request_rate_rps", "-1e3"], "request_rate_rps must be a number in (0, "),
+        (["-p", "request_rate_rps", "-1e3"], "request_rate_rps must be a number in [0.001, "),
         (["-p", "request_rate_rps", "7e20"], "got 7e+20"),
         (["-p", "gpu_throughput_rps", "1e-308"], "gpu_throughput_rps must be a number in"),
         (["-p", "request_rate_rps"], "expected 2 arguments"),
@@ -163,14 +163,20 @@ def test_capacity_command_lines_from_the_issue(args, expected, tmp_path, capsys)
     ("chapter", "args", "expected"),
     [
         ("batching", ["-p", "bursty_rps", "[1e3, 5e3]", "-p", "duration_s", "1200"],
-         "max(bursty_rps) × duration_s must be at most 5e+06 requests"),
-        ("batching", ["-p", "steady_rps", "1e6"], "steady_rps × duration_s must be at most"),
+         "max(bursty_rps) * duration_s must be between 1e+03"),
+        ("batching", ["-p", "steady_rps", "1e6"], "steady_rps * duration_s must be between"),
         ("batching", ["-p", "bursty_sojourn_s", "[1e-300, 1e-300]"],
          "bursty_sojourn_s must be two numbers, each a number in [0.1, "),
         ("batching", ["-p", "bursty_rps", "[0, 0]"], "bursty_rps must be two rates, not both"),
-        ("batching", ["-p", "spike_start_s", "400"], "spike_start_s must be < duration_s = 300"),
+        ("batching", ["-p", "spike_start_s", "250"],
+         "spike_start_s + spike_duration_s must be <= duration_s = 300"),
+        ("batching", ["-p", "steady_rps", "1"], "steady_rps * duration_s must be between 1e+03"),
+        ("batching", ["-p", "base_ms", "1000"], "requests * (base_ms + per_item_ms) / instances"),
+        ("batching", ["-p", "spike_duration_s", "2"], "spike_duration_s must be a number in [10"),
+        ("capacity", ["-p", "gpu_latency_ms", "200"], "gpu_latency_ms must be <= latency_slo_ms"),
+        ("compression", ["-p", "variants", "[fp32]"], "including fp32, int8_dynamic"),
         ("batching", ["-p", "seed", "-1"], "seed must be a whole number in [0, 4294967295]"),
-        ("batching", ["-p", "per_item_ms", "1e308"], "per_item_ms must be a number in (0, "),
+        ("batching", ["-p", "per_item_ms", "1e308"], "per_item_ms must be a number in [0.001, "),
         ("batching", ["-p", "instances", "1e8"], "instances must be a whole number in [1, 256]"),
         ("batching", ["-p", "spike_multiplier", "0.5"], "spike_multiplier must be"),
         ("batching", ["-p", "diurnal_peak_to_average", "3"], "diurnal_peak_to_average must"),
@@ -312,9 +318,79 @@ def test_list_prints_every_range_and_rule_and_survives_a_closed_pipe():
 
     listing = subprocess.run([sys.executable, "-m", "perfcost", "--root", str(BOOK), "list"],
                              capture_output=True, text=True, timeout=60).stdout
-    assert "valid: a number in (0, 1e+06]" in listing
-    assert "and: spike_start_s < duration_s" in listing
+    assert "valid: a number in [0.001, 1e+06]" in listing
+    assert "and: spike_start_s + spike_duration_s <= duration_s" in listing
     shell = f"{sys.executable} -m perfcost --root {BOOK} list | head -1"
     done = subprocess.run(["bash", "-c", f"set -o pipefail; {shell}"], capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+
+
+# --- Cases a hostile review found ----------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("a: 010", 10), ("a: 1e3", 1000.0), ("a: -2.5", -2.5), ("a: 0x10", "0x10"),
+    ("a: 0b101", "0b101"), ("a: 1_000", "1_000"), ("a: 1:30", "1:30"), ("a: .5", 0.5)])
+def test_yaml_numbers_are_decimal_as_in_yaml_1_2(text, expected):
+    from perfcost.files import parse_yaml
+
+    assert parse_yaml(text, source="t")["a"] == expected
+
+
+@pytest.mark.parametrize("text", ["1_000", "５０００", "١٠", "0x10", "5 5", "True"])
+def test_command_line_numbers_are_ascii_decimal(text, tmp_path, capsys):
+    line = refuse(["rerun", "capacity", "-p", "request_rate_rps", text], tmp_path / "o", capsys)
+    assert "takes a number" in line
+
+
+def test_a_nul_byte_in_a_yaml_file_is_bad_input(tmp_path, capsys):
+    path = tmp_path / "p.yaml"
+    path.write_bytes(b"request_rate_rps: \x00\n")
+    line = refuse(["rerun", "capacity", "-f", str(path)], tmp_path / "o", capsys)
+    assert "not valid YAML" in line
+
+
+@pytest.mark.parametrize("args", [
+    ["-o", ""], ["-o", "~nosuchuser-perfcost/x"], ["-o", "/tmp/" + "a" * 300],
+    ["-f", ""], ["--parameter-pair", "request_rate_rps"],
+    ["-p", "price_catalog_path", "~nosuchuser-perfcost/p.yaml"],
+])
+def test_odd_paths_and_options_are_bad_input_not_failed_chapters(args, tmp_path, capsys):
+    with _deadline(SECONDS_PER_CASE):
+        status = main(["--root", str(BOOK), "rerun", "capacity", *args, "--no-progress"])
+    err = capsys.readouterr().err
+    assert status == EXIT_BAD_INPUT and len(err.strip().splitlines()) == 1, err
+
+
+def test_another_books_chapters_are_protected_too(tmp_path, capsys):
+    other = tmp_path / "other"
+    (other / "analyses").mkdir(parents=True)
+    (other / "_toc.yml").write_text("root: intro\n")
+    line = refuse(["rerun", "capacity"], other / "analyses" / "x", capsys)
+    assert "re-runs never write there" in line
+
+
+def test_an_empty_notebook_is_named_not_a_traceback(tmp_path, capsys):
+    (tmp_path / "analyses").mkdir()
+    (tmp_path / "_toc.yml").write_text("root: intro\n")
+    (tmp_path / "analyses" / "empty.ipynb").write_text("")
+    for args in (["list"], ["rerun", "empty"]):
+        assert main(["--root", str(tmp_path), *args]) == EXIT_BAD_INPUT
+        assert "chapter 'empty'" in capsys.readouterr().err
+
+
+def test_a_tight_slo_keeps_the_controllers_fallback_inside_its_wait_limit():
+    from perfcost.controllers import SLOBatchingController
+
+    controller = SLOBatchingController(3.0)
+    assert controller.fallback[0] <= controller.max_wait_limit_ms == pytest.approx(1.8)
+
+
+def test_results_are_never_written_through_a_planted_link(tmp_path):
+    from perfcost.chapters import _write_atomically
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    (tmp_path / "r.json.partial").symlink_to(victim)
+    _write_atomically(tmp_path / "r.json", "{}")
+    assert victim.read_text() == "keep" and (tmp_path / "r.json").read_text() == "{}"

@@ -245,7 +245,7 @@ def test_one_egress_tier_is_too_few_for_the_by_hand_check(tmp_path):
     - {up_to_gb: 150000, usd_per_gb: 0.07}   # next 100 TB
 """, "")
     refused(write_text(tmp_path, text),
-            r"^internet_egress: 'tiers' must be a list of at least 2 tiers \(chapter 2's by-hand")
+            r"^internet_egress: 'tiers' must be a list of 2 to 100 tiers \(chapter 2's by-hand")
     two = shipped_with("""    - {up_to_gb: 50000, usd_per_gb: 0.085}   # next 40 TB
     - {up_to_gb: 150000, usd_per_gb: 0.07}   # next 100 TB
 """, "")
@@ -269,3 +269,13 @@ def test_a_catalog_error_is_an_input_file_error_and_paths_must_be_paths():
 def test_lookups_refuse_names_that_are_not_text(catalog):
     with pytest.raises(ParameterError, match=r"^instance type must be one of c6i"):
         catalog.instance(["g5.xlarge"])
+
+
+def test_more_egress_tiers_than_a_price_list_has_are_refused_at_load(tmp_path):
+    rows = "".join(f"    - {{up_to_gb: {1000 * (i + 1)}, usd_per_gb: 0.09}}\n"
+                   for i in range(101))
+    text = shipped_with("""    - {up_to_gb: 10000, usd_per_gb: 0.09}    # first 10 TB
+    - {up_to_gb: 50000, usd_per_gb: 0.085}   # next 40 TB
+    - {up_to_gb: 150000, usd_per_gb: 0.07}   # next 100 TB
+""", rows)
+    refused(write_text(tmp_path, text), r"^internet_egress: 'tiers' must be a list of 2 to 100")

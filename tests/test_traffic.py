@@ -340,3 +340,15 @@ def test_arrival_rate_series_counts_per_second_and_widens_bins_for_long_traces()
     assert t_s.tolist() == [0.0, 1.0, 2.0] and rps.tolist() == [2.0, 1.0, 1.0]
     t_s, rps = arrival_rate_series(np.arange(0, 6000, 0.5), 6000.0, max_points=300)
     assert len(t_s) == 300 and t_s[1] == 20.0 and np.allclose(rps, 2.0)  # 20 s bins
+
+
+@pytest.mark.parametrize(("first_row", "message"), [
+    ("NaN", "must be finite"), ("inf", "must be finite"), ("\u0661", "is not a number")])
+def test_a_trace_whose_first_row_is_nan_or_foreign_digits_is_refused(tmp_path, first_row,
+                                                                      message):
+    from perfcost.traffic import load_trace
+
+    path = tmp_path / "t.csv"
+    path.write_text(f"{first_row}\n1\n2\n")
+    with pytest.raises(ValueError, match=message):
+        load_trace(path)

@@ -15,6 +15,7 @@ import json
 import math
 import numbers
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from pathlib import Path
 import nbformat
 import papermill
 
-from perfcost.files import load_yaml, parse_yaml
+from perfcost.files import decimal_number, load_yaml, parse_yaml
 from perfcost.inputs import CHAPTER_INPUTS, CatalogPath, check_values
 from perfcost.results import glued_results
 
@@ -120,7 +121,12 @@ def _default(name: str, source: str) -> object:
 
 def chapter_parameters(chapter: Chapter) -> dict[str, Parameter]:
     """Return the chapter's parameters, in the order of its ``parameters`` cell."""
-    found = papermill.inspect_notebook(str(chapter.path))
+    try:
+        found = papermill.inspect_notebook(str(chapter.path))
+    except Exception as error:  # an empty or corrupt notebook file
+        problem = " ".join(str(error).split())[:200] or type(error).__name__
+        raise RerunError(f"chapter {chapter.name!r} ({chapter.path}) cannot be read: "
+                         f"{problem}") from None
     return {
         name: Parameter(name, _default(name, info["default"]), (info.get("help") or "").strip())
         for name, info in found.items()
@@ -152,10 +158,11 @@ def coerce_text(parameter: Parameter, text: str) -> object:
             if lowered not in {"true", "false", "yes", "no", "1", "0"}:
                 raise ValueError(text)
             return lowered in {"true", "yes", "1"}
-        if isinstance(default, int):
-            return _whole(float(text)) if "e" in text.lower() else int(text)
-        if isinstance(default, float):
-            return float(text)
+        if isinstance(default, int | float):
+            number = decimal_number(text)  # ASCII decimal only: 1_000 and 0x10 are not numbers
+            if number is None:
+                raise ValueError(text)
+            return _whole(number) if isinstance(default, int) else number
         if isinstance(default, str):
             return text
         value = parse_yaml(text, source=f"parameter {parameter.name!r}")
@@ -225,6 +232,14 @@ def coerce_command_line(chapter: Chapter, pairs: Mapping[str, str]) -> dict[str,
             for name, text in pairs.items()}
 
 
+def _expanded(name: str, value: str | Path) -> Path:
+    """``value`` with ``~`` expanded, or RerunError naming ``name``."""
+    try:
+        return Path(value).expanduser()
+    except RuntimeError as error:  # ~nosuchuser
+        raise RerunError(f"{name} {str(value)!r}: {error}") from None
+
+
 def anchor_paths(chapter: Chapter, values: Mapping[str, object], base: Path) -> dict:
     """Return ``values`` with every relative file path made absolute against ``base``.
 
@@ -236,17 +251,25 @@ def anchor_paths(chapter: Chapter, values: Mapping[str, object], base: Path) -> 
     anchored = dict(values)
     for name, value in values.items():
         if isinstance(checks.get(name), CatalogPath) and isinstance(value, str) and value:
-            path = Path(value).expanduser()
+            path = _expanded(name, value)
             anchored[name] = str(path if path.is_absolute() else Path(base) / path)
     return anchored
 
 
 def _check_outside(folder: Path, protected: Path) -> None:
-    folder, protected = folder.resolve(), protected.resolve()
-    if folder == protected or protected in folder.parents:
-        raise RerunError(f"output folder {folder} is inside {protected}; re-runs never write there")
-    if folder.exists() and not folder.is_dir():
-        raise RerunError(f"output folder {folder} exists and is not a folder")
+    """Refuse an output folder inside ``protected`` or inside any book's chapter folder."""
+    try:
+        folder, protected = folder.resolve(), protected.resolve()
+        inside_a_book = [f for f in (folder, *folder.parents)
+                         if f.name == CHAPTER_FOLDER and is_book(f.parent)]
+        if folder == protected or protected in folder.parents or inside_a_book:
+            raise RerunError(f"output folder {folder} is inside a book's {CHAPTER_FOLDER}/ "
+                             f"({inside_a_book[0] if inside_a_book else protected}); re-runs "
+                             "never write there")
+        if folder.exists() and not folder.is_dir():
+            raise RerunError(f"output folder {folder} exists and is not a folder")
+    except OSError as error:
+        raise RerunError(f"output folder {folder}: {error.strerror}") from None
 
 
 def checked_parameters(chapter: Chapter, values: Mapping[str, object]) -> dict[str, object]:
@@ -278,8 +301,10 @@ def _literal_path(path: Path) -> str:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
+    """Write a new file beside ``path`` (never through a link planted there), then rename."""
+    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(handle, "w") as file:
+        file.write(text)
     os.replace(partial, path)
 
 
@@ -300,7 +325,9 @@ def rerun(
     PapermillExecutionError after the partly executed notebook is saved in ``outdir``.
     """
     parameters = checked_parameters(chapter, values)
-    outdir = Path(outdir).expanduser().absolute()
+    if str(outdir).strip() == "":
+        raise RerunError("output folder must not be empty (use -o . for the current folder)")
+    outdir = _expanded("output folder", outdir).absolute()
     _check_outside(outdir, chapter.path.parent)
     notebook_path = outdir / f"{chapter.name}.ipynb"
     results_path = outdir / f"{chapter.name}.results.json"

@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="perfcost", description="Re-run the book's chapters with your own numbers.",
         epilog=_EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--root", type=Path, help="the book's folder (default: found from cwd)")
+    parser.add_argument("--root", help="the book's folder (default: found from cwd)")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     commands.add_parser("list", help="the chapters, their parameters and valid ranges")
     run = commands.add_parser("rerun", help="execute a chapter with new parameters",
@@ -67,10 +67,10 @@ def _parser() -> argparse.ArgumentParser:
                      metavar=("NAME", "VALUE"),
                      help="set one parameter (repeatable); VALUE may be negative")
     run.add_argument(_PAIR, action="append", default=[], help=argparse.SUPPRESS)
-    run.add_argument("-f", "--parameter-file", type=Path,
+    run.add_argument("-f", "--parameter-file",
                      help="a YAML mapping of parameters (relative paths in it are relative to "
                           "the file); -p values override it")
-    run.add_argument("-o", "--outdir", type=Path,
+    run.add_argument("-o", "--outdir",
                      help="where to write the notebook and results (default _build/reruns/CHAPTER)")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
@@ -118,9 +118,13 @@ def _list(root: Path) -> int:
 def _values(chapter, args: argparse.Namespace) -> dict[str, object]:
     """The reader's values: the ``-f`` file's, then ``-p``'s, relative paths made absolute."""
     values = {}
-    if args.parameter_file:
-        from_file = read_parameter_file(args.parameter_file)
-        values |= anchor_paths(chapter, from_file, args.parameter_file.parent.absolute())
+    if args.parameter_file is not None:
+        if not args.parameter_file.strip():
+            raise RerunError("-f needs the path of a parameter file; got ''")
+        path = Path(args.parameter_file)
+        values |= anchor_paths(chapter, read_parameter_file(path), path.parent.absolute())
+    if any("=" not in pair for pair in args.parameter_pair):
+        raise RerunError("-p takes NAME VALUE")
     pairs = dict([pair.split("=", 1) for pair in args.parameter_pair] + args.parameter)
     return values | anchor_paths(chapter, coerce_command_line(chapter, pairs), Path.cwd())
 
@@ -130,7 +134,8 @@ def _rerun(root: Path, args: argparse.Namespace) -> int:
     if args.chapter not in chapters:
         raise RerunError(f"unknown chapter {args.chapter!r}; chapters: {', '.join(chapters)}")
     chapter = chapters[args.chapter]
-    outdir = args.outdir or root / "_build" / "reruns" / args.chapter
+    default = root / "_build" / "reruns" / args.chapter
+    outdir = args.outdir if args.outdir is not None else default
     try:
         done = rerun(chapter, _values(chapter, args), outdir,
                      progress_bar=not args.no_progress)
@@ -153,9 +158,10 @@ def _rerun(root: Path, args: argparse.Namespace) -> int:
 def _root(args: argparse.Namespace) -> Path:
     if args.root is None:
         return find_book_root().resolve()
-    if not is_book(args.root):
-        raise RerunError(f"--root {args.root} is not a book folder (no _toc.yml and analyses/)")
-    return args.root.resolve()
+    if not args.root.strip() or not is_book(Path(args.root)):
+        raise RerunError(f"--root {args.root!r} is not a book folder (no _toc.yml and "
+                         "analyses/)")
+    return Path(args.root).resolve()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     except (RerunError, ParameterError) as error:
         print(f"perfcost: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("perfcost: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # `perfcost list | head`: the reader has seen enough
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
         return EXIT_OK

@@ -237,7 +237,7 @@ class SLOBatchingController:
     max_step_down: float = 0.75
     max_wait_step_ms: float = 5.0
     grow_below: float = 0.85
-    fallback: tuple[float, int] = (2.0, 8)
+    fallback: tuple[float, int] | None = None  # default (min(2 ms, max_wait_limit_ms), 8)
     last_decision: dict = field(init=False, default_factory=dict)
 
     def __post_init__(self):
@@ -270,6 +270,8 @@ class SLOBatchingController:
                                  self.max_wait_limit_ms)
 
     def _check_fallback(self) -> None:
+        if self.fallback is None:  # 2 ms and batch 8, within a tight SLO's wait limit
+            self.fallback = (min(2.0, self.max_wait_limit_ms), min(8, self.max_batch_limit))
         fallback = self.fallback
         if isinstance(fallback, str | bytes) or not hasattr(fallback, "__len__") \
                 or len(fallback) != 2:

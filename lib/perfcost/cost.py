@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from perfcost.capacity import instances_for_utilization
-from perfcost.pricing import Catalog, Tier
+from perfcost.pricing import MAX_EGRESS_TIERS, Catalog, Tier
 from perfcost.validation import ParameterError, in_range
 
 __all__ = [
@@ -118,10 +118,14 @@ def _tier_label(lower_gb: float, tier: Tier) -> str:
 
 def _tiers(tiers: object) -> tuple[Tier, ...]:
     """``tiers`` as a tuple: Tiers with rising bounds, the last one unbounded."""
-    valid = "volume tiers (Tier) with rising up_to_gb, the last one math.inf"
-    if not isinstance(tiers, tuple | list) or not tiers or len(tiers) > 100:
+    valid = (f"1 to {MAX_EGRESS_TIERS} volume tiers (Tier) with rising up_to_gb and finite "
+             "prices >= 0, the last one math.inf")
+    if not isinstance(tiers, tuple | list) or not tiers or len(tiers) > MAX_EGRESS_TIERS:
         raise ParameterError("tiers", valid, tiers)
     bounds = [t.up_to_gb if isinstance(t, Tier) else math.nan for t in tiers]
+    prices = [t.usd_per_gb if isinstance(t, Tier) else math.nan for t in tiers]
+    if not all(isinstance(p, int | float) and 0 <= p < math.inf for p in prices):
+        raise ParameterError("tiers", valid, tiers)
     if bounds[-1] != math.inf or not all(a < b for a, b in itertools.pairwise([0.0, *bounds])):
         raise ParameterError("tiers", valid, tiers)
     return tuple(tiers)

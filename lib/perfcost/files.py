@@ -6,7 +6,8 @@ helps, and what is wrong, raised as :class:`InputFileError` before any work star
 
 YAML is read with PyYAML's safe loader and four changes:
 
-* numbers such as ``1e3`` are numbers, as in YAML 1.2 (YAML 1.1 reads them as text);
+* numbers are decimal, as in YAML 1.2: ``1e3`` is a number (YAML 1.1 reads it as text) and
+  ``010``, ``0x10``, ``1_000`` and ``1:30`` are not the numbers YAML 1.1 makes of them;
 * a key written twice in one mapping is refused (YAML says keys are unique; PyYAML keeps the
   last silently);
 * the document, with every alias expanded, may hold at most ``max_values`` values and nest at
@@ -22,7 +23,8 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["InputFileError", "load_yaml", "parse_yaml", "read_text"]
+__all__ = ["DECIMAL_NUMBER", "InputFileError", "decimal_number", "load_yaml", "parse_yaml",
+           "read_text"]
 
 MAX_YAML_BYTES = 1_000_000  # a parameter file or price catalog is a few kB
 MAX_YAML_VALUES = 100_000  # scalars, lists and mappings, with aliases expanded
@@ -87,11 +89,30 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 
 
-_Loader.add_implicit_resolver(  # YAML 1.2 floats without a dot: 1e3, -2.5E-4 is already one
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+DECIMAL_NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_YAML_FLOAT = re.compile(
+    rf"^(?:{DECIMAL_NUMBER.pattern}|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+
+# Numbers as YAML 1.2's core schema writes them: decimal only. YAML 1.1 also reads 010 as 8,
+# 0x10, 0b101, 1_000 and 1:30 (90) as numbers, and 1e3 as text.
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_INT, _FLOAT)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(_INT, re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
+_Loader.add_implicit_resolver(_FLOAT, _YAML_FLOAT, list("-+0123456789."))
+_Loader.add_constructor(_INT, lambda loader, node: int(loader.construct_scalar(node), 10))
+
+
+def decimal_number(text: str) -> float | None:
+    """``text`` as a float when it is a plain decimal number (ASCII digits, optional exponent,
+    or nan/inf), else None: ``1_000``, ``0x10`` and other scripts' digits are not numbers."""
+    stripped = text.strip()
+    if DECIMAL_NUMBER.fullmatch(stripped) or stripped.lower().lstrip("+-") in {"nan", "inf",
+                                                                                "infinity"}:
+        return float(stripped)
+    return None
 
 
 def _check_size(node, *, source: str, max_values: int, max_depth: int) -> None:
@@ -134,8 +155,8 @@ def load_yaml(path: str | Path, *, what: str, max_bytes: int = MAX_YAML_BYTES,
 def parse_yaml(text: str, *, source: str, max_values: int = MAX_YAML_VALUES,
                max_depth: int = MAX_YAML_DEPTH) -> object:
     """Parse one YAML document from ``text`` safely; ``source`` names it in errors."""
-    loader = _Loader(text)
     try:
+        loader = _Loader(text)
         node = loader.get_single_node()
         if node is None:
             return None
@@ -149,10 +170,11 @@ def parse_yaml(text: str, *, source: str, max_values: int = MAX_YAML_VALUES,
         problem = error.problem or error.context or "not valid YAML"
         raise InputFileError(f"{source}: {where}not valid YAML: {problem}") from None
     except yaml.YAMLError as error:
-        raise InputFileError(f"{source}: not valid YAML: {error}") from None
+        raise InputFileError(f"{source}: not valid YAML: {' '.join(str(error).split())}") from None
     except (ValueError, TypeError, OverflowError) as error:
         raise InputFileError(f"{source}: a value cannot be read: {error}") from None
     except RecursionError:
         raise InputFileError(f"{source}: nested too deeply to read") from None
     finally:
-        loader.dispose()
+        if "loader" in locals():
+            loader.dispose()

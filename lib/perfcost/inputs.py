@@ -48,6 +48,8 @@ __all__ = [
     "check_values",
 ]
 
+MIN_TRACE_REQUESTS = 1e3  # per batching trace: ~100 per 10 s window at the shortest duration
+MAX_BACKLOG = 10.0  # the busiest trace at batch 1 keeps the instances busy <= 10x its length
 MAX_TRACE_REQUESTS = 5e6  # drawn per batching trace: ~40 simulations of each in a minute or two
 
 
@@ -127,17 +129,19 @@ class Names:
     """A non-empty list of distinct names, each one of ``options``."""
 
     options: tuple[str, ...]
+    required: tuple[str, ...] = ()
 
     def check(self, name: str, value: object) -> list[str]:
         """Return the names as a list, or raise ParameterError naming ``name``."""
         if (not isinstance(value, list | tuple) or not value
                 or not all(isinstance(v, str) and v in self.options for v in value)
-                or len(set(value)) != len(value)):
+                or len(set(value)) != len(value) or not set(self.required) <= set(value)):
             raise ParameterError(name, str(self), value)
         return list(value)
 
     def __str__(self) -> str:
-        return f"a non-empty list of distinct names from {', '.join(self.options)}"
+        text = f"a non-empty list of distinct names from {', '.join(self.options)}"
+        return text + (f", including {', '.join(self.required)}" if self.required else "")
 
 
 @dataclass(frozen=True)
@@ -197,8 +201,8 @@ def _share(*, low_open: bool = False, high_open: bool = False) -> Number:
 
 
 SEED = WholeNumber(0, MAX_SEED)
-RATE_RPS = _positive(MAX_RATE_RPS)
-LATENCY_MS = _positive(60_000.0)  # a minute: longer is a batch job, not inference serving
+RATE_RPS = Number(1e-3, MAX_RATE_RPS)  # >= one request in ~17 minutes: every model is finite
+LATENCY_MS = Number(1e-3, 60_000.0)  # 1 us to a minute: beyond is a batch job, not serving
 HOURLY_USD = _positive(1_000.0)  # the largest cloud instances cost under $100/h
 THROUGHPUT_RPS = Number(1e-3, MAX_RATE_RPS)  # >= one request in ~17 minutes keeps fleets finite
 UTILIZATION_TARGET = Number(0.01, 1.0)  # below 1% busy the rule buys 100x the capacity: a typo
@@ -207,31 +211,46 @@ UTILIZATION_TARGET = Number(0.01, 1.0)  # below 1% busy the rule buys 100x the c
 # --- Rules that tie parameters together --------------------------------------------------------
 
 def _spike_inside_trace(values: Mapping[str, object]) -> None:
-    """spike_start_s < duration_s: the spike starts inside the trace."""
-    if values["spike_start_s"] >= values["duration_s"]:
-        raise ParameterError("spike_start_s", f"< duration_s = {values['duration_s']:g} "
-                             "(the spike must start inside the trace)", values["spike_start_s"])
+    """spike_start_s + spike_duration_s <= duration_s: the whole spike is inside the trace."""
+    end_s = values["spike_start_s"] + values["spike_duration_s"]
+    if end_s > values["duration_s"]:
+        raise ParameterError("spike_start_s + spike_duration_s", f"<= duration_s = "
+                             f"{values['duration_s']:g} (the spike must end inside the trace)",
+                             end_s)
 
 
 def _trace_sizes(values: Mapping[str, object]) -> dict[str, float]:
     """Each trace's draw: the peak rate it is generated at (thinning) times its duration."""
     duration, steady = values["duration_s"], values["steady_rps"]
     return {
-        "steady_rps × duration_s": steady * duration,
-        "diurnal_mean_rps × diurnal_peak_to_average × duration_s":
+        "steady_rps * duration_s": steady * duration,
+        "diurnal_mean_rps * diurnal_peak_to_average * duration_s":
             values["diurnal_mean_rps"] * values["diurnal_peak_to_average"] * duration,
-        "steady_rps × spike_multiplier × duration_s":
+        "steady_rps * spike_multiplier * duration_s":
             steady * values["spike_multiplier"] * duration,
-        "max(bursty_rps) × duration_s": max(values["bursty_rps"]) * duration,
+        "max(bursty_rps) * duration_s": max(values["bursty_rps"]) * duration,
     }
 
 
 def _traces_fit(values: Mapping[str, object]) -> None:
-    """Each trace draws at most 5e6 requests (its peak rate × duration_s)."""
+    """Each trace draws between 1e3 and 5e6 requests (its peak rate * duration_s)."""
     for product, requests in _trace_sizes(values).items():
-        if requests > MAX_TRACE_REQUESTS:
-            raise ParameterError(product, f"at most {MAX_TRACE_REQUESTS:.0e} requests drawn "
-                                 "per trace (a re-run within minutes)", float(f"{requests:.4g}"))
+        if not MIN_TRACE_REQUESTS <= requests <= MAX_TRACE_REQUESTS:
+            raise ParameterError(product, f"between {MIN_TRACE_REQUESTS:.0e} (a p95 in every "
+                                 f"window) and {MAX_TRACE_REQUESTS:.0e} requests drawn per "
+                                 "trace (a re-run within minutes)", float(f"{requests:.4g}"))
+
+
+def _work_fits(values: Mapping[str, object]) -> None:
+    """The busiest trace served one request per batch takes at most 10 * duration_s."""
+    requests = max(_trace_sizes(values).values())
+    busy_s = requests * (values["base_ms"] + values["per_item_ms"]) / 1000
+    busy_s /= values["instances"]
+    if busy_s > MAX_BACKLOG * values["duration_s"]:
+        raise ParameterError(
+            "requests * (base_ms + per_item_ms) / instances",
+            f"at most {MAX_BACKLOG:g} * duration_s = {MAX_BACKLOG * values['duration_s']:g} s "
+            "(a backlog that drains within minutes of simulation)", float(f"{busy_s:.4g}"))
 
 
 def _one_bursty_rate_positive(values: Mapping[str, object]) -> None:
@@ -248,18 +267,24 @@ class NoAnswerError(ParameterError):
         self.args = (f"no answer with these values of {names}: {reason}",)
 
 
-MAX_IN_FLIGHT = 10_000  # requests one instance holds at once (Little's law: rate × latency)
+MAX_IN_FLIGHT = 10_000  # requests one instance holds at once (Little's law: rate * latency)
 
 
 def _capacity_has_an_answer(values: Mapping[str, object]) -> None:
-    """Some option meets latency_slo_ms at the average and peak rates (both sizings), with at
-    most 10,000 requests in flight per instance and a p95 fleet small enough to simulate."""
+    """Both options' latencies are within latency_slo_ms (the chapter compares them); some
+    option meets it at the average and peak rates (both sizings), with at most 10,000 requests
+    in flight per instance and a p95 fleet small enough to simulate."""
     from perfcost import capacity
 
     for kind in ("cpu", "gpu"):
+        if values[f"{kind}_latency_ms"] > values["latency_slo_ms"]:
+            raise ParameterError(f"{kind}_latency_ms", f"<= latency_slo_ms = "
+                                 f"{values['latency_slo_ms']:g} (the chapter compares both "
+                                 "options; one slower than the SLO is no option)",
+                                 values[f"{kind}_latency_ms"])
         in_flight = values[f"{kind}_throughput_rps"] * values[f"{kind}_latency_ms"] / 1000
         if in_flight > MAX_IN_FLIGHT:
-            raise ParameterError(f"{kind}_throughput_rps × {kind}_latency_ms / 1000",
+            raise ParameterError(f"{kind}_throughput_rps * {kind}_latency_ms / 1000",
                                  f"at most {MAX_IN_FLIGHT:,} requests in flight per instance "
                                  "(Little's law)", float(f"{in_flight:.4g}"))
     question = capacity.CapacityQuestion(**values)
@@ -278,6 +303,8 @@ def _capacity_has_an_answer(values: Mapping[str, object]) -> None:
                             f"{capacity.MAX_SIMULATED_SERVERS:,}")
 
 
+# The variants chapter 4's comparisons read by name; the others may be left out.
+COMPARED_VARIANTS = ("fp32", "int8_dynamic", "prune_unstructured_90", "distilled")
 MAX_TRAINING_MACS = 3e8  # per training example: ~10x chapter 4's defaults, minutes on 2 cores
 
 
@@ -352,25 +379,25 @@ BATCHING = ChapterInputs(
     {
         "slo_p95_ms": LATENCY_MS,
         "instances": WholeNumber(1, 256),
-        "base_ms": Number(0.0, 10_000.0),
-        "per_item_ms": _positive(10_000.0),
+        "base_ms": Number(0.0, 1_000.0),  # a second per batch: beyond any served model
+        "per_item_ms": Number(1e-3, 1_000.0),
         "jitter_cv": Number(0.0, 2.0),
-        "duration_s": Number(1.0, 86_400.0),
+        "duration_s": Number(10.0, 3_600.0),  # an hour: one control step per second
         "steady_rps": RATE_RPS,
         "diurnal_mean_rps": RATE_RPS,
         "diurnal_peak_to_average": Number(1.0, 2.0),  # a sinusoidal day
         "spike_multiplier": Number(1.0, 100.0),
-        "spike_start_s": Number(0.0, 86_400.0),
-        "spike_duration_s": _positive(86_400.0),
+        "spike_start_s": Number(0.0, 3_600.0),
+        "spike_duration_s": Number(10.0, 3_600.0),  # at least one 10 s SLO window
         "bursty_rps": Pair(Number(0.0, MAX_RATE_RPS)),
-        "bursty_sojourn_s": Pair(Number(0.1, 86_400.0)),  # >= 0.1 s bounds the state switches
+        "bursty_sojourn_s": Pair(Number(0.1, 3_600.0)),  # >= 0.1 s bounds the state switches
         "seed": SEED,
     },
-    rules=(_spike_inside_trace, _one_bursty_rate_positive, _traces_fit),
+    rules=(_spike_inside_trace, _one_bursty_rate_positive, _traces_fit, _work_fits),
 )
 
 COMPRESSION = ChapterInputs(checks={
-    "variants": Names(VARIANTS),
+    "variants": Names(VARIANTS, required=COMPARED_VARIANTS),
     "hidden_units": WholeNumber(1, 2048),  # training time grows with width: minutes at 2048
     "student_units": WholeNumber(1, 2048),
     "epochs": WholeNumber(1, 50),

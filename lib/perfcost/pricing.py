@@ -44,6 +44,7 @@ from perfcost.validation import ParameterError, in_range, integer_in_range
 
 __all__ = [
     "DEFAULT_CATALOG",
+    "MAX_EGRESS_TIERS",
     "MIN_EGRESS_TIERS",
     "REQUIRED_ENTRIES",
     "TOP_LEVEL_KEYS",
@@ -64,6 +65,7 @@ TOP_LEVEL_KEYS = ("region", "sources", "instances", "internet_egress", "transfer
 REQUIRED_ENTRIES = {"transfer": ("inter_region", "ingress"),
                     "discounts": ("commitment_1yr", "spot")}
 MIN_EGRESS_TIERS = 2  # the chapter's by-hand check prices the first two tiers
+MAX_EGRESS_TIERS = 100  # published ladders have four or five
 MAX_HOURLY_USD = 1_000.0  # the largest cloud instances cost under $100/h
 MAX_USD_PER_GB = 10.0  # ~100x the dearest published egress price; beyond it, a unit mistake
 MAX_TIER_GB = 1e9  # an exabyte a month
@@ -291,9 +293,9 @@ def _read_instances(reader, raw, sources) -> dict[str, InstancePrice]:
 
 def _read_tiers(reader, value: dict, entry: str) -> tuple[Tier, ...]:
     rows = reader.field(value, "tiers", entry)
-    if not isinstance(rows, list) or len(rows) < MIN_EGRESS_TIERS:
-        reader.fail(entry, f"'tiers' must be a list of at least {MIN_EGRESS_TIERS} tiers "
-                           "(chapter 2's by-hand check prices the first two)")
+    if not isinstance(rows, list) or not MIN_EGRESS_TIERS <= len(rows) <= MAX_EGRESS_TIERS:
+        reader.fail(entry, f"'tiers' must be a list of {MIN_EGRESS_TIERS} to {MAX_EGRESS_TIERS}"
+                           " tiers (chapter 2's by-hand check prices the first two)")
     tiers, previous = [], 0.0
     for index, row in enumerate(rows):
         where = f"{entry}.tiers[{index}]"

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from perfcost.files import read_text
+from perfcost.files import decimal_number, read_text
 from perfcost.validation import (
     MAX_SEED,
     ParameterError,
@@ -296,7 +296,8 @@ _TIME_IN_SECONDS = re.compile(r"(arrival|arrival_time|arrived_at|t|time|timestam
 def _is_header(cells: list[str]) -> bool:
     """A header is a row of names: each starts with a letter and has no digit next to a dot
     (so ``arrival_s`` is a name, a typo such as ``O.5`` is not)."""
-    return all(_NAME.fullmatch(cell.strip()) and not _DIGIT_DOT.search(cell) for cell in cells)
+    return all(_NAME.fullmatch(cell.strip()) and not _DIGIT_DOT.search(cell)
+               and decimal_number(cell) is None for cell in cells)  # NaN, inf: data, not names
 
 
 def _rows(path: Path, text: str) -> Iterator[tuple[int, list[str]]]:
@@ -340,12 +341,10 @@ def _column_index(path: Path, header: list[str] | None, width: int, column) -> i
 def _seconds(path: Path, line: int, cell: str) -> float:
     hint = (" (and not a header: a header's cells are names that start with a letter, "
             "such as arrival_s)") if line == 1 else ""
-    try:
-        if "_" in cell:
-            raise ValueError  # float() reads 1_000 as 1000
-        return float(cell)
-    except ValueError:
-        raise ValueError(f"{path}: row {line}: {cell!r} is not a number of seconds{hint}") from None
+    number = decimal_number(cell)  # ASCII decimal: float() also reads 1_000 and other digits
+    if number is None:
+        raise ValueError(f"{path}: row {line}: {cell!r} is not a number of seconds{hint}")
+    return number
 
 
 def _data_cell(rows: Iterator[tuple[int, list[str]]], position: int, index: int):
