@@ -366,7 +366,7 @@ def test_the_helpers_still_answer_on_good_input(result):
         ({"batch_sizes": [8, 1e6]}, r"batch_sizes\[1\] must be a whole number in \[1, 4096\]"),
         ({"batch_sizes": [8.5]}, r"batch_sizes\[0\] must be"),
         ({"waits_ms": list(range(200)), "batch_sizes": list(range(1, 101))},
-         r"len\(waits_ms\) × len\(batch_sizes\) must be at most 10000; got 20000"),
+         r"len\(waits_ms\) \* len\(batch_sizes\) must be at most 10000; got 20000"),
         ({"waits_ms": [0.0] * 10_001}, "waits_ms must be at most 10000 values"),
         ({"slo_p95_ms": math.nan}, "slo_p95_ms must be"),
         ({"arrival_times_s": [1.0, 0.0]}, "arrival_times_s must be sorted ascending"),

@@ -226,3 +226,12 @@ def test_sizing_limits_are_the_chapter_limits():
     assert largest.peak_rate_rps == capacity.MAX_REQUEST_RATE_RPS
     with pytest.raises(InfeasibleError, match="no instance type can meet the SLO"):
         cheapest_instance(largest.options, largest.peak_rate_rps, 60_000, 0.01)
+
+
+def test_cost_curves_refuse_more_sizings_than_seconds_allow():
+    from perfcost.capacity import InstanceType, cost_curves
+    from perfcost.validation import ParameterError
+
+    options = [InstanceType(f"i{k}", 100.0, 1.0, 10.0) for k in range(3)]
+    with pytest.raises(ParameterError, match=r"len\(options\) \* len\(request_rates_rps\)"):
+        cost_curves(options, range(1, 10_000), 100.0)

@@ -102,3 +102,23 @@ def test_thinned_keeps_a_chart_under_altairs_row_limit():
     kept = thinned(frame, max_rows=1_000)
     assert len(kept) <= 1_000 and kept["t_s"].iloc[0] == 0 and kept["t_s"].diff().nunique() == 1
     assert thinned(frame.head(10)).equals(frame.head(10))
+
+
+@pytest.mark.parametrize("max_rows", [0, 1.5, -1, 10**9])
+def test_thinned_refuses_a_row_count_it_cannot_honour(max_rows):
+    import pandas as pd
+
+    from perfcost.charts import thinned
+    from perfcost.validation import ParameterError
+
+    with pytest.raises(ParameterError, match="max_rows must be a whole number in"):
+        thinned(pd.DataFrame({"t": [1, 2]}), max_rows)
+
+
+@pytest.mark.parametrize("name", [5, "", "a\nb", "two words"])
+def test_glue_names_are_identifiers(name):
+    from perfcost.results import glue
+    from perfcost.validation import ParameterError
+
+    with pytest.raises(ParameterError, match="name must be a glue name"):
+        glue(name, 1)

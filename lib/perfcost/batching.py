@@ -543,6 +543,7 @@ def summarize(result: BatchingResult, slo_p95_ms: float, window_s: float = 10.0)
 
 
 MAX_GRID = 10_000  # configurations in one grid search: each is a whole simulation
+MAX_GRID_REQUESTS = 2e9  # simulated requests in one grid search: minutes at ~10 M/s
 
 
 def _values(name: str, values, check: Callable[[str, object], float]) -> list:
@@ -570,9 +571,13 @@ def grid_search_static(
     sizes = _values("batch_sizes", batch_sizes,
                     lambda name, b: integer_in_range(name, b, 1, MAX_BATCH_SIZE))
     if len(waits) * len(sizes) > MAX_GRID:
-        raise ParameterError("len(waits_ms) × len(batch_sizes)", f"at most {MAX_GRID}",
+        raise ParameterError("len(waits_ms) * len(batch_sizes)", f"at most {MAX_GRID}",
                              len(waits) * len(sizes))
     arrivals = check_arrival_times("arrival_times_s", arrival_times_s)
+    if len(waits) * len(sizes) * arrivals.size > MAX_GRID_REQUESTS:
+        raise ParameterError("len(waits_ms) * len(batch_sizes) * len(arrival_times_s)",
+                             f"at most {MAX_GRID_REQUESTS:.0e} simulated requests",
+                             len(waits) * len(sizes) * arrivals.size)
     rows = []
     for wait in waits:
         for size in sizes:

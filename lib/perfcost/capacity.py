@@ -82,6 +82,7 @@ MAX_LATENCY_MS = 60_000.0  # a minute: longer is a batch job, not inference serv
 MAX_HOURLY_USD = 1_000.0  # the largest cloud instances cost under $100/h
 MIN_UTILIZATION_TARGET = 0.01  # below 1% busy the rule buys 100x the capacity: a typo
 MAX_PEAK_TO_AVERAGE = 100.0  # beyond 100x, size for the peak directly
+MAX_CURVE_SIZINGS = 20_000  # options x rates in one cost curve: a few seconds of sizing
 MAX_INSTANCES = 10**6  # the largest fleet sized here; the searches stop there
 MAX_OPTIONS = 1_000  # instance types compared at once
 MAX_CURVE_POINTS = 10_000  # rates in cost_curves, rows in quantile_curves: seconds of work
@@ -539,6 +540,9 @@ def cost_curves(
     rates = [_rate(rate, "request_rates_rps") for rate in
              _points("request_rates_rps", request_rates_rps)]
     tables = []
+    if len(options) * len(rates) > MAX_CURVE_SIZINGS:
+        raise ParameterError("len(options) * len(request_rates_rps)",
+                             f"at most {MAX_CURVE_SIZINGS:,} sizings", len(options) * len(rates))
     for rate in rates:
         table = sizing_table(options, rate, latency_slo_ms, size, **size_options)
         table = table[table["feasible"]].assign(request_rate_rps=float(rate))

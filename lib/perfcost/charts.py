@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import altair as alt
 import pandas as pd
 
+from perfcost.validation import ParameterError, integer_in_range
+
 __all__ = [
     "COLORS",
     "THEME",
@@ -103,6 +105,9 @@ MAX_CHART_ROWS = 4_500  # Altair refuses to inline more than 5,000 rows into a s
 def thinned(frame: pd.DataFrame, max_rows: int = MAX_CHART_ROWS) -> pd.DataFrame:
     """Every k-th row of ``frame``, the smallest k that leaves at most ``max_rows``: a chart of
     a long run stays drawable (and the page small) whatever the parameters."""
+    if not isinstance(frame, pd.DataFrame):
+        raise ParameterError("frame", "a pandas DataFrame", type(frame).__name__)
+    max_rows = integer_in_range("max_rows", max_rows, 1, MAX_CHART_ROWS)
     step = max(1, -(-len(frame) // max_rows))
     return frame.iloc[::step]
 

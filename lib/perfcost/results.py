@@ -12,6 +12,7 @@ import math
 import numbers
 
 import myst_nb
+import numpy as np
 
 from perfcost.validation import ParameterError
 
@@ -24,6 +25,8 @@ def _plain(name: str, value: object) -> object:
     """Return ``value`` as a plain Python bool, int, float or str (numpy scalars converted)."""
     if isinstance(value, bool | str):
         return value
+    if isinstance(value, np.bool_):
+        return bool(value)
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real):
@@ -40,6 +43,9 @@ def glue(name: str, value: object) -> None:
     Numpy scalars are stored as plain Python numbers so the stored text is ``3.5``, never
     ``np.float64(3.5)``; NaN and infinity are refused.
     """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ParameterError("name", "a glue name: letters, digits and _ (like a variable)",
+                             name)
     myst_nb.glue(name, _plain(name, value), display=False)
 
 
