@@ -184,3 +184,23 @@ def test_the_readme_catalog_example_reads_the_catalog_from_where_the_reader_is(
     results = json.loads((tmp_path / "run" / "cost.results.json").read_text())
     assert results["egress_first_tier_usd_per_gb"] == 0.12
     assert tree_digest(root / "analyses") == analyses_digest
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("chapter", "args"), [
+    ("capacity", ["-p", "request_rate_rps", "0.001"]),
+    ("capacity", ["-p", "request_rate_rps", "1e6", "-p", "gpu_throughput_rps", "1e6"]),
+    ("capacity", ["-p", "latency_slo_ms", "60000", "-p", "peak_to_average", "100"]),
+    ("cost", ["-p", "request_rate_rps", "1e6", "-p", "response_kb", "1e5"]),
+    ("cost", ["-p", "request_rate_rps", "0.001", "-p", "response_kb", "0"]),
+    ("batching", ["-p", "slo_p95_ms", "3", "-p", "duration_s", "60", "-p", "spike_start_s",
+                  "20", "-p", "spike_duration_s", "10"]),
+], ids=lambda v: v if isinstance(v, str) else "_".join(v[1::2]))
+def test_a_chapter_runs_to_the_end_at_its_range_ends(root, tmp_path, chapter, args,
+                                                       analyses_digest):
+    done = run_cli("rerun", chapter, *args, "-o", str(tmp_path), "--no-progress", cwd=root)
+    assert done.returncode == 0, done.stderr
+    results = json.loads((tmp_path / f"{chapter}.results.json").read_text())
+    numbers = [v for v in results.values() if isinstance(v, float)]
+    assert numbers and all(math.isfinite(v) for v in numbers)
+    assert tree_digest(root / "analyses") == analyses_digest
