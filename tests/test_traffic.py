@@ -176,7 +176,9 @@ def test_load_trace_refuses_unreadable_files(tmp_path):
         load_trace(42)
 
 
-REAL_TRACE = Path("/work/shared/data/traces/mooncake_conversation.csv")
+# The project's shared folder sits beside the checkout: ../shared/data/traces (not committed).
+REAL_TRACE = (Path(__file__).resolve().parents[2] / "shared" / "data" / "traces"
+              / "mooncake_conversation.csv")
 
 
 @pytest.mark.skipif(not REAL_TRACE.exists(), reason="the shared Mooncake trace is not here")
