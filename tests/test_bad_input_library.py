@@ -281,7 +281,7 @@ def test_a_saturated_rule_of_thumb_fleet_is_infeasible_and_stays_in_the_table():
     # 100 rps on 50-rps CPUs at a 100% target: 2 instances, 100% busy, an unbounded queue.
     refused(lambda: capacity.size_fleet(CPU, 100, 1000, utilization_target=1.0),
             InfeasibleError, r"^cpu: 2 instances would be 100% busy")
-    table = capacity.sizing_table([CPU, GPU], 100, 1000, utilization_target=1.0)
+    table = capacity.sizing_table([CPU, GPU], 100, 1000, capacity.UtilizationRule(1.0))
     assert table.set_index("instance").loc["cpu", "feasible"] == False  # noqa: E712
     assert "100% busy" in table.set_index("instance").loc["cpu", "reason"]
 

@@ -19,6 +19,7 @@ from perfcost.capacity import (
     size_fleet,
     size_fleet_for_quantile,
 )
+from perfcost.fleet_latency import FleetLatency
 from perfcost.validation import ParameterError
 
 CPU = InstanceType("cpu", throughput_rps=50.0, hourly_usd=0.34, latency_ms=20.0)
@@ -72,7 +73,10 @@ def test_hand_computed_cheapest_instance():
 
 
 def test_options_slower_than_the_slo_are_excluded():
-    assert cheapest_instance([CPU, GPU], 30, latency_slo_ms=15).instance == GPU
+    constant = FleetLatency("least_outstanding", service_cv=0.0)
+    assert cheapest_instance([CPU, GPU], 30, latency_slo_ms=15, model=constant).instance == GPU
+    with pytest.raises(InfeasibleError, match="gpu: even an idle fleet has a p95 of"):
+        cheapest_instance([GPU], 30, latency_slo_ms=15)  # a 10 ms mean at cv 0.3: p95 > 15
     with pytest.raises(InfeasibleError, match="cpu: latency 20 ms exceeds the SLO 15 ms"):
         size_fleet(CPU, 30, 15)
     with pytest.raises(InfeasibleError, match="no instance type can meet the SLO"):

@@ -36,8 +36,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from perfcost.fleet_latency import FleetLatency
 from perfcost.queueing import MAX_CV, MAX_SERVERS, MMc, UnstableQueueError
-from perfcost.simulation import fcfs_response_times
+from perfcost.simulation import routed_response_times
 from perfcost.traffic import poisson_arrival_times
 from perfcost.validation import (
     ParameterError,
@@ -49,13 +50,19 @@ from perfcost.validation import (
 )
 
 __all__ = [
+    "FLEET",
     "HOURS_PER_MONTH",
     "MAX_INSTANCES",
     "MAX_REQUEST_RATE_RPS",
+    "MMC",
     "CapacityQuestion",
     "InfeasibleError",
     "InstanceType",
+    "QuantileRule",
+    "SLORule",
+    "Sizer",
     "Sizing",
+    "UtilizationRule",
     "cheapest_above_rps",
     "cheapest_instance",
     "cheapest_instance_for_quantile",
@@ -88,6 +95,12 @@ MAX_OPTIONS = 1_000  # instance types compared at once
 MAX_CURVE_POINTS = 10_000  # rates in cost_curves, rows in quantile_curves: seconds of work
 MAX_SIMULATED_SERVERS = 10**6  # the simulation keeps one heap entry per server
 MAX_SIMULATED_REQUESTS = 5 * 10**6  # ~3 s and ~200 MB of float64 arrays
+# The M/M/c model of earlier editions: one queue for every slot, exponential service. No load
+# balancer achieves a shared queue, so it is the lower bound on a fleet's latency.
+MMC = FleetLatency("shared_queue", 1.0)
+# A fleet as a load balancer builds it: per-instance queues, least outstanding requests, and
+# service times as variable as perfcost.fleet_latency.DEFAULT_SERVICE_CV says.
+FLEET = FleetLatency()
 
 
 class InfeasibleError(ValueError):
@@ -125,7 +138,8 @@ class Sizing:
     """A fleet: ``count`` instances of ``instance`` and what it costs and does at a request rate.
 
     ``utilization`` is the busy fraction at the request rate (rate / (count × throughput));
-    ``p95_ms`` is the fleet's p95 response time in the M/M/c model (see the module docstring).
+    ``p95_ms`` is the fleet's p95 response time in ``model``, the latency model it was sized
+    with (:class:`perfcost.fleet_latency.FleetLatency`).
     """
 
     instance: InstanceType
@@ -133,6 +147,7 @@ class Sizing:
     request_rate_rps: float
     utilization: float
     p95_ms: float
+    model: FleetLatency = MMC
 
     @property
     def hourly_usd(self) -> float:
@@ -249,21 +264,46 @@ def fleet_queue(instance: InstanceType, count: int, request_rate_rps: float) -> 
     return MMc(request_rate_rps, instance.throughput_rps / slots, count * slots)
 
 
+def _model(model: object) -> FleetLatency:
+    if not isinstance(model, FleetLatency):
+        raise ParameterError("model", "a FleetLatency (perfcost.fleet_latency)", model)
+    return model
+
+
 def fleet_response_quantile_ms(
-    instance: InstanceType, count: int, request_rate_rps: float, quantile: float = 0.95
+    instance: InstanceType, count: int, request_rate_rps: float, quantile: float = 0.95,
+    *, model: FleetLatency = MMC,
 ) -> float:
-    """Return the fleet's response-time quantile in milliseconds, in the M/M/c model."""
+    """Return the fleet's response-time quantile in milliseconds in ``model``.
+
+    The default, :data:`MMC`, is the M/M/c model (one shared queue, exponential service): the
+    lower bound. Pass a :class:`FleetLatency` for per-instance queues behind a balancer.
+    """
     quantile = _quantile(quantile)
-    return 1000.0 * fleet_queue(instance, count, request_rate_rps).response_quantile(quantile)
+    model = _model(model)
+    queue = fleet_queue(instance, count, request_rate_rps)
+    return 1000.0 * _quantile_s(model, count, queue.service_rate, queue.arrival_rate, quantile,
+                                slots_per_instance(instance))
 
 
-def _sizing(instance: InstanceType, count: int, request_rate_rps: float) -> Sizing:
+def _quantile_s(model: FleetLatency, instances: int, slot_rate: float, arrival_rate: float,
+                quantile: float, slots: int = 1) -> float:
+    """The quantile in seconds; the M/M/c case by its exact formula (queueing.MMc)."""
+    if model == MMC:
+        return MMc(arrival_rate, slot_rate, instances * slots).response_quantile(quantile)
+    return model.response_quantile_s(instances, slots, slot_rate, arrival_rate, quantile)
+
+
+def _sizing(instance: InstanceType, count: int, request_rate_rps: float,
+            model: FleetLatency) -> Sizing:
     return Sizing(
         instance=instance,
         count=count,
         request_rate_rps=request_rate_rps,
         utilization=request_rate_rps / (count * instance.throughput_rps),
-        p95_ms=fleet_response_quantile_ms(instance, count, request_rate_rps, 0.95),
+        p95_ms=fleet_response_quantile_ms(instance, count, request_rate_rps, 0.95,
+                                          model=model),
+        model=model,
     )
 
 
@@ -273,8 +313,12 @@ def size_fleet(
     latency_slo_ms: float,
     *,
     utilization_target: float = 0.7,
+    model: FleetLatency = MMC,
 ) -> Sizing:
     """Size a fleet by the utilisation rule: ceil(rate / (throughput × target)) instances.
+
+    The rule ignores queueing: the fleet's p95 in ``model`` is reported, not enforced (see
+    :class:`SLORule` for the rule raised until the p95 meets the SLO).
 
     Raises
     ------
@@ -285,6 +329,7 @@ def size_fleet(
     instance = _instance(instance)
     request_rate_rps = _rate(request_rate_rps)
     latency_slo_ms = _latency("latency_slo_ms", latency_slo_ms)
+    model = _model(model)
     count = instances_for_utilization(request_rate_rps, instance.throughput_rps, utilization_target)
     if instance.latency_ms > latency_slo_ms:
         raise InfeasibleError(
@@ -296,7 +341,7 @@ def size_fleet(
         raise InfeasibleError(
             f"{instance.name}: {count:,} instances would be 100% busy, so the queue grows "
             "without bound; lower utilization_target")
-    return _sizing(instance, count, request_rate_rps)
+    return _sizing(instance, count, request_rate_rps, model)
 
 
 def _count_meeting(meets: Callable[[int], bool], smallest: int, largest: int) -> int | None:
@@ -313,17 +358,45 @@ def _count_meeting(meets: Callable[[int], bool], smallest: int, largest: int) ->
     return high
 
 
+def _fewest_meeting_quantile(instance: InstanceType, request_rate_rps: float,
+                             latency_slo_ms: float, quantile: float, model: FleetLatency,
+                             at_least: int = 1) -> int:
+    """The fewest instances (at least ``at_least``) whose ``quantile`` meets the SLO in
+    ``model``; InfeasibleError if no count does."""
+    slots = slots_per_instance(instance)
+    slot_rate = instance.throughput_rps / slots
+    floor_ms = 1000.0 * model.idle_quantile_s(slot_rate, quantile)
+    if floor_ms >= latency_slo_ms:  # one service time alone: no count removes it
+        raise InfeasibleError(
+            f"{instance.name}: even an idle fleet has a p{100 * quantile:g} of {floor_ms:.3g} ms "
+            f"({model.label}), above the SLO {latency_slo_ms:g} ms")
+    smallest_stable = math.floor(request_rate_rps / instance.throughput_rps) + 1
+    largest = min(MAX_INSTANCES, MAX_SERVERS // slots)
+
+    def meets(count: int) -> bool:
+        return fleet_response_quantile_ms(instance, count, request_rate_rps, quantile,
+                                          model=model) <= latency_slo_ms
+
+    count = _count_meeting(meets, max(smallest_stable, at_least), largest)
+    if count is None:
+        raise InfeasibleError(
+            f"{instance.name}: more than {largest:,} instances (the most sized here) would be "
+            f"needed for a p{100 * quantile:g} within {latency_slo_ms:g} ms")
+    return count
+
+
 def size_fleet_for_quantile(
     instance: InstanceType,
     request_rate_rps: float,
     latency_slo_ms: float,
     *,
     quantile: float = 0.95,
+    model: FleetLatency = MMC,
 ) -> Sizing:
     """Size a fleet as the fewest instances whose ``quantile`` response time meets the SLO.
 
     The response-time quantile falls as instances are added, towards the quantile of one service
-    time, -ln(1 - q) / μ_slot; an SLO below that limit cannot be met at any count.
+    time (``model.idle_quantile_s``); an SLO below that limit cannot be met at any count.
 
     Raises
     ------
@@ -335,31 +408,90 @@ def size_fleet_for_quantile(
     request_rate_rps = _rate(request_rate_rps)
     latency_slo_ms = _latency("latency_slo_ms", latency_slo_ms)
     quantile = _quantile(quantile)
-    slot_rate = instance.throughput_rps / slots_per_instance(instance)
-    floor_ms = 1000.0 * -math.log1p(-quantile) / slot_rate
-    if floor_ms >= latency_slo_ms:
-        raise InfeasibleError(
-            f"{instance.name}: even an idle fleet has a p{100 * quantile:g} of {floor_ms:.3g} ms "
-            f"in the M/M/c model, above the SLO {latency_slo_ms:g} ms"
-        )
-    smallest_stable = math.floor(request_rate_rps / instance.throughput_rps) + 1
-    largest = min(MAX_INSTANCES, MAX_SERVERS // slots_per_instance(instance))
-
-    def meets(count: int) -> bool:
-        return (
-            fleet_response_quantile_ms(instance, count, request_rate_rps, quantile)
-            <= latency_slo_ms
-        )
-
-    count = _count_meeting(meets, smallest_stable, largest)
-    if count is None:
-        raise InfeasibleError(
-            f"{instance.name}: more than {largest:,} instances (the most sized here) would be "
-            f"needed for a p{100 * quantile:g} within {latency_slo_ms:g} ms")
-    return _sizing(instance, count, request_rate_rps)
+    model = _model(model)
+    count = _fewest_meeting_quantile(instance, request_rate_rps, latency_slo_ms, quantile, model)
+    return _sizing(instance, count, request_rate_rps, model)
 
 
-Sizer = Callable[..., Sizing]
+@dataclass(frozen=True)
+class UtilizationRule:
+    """The rule of thumb as a sizer: ``UtilizationRule(0.7)(instance, rate_rps, slo_ms)``.
+
+    Every sizer is called the same way, (instance, request_rate_rps, latency_slo_ms), and carries
+    its own settings, so a table or curve cannot drop one. The p95 is reported in ``model``.
+    """
+
+    target: float = 0.7
+    model: FleetLatency = MMC
+
+    def __post_init__(self):
+        object.__setattr__(self, "target", _target(self.target))
+        object.__setattr__(self, "model", _model(self.model))
+
+    def __call__(self, instance, request_rate_rps, latency_slo_ms) -> Sizing:
+        return size_fleet(instance, request_rate_rps, latency_slo_ms,
+                          utilization_target=self.target, model=self.model)
+
+    @property
+    def label(self) -> str:
+        """e.g. "rule of thumb (70%)"."""
+        return f"rule of thumb ({self.target:.0%})"
+
+
+@dataclass(frozen=True)
+class QuantileRule:
+    """Sizing for a response-time quantile as a sizer: the fewest instances whose
+    ``quantile`` meets the SLO in ``model``."""
+
+    quantile: float = 0.95
+    model: FleetLatency = MMC
+
+    def __post_init__(self):
+        object.__setattr__(self, "quantile", _quantile(self.quantile))
+        object.__setattr__(self, "model", _model(self.model))
+
+    def __call__(self, instance, request_rate_rps, latency_slo_ms) -> Sizing:
+        return size_fleet_for_quantile(instance, request_rate_rps, latency_slo_ms,
+                                       quantile=self.quantile, model=self.model)
+
+    @property
+    def label(self) -> str:
+        """e.g. "p95 sizing (least outstanding, service cv 0.3)"."""
+        return f"p{100 * self.quantile:g} sizing ({self.model.label})"
+
+
+@dataclass(frozen=True)
+class SLORule:
+    """The utilisation rule, raised until the p95 meets the SLO: what a fleet should run.
+
+    count = max(ceil(rate / (throughput × target)), fewest instances whose p95 in ``model``
+    meets the SLO). An exact fit of the rule stays exact; an option whose own latency exceeds
+    the SLO, or whose idle p95 does, is infeasible.
+    """
+
+    target: float = 0.7
+    model: FleetLatency = MMC
+
+    def __post_init__(self):
+        object.__setattr__(self, "target", _target(self.target))
+        object.__setattr__(self, "model", _model(self.model))
+
+    def __call__(self, instance, request_rate_rps, latency_slo_ms) -> Sizing:
+        rule = size_fleet(instance, request_rate_rps, latency_slo_ms,
+                          utilization_target=self.target, model=self.model)
+        if rule.p95_ms <= latency_slo_ms:  # the rule already meets the SLO: keep its count
+            return rule
+        count = _fewest_meeting_quantile(rule.instance, rule.request_rate_rps,
+                                         latency_slo_ms, 0.95, self.model, rule.count + 1)
+        return _sizing(rule.instance, count, rule.request_rate_rps, self.model)
+
+    @property
+    def label(self) -> str:
+        """e.g. "70% rule, raised to meet the p95"."""
+        return f"{self.target:.0%} rule, raised to meet the p95"
+
+
+Sizer = Callable[[InstanceType, float, float], Sizing]
 
 
 def _options(options: Iterable[InstanceType]) -> list[InstanceType]:
@@ -374,9 +506,9 @@ def _options(options: Iterable[InstanceType]) -> list[InstanceType]:
     return chosen
 
 
-def _sizer(size: object) -> Callable[..., Sizing]:
+def _sizer(size: object) -> Sizer:
     if not callable(size):
-        raise ParameterError("size", "a sizing function such as size_fleet", size)
+        raise ParameterError("size", "a sizer such as UtilizationRule(0.7)", size)
     return size
 
 
@@ -398,18 +530,19 @@ def sizing_table(
     options: Iterable[InstanceType],
     request_rate_rps: float,
     latency_slo_ms: float,
-    size: Sizer = size_fleet,
-    **size_options,
+    size: Sizer = UtilizationRule(),
 ) -> pd.DataFrame:
-    """Size every option with ``size`` and return one row per option, cheapest first.
+    """Size every option with the sizer ``size`` and return one row per option, cheapest first.
 
-    Infeasible options stay in the table with ``feasible`` False and the ``reason``.
+    ``size`` is called as ``size(option, request_rate_rps, latency_slo_ms)`` and carries its own
+    settings (``UtilizationRule(0.5)``, ``QuantileRule(0.99, model)``). Infeasible options stay
+    in the table with ``feasible`` False and the ``reason``.
     """
     size = _sizer(size)
     rows = []
     for option in _options(options):
         try:
-            fleet = size(option, request_rate_rps, latency_slo_ms, **size_options)
+            fleet = size(option, request_rate_rps, latency_slo_ms)
         except InfeasibleError as infeasible:
             rows.append({"instance": option.name, "feasible": False, "reason": str(infeasible)})
             continue
@@ -430,20 +563,22 @@ def sizing_table(
     return table.sort_values(["feasible", "hourly_usd"], ascending=[False, True], kind="stable")
 
 
-def _cheapest(
-    options: Iterable[InstanceType], request_rate_rps: float, latency_slo_ms: float,
-    size: Sizer, **size_options,
-) -> Sizing:
+def cheapest(options: Iterable[InstanceType], request_rate_rps: float, latency_slo_ms: float,
+             size: Sizer) -> Sizing:
+    """Return the cheapest fleet that the sizer ``size`` finds among the options.
+
+    Options the sizer finds infeasible are excluded; if none is left, InfeasibleError listing
+    why. Ties in hourly price go to fewer instances, then lower latency, then the name.
+    """
     size = _sizer(size)
     fleets, reasons = [], []
     for option in _options(options):
         try:
-            fleets.append(size(option, request_rate_rps, latency_slo_ms, **size_options))
+            fleets.append(size(option, request_rate_rps, latency_slo_ms))
         except InfeasibleError as infeasible:
             reasons.append(str(infeasible))
     if not fleets:
         raise InfeasibleError("no instance type can meet the SLO: " + "; ".join(reasons))
-    # Cheapest per hour; ties go to fewer instances, then lower latency, then the name.
     return min(fleets, key=lambda f: (f.hourly_usd, f.count, f.instance.latency_ms,
                                       f.instance.name))
 
@@ -453,14 +588,26 @@ def cheapest_instance(
     request_rate_rps: float,
     latency_slo_ms: float,
     utilization_target: float = 0.7,
+    *,
+    model: FleetLatency = FLEET,
 ) -> Sizing:
-    """Return the cheapest fleet by the utilisation rule among the options that meet the SLO.
+    """Return the cheapest fleet that keeps each instance under the target AND meets the SLO.
 
-    Options whose latency exceeds the SLO are excluded; if none is left, InfeasibleError.
-    Ties in hourly price go to fewer instances, then lower latency, then the name.
+    Assumptions, line by line (chapter 1):
+
+    * an option whose own latency exceeds the SLO is dropped: more instances do not make one
+      request faster;
+    * each instance is sized to stay below ``utilization_target`` busy, rounding up, with an
+      exact fit kept exact (:func:`instances_for_utilization`);
+    * the count is then raised, if needed, until the fleet's p95 meets ``latency_slo_ms`` in
+      ``model``: per-instance queues behind a load balancer (least outstanding requests by
+      default) and gamma service times with the model's coefficient of variation
+      (:mod:`perfcost.fleet_latency`). The result's ``p95_ms`` is that p95;
+    * among the options left, the lowest hourly price wins; ties go to fewer instances, then
+      lower latency, then the name.
     """
-    return _cheapest(options, request_rate_rps, latency_slo_ms, size_fleet,
-                     utilization_target=utilization_target)
+    rule = SLORule(_target(utilization_target), _model(model))
+    return cheapest(options, request_rate_rps, latency_slo_ms, rule)
 
 
 def cheapest_instance_for_quantile(
@@ -468,22 +615,25 @@ def cheapest_instance_for_quantile(
     request_rate_rps: float,
     latency_slo_ms: float,
     quantile: float = 0.95,
+    *,
+    model: FleetLatency = MMC,
 ) -> Sizing:
-    """Return the cheapest fleet whose ``quantile`` response time meets the SLO (M/M/c model)."""
-    return _cheapest(options, request_rate_rps, latency_slo_ms, size_fleet_for_quantile,
-                     quantile=quantile)
+    """Return the cheapest fleet whose ``quantile`` response time meets the SLO in ``model``."""
+    return cheapest(options, request_rate_rps, latency_slo_ms,
+                    QuantileRule(_quantile(quantile), _model(model)))
 
 
 def with_spares(fleet: Sizing, spares: int = 1) -> Sizing:
     """Return ``fleet`` with ``spares`` more instances (N+1 redundancy for ``spares=1``).
 
-    The fleet with its spares may hold at most ``MAX_INSTANCES`` instances.
+    The fleet with its spares may hold at most ``MAX_INSTANCES`` instances; its p95 is in the
+    model the fleet was sized with.
     """
     if not isinstance(fleet, Sizing):
         raise ParameterError("fleet", "a Sizing (from size_fleet and the like)", fleet)
     spares = integer_in_range("spares", spares, 0, MAX_INSTANCES - fleet.count)
     _check_fleet(fleet.instance, fleet.count + spares)
-    return _sizing(fleet.instance, fleet.count + spares, fleet.request_rate_rps)
+    return _sizing(fleet.instance, fleet.count + spares, fleet.request_rate_rps, fleet.model)
 
 
 def quantile_curves(
@@ -491,10 +641,12 @@ def quantile_curves(
     fleet_sizes: Iterable[int],
     utilizations: Iterable[float],
     quantile: float = 0.95,
+    *,
+    model: FleetLatency = MMC,
 ) -> pd.DataFrame:
-    """Return the M/M/c response-time quantile against utilisation for each fleet size.
+    """Return the response-time quantile in ``model`` against utilisation for each fleet size.
 
-    Each instance is one server with mean service time ``service_ms`` in [10^-6, 60,000];
+    Each instance is one slot with mean service time ``service_ms`` in [10^-6, 60,000];
     fleet sizes are whole numbers in [1, 10^9], utilisations in (0, 1), and the table holds at
     most ``MAX_CURVE_POINTS`` rows. Columns: ``fleet`` (a label), ``servers``, ``utilization``,
     ``p95_ms`` (the ``quantile`` response time).
@@ -514,12 +666,12 @@ def quantile_curves(
             # ρ within an ulp of 1 can round cμρ up to cμ: keep the arrival rate just below it.
             arrival_rate = min(rho * servers * service_rate,
                                math.nextafter(servers * service_rate, 0.0))
-            queue = MMc(arrival_rate, service_rate, servers)
             rows.append({
                 "fleet": f"{servers} instance{'s' if servers > 1 else ''}",
                 "servers": servers,
                 "utilization": rho,
-                "p95_ms": 1000.0 * queue.response_quantile(quantile),
+                "p95_ms": 1000.0 * _quantile_s(model, servers, service_rate, arrival_rate,
+                                               quantile),
             })
     return pd.DataFrame(rows)
 
@@ -528,10 +680,10 @@ def cost_curves(
     options: Iterable[InstanceType],
     request_rates_rps: Iterable[float],
     latency_slo_ms: float,
-    size: Sizer = size_fleet,
-    **size_options,
+    size: Sizer = UtilizationRule(),
 ) -> pd.DataFrame:
-    """Return each feasible option's fleet cost at each request rate (long format).
+    """Return each feasible option's fleet cost at each request rate (long format), sized by
+    the sizer ``size`` (see :func:`sizing_table`).
 
     Columns: ``request_rate_rps``, ``instance``, ``count``, ``monthly_usd``, ``cheapest`` (True on
     the row of the cheapest option at that rate). At most ``MAX_CURVE_POINTS`` rates.
@@ -544,7 +696,7 @@ def cost_curves(
         raise ParameterError("len(options) * len(request_rates_rps)",
                              f"at most {MAX_CURVE_SIZINGS:,} sizings", len(options) * len(rates))
     for rate in rates:
-        table = sizing_table(options, rate, latency_slo_ms, size, **size_options)
+        table = sizing_table(options, rate, latency_slo_ms, size)
         table = table[table["feasible"]].assign(request_rate_rps=float(rate))
         table["cheapest"] = table["hourly_usd"] == table["hourly_usd"].min()
         tables.append(table[["request_rate_rps", "instance", "count", "monthly_usd", "cheapest"]])
@@ -576,11 +728,14 @@ def simulated_response_quantile_ms(
     service_cv: float = 1.0,
     requests: int = 200_000,
     seed: int = 0,
+    routing: str = "shared_queue",
 ) -> float:
-    """Simulate the fleet model and return its response-time quantile in milliseconds.
+    """Simulate the fleet and return its response-time quantile in milliseconds.
 
-    Poisson arrivals at ``request_rate_rps`` are served first come first served by the
-    count × k slots of the M/M/c model, each with mean service time k / throughput; service times
+    Poisson arrivals at ``request_rate_rps`` are routed to ``count`` instances by ``routing``
+    (:func:`perfcost.simulation.routed_response_times`; ``shared_queue``, the default, is the
+    M/M/c model's one queue for every slot); each instance serves its requests first come first
+    served on its k slots, each with mean service time k / throughput; service times
     are gamma distributed with coefficient of variation ``service_cv`` (1: exponential, the
     M/M/c model itself; 0, or below 10^-6: deterministic, closer to a real inference server).
     The first 10% of requests are dropped as warm-up.
@@ -610,7 +765,7 @@ def simulated_response_quantile_ms(
         shape = 1.0 / service_cv**2
         rng = np.random.default_rng(seed + 1)
         services_s = rng.gamma(shape, mean_s / shape, size=requests)
-    response_s = fcfs_response_times(arrivals_s, services_s, queue.servers)
+    response_s = routed_response_times(arrivals_s, services_s, count, slots, routing, seed=seed)
     return 1000.0 * float(np.quantile(response_s[requests // 10:], quantile))
 
 
@@ -673,11 +828,13 @@ _QUESTION_CHECKS = {
 
 
 def max_utilization_for_quantile(
-    service_ms: float, servers: int, latency_slo_ms: float, quantile: float = 0.95
+    service_ms: float, servers: int, latency_slo_ms: float, quantile: float = 0.95,
+    *, model: FleetLatency = MMC,
 ) -> float:
-    """Return the highest utilisation at which ``servers`` M/M/c servers still meet the SLO.
+    """Return the highest utilisation at which ``servers`` instances still meet the SLO.
 
-    Each server has mean service time ``service_ms`` in [10^-6, 60,000]; ``servers`` in
+    Each instance is one slot with mean service time ``service_ms`` in [10^-6, 60,000], and
+    latency is modelled by ``model`` (M/M/c by default); ``servers`` in
     [1, 10^9]. Found by bisection on ρ in (0, 1) (60 steps), since the response-time quantile
     rises with ρ. Returns 0.0 if even an idle fleet misses the SLO.
     """
@@ -685,10 +842,11 @@ def max_utilization_for_quantile(
     servers = integer_in_range("servers", servers, 1, MAX_SERVERS)
     latency_slo_ms = _latency("latency_slo_ms", latency_slo_ms)
     quantile = _quantile(quantile)
+    model = _model(model)
 
     def quantile_ms(rho: float) -> float:
-        queue = MMc(rho * servers * service_rate, service_rate, servers)
-        return 1000.0 * queue.response_quantile(quantile)
+        return 1000.0 * _quantile_s(model, servers, service_rate, rho * servers * service_rate,
+                                    quantile)
 
     low, high = 1e-9, 1.0 - 1e-9
     if quantile_ms(low) > latency_slo_ms:

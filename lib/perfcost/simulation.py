@@ -2,7 +2,8 @@
 
 It checks the queueing formulas (chapter 1) where they are exact, and measures what they
 approximate: the same arrivals with deterministic service give the M/D/c queue that inference
-servers resemble more closely than M/M/c.
+servers resemble more closely than M/M/c. :func:`routed_response_times` simulates what a load
+balancer builds instead: n instances, each its own queue of k slots, fed by a routing policy.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import heapq
 import numpy as np
 
 from perfcost.traffic import MAX_ARRIVAL_S, check_arrival_times
-from perfcost.validation import ParameterError, integer_in_range
+from perfcost.validation import ParameterError, integer_in_range, seed_value
 
-__all__ = ["fcfs_response_times"]
+__all__ = ["ROUTINGS", "fcfs_response_times", "routed_response_times"]
+
+ROUTINGS = ("shared_queue", "random", "round_robin", "least_outstanding")
 
 
 MAX_SERVERS = 1_000_000  # the simulation keeps one free time per server
@@ -60,10 +63,86 @@ def fcfs_response_times(arrival_times_s, service_times_s, servers: int) -> np.nd
             "service_times_s", f"the same length as arrival_times_s ({arrivals.size})",
             services.size,
         )
-    free_at = [0.0] * servers  # a heap of the times each server becomes free
+    return np.asarray(_fcfs_kernel(arrivals.tolist(), services.tolist(), servers)) - arrivals
+
+
+def _fcfs_kernel(arrivals: list[float], services: list[float], servers: int) -> list[float]:
+    """Finish times of FCFS service on ``servers`` slots (validated inputs, arrival order)."""
+    free_at = [0.0] * servers
+    finish = []
+    for arrival, service in zip(arrivals, services, strict=True):
+        done = max(arrival, free_at[0]) + service
+        finish.append(done)
+        heapq.heapreplace(free_at, done)
+    return finish
+
+
+def _split_finish(arrivals, services, owner, instances: int, slots: int) -> np.ndarray:
+    """Finish times when request i is sent to instance ``owner[i]`` (a static assignment)."""
     finish = np.empty_like(arrivals)
-    for i, (arrival, service) in enumerate(zip(arrivals.tolist(), services.tolist(), strict=True)):
-        start = max(arrival, free_at[0])
-        finish[i] = start + service
-        heapq.heapreplace(free_at, finish[i])
+    for instance in range(instances):
+        mine = np.flatnonzero(owner == instance)
+        finish[mine] = _fcfs_kernel(arrivals[mine].tolist(), services[mine].tolist(), slots)
+    return finish
+
+
+def _least_outstanding_finish(arrivals, services, instances: int, slots: int) -> np.ndarray:
+    """Finish times when each request goes to the instance with the fewest in flight (ties to
+    the lowest index), then waits FCFS for one of that instance's slots."""
+    outstanding = np.zeros(instances, dtype=np.int64)
+    free_at = [[0.0] * slots for _ in range(instances)]
+    completions: list[tuple[float, int]] = []  # (finish, instance), a heap
+    finish = np.empty_like(arrivals)
+    for i, (arrival, service) in enumerate(zip(arrivals.tolist(), services.tolist(),
+                                               strict=True)):
+        while completions and completions[0][0] <= arrival:
+            outstanding[heapq.heappop(completions)[1]] -= 1
+        chosen = int(np.argmin(outstanding))
+        slots_free = free_at[chosen]
+        finish[i] = max(arrival, slots_free[0]) + service
+        heapq.heapreplace(slots_free, finish[i])
+        outstanding[chosen] += 1
+        heapq.heappush(completions, (finish[i], chosen))
+    return finish
+
+
+def routed_response_times(arrival_times_s, service_times_s, instances: int, slots: int,
+                          routing: str, *, seed: int = 0) -> np.ndarray:
+    """Return each request's response time when a balancer routes it to one of ``instances``.
+
+    Each instance serves its own requests first come first served on ``slots`` slots. Routing:
+    ``shared_queue`` (one queue for every slot: the lower bound), ``random`` (uniform, from
+    ``numpy.random.default_rng(seed)``), ``round_robin`` (request i to instance i mod n) or
+    ``least_outstanding`` (fewest requests in flight at the arrival instant, ties to the
+    lowest index).
+
+    Parameters
+    ----------
+    arrival_times_s, service_times_s : array_like
+        As for :func:`fcfs_response_times`.
+    instances, slots : int
+        n instances of k slots; n·k at most 10^6.
+    routing : str
+        One of :data:`ROUTINGS`.
+    seed : int
+        Seeds the random routing only.
+    """
+    arrivals = check_arrival_times("arrival_times_s", arrival_times_s)
+    services = _service_times(service_times_s)
+    instances = integer_in_range("instances", instances, 1, MAX_SERVERS)
+    slots = integer_in_range("slots", slots, 1, MAX_SERVERS // instances)
+    if not isinstance(routing, str) or routing not in ROUTINGS:
+        raise ParameterError("routing", f"one of {', '.join(ROUTINGS)}", routing)
+    if services.shape != arrivals.shape:
+        raise ParameterError("service_times_s", f"the same length as arrival_times_s "
+                             f"({arrivals.size})", services.size)
+    if routing == "shared_queue":
+        finish = np.asarray(_fcfs_kernel(arrivals.tolist(), services.tolist(),
+                                         instances * slots))
+    elif routing == "least_outstanding":
+        finish = _least_outstanding_finish(arrivals, services, instances, slots)
+    else:
+        owner = (np.arange(arrivals.size) % instances if routing == "round_robin" else
+                 np.random.default_rng(seed_value(seed)).integers(instances, size=arrivals.size))
+        finish = _split_finish(arrivals, services, owner, instances, slots)
     return finish - arrivals

@@ -1,0 +1,217 @@
+r"""Response-time quantiles of a fleet behind a load balancer: per-instance queues, routed.
+
+A real fleet is not one queue. A load balancer hands each request to one of n instances, and the
+request waits in *that* instance's queue for one of its k slots (its batch or thread
+concurrency). How much it waits depends on the routing policy and on how variable service is:
+
+``shared_queue``
+    One first-come-first-served queue for all n·k slots (M/G/(nk)). No balancer achieves it; it
+    is the lower bound on every policy, and what the M/M/c chapter model assumed.
+``random``
+    Each request to an instance drawn at random. A random split of Poisson traffic is Poisson, so
+    each instance is an M/G/k queue at rate λ/n.
+``round_robin``
+    Instances in turn. Each instance sees every n-th arrival, whose gaps are Erlang-n: less
+    variable than Poisson (squared coefficient of variation c_a² = 1/n), a G/G/k queue.
+``least_outstanding``
+    The instance with the fewest requests in flight (AWS ALB's "least outstanding requests",
+    Envoy's least-request). A request waits only if every slot of the fleet is busy, as in the
+    shared queue, but then it waits behind its own instance's queue.
+
+The approximation (M/G/c-style, Allen–Cunneen): a request waits with the Erlang C probability p
+of the M/M/c queue with the same servers and load; if it waits, its wait is exponential with the
+mean the Allen–Cunneen formula gives, (c_a² + c_s²)/2 × 1/(cμ − λ) (Allen 1990, §6; Whitt
+1993). For ``least_outstanding`` the conditional mean adds the (n − 1)/(nkμ) a request waits for
+its own instance's next completion rather than the fleet's: when every queue is balanced at Q/n,
+it waits for Q/n + 1 completions at rate kμ instead of Q + 1 at rate nkμ. Service times are gamma
+distributed with mean 1/μ and coefficient of variation c_s (0: deterministic, 1: exponential).
+The response time is the wait plus an independent service time, whose survival function has a
+closed form,
+
+.. math::  P(W + S > t) = \bar F_S(t) + p\, e^{-\theta t}\, E[e^{\theta S}; S \le t],
+           \qquad \theta = 1 / E[W \mid W > 0],
+
+evaluated with the regularised incomplete gamma function when θ < β (the gamma rate) and with
+Kummer's function ₁F₁(1; α + 1; ·) otherwise. The model is exact for M/M/c (``shared_queue``
+with c_s = 1) and for ``random`` routing with exponential service (n independent M/M/k queues);
+elsewhere it is an approximation, checked against the discrete-event simulation of
+:func:`perfcost.simulation.routed_response_times` in ``tests/test_fleet_latency.py`` and in
+chapter 1.
+
+Used by :mod:`perfcost.capacity` and chapter 1.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from scipy import optimize, special
+
+from perfcost.queueing import MAX_CV, MAX_SERVERS, UnstableQueueError, erlang_c
+from perfcost.validation import ParameterError, fraction, in_range, integer_in_range
+
+__all__ = [
+    "DEFAULT_SERVICE_CV",
+    "ROUTINGS",
+    "FleetLatency",
+    "Wait",
+    "response_quantile_s",
+    "response_survival",
+    "wait_model",
+]
+
+ROUTINGS = ("shared_queue", "random", "round_robin", "least_outstanding")
+# Inference on a fixed model and batch size is close to deterministic (Gujarati et al. 2020,
+# "Serving DNNs like Clockwork"); 0.3 leaves room for batch-size and input-size variation.
+DEFAULT_SERVICE_CV = 0.3
+MAX_FLEET_CV = 10.0  # beyond, a gamma of shape 1/cv² < 0.01 puts all its mass near 0
+
+
+@dataclass(frozen=True)
+class Wait:
+    """A request's wait: 0 with probability 1 − ``p_wait``, else exponential with mean
+    ``mean_conditional_s``."""
+
+    p_wait: float
+    mean_conditional_s: float
+
+
+def _routing(value: object) -> str:
+    if not isinstance(value, str) or value not in ROUTINGS:
+        raise ParameterError("routing", f"one of {', '.join(ROUTINGS)}", value)
+    return value
+
+
+def _service_cv(value: object) -> float:
+    return in_range("service_cv", value, 0.0, min(MAX_CV, MAX_FLEET_CV))
+
+
+def _erlang_c_or_zero(servers: int, offered_load: float) -> float:
+    return erlang_c(servers, offered_load) if offered_load > 0 else 0.0
+
+
+def wait_model(routing: str, instances: int, slots: int, slot_rate: float,
+               arrival_rate: float, service_cv: float) -> Wait:
+    """Return the wait of a request to ``instances`` × ``slots`` servers under ``routing``.
+
+    Parameters
+    ----------
+    routing : str
+        One of :data:`ROUTINGS`.
+    instances, slots : int
+        n instances of k slots each; n·k at most 10^9.
+    slot_rate : float
+        μ, requests per second one slot completes.
+    arrival_rate : float
+        λ, requests per second to the whole fleet; λ < n k μ.
+    service_cv : float
+        c_s, the service time's coefficient of variation, in [0, 10].
+    """
+    routing = _routing(routing)
+    instances = integer_in_range("instances", instances, 1, MAX_SERVERS)
+    slots = integer_in_range("slots", slots, 1, MAX_SERVERS // instances)
+    service_cv = _service_cv(service_cv)
+    capacity = instances * slots * slot_rate
+    if not arrival_rate < capacity:
+        raise UnstableQueueError("arrival_rate", f"< instances × slots × slot_rate = "
+                                 f"{capacity:g} (the fleet's capacity)", arrival_rate)
+    scale_s = (1.0 + service_cv**2) / 2.0  # Allen–Cunneen with Poisson arrivals (c_a = 1)
+    if routing in ("random", "round_robin"):
+        per_instance = arrival_rate / instances
+        if routing == "round_robin":  # every n-th arrival of a Poisson stream: c_a² = 1/n
+            scale_s = (1.0 / instances + service_cv**2) / 2.0
+        p_wait = _erlang_c_or_zero(slots, per_instance / slot_rate)
+        return Wait(p_wait, scale_s / (slots * slot_rate - per_instance))
+    p_wait = _erlang_c_or_zero(instances * slots, arrival_rate / slot_rate)
+    mean_s = 1.0 / (capacity - arrival_rate)
+    if routing == "least_outstanding":  # its own instance's next completion, not the fleet's
+        mean_s += (instances - 1) / (instances * slots * slot_rate)
+    return Wait(p_wait, scale_s * mean_s)
+
+
+def _service_survival(t: float, mean_s: float, cv: float) -> float:
+    if cv == 0.0:
+        return 1.0 if t < mean_s else 0.0
+    shape = 1.0 / cv**2
+    return float(special.gammaincc(shape, t * shape / mean_s))
+
+
+def _waited_tail(t: float, theta: float, mean_s: float, cv: float) -> float:
+    """e^{-θt} E[e^{θS}; S ≤ t] for S ~ gamma(mean, cv): the waited requests' extra tail."""
+    if cv == 0.0:
+        return math.exp(-theta * (t - mean_s)) if t >= mean_s else 0.0
+    shape = 1.0 / cv**2
+    beta = shape / mean_s  # the gamma's rate
+    if t == 0.0:
+        return 0.0
+    if theta < beta:  # (β/(β−θ))^α P(α, (β−θ)t) e^{-θt}, in logs
+        lower = special.gammainc(shape, (beta - theta) * t)
+        if lower == 0.0:
+            return 0.0
+        return math.exp(shape * math.log(beta / (beta - theta)) - theta * t + math.log(lower))
+    # θ ≥ β: e^{-βt} (βt)^α / Γ(α+1) · ₁F₁(1; α+1; −(θ−β)t) (Kummer's transformation)
+    log_front = -beta * t + shape * math.log(beta * t) - special.gammaln(shape + 1.0)
+    return math.exp(log_front) * float(special.hyp1f1(1.0, shape + 1.0, -(theta - beta) * t))
+
+
+def response_survival(t: float, wait: Wait, mean_service_s: float, service_cv: float) -> float:
+    """P(W + S > t): the wait ``wait`` plus a gamma service time (mean, cv), at t seconds."""
+    theta = 1.0 / wait.mean_conditional_s
+    tail = _waited_tail(t, theta, mean_service_s, service_cv)
+    return _service_survival(t, mean_service_s, service_cv) + wait.p_wait * tail
+
+
+def response_quantile_s(quantile: float, wait: Wait, mean_service_s: float,
+                        service_cv: float) -> float:
+    """The ``quantile`` of W + S in seconds, solved from :func:`response_survival`."""
+    quantile = fraction("quantile", quantile, low_open=True, high_open=True)
+    service_cv = _service_cv(service_cv)
+    tail = 1.0 - quantile
+    if service_cv == 0.0:  # S is a constant: the quantile is S plus the wait's quantile
+        extra = (math.log(wait.p_wait / tail) * wait.mean_conditional_s
+                 if wait.p_wait > tail else 0.0)
+        return mean_service_s + extra
+    high = mean_service_s + wait.mean_conditional_s
+    while response_survival(high, wait, mean_service_s, service_cv) > tail:
+        high *= 2.0
+    return optimize.brentq(
+        lambda t: response_survival(t, wait, mean_service_s, service_cv) - tail,
+        0.0, high, xtol=1e-15, rtol=1e-10)
+
+
+@dataclass(frozen=True)
+class FleetLatency:
+    """How a fleet's latency is modelled: the balancer's routing and service variability.
+
+    Parameters
+    ----------
+    routing : str
+        One of :data:`ROUTINGS`; ``shared_queue`` is the lower bound no balancer reaches.
+    service_cv : float
+        Coefficient of variation of one request's service time, in [0, 10]: 0 deterministic,
+        1 exponential (the M/M/c assumption). Default :data:`DEFAULT_SERVICE_CV`.
+    """
+
+    routing: str = "least_outstanding"
+    service_cv: float = DEFAULT_SERVICE_CV
+
+    def __post_init__(self):
+        object.__setattr__(self, "routing", _routing(self.routing))
+        object.__setattr__(self, "service_cv", _service_cv(self.service_cv))
+
+    def response_quantile_s(self, instances: int, slots: int, slot_rate: float,
+                            arrival_rate: float, quantile: float = 0.95) -> float:
+        """The ``quantile`` response time, in seconds, of n instances of k slots at rate λ."""
+        wait = wait_model(self.routing, instances, slots, slot_rate, arrival_rate,
+                          self.service_cv)
+        return response_quantile_s(quantile, wait, 1.0 / slot_rate, self.service_cv)
+
+    def idle_quantile_s(self, slot_rate: float, quantile: float = 0.95) -> float:
+        """The ``quantile`` of one service time: the latency floor no fleet size removes."""
+        return response_quantile_s(quantile, Wait(0.0, 1.0), 1.0 / slot_rate, self.service_cv)
+
+    @property
+    def label(self) -> str:
+        """e.g. "least outstanding, service cv 0.3"."""
+        return f"{self.routing.replace('_', ' ')}, service cv {self.service_cv:g}"
