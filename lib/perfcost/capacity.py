@@ -789,10 +789,18 @@ class CapacityQuestion:
     gpu_throughput_rps: float
     gpu_hourly_usd: float
     gpu_latency_ms: float
+    routing: str = FLEET.routing  # the load balancer's policy (fleet_latency.ROUTINGS)
+    service_cv: float = FLEET.service_cv  # service time's coefficient of variation, [0, 10]
 
     def __post_init__(self):
         for name, check in _QUESTION_CHECKS.items():
             object.__setattr__(self, name, check(name, getattr(self, name)))
+        FleetLatency(self.routing, self.service_cv)  # checks both, by name
+
+    @property
+    def model(self) -> FleetLatency:
+        """The fleet's latency model: per-instance queues routed by ``routing``."""
+        return FleetLatency(self.routing, self.service_cv)
 
     @property
     def cpu(self) -> InstanceType:

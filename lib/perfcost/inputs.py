@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from perfcost.fleet_latency import MAX_FLEET_CV, ROUTINGS
 from perfcost.traffic import MAX_RATE_RPS
 from perfcost.validation import (
     MAX_SEED,
@@ -37,6 +38,7 @@ __all__ = [
     "CHAPTER_INPUTS",
     "CatalogPath",
     "ChapterInputs",
+    "Choice",
     "Names",
     "NoAnswerError",
     "Number",
@@ -122,6 +124,22 @@ class Text:
 
     def __str__(self) -> str:
         return f"one line of text, 1 to {self.max_chars} characters"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of a few names, e.g. a routing policy."""
+
+    options: tuple[str, ...]
+
+    def check(self, name: str, value: object) -> str:
+        """Return ``value``, or raise ParameterError naming ``name``."""
+        if not isinstance(value, str) or value not in self.options:
+            raise ParameterError(name, str(self), value)
+        return value
+
+    def __str__(self) -> str:
+        return f"one of {', '.join(self.options)}"
 
 
 @dataclass(frozen=True)
@@ -288,19 +306,22 @@ def _capacity_has_an_answer(values: Mapping[str, object]) -> None:
                                  f"at most {MAX_IN_FLIGHT:,} requests in flight per instance "
                                  "(Little's law)", float(f"{in_flight:.4g}"))
     question = capacity.CapacityQuestion(**values)
-    names = "latency_slo_ms, request_rate_rps and the options"
+    names = "latency_slo_ms, request_rate_rps, routing, service_cv and the options"
     rate, slo = values["request_rate_rps"], values["latency_slo_ms"]
     try:
-        for at_rps in (rate, question.peak_rate_rps):
-            capacity.cheapest_instance(question.options, at_rps, slo,
-                                       values["utilization_target"])
-        fleet = capacity.cheapest_instance_for_quantile(question.options, rate, slo)
+        fleets = [capacity.cheapest_instance(question.options, at_rps, slo,
+                                             values["utilization_target"], model=model)
+                  for at_rps in (rate, question.peak_rate_rps)
+                  for model in (question.model, capacity.MMC)]
+        fleets.append(capacity.cheapest_instance_for_quantile(
+            question.options, rate, slo, model=question.model))
     except capacity.InfeasibleError as error:
         raise NoAnswerError(names, str(error)) from None
-    servers = fleet.count * capacity.slots_per_instance(fleet.instance)
-    if servers > capacity.MAX_SIMULATED_SERVERS:
-        raise NoAnswerError(names, f"the p95 fleet has {servers:,} slots to simulate; at most "
-                            f"{capacity.MAX_SIMULATED_SERVERS:,}")
+    for fleet in fleets:  # the chapter simulates each of them
+        servers = fleet.count * capacity.slots_per_instance(fleet.instance)
+        if servers > capacity.MAX_SIMULATED_SERVERS:
+            raise NoAnswerError(names, f"a fleet of {servers:,} slots to simulate; at most "
+                                f"{capacity.MAX_SIMULATED_SERVERS:,}")
 
 
 # The variants chapter 4's comparisons read by name; the others may be left out.
@@ -341,6 +362,8 @@ CAPACITY = ChapterInputs(checks={
     "latency_slo_ms": LATENCY_MS,
     "utilization_target": UTILIZATION_TARGET,
     "peak_to_average": Number(1.0, 100.0),  # beyond 100x, size for the peak directly
+    "routing": Choice(ROUTINGS),
+    "service_cv": Number(0.0, MAX_FLEET_CV),  # beyond 10, a gamma puts all its mass near 0
     "cpu_name": Text(),
     "cpu_throughput_rps": THROUGHPUT_RPS,
     "cpu_hourly_usd": HOURLY_USD,
