@@ -11,12 +11,14 @@ so the matrix costs one papermill run per parameter set.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
 import pytest
 
-from perfcost.chapters import checked_parameters, find_chapters, rerun
+from perfcost.capacity import HOURS_PER_MONTH
+from perfcost.chapters import chapter_parameters, checked_parameters, find_chapters, rerun
 
 pytestmark = pytest.mark.slow
 
@@ -63,12 +65,98 @@ def finite_numbers(results: dict) -> None:
 
 CAPACITY_SETS: list[dict] = [
     {},
+    # The README's example and the re-runs the chapter and its exercises suggest.
+    {"request_rate_rps": 5000.0, "latency_slo_ms": 50.0},
+    {"utilization_target": 0.5},
+    {"latency_slo_ms": 30.0},
+    {"routing": "random"},
+    {"routing": "shared_queue"},
+    {"routing": "round_robin"},
+    # The ends of each parameter's valid range (perfcost list capacity).
+    {"request_rate_rps": 0.001},
+    {"request_rate_rps": 1e6, "gpu_throughput_rps": 1e6},
+    {"latency_slo_ms": 60_000.0, "peak_to_average": 100.0},
+    {"utilization_target": 0.01},
+    {"utilization_target": 1.0},
+    {"peak_to_average": 1.0},
+    {"service_cv": 0.0},
+    {"service_cv": 1.0},
+    {"service_cv": 10.0, "latency_slo_ms": 60_000.0},
+    {"cpu_throughput_rps": 0.001, "cpu_latency_ms": 0.001},
+    {"cpu_hourly_usd": 0.001, "gpu_hourly_usd": 1000.0},
+    {"gpu_latency_ms": 0.001, "cpu_latency_ms": 100.0},
 ]
 
 
 @pytest.mark.parametrize("parameters", CAPACITY_SETS, ids=ids)
 def test_capacity_runs_and_its_numbers_are_finite(reruns, parameters):
     finite_numbers(reruns.results("capacity", parameters))
+
+
+def capacity_run(reruns, parameters: dict) -> tuple[dict, dict]:
+    """The results of a capacity re-run and the parameters it ran with (defaults filled)."""
+    defaults = {name: p.default for name, p in
+                chapter_parameters(reruns.chapters["capacity"]).items()}
+    return reruns.results("capacity", parameters), {**defaults, **parameters}
+
+
+@pytest.mark.parametrize("parameters", CAPACITY_SETS, ids=ids)
+def test_every_fleet_the_chapter_recommends_meets_the_slo(reruns, parameters):
+    results, values = capacity_run(reruns, parameters)
+    slo = values["latency_slo_ms"]
+    for name in ("p95_ms", "queueing_p95_ms", "peak_p95_ms"):
+        assert results[name] <= slo * (1 + 1e-9), name
+    assert results["utilization"] <= values["utilization_target"] * (1 + 1e-9)
+    assert results["instance_count"] >= results["rule_only_count"]
+    assert results["n_plus_one_count"] == results["peak_count"] + 1
+    assert results["monthly_usd"] == pytest.approx(results["hourly_usd"] * HOURS_PER_MONTH)
+
+
+@pytest.mark.parametrize("parameters", CAPACITY_SETS, ids=ids)
+def test_capacity_verdicts_say_what_the_numbers_say(reruns, parameters):
+    results, values = capacity_run(reruns, parameters)
+    within = results["rule_only_count"] == results["instance_count"]
+    assert ("within the SLO" in results["rule_verdict"]) == within
+    extra = results["rule_extra_instances"]
+    expected = ("more" if extra > 0 else "exactly" if extra == 0 else "fewer")
+    assert expected in results["rule_vs_p95"]
+    if extra != 0:
+        assert f"buys {abs(extra)} " in results["rule_vs_p95"]
+    for name in ("max_utilization_1", "max_utilization_64", "max_utilization_64_random",
+                 "max_utilization_64_shared_queue"):
+        assert 0.0 <= results[name] < 1.0, name
+        if max(results["max_utilization_1"], results["max_utilization_64"]) > 0:
+            assert f"{results[name]:.1%}" in results["ceiling_verdict"], name
+    # One shared queue is the lower bound on latency, so it allows the highest utilisation;
+    # with random routing 64 instances are 64 single queues, no better than one.
+    assert results["max_utilization_64_shared_queue"] >= results["max_utilization_64"] - 1e-9
+    assert results["max_utilization_64_random"] == pytest.approx(
+        results["max_utilization_1"], abs=1e-6)
+    peak = values["request_rate_rps"] * values["peak_to_average"]
+    assert results["peak_rate_rps"] == pytest.approx(peak)
+    assert ("grows without bound" in results["average_fleet_at_peak"]) == (
+        peak >= results["instance_count"] * (values["gpu_throughput_rps"]
+        if results["cheapest_instance"] == values["gpu_name"]
+        else values["cpu_throughput_rps"]))
+
+
+@pytest.mark.parametrize("parameters", CAPACITY_SETS[:7], ids=ids)
+def test_the_latency_model_stays_close_to_the_simulation(reruns, parameters):
+    results, _ = capacity_run(reruns, parameters)
+    assert -0.10 <= results["model_relative_error"] <= 0.40
+    assert results["grid_worst_below"] >= -0.10
+    assert results["grid_worst_above"] <= 0.50
+
+
+def test_capacity_cost_never_falls_when_the_rate_rises(reruns):
+    runs = [reruns.results("capacity", {"request_rate_rps": rate})
+            for rate in (1000.0, 2000.0, 4000.0)]
+    costs = [run["monthly_usd"] for run in runs]
+    assert costs == sorted(costs)
+    for low, high in itertools.pairwise(runs):
+        if low["cheapest_instance"] == high["cheapest_instance"]:
+            assert low["instance_count"] <= high["instance_count"]
+            assert low["peak_count"] <= high["peak_count"]
 
 
 # --- Chapter 2: cost --------------------------------------------------------------------------
