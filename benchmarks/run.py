@@ -15,8 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from perfcost.batching import RESNET50_T4, LinearServiceTime, StaticBatching, simulate
 from perfcost.chapters import find_chapters, rerun
+from perfcost.fleet_check import model_error_grid
+from perfcost.fleet_latency import DEFAULT_SERVICE_CV, ROUTINGS, FleetLatency
 from perfcost.queueing import MD1, MMc, erlang_c
 from perfcost.traffic import poisson_arrival_times, poisson_arrivals
 
@@ -105,6 +109,32 @@ def _ciw_md1(rate_rps: float, service_ms: float, customers: int) -> tuple[float,
     return len(records) / seconds, mean_ms
 
 
+def bench_fleet_latency() -> None:
+    """The fleet latency model against simulation: worst p95 error by routing, on a grid."""
+    cvs, sizes, loads = (0.0, DEFAULT_SERVICE_CV, 1.0), [1, 4, 16, 64], (0.5, 0.7, 0.9)
+    models = [FleetLatency(r, cv) for r in ROUTINGS for cv in cvs]
+    start = time.perf_counter()
+    grid = pd.concat([
+        model_error_grid(models, sizes, slots=slots, utilization=load, requests=200_000)
+        .assign(slots=slots, utilization=load)
+        for slots in (1, 8) for load in loads], ignore_index=True)
+    seconds = time.perf_counter() - start
+    exact = (grid["service_cv"] == 1.0) & grid["routing"].isin(["shared_queue", "random"])
+    print(f"fleet model vs simulation: {len(grid)} fleets (routing x cv {cvs} x instances "
+          f"{sizes} x slots 1, 8 x busy {loads}), 200,000 requests each, {seconds:.0f} s")
+    print(f"  where the model is exact (M/M/c, random M/M/k): simulation noise "
+          f"{grid.loc[exact, 'relative_error'].abs().max():.1%} at worst")
+    worst = grid.groupby("routing", sort=False)["relative_error"].agg(["min", "max"])
+    for routing, row in worst.iterrows():
+        print(f"  {routing:<18} model/simulated - 1: {row['min']:+.1%} (worst below) "
+              f"to {row['max']:+.1%} (worst above)")
+    print(f"  at 50-70% busy: {grid.loc[grid['utilization'] < 0.8, 'relative_error'].min():+.1%}"
+          f" to {grid.loc[grid['utilization'] < 0.8, 'relative_error'].max():+.1%}")
+    model = FleetLatency()
+    seconds = median_seconds(lambda: model.response_quantile_s(64, 8, 100.0, 0.9 * 51_200), 50)
+    print(f"FleetLatency().response_quantile_s       {seconds * 1e3:8.3f} ms per call")
+
+
 def bench_chapters() -> None:
     goals = {"capacity": 20, "batching": 60, "compression": 120}  # seconds, from the issues
     with tempfile.TemporaryDirectory() as scratch:
@@ -184,6 +214,7 @@ if __name__ == "__main__":
         sys.exit(0)
     bench_erlang_c()
     bench_simulator()
+    bench_fleet_latency()
     bench_bad_input()
     bench_chapters()
     bench_book_from_empty_cache()

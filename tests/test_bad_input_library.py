@@ -18,6 +18,7 @@ import pytest
 
 from perfcost import capacity, cost, queueing, savings
 from perfcost.capacity import CapacityQuestion, InfeasibleError, InstanceType
+from perfcost.fleet_latency import FleetLatency, service_cv_from_percentile, wait_model
 from perfcost.pricing import load_catalog
 from perfcost.validation import ParameterError
 
@@ -104,7 +105,7 @@ CASES = [
       "request_rate_rps": bad_numbers()}),
     ("fleet_response_quantile_ms", capacity.fleet_response_quantile_ms,
      dict(instance=GPU, count=2, request_rate_rps=1000.0, quantile=0.95),
-     {"quantile": bad_numbers(1.0)}),
+     {"quantile": bad_numbers(1.0), "model": [None, "least_outstanding"]}),
     ("size_fleet", capacity.size_fleet,
      dict(instance=GPU, request_rate_rps=1000.0, latency_slo_ms=100.0, utilization_target=0.7),
      {"instance": [None], "request_rate_rps": bad_numbers(7e20),
@@ -142,6 +143,24 @@ CASES = [
      {"count": bad_numbers(whole=True), "request_rate_rps": bad_numbers(2e6),
       "service_cv": bad_numbers(zero_ok=True), "requests": bad_numbers(10**9, whole=True),
       "seed": bad_numbers(2**32, zero_ok=True, whole=True)}),
+    ("FleetLatency", FleetLatency, dict(routing="random", service_cv=0.3),
+     {"routing": [None, "", "fastest", 3], "service_cv": bad_numbers(11.0, zero_ok=True)}),
+    ("UtilizationRule", capacity.UtilizationRule, dict(target=0.7),
+     {"target": bad_numbers(), "model": [None, "mmc"]}),
+    ("QuantileRule", capacity.QuantileRule, dict(quantile=0.95),
+     {"quantile": bad_numbers(1.0), "model": [None, 0.3]}),
+    ("SLORule", capacity.SLORule, dict(target=0.7), {"target": bad_numbers(),
+                                                      "model": [None]}),
+    ("wait_model", wait_model,
+     dict(routing="random", instances=4, slots=2, slot_rate=10.0, arrival_rate=50.0,
+          service_cv=0.3),
+     {"routing": [None, "x"], "instances": bad_numbers(whole=True),
+      "slots": bad_numbers(whole=True), "slot_rate": bad_numbers(),
+      "arrival_rate": bad_numbers(), "service_cv": bad_numbers(zero_ok=True)}),
+    ("service_cv_from_percentile", service_cv_from_percentile,
+     dict(mean_ms=10.0, percentile_ms=15.0, quantile=0.99),
+     {"mean_ms": bad_numbers(), "percentile_ms": [5.0, 10.0, math.nan, None],
+      "quantile": bad_numbers(1.0)}),
     ("max_utilization_for_quantile", capacity.max_utilization_for_quantile,
      dict(service_ms=20.0, servers=4, latency_slo_ms=100.0, quantile=0.95),
      {"service_ms": bad_numbers(), "servers": bad_numbers(whole=True),

@@ -10,17 +10,18 @@ from scipy import integrate, stats
 
 from perfcost import capacity
 from perfcost.capacity import InstanceType, cheapest_instance, instances_for_utilization
+from perfcost.fleet_check import fleet_models_table, model_error_grid, simulated_p95_s
 from perfcost.fleet_latency import (
+    DEFAULT_SERVICE_CV,
     ROUTINGS,
     FleetLatency,
     Wait,
     _waited_tail,
     response_quantile_s,
+    service_cv_from_percentile,
     wait_model,
 )
 from perfcost.queueing import MMc
-from perfcost.simulation import routed_response_times
-from perfcost.traffic import poisson_arrival_times
 from perfcost.validation import ParameterError
 
 C7I = InstanceType("c7i.2xlarge", 50.7, 0.357, 19.7)
@@ -84,31 +85,49 @@ def test_bad_routing_and_cv_are_refused_by_name():
         FleetLatency("random", -0.1)
 
 
-def simulated_p95_s(routing, instances, slots, slot_rate, rho, cv, requests=60_000, seed=1):
-    rate = rho * instances * slots * slot_rate
-    arrivals = poisson_arrival_times(rate, requests, seed=seed)
-    rng = np.random.default_rng(seed + 1)
-    services = (np.full(requests, 1 / slot_rate) if cv == 0 else
-                rng.gamma(1 / cv**2, cv**2 / slot_rate, requests))
-    times = routed_response_times(arrivals, services, instances, slots, routing, seed=seed)
-    return float(np.quantile(times[requests // 10:], 0.95))
-
-
 @pytest.mark.parametrize("routing", ROUTINGS)
 @pytest.mark.parametrize(("instances", "slots"), [(4, 1), (16, 1), (4, 8)])
 @pytest.mark.parametrize("cv", [0.0, 0.3, 1.0])
 def test_the_model_against_simulation(routing, instances, slots, cv):
     """Within 10% below and 40% above the simulated p95 at 70% busy: an approximation that
     errs on the safe side (the chapter and `make bench` report the whole grid)."""
-    model = FleetLatency(routing, cv).response_quantile_s(instances, slots, 50.0,
-                                                          0.7 * instances * slots * 50.0)
-    simulated = simulated_p95_s(routing, instances, slots, 50.0, 0.7, cv)
-    assert -0.10 <= model / simulated - 1 <= 0.40
+    model = FleetLatency(routing, cv)
+    predicted = model.response_quantile_s(instances, slots, 50.0, 0.7 * instances * slots * 50)
+    simulated = simulated_p95_s(model, instances, slots, 50.0, 0.7, seed=1)
+    assert -0.10 <= predicted / simulated - 1 <= 0.40
 
 
 def test_round_robin_with_one_instance_is_random_routing_is_poisson():
-    times = [simulated_p95_s(r, 1, 2, 50.0, 0.7, 0.5) for r in ("random", "round_robin")]
-    assert times[0] == times[1]
+    times = [simulated_p95_s(FleetLatency(r, 0.5), 1, 2, 50.0, 0.7)
+             for r in ("random", "round_robin", "least_outstanding")]
+    assert times[0] == times[1] == times[2]
+
+
+@pytest.mark.parametrize("cv", [0.05, 0.21, 1.0, 3.0])
+def test_the_service_cv_fitted_to_a_percentile_reproduces_it(cv):
+    p99_ms = stats.gamma(1 / cv**2, scale=10.0 * cv**2).ppf(0.99)
+    assert service_cv_from_percentile(10.0, p99_ms, 0.99) == pytest.approx(cv, rel=1e-6)
+
+
+def test_the_default_service_cv_is_fitted_to_the_cited_measurement():
+    # NVIDIA's ResNet-50 on T4, PyTorch, batch 1: mean 12.96 ms, p99 20.0 ms.
+    assert DEFAULT_SERVICE_CV == round(service_cv_from_percentile(12.96, 20.0), 2) == 0.21
+
+
+def test_the_models_table_puts_each_model_beside_its_simulation():
+    models = [capacity.MMC, FleetLatency("random", 0.0)]
+    table = fleet_models_table(T4, 3, 2000.0, models, requests=20_000)
+    assert list(table["routing"]) == ["shared_queue", "random"]
+    assert table["relative_error"].tolist() == pytest.approx(
+        (table["model_p95_ms"] / table["simulated_p95_ms"] - 1).tolist())
+    assert table.loc[0, "model_p95_ms"] == pytest.approx(
+        capacity.fleet_response_quantile_ms(T4, 3, 2000.0))
+
+
+def test_the_error_grid_refuses_more_work_than_it_promises():
+    models = [FleetLatency(r, cv) for r in ROUTINGS for cv in np.linspace(0, 1, 20)]
+    with pytest.raises(ParameterError, match="len"):
+        model_error_grid(models, [1, 2, 4])
 
 
 # --- The interview function never returns a fleet that breaks its SLO -----------------------

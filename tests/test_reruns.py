@@ -69,6 +69,7 @@ CAPACITY_SETS: list[dict] = [
     {"request_rate_rps": 5000.0, "latency_slo_ms": 50.0},
     {"utilization_target": 0.5},
     {"latency_slo_ms": 30.0},
+    {"latency_slo_ms": 20.0},  # the CPU's mean fits, its p95 does not
     {"routing": "random"},
     {"routing": "shared_queue"},
     {"routing": "round_robin"},
@@ -140,7 +141,7 @@ def test_capacity_verdicts_say_what_the_numbers_say(reruns, parameters):
         else values["cpu_throughput_rps"]))
 
 
-@pytest.mark.parametrize("parameters", CAPACITY_SETS[:7], ids=ids)
+@pytest.mark.parametrize("parameters", CAPACITY_SETS[:8], ids=ids)
 def test_the_latency_model_stays_close_to_the_simulation(reruns, parameters):
     results, _ = capacity_run(reruns, parameters)
     assert -0.10 <= results["model_relative_error"] <= 0.40

@@ -183,8 +183,8 @@ def _rate(value: object, name: str = "request_rate_rps") -> float:
     return positive(name, value, maximum=MAX_REQUEST_RATE_RPS)
 
 
-def _target(value: object) -> float:
-    return in_range("utilization_target", value, MIN_UTILIZATION_TARGET, 1.0)
+def _target(value: object, name: str = "utilization_target") -> float:
+    return in_range(name, value, MIN_UTILIZATION_TARGET, 1.0)
 
 
 def _quantile(value: object) -> float:
@@ -425,7 +425,7 @@ class UtilizationRule:
     model: FleetLatency = MMC
 
     def __post_init__(self):
-        object.__setattr__(self, "target", _target(self.target))
+        object.__setattr__(self, "target", _target(self.target, "target"))
         object.__setattr__(self, "model", _model(self.model))
 
     def __call__(self, instance, request_rate_rps, latency_slo_ms) -> Sizing:
@@ -473,7 +473,7 @@ class SLORule:
     model: FleetLatency = MMC
 
     def __post_init__(self):
-        object.__setattr__(self, "target", _target(self.target))
+        object.__setattr__(self, "target", _target(self.target, "target"))
         object.__setattr__(self, "model", _model(self.model))
 
     def __call__(self, instance, request_rate_rps, latency_slo_ms) -> Sizing:

@@ -48,7 +48,15 @@ from dataclasses import dataclass
 
 from scipy import optimize, special
 
-from perfcost.queueing import MAX_CV, MAX_SERVERS, UnstableQueueError, erlang_c
+from perfcost.queueing import (
+    MAX_ARRIVAL_RATE,
+    MAX_CV,
+    MAX_SERVERS,
+    MAX_SERVICE_RATE,
+    MIN_SERVICE_RATE,
+    UnstableQueueError,
+    erlang_c,
+)
 from perfcost.validation import ParameterError, fraction, in_range, integer_in_range
 
 __all__ = [
@@ -136,6 +144,8 @@ def wait_model(routing: str, instances: int, slots: int, slot_rate: float,
     instances = integer_in_range("instances", instances, 1, MAX_SERVERS)
     slots = integer_in_range("slots", slots, 1, MAX_SERVERS // instances)
     service_cv = _service_cv(service_cv)
+    slot_rate = in_range("slot_rate", slot_rate, MIN_SERVICE_RATE, MAX_SERVICE_RATE)
+    arrival_rate = in_range("arrival_rate", arrival_rate, 0.0, MAX_ARRIVAL_RATE, low_open=True)
     capacity = instances * slots * slot_rate
     if not arrival_rate < capacity:
         raise UnstableQueueError("arrival_rate", f"< instances × slots × slot_rate = "

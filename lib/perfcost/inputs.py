@@ -310,9 +310,9 @@ def _capacity_has_an_answer(values: Mapping[str, object]) -> None:
     rate, slo = values["request_rate_rps"], values["latency_slo_ms"]
     try:
         fleets = [capacity.cheapest_instance(question.options, at_rps, slo,
-                                             values["utilization_target"], model=model)
-                  for at_rps in (rate, question.peak_rate_rps)
-                  for model in (question.model, capacity.MMC)]
+                                             values["utilization_target"],
+                                             model=question.model)
+                  for at_rps in (rate, question.peak_rate_rps)]
         fleets.append(capacity.cheapest_instance_for_quantile(
             question.options, rate, slo, model=question.model))
     except capacity.InfeasibleError as error:
