@@ -1,5 +1,6 @@
 """Capacity sizing: hand-computed cases, the rounding contract, and the queueing-aware search."""
 
+import itertools
 import math
 from decimal import Decimal
 
@@ -10,6 +11,8 @@ from hypothesis import strategies as st
 
 from perfcost import capacity
 from perfcost.capacity import (
+    FLEET,
+    MMC,
     CapacityQuestion,
     InfeasibleError,
     InstanceType,
@@ -76,7 +79,7 @@ def test_options_slower_than_the_slo_are_excluded():
     constant = FleetLatency("least_outstanding", service_cv=0.0)
     assert cheapest_instance([CPU, GPU], 30, latency_slo_ms=15, model=constant).instance == GPU
     with pytest.raises(InfeasibleError, match="gpu: even an idle fleet has a p95 of"):
-        cheapest_instance([GPU], 30, latency_slo_ms=15)  # a 10 ms mean at cv 0.3: p95 > 15
+        cheapest_instance([GPU], 30, latency_slo_ms=12)  # a 10 ms mean at cv 0.21: p95 13.7
     with pytest.raises(InfeasibleError, match="cpu: latency 20 ms exceeds the SLO 15 ms"):
         size_fleet(CPU, 30, 15)
     with pytest.raises(InfeasibleError, match="no instance type can meet the SLO"):
@@ -138,27 +141,30 @@ def test_quantile_sizing_is_the_smallest_count_meeting_the_slo(rate):
 
 
 def test_the_rule_under_provisions_one_instance_and_over_provisions_many():
-    # 30 rps on one 50-rps CPU is 60% busy, inside the 70% rule, but its p95 is 3 ln 20 x 50 ms...
-    rule = size_fleet(CPU, 30, 100)
+    # In M/M/c: 30 rps on one 50-rps CPU is 60% busy, inside the 70% rule, but its p95 is
+    # ln 20 / (50 - 30) s...
+    rule = size_fleet(CPU, 30, 100, model=MMC)
     assert rule.count == 1 and rule.p95_ms == pytest.approx(-math.log(0.05) / 20 * 1000)
-    assert size_fleet_for_quantile(CPU, 30, 100).count == 2
-    # ...while a big fleet meets the same SLO far hotter than 70%.
-    assert size_fleet_for_quantile(CPU, 5000, 100).count < size_fleet(CPU, 5000, 100).count
+    assert size_fleet_for_quantile(CPU, 30, 100, model=MMC).count == 2
+    # ...while a big pooled fleet meets the same SLO far hotter than 70%.
+    assert (size_fleet_for_quantile(CPU, 5000, 100, model=MMC).count
+            < size_fleet(CPU, 5000, 100, model=MMC).count)
 
 
 def test_an_slo_below_the_models_floor_is_infeasible():
     # The p95 of one Exp(50/s) service time alone is ln(20)/50 s = 59.9 ms.
     with pytest.raises(InfeasibleError, match=r"even an idle fleet has a p95 of 59\.9 ms"):
-        size_fleet_for_quantile(CPU, 10, 59)
-    assert cheapest_instance_for_quantile([CPU, GPU], 10, 59).instance == GPU
+        size_fleet_for_quantile(CPU, 10, 59, model=MMC)
+    assert cheapest_instance_for_quantile([CPU, GPU], 10, 59, model=MMC).instance == GPU
 
 
 def test_max_utilization_is_the_edge_of_the_slo():
-    for servers in (1, 4, 64):
-        rho = capacity.max_utilization_for_quantile(20, servers, 100)
-        at_edge = capacity.quantile_curves(20, [servers], [rho, min(rho + 1e-3, 0.9999)])
+    for servers, model in itertools.product((1, 4, 64), (MMC, FLEET)):
+        rho = capacity.max_utilization_for_quantile(20, servers, 100, model=model)
+        at_edge = capacity.quantile_curves(20, [servers], [rho, min(rho + 1e-3, 0.9999)],
+                                           model=model)
         assert at_edge["p95_ms"].iloc[0] <= 100 + 1e-6 < at_edge["p95_ms"].iloc[1]
-    assert capacity.max_utilization_for_quantile(20, 1, 50) == 0.0  # 3 x 20 ms > 50 ms
+    assert capacity.max_utilization_for_quantile(20, 1, 50, model=MMC) == 0.0  # 3 x 20 ms
 
 
 def test_with_spares_adds_instances_and_cost():
@@ -179,7 +185,7 @@ def test_cost_curves_and_the_crossover():
 
 
 def test_simulation_agrees_with_the_fleet_model():
-    model = capacity.fleet_response_quantile_ms(GPU, 2, 1200)
+    model = capacity.fleet_response_quantile_ms(GPU, 2, 1200, model=MMC)
     simulated = capacity.simulated_response_quantile_ms(GPU, 2, 1200, requests=300_000)
     assert simulated == pytest.approx(model, rel=0.03)
     constant = capacity.simulated_response_quantile_ms(GPU, 2, 1200, service_cv=0.0)

@@ -121,7 +121,7 @@ def test_the_models_table_puts_each_model_beside_its_simulation():
     assert table["relative_error"].tolist() == pytest.approx(
         (table["model_p95_ms"] / table["simulated_p95_ms"] - 1).tolist())
     assert table.loc[0, "model_p95_ms"] == pytest.approx(
-        capacity.fleet_response_quantile_ms(T4, 3, 2000.0))
+        capacity.fleet_response_quantile_ms(T4, 3, 2000.0, model=capacity.MMC))
 
 
 def test_the_error_grid_refuses_more_work_than_it_promises():

@@ -1,18 +1,22 @@
 """Capacity sizing: how many instances of which type serve a request rate within a latency SLO.
 
-Two ways to count instances, both used by chapter 1:
+Three sizers, each an object called the same way, ``size(instance, request_rate_rps,
+latency_slo_ms) -> Sizing``, carrying its own settings so that no table or curve can drop one:
 
-* the rule of thumb, ``count = ceil(rate / (throughput × utilization_target))``, which keeps every
-  instance below a utilisation target (70% by default) and ignores the queue;
-* queueing-aware sizing, the smallest count whose p95 response time meets the SLO in an M/M/c
-  model of the fleet (:mod:`perfcost.queueing`).
+* :class:`UtilizationRule` (the rule of thumb), ``count = ceil(rate / (throughput × target))``,
+  which keeps every instance below a utilisation target (70% by default) and ignores the queue;
+* :class:`QuantileRule`, the smallest count whose p95 response time meets the SLO in a latency
+  model of the fleet (:class:`perfcost.fleet_latency.FleetLatency`);
+* :class:`SLORule`, the rule of thumb raised until the p95 meets the SLO: what
+  :func:`cheapest_instance` (the interview's function) uses.
 
 The model of one instance: it sustains ``throughput_rps`` with a per-request ``latency_ms``. By
 Little's law it then holds k = throughput × latency requests in flight (its batch or thread
 concurrency); we round k to a whole number of *slots*, at least 1, and give each slot the rate
 throughput / k, so an instance's capacity is exactly ``throughput_rps`` and its mean service time
-is close to ``latency_ms``. A fleet of n instances is an M/M/(n·k) queue. Exponential service is
-pessimistic for inference, whose service times vary less; chapter 1 measures by how much.
+is close to ``latency_ms``. A fleet of n instances is n queues of k slots behind a load balancer
+(:data:`FLEET`: least outstanding requests, gamma service); :data:`MMC`, one shared M/M/(n·k)
+queue with exponential service, is the lower bound earlier editions used, kept for comparison.
 
 Valid ranges, checked before any work (a bad value raises ParameterError naming the argument):
 
@@ -147,7 +151,7 @@ class Sizing:
     request_rate_rps: float
     utilization: float
     p95_ms: float
-    model: FleetLatency = MMC
+    model: FleetLatency = FLEET
 
     @property
     def hourly_usd(self) -> float:
@@ -272,12 +276,12 @@ def _model(model: object) -> FleetLatency:
 
 def fleet_response_quantile_ms(
     instance: InstanceType, count: int, request_rate_rps: float, quantile: float = 0.95,
-    *, model: FleetLatency = MMC,
+    *, model: FleetLatency = FLEET,
 ) -> float:
     """Return the fleet's response-time quantile in milliseconds in ``model``.
 
-    The default, :data:`MMC`, is the M/M/c model (one shared queue, exponential service): the
-    lower bound. Pass a :class:`FleetLatency` for per-instance queues behind a balancer.
+    The default, :data:`FLEET`, is per-instance queues behind a least-outstanding-requests
+    balancer; :data:`MMC` is the M/M/c model (one shared queue, exponential service).
     """
     quantile = _quantile(quantile)
     model = _model(model)
@@ -313,7 +317,7 @@ def size_fleet(
     latency_slo_ms: float,
     *,
     utilization_target: float = 0.7,
-    model: FleetLatency = MMC,
+    model: FleetLatency = FLEET,
 ) -> Sizing:
     """Size a fleet by the utilisation rule: ceil(rate / (throughput × target)) instances.
 
@@ -391,7 +395,7 @@ def size_fleet_for_quantile(
     latency_slo_ms: float,
     *,
     quantile: float = 0.95,
-    model: FleetLatency = MMC,
+    model: FleetLatency = FLEET,
 ) -> Sizing:
     """Size a fleet as the fewest instances whose ``quantile`` response time meets the SLO.
 
@@ -422,7 +426,7 @@ class UtilizationRule:
     """
 
     target: float = 0.7
-    model: FleetLatency = MMC
+    model: FleetLatency = FLEET
 
     def __post_init__(self):
         object.__setattr__(self, "target", _target(self.target, "target"))
@@ -444,7 +448,7 @@ class QuantileRule:
     ``quantile`` meets the SLO in ``model``."""
 
     quantile: float = 0.95
-    model: FleetLatency = MMC
+    model: FleetLatency = FLEET
 
     def __post_init__(self):
         object.__setattr__(self, "quantile", _quantile(self.quantile))
@@ -470,7 +474,7 @@ class SLORule:
     """
 
     target: float = 0.7
-    model: FleetLatency = MMC
+    model: FleetLatency = FLEET
 
     def __post_init__(self):
         object.__setattr__(self, "target", _target(self.target, "target"))
@@ -616,7 +620,7 @@ def cheapest_instance_for_quantile(
     latency_slo_ms: float,
     quantile: float = 0.95,
     *,
-    model: FleetLatency = MMC,
+    model: FleetLatency = FLEET,
 ) -> Sizing:
     """Return the cheapest fleet whose ``quantile`` response time meets the SLO in ``model``."""
     return cheapest(options, request_rate_rps, latency_slo_ms,
@@ -642,7 +646,7 @@ def quantile_curves(
     utilizations: Iterable[float],
     quantile: float = 0.95,
     *,
-    model: FleetLatency = MMC,
+    model: FleetLatency = FLEET,
 ) -> pd.DataFrame:
     """Return the response-time quantile in ``model`` against utilisation for each fleet size.
 
@@ -837,12 +841,12 @@ _QUESTION_CHECKS = {
 
 def max_utilization_for_quantile(
     service_ms: float, servers: int, latency_slo_ms: float, quantile: float = 0.95,
-    *, model: FleetLatency = MMC,
+    *, model: FleetLatency = FLEET,
 ) -> float:
     """Return the highest utilisation at which ``servers`` instances still meet the SLO.
 
     Each instance is one slot with mean service time ``service_ms`` in [10^-6, 60,000], and
-    latency is modelled by ``model`` (M/M/c by default); ``servers`` in
+    latency is modelled by ``model`` (:data:`FLEET` by default); ``servers`` in
     [1, 10^9]. Found by bisection on ρ in (0, 1) (60 steps), since the response-time quantile
     rises with ρ. Returns 0.0 if even an idle fleet misses the SLO.
     """
