@@ -1,0 +1,56 @@
+"""Chapter 1's computed sentences say what their numbers say, in every branch."""
+
+import pandas as pd
+
+from perfcost import capacity
+from perfcost.capacity import InstanceType, UtilizationRule
+from perfcost.capacity_verdicts import (
+    at_peak_verdict,
+    ceiling_verdict,
+    crossover_verdict,
+    rule_verdict,
+    rule_vs_p95_verdict,
+)
+
+CPU = InstanceType("cpu", 50.0, 0.34, 20.0)
+GPU = InstanceType("gpu", 800.0, 0.526, 10.0)
+
+
+def test_rule_verdict_says_whether_the_count_had_to_rise():
+    alone = UtilizationRule(0.7)(CPU, 30.0, 100.0)
+    assert rule_verdict(alone, alone, 0.7).endswith("within the SLO")
+    raised = capacity.with_spares(alone, 1)
+    assert rule_verdict(alone, raised, 0.7).endswith(f"rises to {alone.count + 1}")
+
+
+def test_rule_vs_p95_verdict_in_each_direction():
+    assert rule_vs_p95_verdict(5, 3, "gpu") == "the rule buys 2 more gpu than the p95 needs"
+    assert rule_vs_p95_verdict(3, 3, "gpu") == "the rule buys exactly what the p95 needs"
+    assert "1 fewer gpu" in rule_vs_p95_verdict(2, 3, "gpu")
+    assert rule_vs_p95_verdict(2, 3, "gpu").endswith("under-provisions")
+
+
+def test_ceiling_verdict_quotes_each_ceiling_or_says_none_exists():
+    ceilings = pd.DataFrame({"least_outstanding": [0.5, 0.95], "random": [0.5, 0.5],
+                             "shared_queue": [0.6, 0.99]}, index=[1, 64])
+    said = ceiling_verdict(ceilings, "least_outstanding")
+    for value in ("50.0%", "95.0%", "99.0%"):
+        assert value in said
+    assert "no fleet" in ceiling_verdict(ceilings * 0, "least_outstanding")
+
+
+def test_crossover_verdict_always_never_and_above():
+    curves = capacity.cost_curves([CPU, GPU], [10.0, 100.0, 1000.0], 100.0)
+    rate, said = crossover_verdict(curves, "gpu", 1000.0)
+    assert rate == capacity.cheapest_above_rps(curves, "gpu") and f"{rate:,.0f}" in said
+    rate, said = crossover_verdict(curves[curves["request_rate_rps"] > 10], "gpu", 1000.0)
+    assert rate == 0 and "every rate" in said
+    rate, said = crossover_verdict(curves[curves["instance"] == "cpu"], "gpu", 1000.0)
+    assert rate == 1000.0 and "never" in said
+
+
+def test_at_peak_verdict_overloaded_or_its_p95():
+    average = UtilizationRule(0.7)(GPU, 1000.0, 100.0)  # 2 GPUs: 1,600 rps of capacity
+    assert "grows without bound" in at_peak_verdict(average, 2000.0, 100.0)
+    said = at_peak_verdict(average, 1200.0, 100.0)
+    assert "within the SLO" in said and "p95 of" in said
