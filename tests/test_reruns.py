@@ -61,6 +61,32 @@ def finite_numbers(results: dict) -> None:
             assert value >= 0, name
 
 
+# Every glued name chapters 1 and 2 published before issue 9: public contracts, kept.
+PUBLISHED = {
+    "capacity": {
+        "cheapest_instance", "cpu_latency_ms", "cpu_throughput_rps", "crossover_rps",
+        "hourly_usd", "instance_count", "latency_slo_ms", "max_utilization_1",
+        "max_utilization_64", "monthly_usd", "n_plus_one_count", "n_plus_one_monthly_usd",
+        "peak_count", "peak_rate_rps", "queueing_count", "queueing_instance",
+        "queueing_monthly_usd", "queueing_p95_ms", "queueing_utilization", "request_rate_rps",
+        "rule_extra_instances", "simulated_constant_p95_ms", "simulated_p95_ms",
+        "simulated_requests", "utilization"},
+    "cost": {
+        "commitment_1yr_high", "commitment_1yr_low", "compute_monthly_usd", "compute_share",
+        "egress_first_tier_usd_per_gb", "egress_gb_month", "egress_monthly_usd",
+        "hours_per_month", "instance_hourly_usd", "instance_throughput_rps", "instances",
+        "inter_region_usd_per_gb", "model_storage_gb", "other_reading_instances",
+        "other_reading_total_usd", "plan_levers", "plan_monthly_usd", "plan_savings_fraction",
+        "relay_egress_monthly_usd", "request_rate_rps", "spot_high", "spot_low",
+        "storage_monthly_usd", "storage_usd_per_gb_month", "total_monthly_usd"},
+}
+
+
+@pytest.mark.parametrize("chapter", sorted(PUBLISHED))
+def test_every_published_result_is_still_published(reruns, chapter):
+    assert PUBLISHED[chapter] <= set(reruns.results(chapter, {}))
+
+
 # --- Chapter 1: capacity ----------------------------------------------------------------------
 
 CAPACITY_SETS: list[dict] = [
