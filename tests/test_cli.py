@@ -100,7 +100,8 @@ def test_cost_rerun_scales_the_bill_as_the_model_says(root, tmp_path, analyses_d
     assert results["instances"] == 10
     assert results["compute_monthly_usd"] == pytest.approx(10 * 2.5 * 730)
     assert results["egress_gb_month"] == pytest.approx(26_280)
-    assert results["egress_monthly_usd"] == pytest.approx(10_000 * 0.09 + 16_280 * 0.085)
+    # The first 100 GB a month are free, then 9,900 GB at $0.09 and the rest at $0.085.
+    assert results["egress_monthly_usd"] == pytest.approx(9_900 * 0.09 + 16_280 * 0.085)
     assert results["storage_monthly_usd"] == pytest.approx(4.0)
     assert results["total_monthly_usd"] == pytest.approx(
         results["compute_monthly_usd"] + results["egress_monthly_usd"] + 4.0)

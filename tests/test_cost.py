@@ -40,11 +40,12 @@ QUESTION = InferenceService(
     ("gb", "usd"),
     [
         (0, 0.0),
-        (5_000, 450.0),  # 5,000 x 0.09
-        (10_000, 900.0),
-        (13_140, 900.0 + 3_140 * 0.085),
-        (50_000, 900.0 + 40_000 * 0.085),  # 4,300
-        (200_000, 900 + 3_400 + 100_000 * 0.07 + 50_000 * 0.05),  # 13,800
+        (100, 0.0),  # the free allowance
+        (5_000, 4_900 * 0.09),
+        (10_000, 891.0),  # 9,900 x 0.09
+        (13_140, 891.0 + 3_140 * 0.085),
+        (50_000, 891.0 + 40_000 * 0.085),  # 4,291
+        (200_000, 891 + 3_400 + 100_000 * 0.07 + 50_000 * 0.05),  # 13,791
     ],
 )
 def test_tiers_on_hand_computed_cases(gb, usd):
@@ -53,12 +54,13 @@ def test_tiers_on_hand_computed_cases(gb, usd):
 
 def test_tier_lines_are_labelled_and_sum_to_the_volume():
     items = tiered_items(200_000, TIERS, component="egress", name="egress")
-    assert [i.name for i in items] == ["egress, first 10 TB", "egress, next 40 TB",
+    assert [i.name for i in items] == ["egress, free allowance, first 100 GB",
+                                       "egress, next 9.9 TB", "egress, next 40 TB",
                                        "egress, next 100 TB", "egress, over 150 TB"]
     assert math.fsum(i.quantity for i in items) == pytest.approx(200_000)
 
 
-@pytest.mark.parametrize("boundary", [10_000.0, 50_000.0, 150_000.0])
+@pytest.mark.parametrize("boundary", [100.0, 10_000.0, 50_000.0, 150_000.0])
 def test_tiers_are_continuous_at_each_boundary(boundary):
     below, above = tiered_cost_usd(boundary - 1e-6, TIERS), tiered_cost_usd(boundary + 1e-6, TIERS)
     assert above - below == pytest.approx(0.0, abs=1e-6)
@@ -66,11 +68,12 @@ def test_tiers_are_continuous_at_each_boundary(boundary):
 
 @settings(max_examples=300, deadline=None)
 @given(low=st.floats(0, 1e6), high=st.floats(0, 1e6))
-def test_tiers_are_monotone_and_bounded_by_the_first_and_last_price(low, high):
+def test_tiers_are_monotone_and_bounded_by_the_first_and_last_paid_price(low, high):
     low, high = sorted((low, high))
     assert tiered_cost_usd(low, TIERS) <= tiered_cost_usd(high, TIERS) + 1e-9
     cost = tiered_cost_usd(high, TIERS)
-    assert 0.05 * high - 1e-6 <= cost <= 0.09 * high + 1e-6
+    paid = max(high - 100, 0)  # past the free allowance
+    assert 0.05 * paid - 1e-6 <= cost <= 0.09 * paid + 1e-6
 
 
 @settings(max_examples=300, deadline=None)
@@ -93,11 +96,11 @@ def test_the_question_bill_by_hand():
     assert bill.component_usd("compute") == pytest.approx(5 * 2.5 * 730)
     assert monthly_gb(500, 10, 730) == pytest.approx(13_140)  # 500 x 10 kB x 2,628,000 s
     assert bill.quantity("egress", "GB") == pytest.approx(13_140)
-    assert bill.component_usd("egress") == pytest.approx(10_000 * 0.09 + 3_140 * 0.085)
+    assert bill.component_usd("egress") == pytest.approx(9_900 * 0.09 + 3_140 * 0.085)
     assert bill.quantity("ingress", "GB") == pytest.approx(65_700)
     assert bill.component_usd("ingress") == 0.0
     assert bill.component_usd("storage") == pytest.approx(4.0)
-    assert bill.total_usd == pytest.approx(10_295.90)
+    assert bill.total_usd == pytest.approx(10_286.90)
 
 
 def test_items_sum_to_totals():
@@ -132,7 +135,8 @@ def test_relaying_the_eu_share_adds_inter_region_transfer():
     relayed = monthly_bill(replace(QUESTION, egress_route="eu_relay"), CATALOG)
     eu_gb = 13_140 * 0.3
     us_gb = 13_140 - eu_gb
-    expected = (tiered_cost_usd(us_gb, TIERS) + 0.02 * eu_gb + tiered_cost_usd(eu_gb, TIERS))
+    # The free 100 GB are the account's, spent in us-east-1: the EU region pays from its 1st GB.
+    expected = us_gb * 0.09 - 100 * 0.09 + 0.02 * eu_gb + eu_gb * 0.09
     assert relayed.component_usd("egress") == pytest.approx(expected)
     assert relayed.quantity("egress", "GB") == pytest.approx(13_140 + eu_gb)  # relayed GB twice
 
@@ -200,7 +204,7 @@ def test_bad_input_names_the_field(field, value, message):
 def test_sensitivity_has_a_total_per_value():
     sweep = bill_sensitivity(QUESTION, CATALOG, "response_kb", [5, 10, 40])
     totals = sweep[sweep["component"] == "total"].set_index("value")["monthly_usd"]
-    assert totals[10.0] == pytest.approx(10_295.90)
+    assert totals[10.0] == pytest.approx(10_286.90)
     assert list(totals.index) == [5.0, 10.0, 40.0]
     with pytest.raises(ParameterError, match="parameter must be a numeric InferenceService field"):
         bill_sensitivity(QUESTION, CATALOG, "colour", [1])
@@ -230,7 +234,7 @@ def test_what_if_chart_computes_the_bill_in_vega():
         max_rate_rps=5000, max_response_kb=200))
     svg = vl_convert.vegalite_to_svg(figure.spec)
     labels = set(re.findall(r">\$([\d,]+)<", svg))
-    assert {"10,296", "10,390"} <= labels  # direct and relayed totals, computed by Vega itself
+    assert {"10,287", "10,381"} <= labels  # direct and relayed totals, computed by Vega itself
 
 
 def test_what_if_refuses_a_service_with_levers():
@@ -269,3 +273,44 @@ def test_every_field_has_one_range_that_the_levers_share():
         with pytest.raises(ParameterError) as by_levers:
             standard_levers(**{**levers, name: bad})
         assert str(by_service.value) == str(by_levers.value)
+
+
+# --- The free allowance, shared across regions ----------------------------------------------
+
+def test_the_free_allowance_is_the_first_tier_and_the_first_paid_price_follows():
+    from perfcost.cost import first_paid_usd_per_gb, free_allowance_gb
+
+    assert free_allowance_gb(TIERS) == 100
+    assert first_paid_usd_per_gb(TIERS) == 0.09
+    paid_only = TIERS[1:]
+    assert free_allowance_gb(paid_only) == 0 and first_paid_usd_per_gb(paid_only) == 0.09
+    assert first_paid_usd_per_gb((Tier(math.inf, 0.0),)) == 0.0
+
+
+@pytest.mark.parametrize(("used", "left"), [(0, 100), (30, 70), (100, None), (5_000, None)])
+def test_another_region_gets_what_the_first_left_of_the_allowance(used, left):
+    from perfcost.cost import after_free_use
+
+    ladder = after_free_use(TIERS, used)
+    assert ladder[1 if left else 0:] == TIERS[1:]  # paid tiers keep their bounds
+    if left:
+        assert ladder[0] == Tier(left, 0.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(us=st.floats(0, 3e5), eu=st.floats(0, 3e5))
+def test_the_allowance_is_granted_once_whatever_the_split(us, eu):
+    from perfcost.cost import after_free_use
+
+    both = tiered_cost_usd(us, TIERS) + tiered_cost_usd(eu, after_free_use(TIERS, us))
+    free_gb = min(us + eu, 100)  # given once
+    no_allowance = tiered_cost_usd(us, TIERS[1:]) + tiered_cost_usd(eu, TIERS[1:])
+    assert both == pytest.approx(no_allowance - 0.09 * free_gb, rel=1e-9, abs=1e-6)
+    # Splitting a volume over two ladders never costs less than one ladder.
+    assert both >= tiered_cost_usd(us + eu, TIERS) - 1e-6
+
+
+def test_a_tiny_eu_share_uses_what_is_left_of_the_allowance():
+    service = replace(QUESTION, request_rate_rps=10, response_kb=1, egress_route="eu_relay")
+    bill = monthly_bill(service, CATALOG)  # 26.28 GB in all: all of it inside the allowance
+    assert bill.component_usd("egress") == pytest.approx(0.02 * 26.28 * 0.3)

@@ -10,7 +10,13 @@ import pytest
 import yaml
 
 from perfcost.files import InputFileError
-from perfcost.pricing import MIN_EGRESS_TIERS, REQUIRED_ENTRIES, CatalogError, load_catalog
+from perfcost.pricing import (
+    MIN_EGRESS_TIERS,
+    REQUIRED_ENTRIES,
+    CatalogError,
+    Tier,
+    load_catalog,
+)
 from perfcost.validation import ParameterError
 
 
@@ -29,8 +35,8 @@ def test_the_shipped_catalog_has_what_the_book_uses(catalog):
     for name in ("c6i.2xlarge", "c7i.2xlarge", "g4dn.xlarge", "g5.xlarge", "inf2.xlarge"):
         assert catalog.instance(name).hourly_usd > 0
     assert {catalog.instance(n).kind for n in catalog.instances} == {"cpu", "gpu", "accelerator"}
-    assert [t.usd_per_gb for t in catalog.internet_egress] == [0.09, 0.085, 0.07, 0.05]
-    assert [t.up_to_gb for t in catalog.internet_egress][:3] == [10_000, 50_000, 150_000]
+    assert [t.usd_per_gb for t in catalog.internet_egress] == [0.0, 0.09, 0.085, 0.07, 0.05]
+    assert [t.up_to_gb for t in catalog.internet_egress][:4] == [100, 10_000, 50_000, 150_000]
     assert math.isinf(catalog.internet_egress[-1].up_to_gb)
     assert catalog.transfer["inter_region"].usd == 0.02
     assert catalog.transfer["ingress"].usd == 0.0
@@ -80,10 +86,10 @@ def broken(raw, edit):
          r"instances\.g5\.xlarge: source 'nowhere' is not listed"),
         (lambda d: d["instances"]["g5.xlarge"].update(as_of="last week"),
          r"instances\.g5\.xlarge: 'as_of' must be a date"),
-        (lambda d: d["internet_egress"]["tiers"][1].update(up_to_gb=5000),
-         r"internet_egress\.tiers\[1\]: 'up_to_gb' must increase"),
-        (lambda d: d["internet_egress"]["tiers"][3].update(up_to_gb=999999),
-         r"internet_egress\.tiers\[3\]: the last tier must have 'up_to_gb: null'"),
+        (lambda d: d["internet_egress"]["tiers"][2].update(up_to_gb=5000),
+         r"internet_egress\.tiers\[2\]: 'up_to_gb' must increase"),
+        (lambda d: d["internet_egress"]["tiers"][4].update(up_to_gb=999999),
+         r"internet_egress\.tiers\[4\]: the last tier must have 'up_to_gb: null'"),
         (lambda d: d["internet_egress"]["tiers"][0].update(usd_per_gb=-0.09),
          r"internet_egress\.tiers\[0\]: 'usd_per_gb' must be a number in \[0, 10\]"),
         (lambda d: d["discounts"]["spot"].update(low=0.9),
@@ -204,18 +210,18 @@ def test_a_byte_order_mark_is_read_past(tmp_path):
         ("{usd: 0.023, source: infracost", "{usd: .inf, source: infracost",
          r"^storage\.standard: 'usd' must be a number in \[0, 10\]; got inf$"),
         ("{up_to_gb: 10000, usd_per_gb: 0.09}", "{up_to_gb: .inf, usd_per_gb: 0.09}",
-         r"^internet_egress\.tiers\[0\]: 'up_to_gb' must be a number in \(0, 1e\+09\]"),
-        ("  ingress: {usd: 0.0, source: aws-network-faq, as_of: 2026-11-28}       "
-         "# internet into AWS: free\n", "",
+         r"^internet_egress\.tiers\[1\]: 'up_to_gb' must be a number in \(0, 1e\+09\]"),
+        ("  ingress: {usd: 0.0, source: aws-network-faq, as_of: 2026-11-28, quoted: 0.0}"
+         "        # internet into AWS: free\n", "",
          r"^transfer: missing the entry 'ingress' \(chapter 2 reads it\)$"),
         ("  inter_region: {usd: 0.02", "  inter_regions: {usd: 0.02",
          r"^transfer: missing the entry 'inter_region'"),
         ("  commitment_1yr: {low", "  commitment_one_year: {low",
          r"^discounts: missing the entry 'commitment_1yr'"),
         ("  spot: {low", "  spot_instances: {low", r"^discounts: missing the entry 'spot'"),
-        ("as_of: 2026-01-01   # the guide", "as_of: 2026-02-30   # the guide",
+        ("as_of: 2026-03-08   # \"Wring", "as_of: 2026-02-30   # \"Wring",
          r"^line \d+: not valid YAML: '2026-02-30' is not a valid date"),
-        ("as_of: 2026-01-01   # the guide", "as_of: '2026-02-30'   # the guide",
+        ("as_of: 2026-03-08   # \"Wring", "as_of: '2026-02-30'   # \"Wring",
          r"^internet_egress: 'as_of' must be a date \(YYYY-MM-DD\), got '2026-02-30'$"),
         ("\ndiscounts:\n", "\ndiscount:\n",
          r"^catalog: unknown key 'discount'; did you mean 'discounts'\?$"),
@@ -224,7 +230,7 @@ def test_a_byte_order_mark_is_read_past(tmp_path):
         ("{usd: 0.023, source: infracost", "{usd: 0.023, sourc: infracost",
          r"^storage\.standard: unknown key 'sourc'; did you mean 'source'\?$"),
         ("region: us-east-1\n", "region: us-east-1\nregion: eu-west-1\n",
-         r"^line 8: not valid YAML: the key 'region' is written twice \(first on line 7\)$"),
+         r"^line 11: not valid YAML: the key 'region' is written twice \(first on line 10\)$"),
         ("region: us-east-1\n", "region: ''\n",
          r"^catalog: 'region' must be text of 1 to 1,000 characters, got ''$"),
         ("storage:\n  standard:", "storage:\n  7:", r"^storage: entry names must be text, got 7$"),
@@ -239,23 +245,25 @@ def test_catalogs_chapter_2_cannot_use_fail_at_load(tmp_path, old, new, pattern)
     refused(write_text(tmp_path, shipped_with(old, new)), pattern)
 
 
-def test_one_egress_tier_is_too_few_for_the_by_hand_check(tmp_path):
-    text = shipped_with("""    - {up_to_gb: 10000, usd_per_gb: 0.09}    # first 10 TB
+def test_one_flat_egress_price_is_a_ladder_and_none_is_refused(tmp_path):
+    ladder = """    - {up_to_gb: 100, usd_per_gb: 0.0}       # first 100 GB: free
+    - {up_to_gb: 10000, usd_per_gb: 0.09}    # up to 10 TB
     - {up_to_gb: 50000, usd_per_gb: 0.085}   # next 40 TB
     - {up_to_gb: 150000, usd_per_gb: 0.07}   # next 100 TB
-""", "")
-    refused(write_text(tmp_path, text),
-            r"^internet_egress: 'tiers' must be a list of 2 to 100 tiers \(chapter 2's by-hand")
-    two = shipped_with("""    - {up_to_gb: 50000, usd_per_gb: 0.085}   # next 40 TB
-    - {up_to_gb: 150000, usd_per_gb: 0.07}   # next 100 TB
-""", "")
-    assert len(load_catalog(write_text(tmp_path, two)).internet_egress) == 2
+"""
+    one = shipped_with(ladder, "")
+    assert load_catalog(write_text(tmp_path, one)).internet_egress == (Tier(math.inf, 0.05),)
+    none = shipped_with(ladder + "    - {up_to_gb: null, usd_per_gb: 0.05}     # over 150 TB\n",
+                        "    []\n")
+    refused(write_text(tmp_path, none), r"^internet_egress: 'tiers' must be a list of 1 to 100")
 
 
 def test_the_required_entries_are_the_ones_chapter_2_reads():
-    assert REQUIRED_ENTRIES == {"transfer": ("inter_region", "ingress"),
-                                "discounts": ("commitment_1yr", "spot")}
-    assert MIN_EGRESS_TIERS == 2
+    assert REQUIRED_ENTRIES == {
+        "transfer": ("inter_region", "ingress"), "discounts": ("commitment_1yr", "spot"),
+        "block_storage": ("gp3",), "load_balancer": ("hourly", "lcu_hour"),
+        "load_balancer_capacity_unit": ("processed_gb_per_hour", "new_connections_per_s")}
+    assert MIN_EGRESS_TIERS == 1
     for section, names in REQUIRED_ENTRIES.items():
         assert set(names) <= set(getattr(load_catalog(), section))
 
@@ -274,8 +282,44 @@ def test_lookups_refuse_names_that_are_not_text(catalog):
 def test_more_egress_tiers_than_a_price_list_has_are_refused_at_load(tmp_path):
     rows = "".join(f"    - {{up_to_gb: {1000 * (i + 1)}, usd_per_gb: 0.09}}\n"
                    for i in range(101))
-    text = shipped_with("""    - {up_to_gb: 10000, usd_per_gb: 0.09}    # first 10 TB
+    text = shipped_with("""    - {up_to_gb: 100, usd_per_gb: 0.0}       # first 100 GB: free
+    - {up_to_gb: 10000, usd_per_gb: 0.09}    # up to 10 TB
     - {up_to_gb: 50000, usd_per_gb: 0.085}   # next 40 TB
     - {up_to_gb: 150000, usd_per_gb: 0.07}   # next 100 TB
 """, rows)
-    refused(write_text(tmp_path, text), r"^internet_egress: 'tiers' must be a list of 2 to 100")
+    refused(write_text(tmp_path, text), r"^internet_egress: 'tiers' must be a list of 1 to 100")
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d["workloads"]["image_classification"].update(
+            {"p5.48xlarge": {**d["workloads"]["image_classification"]["g4dn.xlarge"]}}),
+         r"workloads\.image_classification\.p5\.48xlarge: not an instance type of the catalog"),
+        (lambda d: d["workloads"]["image_classification"]["g4dn.xlarge"].update(batch=2.5),
+         r"g4dn\.xlarge: 'batch' must be a whole number in \[1, 4096\]"),
+        (lambda d: d["workloads"]["image_classification"]["g4dn.xlarge"].update(
+            throughput_rps=0), r"g4dn\.xlarge: 'throughput_rps' must be a number in \(0, 1e\+06\]"),
+        (lambda d: d["load_balancer"].pop("lcu_hour"),
+         r"load_balancer: missing the entry 'lcu_hour' \(chapter 2 reads it\)"),
+        (lambda d: d["load_balancer_capacity_unit"]["processed_gb_per_hour"].update(value=0),
+         r"load_balancer_capacity_unit\.processed_gb_per_hour: 'value' must be a number in \(0"),
+        (lambda d: d["block_storage"]["gp3"].update(quoted={"a": {"b": {"c": [1]}}}),
+         r"block_storage\.gp3: 'quoted' must be numbers or text"),
+        (lambda d: d["instances"]["g5.xlarge"].update(quoted=True),
+         r"instances\.g5\.xlarge: 'quoted' must be numbers or text"),
+    ],
+    ids=["unknown-workload-instance", "fractional-batch", "zero-throughput", "no-lcu-price",
+         "zero-lcu-dimension", "deep-quote", "bool-quote"],
+)
+def test_the_new_sections_are_checked_at_load(tmp_path, raw, edit, message):
+    with pytest.raises(CatalogError, match=message):
+        load_catalog(write(tmp_path, broken(raw, edit)))
+
+
+def test_workloads_are_optional_and_read_with_their_setup(tmp_path, raw, catalog):
+    without = broken(raw, lambda d: d.pop("workloads"))
+    assert load_catalog(write(tmp_path, without)).workload("image_classification") == {}
+    t4 = catalog.workload("image_classification")["g4dn.xlarge"]
+    assert (t4.throughput_rps, t4.batch, t4.source.key) == (888.0, 8, "nvidia-triton-resnet50")
+    assert catalog.workload("image_classification")["g6.xlarge"].batch is None

@@ -190,9 +190,104 @@ def test_capacity_cost_never_falls_when_the_rate_rises(reruns):
 
 COST_SETS: list[dict] = [
     {},
+    # The README's and the chapter's suggested re-runs, and its exercises 2 and 3.
+    {"request_rate_rps": 2000.0, "response_kb": 40.0},
+    {"eu_egress_fraction": 0.5},
+    {"peak_to_average": 1.65},
+    {"peak_to_average": 1.65, "savings_target": 0.45},
+    {"instance_hourly_usd": 1.006, "instance_throughput_rps": 60.0},
+    # The ends of each parameter's valid range (perfcost list cost); open ends just inside.
+    {"request_rate_rps": 0.001, "request_kb": 0.0, "response_kb": 0.0, "eu_egress_fraction": 0.0,
+     "model_storage_gb": 0.0, "storage_usd_per_gb_month": 0.0, "savings_target": 0.0,
+     "spot_share": 0.0, "throughput_gain": 1.0, "cache_hit_rate": 0.0,
+     "response_compression_ratio": 1.0, "archived_storage_fraction": 0.0,
+     "block_storage_gb_per_instance": 0.0},
+    {"instance_hourly_usd": 1e-9, "instance_throughput_rps": 0.001, "utilization_target": 0.01,
+     "hours_per_month": 1e-9, "archive_storage_class": "glacier_deep_archive"},
+    {"request_rate_rps": 1e6, "request_kb": 1e5, "response_kb": 1e5, "eu_egress_fraction": 1.0,
+     "instance_throughput_rps": 1e6, "hours_per_month": 744.0, "model_storage_gb": 1e7,
+     "storage_usd_per_gb_month": 10.0},
+    {"instance_hourly_usd": 1000.0, "utilization_target": 1.0, "savings_target": 0.999,
+     "peak_to_average": 2.0, "commitment_discount": 0.999, "spot_share": 0.999,
+     "spot_discount": 0.999, "throughput_gain": 100.0, "cache_hit_rate": 0.999,
+     "response_compression_ratio": 100.0, "archived_storage_fraction": 1.0,
+     "block_storage_gb_per_instance": 16000.0},
 ]
+COST_ORDER = ("cache", "rightsize", "throughput", "autoscale", "spot", "commitment",
+              "compression", "tiering")
+FLEET_LEVERS = ("cache", "rightsize", "throughput", "autoscale")
+
+
+def cost_run(reruns, parameters: dict) -> tuple[dict, dict]:
+    """The results of a cost re-run and the parameters it ran with (defaults filled)."""
+    defaults = {name: p.default for name, p in
+                chapter_parameters(reruns.chapters["cost"]).items()}
+    return reruns.results("cost", parameters), {**defaults, **parameters}
 
 
 @pytest.mark.parametrize("parameters", COST_SETS, ids=ids)
 def test_cost_runs_and_its_numbers_are_finite(reruns, parameters):
     finite_numbers(reruns.results("cost", parameters))
+
+
+@pytest.mark.parametrize("parameters", COST_SETS, ids=ids)
+def test_cost_bill_adds_up_and_the_hand_computation_agrees(reruns, parameters):
+    results, _ = cost_run(reruns, parameters)
+    parts = [results[f"{c}_monthly_usd"] for c in ("compute", "egress", "storage", "ingress")]
+    assert results["total_monthly_usd"] == pytest.approx(math.fsum(parts), rel=1e-12)
+    assert results["by_hand_agrees"] is True
+    assert results["by_hand_total_usd"] == pytest.approx(results["total_monthly_usd"], rel=1e-9)
+    assert results["full_bill_monthly_usd"] == pytest.approx(
+        results["total_monthly_usd"] + results["load_balancer_monthly_usd"]
+        + results["block_storage_monthly_usd"], rel=1e-12)
+    assert results["full_bill_monthly_usd"] >= results["total_monthly_usd"]
+    assert 0 <= results["compute_share"] <= 1
+    assert results["relay_extra_monthly_usd"] >= -1e-9  # the prose: a relay never saves
+    usd = {c: results[f"{c}_monthly_usd"] for c in ("compute", "egress", "ingress", "storage")}
+    assert results["bill_verdict"].startswith(max(usd, key=usd.get))
+
+
+@pytest.mark.parametrize("parameters", COST_SETS, ids=ids)
+def test_cost_plan_is_ordered_effective_and_adds_up(reruns, parameters):
+    results, values = cost_run(reruns, parameters)
+    total, final = results["total_monthly_usd"], results["plan_monthly_usd"]
+    assert final <= total * (1 + 1e-12)
+    assert results["plan_saving_usd"] == pytest.approx(results["plan_steps_saving_usd"],
+                                                       rel=1e-9, abs=1e-9)
+    assert results["plan_saving_usd"] == pytest.approx(total - final, rel=1e-9, abs=1e-9)
+    keys = [k for k in results["plan_keys"].split(", ") if k]
+    assert keys == sorted(keys, key=COST_ORDER.index)
+    assert results["plan_least_step_saving_usd"] > 0 or not keys
+    assert not set(keys) & set(results["set_apart"].split(", "))
+    reaches = results["plan_saving_usd"] >= values["savings_target"] * total - 1e-4
+    assert results["plan_reaches_target"] == reaches
+    assert (results["plan_levers"] == "no lever") == (not keys)
+
+
+@pytest.mark.parametrize("parameters", COST_SETS, ids=ids)
+def test_cost_cited_defaults_and_the_right_sizing_verdict(reruns, parameters):
+    results, values = cost_run(reruns, parameters)
+    for name, low in (("commitment_discount", "commitment_1yr_low"), ("spot_discount", "spot_low")):
+        assert results[name] == (values[name] or results[low])
+    if values["throughput_gain"] == 0:
+        assert results["throughput_gain_source"].startswith(("chapter 4", "none"))
+    else:
+        assert results["throughput_gain"] == values["throughput_gain"]
+    cheaper = results["rightsize_price_ratio"] > 1
+    assert ("less per request" in results["rightsize_verdict"]) == cheaper
+    assert 0 <= results["commitment_stranded_fraction"] <= 1
+    assert results["commitment_stranded_usd"] >= 0
+    assert ("paying for nothing" in results["commitment_strand_text"]) == (
+        results["commitment_stranded_fraction"] > 0 or "pulling" in
+        results["commitment_strand_text"])
+
+
+def test_cost_never_falls_when_the_rate_rises(reruns):
+    runs = [reruns.results("cost", {"request_rate_rps": rate} if rate != 500.0 else {})
+            for rate in (500.0, 1000.0, 2000.0)]
+    for name in ("instances", "total_monthly_usd", "full_bill_monthly_usd", "egress_gb_month"):
+        values = [run[name] for run in runs]
+        assert values == sorted(values), name
+    for low, high in itertools.pairwise(runs):
+        if low["rightsize_instance"] == high["rightsize_instance"]:
+            assert low["rightsize_instances"] <= high["rightsize_instances"]

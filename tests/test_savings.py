@@ -6,7 +6,15 @@ import pytest
 
 from perfcost.cost import InferenceService, monthly_bill
 from perfcost.pricing import load_catalog
-from perfcost.savings import Lever, plan_savings, plan_table, standard_levers, waterfall_rows
+from perfcost.savings import (
+    Lever,
+    commitment_strand,
+    ineffective_reason,
+    plan_savings,
+    plan_table,
+    standard_levers,
+    waterfall_rows,
+)
 from perfcost.validation import ParameterError
 
 CATALOG = load_catalog()
@@ -29,10 +37,10 @@ def test_the_question_plan_by_hand():
     assert [s.lever.key for s in plan.steps] == ["commitment", "compression"]
     commitment, compression = plan.steps
     assert commitment.saving_usd == pytest.approx(0.28 * 5 * 2.5 * 730)  # 2,555.00
-    # 13,140 GB compressed 3:1 is 4,380 GB, all in the first tier.
-    assert compression.saving_usd == pytest.approx(1_166.90 - 4_380 * 0.09)
+    # 13,140 GB compressed 3:1 is 4,380 GB: the free 100 GB, then the rest in the first paid tier.
+    assert compression.saving_usd == pytest.approx(1_157.90 - 4_280 * 0.09)
     assert plan.reaches_target and plan.savings_fraction == pytest.approx(
-        (2_555 + 772.7) / 10_295.9)
+        (2_555 + 772.7) / 10_286.9)
     assert {lever.key for lever in plan.ineffective} == {"cache", "throughput", "autoscale"}
 
 
@@ -117,3 +125,73 @@ def test_lever_definitions_are_checked():
     duplicate = levers()[:1] * 2
     with pytest.raises(ParameterError, match="at most one lever of each key"):
         plan_savings(QUESTION, CATALOG, duplicate, 0.1)
+
+
+# --- Commitments last, nothing stranded, every line saves ------------------------------------
+
+def _fleet_lever(service=QUESTION):
+    """The right-sizing lever for the question: 1 x g4dn.xlarge at its published figure."""
+    from perfcost.rightsizing import rightsize_lever, rightsizing_options
+
+    return rightsize_lever(rightsizing_options(service, CATALOG, 0.7))
+
+
+def test_the_planner_never_commits_to_a_fleet_another_lever_would_shrink():
+    # Without right-sizing, 37% off the 5-instance floor reaches 30% alone; but the throughput
+    # lever (2x) would halve that floor, so a commitment must come with it, or not at all.
+    plan = plan_savings(QUESTION, CATALOG, levers(throughput_gain=2.0, commitment_discount=0.37),
+                        0.30)
+    keys = [step.lever.key for step in plan.steps]
+    assert "commitment" not in keys or "throughput" in keys
+    assert keys == sorted(keys, key=["cache", "rightsize", "throughput", "autoscale", "spot",
+                                     "commitment", "compression", "tiering"].index)
+
+
+def test_a_commitment_applies_to_the_fleet_left_after_the_reversible_levers():
+    plan = plan_savings(replace(QUESTION, peak_to_average=1.65), CATALOG,
+                        levers(throughput_gain=2.0, commitment_discount=0.37), 0.9)
+    keys = [step.lever.key for step in plan.steps]
+    assert keys.index("commitment") > max(keys.index(k) for k in ("throughput", "autoscale"))
+
+
+@pytest.mark.parametrize("target", [0.1, 0.3, 0.5, 0.9])
+def test_every_line_of_a_plan_saves_something(target):
+    all_levers = [_fleet_lever(), *levers(throughput_gain=3.0, commitment_discount=0.37)]
+    plan = plan_savings(replace(QUESTION, peak_to_average=1.65), CATALOG, all_levers, target)
+    assert all(step.saving_usd > 0 for step in plan.steps)
+    assert sum(s.saving_usd for s in plan.steps) == pytest.approx(plan.saving_usd)
+
+
+def test_right_sizing_to_the_books_t4_figure_is_the_questions_plan():
+    plan = plan_savings(QUESTION, CATALOG, [_fleet_lever(), *levers()], 0.30)
+    assert [step.lever.name for step in plan.steps] == ["move to 1 x g4dn.xlarge"]
+    # 5 x $2.5 x 730 h becomes 1 x $0.526 x 730 h: ceil(500 / (888 x 0.7)) = 1.
+    assert plan.steps[0].saving_usd == pytest.approx((5 * 2.5 - 0.526) * 730)
+
+
+def test_committing_first_strands_what_the_fleet_levers_remove():
+    strand = commitment_strand(QUESTION, CATALOG, levers(throughput_gain=2.0,
+                                                         commitment_discount=0.37))
+    # 5 instances committed at $2.5 x 0.63; the 2x gain leaves ceil(500 / 200) = 3.
+    assert strand.levers == ("throughput",)
+    assert strand.committed_usd_per_hour == pytest.approx(5 * 2.5 * 0.63)
+    assert strand.needed_usd_per_hour == pytest.approx(3 * 2.5 * 0.63)
+    assert strand.stranded_usd == pytest.approx(2 * 2.5 * 0.63 * 730 * 12)
+    assert strand.stranded_fraction == pytest.approx(0.4)
+
+
+def test_nothing_is_stranded_when_no_lever_shrinks_the_fleet():
+    strand = commitment_strand(QUESTION, CATALOG, levers(commitment_discount=0.37))
+    assert strand.levers == () and strand.stranded_usd == 0 and strand.stranded_fraction == 0
+    no_commitment = [lever for lever in levers() if lever.key != "commitment"]
+    assert commitment_strand(QUESTION, CATALOG, no_commitment) is None
+    with pytest.raises(ParameterError, match=r"term_months must be a whole number in \[1, 36\]"):
+        commitment_strand(QUESTION, CATALOG, levers(), term_months=0)
+
+
+def test_levers_that_save_nothing_say_why():
+    plan = plan_savings(QUESTION, CATALOG, levers(), 0.30)
+    reasons = {lever.key: ineffective_reason(lever, QUESTION) for lever in plan.ineffective}
+    assert reasons == {"cache": "a 0% hit rate answers nothing",
+                       "throughput": "a gain of 1x adds nothing",
+                       "autoscale": "steady traffic needs the same fleet every hour"}

@@ -2,7 +2,10 @@
 
 The bill reads like a cloud cost tool's: one :class:`LineItem` per component with its unit,
 monthly quantity, unit price and monthly cost, and totals that are sums of their items. Volume
-tiers (internet egress) are split exactly: each tier's gigabytes are a line of their own.
+tiers (internet egress) are split exactly: each tier's gigabytes are a line of their own. A first
+tier priced at $0 is a free allowance (AWS gives 100 GB a month); it is granted once per account,
+so when the EU share is relayed through a second region, that region's ladder gets only what the
+first region left of it (:func:`after_free_use`).
 
 Conventions (chapter 2): decimal units (1 kB = 1,000 bytes, 1 GB = 10^9 bytes); a month of
 ``hours_per_month`` hours (730 by default); uploads are ingress, responses are egress.
@@ -36,10 +39,13 @@ __all__ = [
     "Fleet",
     "InferenceService",
     "LineItem",
+    "after_free_use",
     "bill_sensitivity",
     "check_field",
     "diurnal_rates_rps",
+    "first_paid_usd_per_gb",
     "fleet_for",
+    "free_allowance_gb",
     "monthly_bill",
     "monthly_gb",
     "tier_expression",
@@ -110,6 +116,8 @@ class Bill:
 # --- Volume tiers --------------------------------------------------------------------------------
 
 def _tier_label(lower_gb: float, tier: Tier) -> str:
+    if lower_gb == 0 and tier.usd_per_gb == 0 and not math.isinf(tier.up_to_gb):
+        return f"free allowance, first {tier.up_to_gb:,.0f} GB"
     if math.isinf(tier.up_to_gb):
         return f"over {lower_gb / 1000:g} TB"
     size_tb = (tier.up_to_gb - lower_gb) / 1000
@@ -155,6 +163,29 @@ def tiered_cost_usd(quantity_gb: float, tiers: tuple[Tier, ...]) -> float:
     """The cost of ``quantity_gb`` priced tier by tier: Σ price_i × (GB that fall in tier i)."""
     return math.fsum(i.monthly_usd for i in tiered_items(quantity_gb, tiers, component="",
                                                          name=""))
+
+
+def free_allowance_gb(tiers: tuple[Tier, ...]) -> float:
+    """GB a month the ladder gives free: its first tier's size if that tier is priced $0."""
+    tiers = _tiers(tiers)
+    return tiers[0].up_to_gb if tiers[0].usd_per_gb == 0 else 0.0
+
+
+def first_paid_usd_per_gb(tiers: tuple[Tier, ...]) -> float:
+    """The price of the first tier that is not free (0 if every tier is)."""
+    return next((t.usd_per_gb for t in _tiers(tiers) if t.usd_per_gb > 0), 0.0)
+
+
+def after_free_use(tiers: tuple[Tier, ...], used_gb: float) -> tuple[Tier, ...]:
+    """The ladder another region of the same account prices on once ``used_gb`` of the free
+    allowance are spent: the free tier shrinks, or goes when used up; paid bounds stay."""
+    tiers = _tiers(tiers)
+    used_gb = in_range("used_gb", used_gb, 0.0, MAX_MONTHLY_GB)
+    free = free_allowance_gb(tiers)
+    if free == 0 or math.isinf(free):
+        return tiers
+    left = free - min(used_gb, free)
+    return ((Tier(left, 0.0),) if left > 0 else ()) + tiers[1:]
 
 
 def tier_expression(tiers: tuple[Tier, ...], variable: str) -> str:
@@ -385,12 +416,15 @@ def _egress_items(service: InferenceService, catalog: Catalog) -> list[LineItem]
                             name=f"internet egress from {catalog.region}")
     eu_gb = response_gb * service.eu_egress_fraction
     inter_region = catalog.transfer["inter_region"]
+    # The free allowance is the account's, spent first in the service's own region.
+    eu_tiers = after_free_use(tiers, response_gb - eu_gb)
     return [
         *tiered_items(response_gb - eu_gb, tiers, component="egress",
                       name=f"internet egress from {catalog.region}"),
         LineItem("egress", "inter-region transfer to the EU region", "GB", eu_gb,
                  inter_region.usd),
-        *tiered_items(eu_gb, tiers, component="egress", name="internet egress from the EU region"),
+        *tiered_items(eu_gb, eu_tiers, component="egress",
+                      name="internet egress from the EU region"),
     ]
 
 
@@ -442,15 +476,31 @@ def what_if_expressions(service: InferenceService, catalog: Catalog) -> dict[str
     tiers = catalog.internet_egress
     inter_region = catalog.transfer["inter_region"].usd
     storage = service.model_storage_gb * service.storage_usd_per_gb_month
+    us_gb, eu_gb = f"({gb} * (1 - eu))", f"({gb} * eu)"
     return {
         "compute": f"max(ceil(rate * {service.peak_to_average!r} / {capacity_rps!r}), 1)"
                    f" * {hourly!r}",
         "egress_direct": tier_expression(tiers, gb),
-        "egress_eu_relay": f"{tier_expression(tiers, f'({gb} * (1 - eu))')}"
+        "egress_eu_relay": f"{tier_expression(tiers, us_gb)}"
                            f" + {inter_region!r} * {gb} * eu"
-                           f" + {tier_expression(tiers, f'({gb} * eu)')}",
+                           f" + {_eu_ladder_expression(tiers, us_gb, eu_gb)}",
         "storage": repr(storage),
     }
+
+
+def _eu_ladder_expression(tiers: tuple[Tier, ...], us_gb: str, eu_gb: str) -> str:
+    """The EU region's egress when the free allowance F is shared with us-east-1.
+
+    With the free tier removed (``tiers[1:]``, bounds unchanged) a volume x costs P(x); what
+    us-east-1 left of the allowance, r = max(F − us, 0), is free at the first paid price p1, so
+    the EU region pays P(x) − p1 · min(x, r) (r ≤ F lies inside the first paid tier).
+    """
+    free = free_allowance_gb(tiers)
+    if free == 0 or math.isinf(free):
+        return tier_expression(tiers, eu_gb)
+    paid = tiers[1:]
+    return (f"{tier_expression(paid, eu_gb)} - {paid[0].usd_per_gb!r}"
+            f" * min({eu_gb}, max({free!r} - {us_gb}, 0))")
 
 
 _NOT_SWEPT = ("egress_route", "autoscale", "committed")

@@ -355,6 +355,18 @@ def _archive_class_in_catalog(values: Mapping[str, object]) -> None:
     catalog.storage_class(values["archive_storage_class"], parameter="archive_storage_class")
 
 
+def _throughput_gain_measured_or_a_gain(values: Mapping[str, object]) -> None:
+    """throughput_gain: 0 (use the gain chapter 4 measured, which must be readable) or [1, 100]."""
+    from perfcost.measured import compression_throughput_gain
+
+    gain = values["throughput_gain"]
+    if gain == 0:
+        compression_throughput_gain()
+    elif gain < 1:
+        raise ParameterError("throughput_gain", "0 (the gain measured in chapter 4) or a "
+                             "number in [1, 100]", gain)
+
+
 # --- The chapters ------------------------------------------------------------------------------
 
 CAPACITY = ChapterInputs(checks={
@@ -387,16 +399,17 @@ COST = ChapterInputs(checks={
     "hours_per_month": Number(0.0, 744.0, low_open=True),  # 31 days
     "savings_target": _share(high_open=True),
     "peak_to_average": Number(1.0, 2.0),  # a sinusoidal day: rate = mean (1 + a cos)
-    "commitment_discount": _share(high_open=True),
+    "commitment_discount": _share(high_open=True),  # 0: the catalog's 1-yr low end
     "spot_share": _share(high_open=True),  # all-spot has no on-demand floor
-    "spot_discount": _share(high_open=True),
-    "throughput_gain": Number(1.0, 100.0),
+    "spot_discount": _share(high_open=True),  # 0: the catalog's spot low end
+    "throughput_gain": Number(0.0, 100.0),  # 0: chapter 4's measured gain; else >= 1 (a rule)
     "cache_hit_rate": _share(high_open=True),
     "response_compression_ratio": Number(1.0, 100.0),
     "archived_storage_fraction": _share(),
     "archive_storage_class": Text(),
+    "block_storage_gb_per_instance": Number(0.0, 16_000.0),  # a gp3 volume holds <= 16 TiB
     "price_catalog_path": CatalogPath(),
-}, rules=(_archive_class_in_catalog,))
+}, rules=(_archive_class_in_catalog, _throughput_gain_measured_or_a_gain))
 
 BATCHING = ChapterInputs(
     {

@@ -11,19 +11,26 @@ The schema. Top-level keys (:data:`TOP_LEVEL_KEYS`; any other is refused, naming
 ``region`` (text); ``sources`` (key → ``title``, ``url``); ``instances`` (type → ``kind``,
 ``vcpus``, ``memory_gib``, ``accelerator``, ``hourly_usd``, ``source``, ``as_of``);
 ``internet_egress`` (``source``, ``as_of``, ``tiers``: ``up_to_gb`` and ``usd_per_gb``, the last
-tier ``up_to_gb: null``); ``transfer`` and ``storage`` (name → ``usd``, ``source``, ``as_of``);
-``discounts`` (name → ``low``, ``high``, ``source``, ``as_of``). Every entry is checked for
-unknown keys too.
+tier ``up_to_gb: null``; a first tier at $0 is the free allowance); ``transfer``, ``storage``,
+``block_storage`` and ``load_balancer`` (name → ``usd``, ``source``, ``as_of``);
+``load_balancer_capacity_unit`` (dimension → ``value``, ``source``, ``as_of``); ``discounts``
+(name → ``low``, ``high``, ``source``, ``as_of``); optionally ``workloads`` (workload → instance
+type → ``throughput_rps``, ``latency_ms``, ``batch``, ``setup``, ``source``, ``as_of``). Any
+entry may carry ``quoted``: what its source says, kept for ``tests/test_catalog.py`` and never
+read here. Every entry is checked for unknown keys too.
 
 Required entries (:data:`REQUIRED_ENTRIES`), the ones chapter 2 reads by name:
-``transfer.ingress``, ``transfer.inter_region``, ``discounts.commitment_1yr`` and
-``discounts.spot``; at least :data:`MIN_EGRESS_TIERS` egress tiers (its by-hand check prices the
-first two); at least one source, instance type and storage class (the archive class is a chapter
-parameter, so none is required by name).
+``transfer.ingress``, ``transfer.inter_region``, ``discounts.commitment_1yr``,
+``discounts.spot``, ``block_storage.gp3``, ``load_balancer.hourly``, ``load_balancer.lcu_hour``
+and two LCU dimensions; at least :data:`MIN_EGRESS_TIERS` egress tier; at least one source,
+instance type and storage class (the archive class is a chapter parameter, so none is required
+by name). A workload's instance types must be in ``instances`` (right-sizing prices them).
 
 Limits: every number is finite. ``hourly_usd`` in (0, 1,000]; per-GB prices (egress, transfer,
-storage per GB-month) in [0, 10]; tier bounds in (0, 10^9] GB; ``vcpus`` a whole number in
-[1, 4,096]; ``memory_gib`` in (0, 100,000]; discounts in [0, 1); ``as_of`` a date.
+storage and block storage per GB-month, load balancer per hour) in [0, 10]; tier bounds in
+(0, 10^9] GB; ``vcpus`` a whole number in [1, 4,096]; ``memory_gib`` in (0, 100,000]; discounts
+in [0, 1); LCU dimensions in (0, 10^9]; throughputs in (0, 10^6] requests/s, latencies in
+(0, 60,000] ms, batches whole in [1, 4,096] or null; ``as_of`` a date.
 
 Used by chapter 2 (cost breakdown) and the chapters that turn speed-ups into dollars.
 """
@@ -35,7 +42,7 @@ import difflib
 import importlib.resources
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
@@ -51,20 +58,27 @@ __all__ = [
     "Catalog",
     "CatalogError",
     "DiscountRange",
+    "Figure",
     "InstancePrice",
     "Price",
     "Source",
     "Tier",
+    "Workload",
     "load_catalog",
 ]
 
 DEFAULT_CATALOG = "aws-us-east-1.yaml"
 TOP_LEVEL_KEYS = ("region", "sources", "instances", "internet_egress", "transfer", "storage",
-                  "discounts")
+                  "block_storage", "load_balancer", "load_balancer_capacity_unit", "discounts",
+                  "workloads")
 # Entries chapter 2 reads by name: a catalog without them fails at load, not mid-chapter.
 REQUIRED_ENTRIES = {"transfer": ("inter_region", "ingress"),
-                    "discounts": ("commitment_1yr", "spot")}
-MIN_EGRESS_TIERS = 2  # the chapter's by-hand check prices the first two tiers
+                    "discounts": ("commitment_1yr", "spot"),
+                    "block_storage": ("gp3",),
+                    "load_balancer": ("hourly", "lcu_hour"),
+                    "load_balancer_capacity_unit": ("processed_gb_per_hour",
+                                                    "new_connections_per_s")}
+MIN_EGRESS_TIERS = 1  # one flat price is a valid ladder; the chapter walks every tier
 MAX_EGRESS_TIERS = 100  # published ladders have four or five
 MAX_HOURLY_USD = 1_000.0  # the largest cloud instances cost under $100/h
 MAX_USD_PER_GB = 10.0  # ~100x the dearest published egress price; beyond it, a unit mistake
@@ -72,6 +86,11 @@ MAX_TIER_GB = 1e9  # an exabyte a month
 MAX_VCPUS = 4_096
 MAX_MEMORY_GIB = 100_000.0  # the largest instances hold ~32 TiB
 MAX_TEXT_CHARS = 1_000
+MAX_LCU_DIMENSION = 1e9
+MAX_WORKLOAD_RPS = 1e6  # the cost model's largest request rate
+MAX_WORKLOAD_MS = 60_000.0  # a minute: beyond is a batch job, not serving
+MAX_BATCH = 4_096
+MAX_QUOTED_DEPTH = 3
 
 
 class CatalogError(InputFileError):
@@ -133,6 +152,29 @@ class DiscountRange:
 
 
 @dataclass(frozen=True)
+class Figure:
+    """A non-price figure with its source and date (what one load balancer capacity unit holds)."""
+
+    name: str
+    value: float
+    source: Source
+    as_of: datetime.date
+
+
+@dataclass(frozen=True)
+class Workload:
+    """Published throughput of one workload on one instance type, with its setup and source."""
+
+    instance: str
+    throughput_rps: float  # at full load, in the setup described
+    latency_ms: float  # the statistic ``setup`` names (mean, p50, p99)
+    batch: int | None  # None where the server batched dynamically
+    setup: str
+    source: Source
+    as_of: datetime.date
+
+
+@dataclass(frozen=True)
 class Catalog:
     """A loaded, checked price catalog.
 
@@ -150,6 +192,10 @@ class Catalog:
     transfer: dict[str, Price]
     storage: dict[str, Price]
     discounts: dict[str, DiscountRange]
+    block_storage: dict[str, Price] = field(default_factory=dict)  # per GB-month
+    load_balancer: dict[str, Price] = field(default_factory=dict)  # per hour, per LCU-hour
+    load_balancer_capacity_unit: dict[str, Figure] = field(default_factory=dict)
+    workloads: dict[str, dict[str, Workload]] = field(default_factory=dict)  # name → type → ...
 
     def instance(self, name: str, parameter: str = "instance type") -> InstancePrice:
         """The instance type ``name``; an unknown name lists the known ones under ``parameter``."""
@@ -162,6 +208,10 @@ class Catalog:
     def discount(self, name: str, parameter: str = "discount") -> DiscountRange:
         """The discount range ``name``; an unknown name lists the known ones."""
         return _lookup(self.discounts, name, parameter)
+
+    def workload(self, name: str) -> dict[str, Workload]:
+        """The published throughputs of workload ``name`` by instance type ({} if none)."""
+        return dict(self.workloads.get(name, {})) if isinstance(name, str) else {}
 
 
 def _lookup(table: dict, name: str, parameter: str):
@@ -194,18 +244,36 @@ class _Reader:
         return value
 
     def table(self, raw: dict, section: str, fields: tuple[str, ...]) -> dict[str, dict]:
-        """A top-level section of named entries, each a mapping with only ``fields``."""
+        """A top-level section of named entries, each a mapping with only ``fields`` (and an
+        optional ``quoted``, checked for shape only)."""
         table = self.mapping(self.field(raw, section, "catalog"), section)
         for name, value in table.items():
             if not isinstance(name, str) or not name:
                 self.fail(section, f"entry names must be text, got {name!r}")
-            self.mapping(value, f"{section}.{name}", fields)
+            self.mapping(value, f"{section}.{name}", (*fields, "quoted"))
+            self.quoted(value, f"{section}.{name}")
         for name in REQUIRED_ENTRIES.get(section, ()):
             if name not in table:
                 self.fail(section, f"missing the entry '{name}' (chapter 2 reads it)")
         if not table:
             self.fail(section, "needs at least one entry")
         return table
+
+    def quoted(self, entry_value: dict, entry: str) -> None:
+        """``quoted``, if present: numbers or text, in lists and mappings at most 3 deep."""
+        def fits(value, depth: int) -> bool:
+            if isinstance(value, bool) or depth > MAX_QUOTED_DEPTH:
+                return False
+            if isinstance(value, int | float):
+                return math.isfinite(value)
+            if isinstance(value, str):
+                return len(value) <= MAX_TEXT_CHARS
+            items = value.values() if isinstance(value, dict) else value
+            return isinstance(value, dict | list) and all(fits(v, depth + 1) for v in items)
+
+        if "quoted" in entry_value and not fits(entry_value["quoted"], 1):
+            self.fail(entry, "'quoted' must be numbers or text, in lists or mappings at most "
+                             f"{MAX_QUOTED_DEPTH} deep")
 
     def field(self, entry_value: dict, key: str, entry: str):
         if key not in entry_value:
@@ -259,7 +327,9 @@ def _shown(value: object) -> str:
 
 
 _PRICE_FIELDS = ("usd", "source", "as_of")
+_FIGURE_FIELDS = ("value", "source", "as_of")
 _INSTANCE_FIELDS = ("kind", "vcpus", "memory_gib", "accelerator", "hourly_usd", "source", "as_of")
+_WORKLOAD_FIELDS = ("throughput_rps", "latency_ms", "batch", "setup", "source", "as_of")
 
 
 def _read_sources(reader: _Reader, raw: dict) -> dict[str, Source]:
@@ -295,7 +365,7 @@ def _read_tiers(reader, value: dict, entry: str) -> tuple[Tier, ...]:
     rows = reader.field(value, "tiers", entry)
     if not isinstance(rows, list) or not MIN_EGRESS_TIERS <= len(rows) <= MAX_EGRESS_TIERS:
         reader.fail(entry, f"'tiers' must be a list of {MIN_EGRESS_TIERS} to {MAX_EGRESS_TIERS}"
-                           " tiers (chapter 2's by-hand check prices the first two)")
+                           " tiers")
     tiers, previous = [], 0.0
     for index, row in enumerate(rows):
         where = f"{entry}.tiers[{index}]"
@@ -319,6 +389,45 @@ def _read_prices(reader, raw, section: str, unit: str, sources) -> dict[str, Pri
                         reader.source(value, f"{section}.{name}", sources),
                         reader.date(value, f"{section}.{name}"))
             for name, value in reader.table(raw, section, _PRICE_FIELDS).items()}
+
+
+def _read_figures(reader, raw, section: str, sources) -> dict[str, Figure]:
+    return {name: Figure(name, reader.number(value, "value", f"{section}.{name}",
+                                             high=MAX_LCU_DIMENSION, low_open=True),
+                         reader.source(value, f"{section}.{name}", sources),
+                         reader.date(value, f"{section}.{name}"))
+            for name, value in reader.table(raw, section, _FIGURE_FIELDS).items()}
+
+
+def _read_workload(reader, instance: str, value: dict, entry: str, sources) -> Workload:
+    batch = reader.field(value, "batch", entry)
+    return Workload(
+        instance=instance,
+        throughput_rps=reader.number(value, "throughput_rps", entry, high=MAX_WORKLOAD_RPS,
+                                     low_open=True),
+        latency_ms=reader.number(value, "latency_ms", entry, high=MAX_WORKLOAD_MS,
+                                 low_open=True),
+        batch=None if batch is None else reader.whole(value, "batch", entry, low=1,
+                                                      high=MAX_BATCH),
+        setup=reader.text(value, "setup", entry), source=reader.source(value, entry, sources),
+        as_of=reader.date(value, entry))
+
+
+def _read_workloads(reader, raw, sources, instances) -> dict[str, dict[str, Workload]]:
+    """The optional ``workloads`` section: each instance type must be one the catalog prices."""
+    if "workloads" not in raw:
+        return {}
+    workloads = {}
+    for name, table in reader.mapping(raw["workloads"], "workloads").items():
+        entries = reader.table({name: table}, name, _WORKLOAD_FIELDS)
+        for instance in entries:
+            if instance not in instances:
+                reader.fail(f"workloads.{name}.{instance}", "not an instance type of the "
+                            "catalog's 'instances' (right-sizing prices it from there)")
+        workloads[name] = {instance: _read_workload(reader, instance, value,
+                                                    f"workloads.{name}.{instance}", sources)
+                           for instance, value in entries.items()}
+    return workloads
 
 
 def _read_discounts(reader, raw, sources) -> dict[str, DiscountRange]:
@@ -365,15 +474,22 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
     reader = _Reader(path)
     sources = _read_sources(reader, raw)
     egress = reader.mapping(reader.field(raw, "internet_egress", "catalog"), "internet_egress",
-                            ("source", "as_of", "tiers"))
+                            ("source", "as_of", "tiers", "quoted"))
+    reader.quoted(egress, "internet_egress")
+    instances = _read_instances(reader, raw, sources)
     return Catalog(
         path=path,
         region=reader.text(raw, "region", "catalog"),
-        instances=_read_instances(reader, raw, sources),
+        instances=instances,
         internet_egress=_read_tiers(reader, egress, "internet_egress"),
         internet_egress_source=reader.source(egress, "internet_egress", sources),
         internet_egress_as_of=reader.date(egress, "internet_egress"),
         transfer=_read_prices(reader, raw, "transfer", "GB", sources),
         storage=_read_prices(reader, raw, "storage", "GB-month", sources),
         discounts=_read_discounts(reader, raw, sources),
+        block_storage=_read_prices(reader, raw, "block_storage", "GB-month", sources),
+        load_balancer=_read_prices(reader, raw, "load_balancer", "hour", sources),
+        load_balancer_capacity_unit=_read_figures(reader, raw, "load_balancer_capacity_unit",
+                                                  sources),
+        workloads=_read_workloads(reader, raw, sources, instances),
     )

@@ -1,9 +1,10 @@
 """A cost-reduction planner: which levers to pull, in what order, to cut a bill by a target.
 
-Each :class:`Lever` is a change to the :class:`~perfcost.cost.InferenceService` (commit to the
-always-on floor, move a share to spot, autoscale, raise per-instance throughput, cache, compress
-responses, archive old model versions). Its saving is never asserted: the planner prices the
-service before and after the change with :func:`perfcost.cost.monthly_bill`.
+Each :class:`Lever` is a change to the :class:`~perfcost.cost.InferenceService` (cache, move to
+another instance type, raise per-instance throughput, autoscale, move a share to spot, commit to
+the always-on floor, compress responses, archive old model versions). Its saving is never
+asserted: the planner prices the service before and after the change with
+:func:`perfcost.cost.monthly_bill`.
 
 How plans are ranked. Each lever carries three 1 (low) to 3 (high) ratings: the engineering
 effort, the risk it poses to the latency SLO, and how hard it is to undo (a one-year commitment
@@ -12,6 +13,13 @@ combination of the levers that save money at all, keeps those that reach the tar
 the lowest risk score, then the larger saving, then the fewer levers. Levers are applied in a
 fixed order (:data:`LEVER_ORDER`), so each plan line's saving is the difference between the bill
 before and after that lever, given the levers above it.
+
+Commitments come last. A commitment is the one lever that cannot be undone within its term, so
+it applies to the fleet left after every reversible lever, and a combination that commits to a
+fleet which another available fleet lever (:data:`FLEET_LEVERS`) would still shrink is never
+chosen: it would pay for instances that lever makes unnecessary. :func:`commitment_strand` prices
+that mistake (commit first, optimise later) over the commitment's term. Every line of a plan
+saves something: a combination in which a lever saves nothing after the others is not a plan.
 
 Used by chapter 2 (cost breakdown).
 """
@@ -23,16 +31,29 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from perfcost.cost import FIELD_CHECKS, Bill, InferenceService, check_field, monthly_bill
+from perfcost.cost import (
+    FIELD_CHECKS,
+    Bill,
+    InferenceService,
+    check_field,
+    fleet_for,
+    monthly_bill,
+)
 from perfcost.pricing import Catalog
 from perfcost.validation import ParameterError, fraction, integer_in_range
 
-__all__ = ["LEVER_ORDER", "Lever", "Plan", "PlanStep", "plan_savings", "plan_table",
+__all__ = ["FLEET_LEVERS", "LEVER_ORDER", "Lever", "Plan", "PlanStep", "Strand",
+           "commitment_strand", "ineffective_reason", "plan_savings", "plan_table",
            "standard_levers", "waterfall_rows"]
 
-# Volume first (fewer requests, more per instance), then how the fleet is shaped and bought, then
-# transfer and storage: a commitment then covers the fleet that is left, not the one removed.
-LEVER_ORDER = ("cache", "throughput", "autoscale", "spot", "commitment", "compression", "tiering")
+# Volume first (fewer requests, then the hardware for what is left, more per instance), then how
+# the fleet is shaped and bought, then transfer and storage: a commitment covers the fleet that
+# is left, not the one removed.
+LEVER_ORDER = ("cache", "rightsize", "throughput", "autoscale", "spot", "commitment",
+               "compression", "tiering")
+# Reversible levers that change how many instances (or which) the fleet needs.
+FLEET_LEVERS = ("cache", "rightsize", "throughput", "autoscale")
+SAVES_NOTHING_USD = 1e-9  # a line that saves less than this saves nothing
 
 
 @dataclass(frozen=True)
@@ -112,7 +133,7 @@ def standard_levers(
     return [
         Lever("cache", f"answer {cache_hit_rate:.0%} of requests from a cache",
               (("cache_hit_rate", cache_hit_rate),), 2, 1, 1),
-        Lever("throughput", f"raise per-instance throughput {throughput_gain:g}x",
+        Lever("throughput", f"raise per-instance throughput {throughput_gain:.3g}x",
               (("throughput_gain", throughput_gain),), 3, 2, 2),
         Lever("autoscale", "autoscale to the diurnal curve", (("autoscale", True),), 2, 2, 1),
         Lever("spot", f"run {spot_share:.0%} of instance-hours on spot "
@@ -178,6 +199,30 @@ def _ordered(levers) -> list[Lever]:
     return sorted(levers, key=lambda lever: LEVER_ORDER.index(lever.key))
 
 
+def _through(service: InferenceService, levers) -> InferenceService:
+    """The service with every lever in ``levers`` pulled (each sets its own fields)."""
+    for lever in _ordered(levers):
+        service = lever.apply(service)
+    return service
+
+
+def _committed_usd_per_hour(service: InferenceService) -> float:
+    """What the service's commitment pays an hour (0 without one)."""
+    fleet = fleet_for(service)
+    hours = fleet.committed_hours / service.hours_per_month
+    return hours * service.instance_hourly_usd * (1 - service.commitment_discount)
+
+
+def _commits_too_early(service: InferenceService, combination, useful) -> bool:
+    """True if ``combination`` commits to a fleet that a fleet lever left out would shrink."""
+    if "commitment" not in {lever.key for lever in combination}:
+        return False
+    committed = _committed_usd_per_hour(_through(service, combination))
+    return any(_committed_usd_per_hour(_through(service, [*combination, lever]))
+               < committed - SAVES_NOTHING_USD
+               for lever in useful if lever.key in FLEET_LEVERS and lever not in combination)
+
+
 def _apply(service: InferenceService, catalog: Catalog, levers, baseline: Bill):
     steps, bill = [], baseline
     for lever in _ordered(levers):
@@ -193,11 +238,12 @@ def plan_savings(
 ) -> Plan:
     """Pick the least risky combination of levers that cuts the bill by ``savings_target``.
 
-    Levers that save nothing alone are set aside (reported in ``ineffective``). Among the
-    combinations of the rest that reach the target, the lowest risk score wins, then the larger
-    saving, then fewer levers. If none reaches it, the plan is the combination with the largest
-    saving, and ``reaches_target`` is False. At most one lever of each key (so at most 2^7
-    combinations are priced).
+    Levers that save nothing alone are set aside (reported in ``ineffective``). Combinations that
+    commit before a fleet lever they leave out, or in which a lever saves nothing after the
+    others, are not plans. Among the rest that reach the target, the lowest risk score wins, then
+    the larger saving, then fewer levers. If none reaches it, the plan is the combination with
+    the largest saving, and ``reaches_target`` is False. At most one lever of each key (so at
+    most 2^8 combinations are priced).
     """
     if not isinstance(service, InferenceService):
         raise ParameterError("service", "an InferenceService", service)
@@ -217,8 +263,11 @@ def plan_savings(
     plans = []
     for size in range(len(useful) + 1):
         for combination in itertools.combinations(useful, size):
+            if _commits_too_early(service, combination, useful):
+                continue
             steps, final = _apply(service, catalog, combination, baseline)
-            plans.append(Plan(baseline, final, steps, savings_target, ineffective))
+            if all(step.saving_usd > SAVES_NOTHING_USD for step in steps):
+                plans.append(Plan(baseline, final, steps, savings_target, ineffective))
     reaching = [plan for plan in plans if plan.reaches_target]
     if reaching:
         return min(reaching, key=lambda p: (p.risk_score, -p.saving_usd, len(p.steps)))
@@ -256,3 +305,68 @@ def waterfall_rows(plan: Plan) -> pd.DataFrame:
     rows.append({"label": "with the plan", "detail": "every lever of the plan pulled",
                  "start_usd": 0.0, "end_usd": plan.final.total_usd, "kind": "total"})
     return pd.DataFrame(rows).rename_axis("order").reset_index()
+
+
+@dataclass(frozen=True)
+class Strand:
+    """A commitment bought before the fleet levers: what it pays for that they make unnecessary.
+
+    Hourly amounts are what the commitment pays an hour (committed instance-hours × on-demand
+    price × (1 − discount)), before and after the levers.
+    """
+
+    committed_usd_per_hour: float  # committing to today's fleet
+    needed_usd_per_hour: float  # committing after every fleet lever
+    term_months: int
+    hours_per_month: float
+    levers: tuple[str, ...]  # the fleet levers that shrink it
+
+    @property
+    def stranded_usd(self) -> float:
+        """(committed − needed) an hour, over the whole term."""
+        excess = max(0.0, self.committed_usd_per_hour - self.needed_usd_per_hour)
+        return excess * self.hours_per_month * self.term_months
+
+    @property
+    def stranded_fraction(self) -> float:
+        """The share of the commitment left paying for nothing (0 without a commitment)."""
+        paid = self.committed_usd_per_hour
+        return max(0.0, paid - self.needed_usd_per_hour) / paid if paid > 0 else 0.0
+
+
+def commitment_strand(service: InferenceService, catalog: Catalog, levers: list[Lever],
+                      term_months: int = 12) -> Strand | None:
+    """Commit to today's fleet, then pull every fleet lever that saves: what is stranded.
+
+    None if ``levers`` has no commitment. ``term_months`` in [1, 36] (one or three years).
+    """
+    term_months = integer_in_range("term_months", term_months, 1, 36)
+    commitment = next((lever for lever in levers if lever.key == "commitment"), None)
+    if commitment is None:
+        return None
+    baseline = monthly_bill(service, catalog).total_usd
+    shrinking = [lever for lever in levers if lever.key in FLEET_LEVERS
+                 and monthly_bill(lever.apply(service), catalog).total_usd < baseline]
+    return Strand(_committed_usd_per_hour(commitment.apply(service)),
+                  _committed_usd_per_hour(_through(service, [*shrinking, commitment])),
+                  term_months, service.hours_per_month,
+                  tuple(lever.key for lever in _ordered(shrinking)))
+
+
+def ineffective_reason(lever: Lever, service: InferenceService) -> str:
+    """Why ``lever`` saves nothing for ``service``, in a few words (for the chapter's list)."""
+    changes = dict(lever.changes)
+    reasons = {
+        "cache": changes.get("cache_hit_rate") == 0 and "a 0% hit rate answers nothing",
+        "throughput": (changes.get("throughput_gain", 1) <= 1
+                       and f"a gain of {changes.get('throughput_gain', 1):g}x adds nothing"),
+        "autoscale": (service.peak_to_average == 1
+                      and "steady traffic needs the same fleet every hour"),
+        "spot": (changes.get("spot_share") == 0 or changes.get("spot_discount") == 0)
+                and "no share or no discount",
+        "commitment": changes.get("commitment_discount") == 0 and "a 0% discount",
+        "compression": (changes.get("response_compression_ratio") == 1
+                        and "1:1 compresses nothing"),
+        "rightsize": "the question's instance is already the cheapest for this traffic",
+    }
+    return reasons.get(lever.key) or "it removes nothing the bill charges for at these inputs"

@@ -1,0 +1,101 @@
+"""Right-sizing: the same traffic priced on every instance type with a published throughput.
+
+The question gives one instance ("$2.5/h, 100 requests/s at 70% utilisation") and names neither
+the instance nor the model. The catalog's ``workloads`` section holds, per instance type, the
+best published throughput of the question's workload (image classification: ResNet-50 figures),
+each with its setup, source and date. Each option's fleet follows the utilisation rule at the
+peak, ceil(rate × peak-to-average / (throughput × target)) instances and at least one, and is
+priced at the catalog's on-demand rate; the cheapest becomes the ``rightsize`` lever of
+:mod:`perfcost.savings`.
+
+The figures are for the model alone (preprocessed tensors, the vendor's own software and
+precision), not the question's service: decoding the uploads takes CPU, and a different model
+serves at a different rate. A right-sizing is a hypothesis to measure, not a result.
+
+Used by chapter 2 (cost breakdown).
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from perfcost.cost import InferenceService, _catalog, _service, fleet_for, monthly_bill
+from perfcost.pricing import Catalog
+from perfcost.savings import Lever
+from perfcost.validation import ParameterError, in_range
+
+__all__ = ["WORKLOAD", "RightSized", "options_table", "rightsize_lever", "rightsizing_options"]
+
+WORKLOAD = "image_classification"  # the question's workload, as the catalog names it
+
+
+@dataclass(frozen=True)
+class RightSized:
+    """The traffic served on one instance type, at its published throughput."""
+
+    instance: str
+    hourly_usd: float
+    throughput_rps: float  # published, at full load
+    usable_rps: float  # throughput × utilisation target: what the fleet rule divides by
+    latency_ms: float
+    batch: int | None
+    setup: str
+    source: str  # the catalog's source key
+    as_of: datetime.date
+    instances: int  # at the daily peak
+    compute_monthly_usd: float
+
+
+def _resized(service: InferenceService, hourly_usd: float, usable_rps: float):
+    return replace(service, instance_hourly_usd=hourly_usd, instance_throughput_rps=usable_rps)
+
+
+def rightsizing_options(service: InferenceService, catalog: Catalog, utilization_target: float,
+                        workload: str = WORKLOAD) -> tuple[RightSized, ...]:
+    """Every instance type with a published throughput for ``workload``, cheapest compute first.
+
+    ``utilization_target`` in [0.01, 1]: the share of the published (full-load) throughput each
+    instance is allowed to carry. The service's levers are kept as they are.
+    """
+    service, catalog = _service(service), _catalog(catalog)
+    target = in_range("utilization_target", utilization_target, 0.01, 1.0)
+    options = []
+    for name, figure in catalog.workload(workload).items():
+        hourly = catalog.instance(name).hourly_usd
+        resized = _resized(service, hourly, figure.throughput_rps * target)
+        options.append(RightSized(
+            name, hourly, figure.throughput_rps, figure.throughput_rps * target,
+            figure.latency_ms, figure.batch, figure.setup, figure.source.key, figure.as_of,
+            fleet_for(resized).peak_instances,
+            monthly_bill(resized, catalog).component_usd("compute")))
+    return tuple(sorted(options, key=lambda o: (o.compute_monthly_usd, o.instance)))
+
+
+def options_table(options: tuple[RightSized, ...]) -> pd.DataFrame:
+    """The options as a table, one row each, cheapest first."""
+    if not isinstance(options, tuple | list) or not all(isinstance(o, RightSized)
+                                                         for o in options):
+        raise ParameterError("options", "RightSized options (from rightsizing_options)", options)
+    columns = ["instance", "hourly_usd", "throughput_rps", "usable_rps", "latency_ms", "batch",
+               "instances", "compute_monthly_usd", "setup", "source", "as_of"]
+    rows = [{c: getattr(o, c) for c in columns} for o in options]
+    for row in rows:  # a server that batched dynamically has no one batch size
+        row["batch"] = "dynamic" if row["batch"] is None else row["batch"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def rightsize_lever(options: tuple[RightSized, ...]) -> Lever | None:
+    """The cheapest option as a lever (None when the catalog has no figures for the workload).
+
+    Ratings (effort, SLO risk, irreversibility) = (2, 2, 1): a new instance type to deploy and
+    benchmark, a latency to re-measure against the SLO, and on-demand capacity to switch back to.
+    """
+    if not options:
+        return None
+    best = min(options, key=lambda o: (o.compute_monthly_usd, o.instance))
+    return Lever("rightsize", f"move to {best.instances} x {best.instance}",
+                 (("instance_hourly_usd", best.hourly_usd),
+                  ("instance_throughput_rps", best.usable_rps)), 2, 2, 1)
