@@ -10,7 +10,12 @@ from scipy import integrate, stats
 
 from perfcost import capacity
 from perfcost.capacity import InstanceType, cheapest_instance, instances_for_utilization
-from perfcost.fleet_check import fleet_models_table, model_error_grid, simulated_p95_s
+from perfcost.fleet_check import (
+    fleet_models_table,
+    model_error_grid,
+    requests_to_converge,
+    simulated_p95_s,
+)
 from perfcost.fleet_latency import (
     DEFAULT_SERVICE_CV,
     ROUTINGS,
@@ -116,12 +121,26 @@ def test_the_default_service_cv_is_fitted_to_the_cited_measurement():
 
 def test_the_models_table_puts_each_model_beside_its_simulation():
     models = [capacity.MMC, FleetLatency("random", 0.0)]
-    table = fleet_models_table(T4, 3, 2000.0, models, requests=20_000)
+    table = fleet_models_table(T4, 3, 2000.0, models, max_requests=50_000)
     assert list(table["routing"]) == ["shared_queue", "random"]
     assert table["relative_error"].tolist() == pytest.approx(
         (table["model_p95_ms"] / table["simulated_p95_ms"] - 1).tolist())
     assert table.loc[0, "model_p95_ms"] == pytest.approx(
         capacity.fleet_response_quantile_ms(T4, 3, 2000.0, model=capacity.MMC))
+    assert list(table["converged"]) == [False, False]  # 100,284 requests needed, 50,000 run
+
+
+def test_a_hot_big_fleet_needs_more_requests_to_converge():
+    assert requests_to_converge(1, 1, 0.7) == 50_000  # the floor
+    assert requests_to_converge(41, 1, 0.96) > 9_000_000  # 100 n k ρ / (1 - √ρ)²
+
+
+def test_two_choices_sits_between_seeing_every_instance_and_random():
+    p95 = {routing: capacity.simulated_response_quantile_ms(
+        InstanceType("x", 50.0, 1.0, 20.0), 16, 0.9 * 16 * 50, service_cv=0.3,
+        routing=routing, requests=100_000) for routing in
+        ("least_outstanding", "two_choices", "random")}
+    assert p95["least_outstanding"] < p95["two_choices"] < p95["random"]
 
 
 def test_the_error_grid_refuses_more_work_than_it_promises():

@@ -99,6 +99,7 @@ MAX_OPTIONS = 1_000  # instance types compared at once
 MAX_CURVE_POINTS = 10_000  # rates in cost_curves, rows in quantile_curves: seconds of work
 MAX_SIMULATED_SERVERS = 10**6  # the simulation keeps one heap entry per server
 MAX_SIMULATED_REQUESTS = 5 * 10**6  # ~3 s and ~200 MB of float64 arrays
+MAX_SLOTS = 10_000  # requests one instance holds at once (chapter 1's limit on rate × latency)
 # The M/M/c model of earlier editions: one queue for every slot, exponential service. No load
 # balancer achieves a shared queue, so it is the lower bound on a fleet's latency.
 MMC = FleetLatency("shared_queue", 1.0)
@@ -481,13 +482,21 @@ class SLORule:
         object.__setattr__(self, "model", _model(self.model))
 
     def __call__(self, instance, request_rate_rps, latency_slo_ms) -> Sizing:
-        rule = size_fleet(instance, request_rate_rps, latency_slo_ms,
-                          utilization_target=self.target, model=self.model)
-        if rule.p95_ms <= latency_slo_ms:  # the rule already meets the SLO: keep its count
-            return rule
-        count = _fewest_meeting_quantile(rule.instance, rule.request_rate_rps,
-                                         latency_slo_ms, 0.95, self.model, rule.count + 1)
-        return _sizing(rule.instance, count, rule.request_rate_rps, self.model)
+        instance = _instance(instance)
+        request_rate_rps = _rate(request_rate_rps)
+        latency_slo_ms = _latency("latency_slo_ms", latency_slo_ms)
+        if instance.latency_ms > latency_slo_ms:  # no count makes one request faster
+            raise InfeasibleError(f"{instance.name}: latency {instance.latency_ms:g} ms "
+                                  f"exceeds the SLO {latency_slo_ms:g} ms")
+        # Keep each instance under the target (an exact fit stays exact), then add instances
+        # until the p95 meets the SLO; the search starts at the rule's count, or one above it
+        # when the rule's fleet would be 100% busy (a target of 1 and an exact fit).
+        rule = instances_for_utilization(request_rate_rps, instance.throughput_rps,
+                                         self.target)
+        _check_fleet(instance, rule)
+        count = _fewest_meeting_quantile(instance, request_rate_rps, latency_slo_ms, 0.95,
+                                         self.model, rule)
+        return _sizing(instance, count, request_rate_rps, self.model)
 
     @property
     def label(self) -> str:
@@ -647,17 +656,21 @@ def quantile_curves(
     quantile: float = 0.95,
     *,
     model: FleetLatency = FLEET,
+    slots: int = 1,
 ) -> pd.DataFrame:
     """Return the response-time quantile in ``model`` against utilisation for each fleet size.
 
-    Each instance is one slot with mean service time ``service_ms`` in [10^-6, 60,000];
+    Each instance has ``slots`` slots (1 to 10^4), each with mean service time ``service_ms``
+    in [10^-6, 60,000];
     fleet sizes are whole numbers in [1, 10^9], utilisations in (0, 1), and the table holds at
     most ``MAX_CURVE_POINTS`` rows. Columns: ``fleet`` (a label), ``servers``, ``utilization``,
     ``p95_ms`` (the ``quantile`` response time).
     """
     service_rate = 1000.0 / in_range("service_ms", service_ms, 1e-6, MAX_LATENCY_MS)
     quantile = _quantile(quantile)
-    fleet_sizes = [integer_in_range("fleet_sizes", n, 1, MAX_SERVERS)
+    model = _model(model)
+    slots = integer_in_range("slots", slots, 1, MAX_SLOTS)
+    fleet_sizes = [integer_in_range("fleet_sizes", n, 1, MAX_SERVERS // slots)
                    for n in _points("fleet_sizes", fleet_sizes)]
     utilizations = [fraction("utilizations", rho, low_open=True, high_open=True)
                     for rho in _points("utilizations", utilizations)]
@@ -666,16 +679,16 @@ def quantile_curves(
                              "points", len(fleet_sizes) * len(utilizations))
     rows = []
     for servers in fleet_sizes:
+        capacity = servers * slots * service_rate
         for rho in utilizations:
             # ρ within an ulp of 1 can round cμρ up to cμ: keep the arrival rate just below it.
-            arrival_rate = min(rho * servers * service_rate,
-                               math.nextafter(servers * service_rate, 0.0))
+            arrival_rate = min(rho * capacity, math.nextafter(capacity, 0.0))
             rows.append({
                 "fleet": f"{servers} instance{'s' if servers > 1 else ''}",
                 "servers": servers,
                 "utilization": rho,
                 "p95_ms": 1000.0 * _quantile_s(model, servers, service_rate, arrival_rate,
-                                               quantile),
+                                               quantile, slots),
             })
     return pd.DataFrame(rows)
 
@@ -841,24 +854,27 @@ _QUESTION_CHECKS = {
 
 def max_utilization_for_quantile(
     service_ms: float, servers: int, latency_slo_ms: float, quantile: float = 0.95,
-    *, model: FleetLatency = FLEET,
+    *, model: FleetLatency = FLEET, slots: int = 1,
 ) -> float:
     """Return the highest utilisation at which ``servers`` instances still meet the SLO.
 
-    Each instance is one slot with mean service time ``service_ms`` in [10^-6, 60,000], and
-    latency is modelled by ``model`` (:data:`FLEET` by default); ``servers`` in
-    [1, 10^9]. Found by bisection on ρ in (0, 1) (60 steps), since the response-time quantile
-    rises with ρ. Returns 0.0 if even an idle fleet misses the SLO.
+    Each instance has ``slots`` slots (1 to 10^4), each with mean service time ``service_ms`` in
+    [10^-6, 60,000], and latency is modelled by ``model`` (:data:`FLEET` by default);
+    ``servers`` (instances) × slots at most 10^9. Found by bisection on ρ in (0, 1) (60 steps),
+    since the response-time quantile rises with ρ. Returns 0.0 if even an idle fleet misses the
+    SLO.
     """
     service_rate = 1000.0 / in_range("service_ms", service_ms, 1e-6, MAX_LATENCY_MS)
-    servers = integer_in_range("servers", servers, 1, MAX_SERVERS)
+    slots = integer_in_range("slots", slots, 1, MAX_SLOTS)
+    servers = integer_in_range("servers", servers, 1, MAX_SERVERS // slots)
     latency_slo_ms = _latency("latency_slo_ms", latency_slo_ms)
     quantile = _quantile(quantile)
     model = _model(model)
+    capacity = servers * slots * service_rate
 
     def quantile_ms(rho: float) -> float:
-        return 1000.0 * _quantile_s(model, servers, service_rate, rho * servers * service_rate,
-                                    quantile)
+        return 1000.0 * _quantile_s(model, servers, service_rate, rho * capacity, quantile,
+                                    slots)
 
     low, high = 1e-9, 1.0 - 1e-9
     if quantile_ms(low) > latency_slo_ms:

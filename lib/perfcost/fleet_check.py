@@ -10,46 +10,81 @@ Used by chapter 1 (capacity sizing).
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pandas as pd
 
 from perfcost.capacity import (
+    MAX_SIMULATED_REQUESTS,
     InstanceType,
     fleet_response_quantile_ms,
     simulated_response_quantile_ms,
+    slots_per_instance,
 )
 from perfcost.fleet_latency import FleetLatency
 from perfcost.simulation import routed_response_times
 from perfcost.traffic import poisson_arrival_times
 from perfcost.validation import ParameterError, fraction, integer_in_range, seed_value
 
-__all__ = ["MAX_GRID_SIMULATIONS", "fleet_models_table", "model_error_grid", "simulated_p95_s"]
+__all__ = ["MAX_GRID_SIMULATIONS", "fleet_models_table", "model_error_grid",
+           "requests_to_converge", "simulated_p95_s"]
 
 MAX_GRID_SIMULATIONS = 200  # each a few tenths of a second at 60,000 requests
+MIN_REQUESTS = 50_000
+AGREEMENT = 0.05  # two seeds within 5% of each other: the p95 has converged
+SEEDS = (0, 1)
+
+
+def requests_to_converge(instances: int, slots: int, utilization: float) -> int:
+    """Requests a simulation needs for a steady-state p95: 100 n k ρ / (1 − √ρ)².
+
+    A queue of c = n k servers at utilisation ρ forgets its empty start in about
+    1 / (μ (1 − √ρ)²) seconds (the relaxation time of M/M/c, Kleinrock 1975 §2.6; Whitt 1989),
+    in which c ρ / (1 − √ρ)² requests arrive; a hundred of those leaves the 10% warm-up ten
+    relaxation times and the p95 ninety. At least 50,000.
+    """
+    relaxation = instances * slots * utilization / (1.0 - utilization**0.5) ** 2
+    return max(MIN_REQUESTS, math.ceil(100 * relaxation))
+
+
+def _two_seeds(simulate) -> tuple[float, float]:
+    """The mean of ``simulate(seed)`` over two seeds and their relative half-difference."""
+    first, second = (simulate(seed) for seed in SEEDS)
+    mean = (first + second) / 2
+    return mean, abs(first - second) / 2 / mean
 
 
 def fleet_models_table(instance: InstanceType, count: int, request_rate_rps: float,
-                       models: list[FleetLatency], *, requests: int = 100_000,
-                       seed: int = 0) -> pd.DataFrame:
+                       models: list[FleetLatency], *,
+                       max_requests: int = 2_000_000) -> pd.DataFrame:
     """One fleet under several latency models: each model's p95 beside the simulated one.
 
-    Columns: ``model`` (its label), ``routing``, ``service_cv``, ``model_p95_ms``,
-    ``simulated_p95_ms`` and ``relative_error`` (model / simulated − 1: positive errs on the
-    safe side).
+    Each simulation runs :func:`requests_to_converge` requests (at most ``max_requests``) with
+    two seeds. Columns: ``model`` (its label), ``routing``, ``service_cv``, ``model_p95_ms``,
+    ``simulated_p95_ms`` (the mean of the seeds), ``spread`` (their relative half-difference),
+    ``converged`` (enough requests, and the seeds within 5%), ``relative_error`` (model /
+    simulated − 1: positive errs on the safe side).
     """
     if not isinstance(models, list | tuple) or not models or not all(
             isinstance(m, FleetLatency) for m in models):
         raise ParameterError("models", "a non-empty list of FleetLatency", models)
+    max_requests = integer_in_range("max_requests", max_requests, MIN_REQUESTS,
+                                    MAX_SIMULATED_REQUESTS)
+    slots = slots_per_instance(instance)
+    needed = requests_to_converge(count, slots, request_rate_rps / (count *
+                                                                    instance.throughput_rps))
+    requests = min(needed, max_requests)
     rows = []
     for model in models:
         predicted = fleet_response_quantile_ms(instance, count, request_rate_rps, model=model)
-        simulated = simulated_response_quantile_ms(
+        simulated, spread = _two_seeds(lambda seed, model=model: simulated_response_quantile_ms(
             instance, count, request_rate_rps, service_cv=model.service_cv,
-            routing=model.routing, requests=requests, seed=seed)
+            routing=model.routing, requests=requests, seed=seed))
         rows.append({"model": model.label, "routing": model.routing,
                      "service_cv": model.service_cv, "model_p95_ms": predicted,
-                     "simulated_p95_ms": simulated,
+                     "simulated_p95_ms": simulated, "spread": spread,
+                     "converged": needed <= max_requests and spread <= AGREEMENT,
                      "relative_error": predicted / simulated - 1.0})
     return pd.DataFrame(rows)
 
@@ -70,15 +105,19 @@ def simulated_p95_s(model: FleetLatency, instances: int, slots: int, slot_rate: 
 
 def model_error_grid(models: list[FleetLatency], fleet_sizes: list[int], *, slots: int = 1,
                      utilization: float = 0.7, service_ms: float = 20.0,
-                     requests: int = 60_000, seed: int = 0) -> pd.DataFrame:
+                     max_requests: int = 200_000, seed: int = 0) -> pd.DataFrame:
     """Model against simulation for every model and fleet size, at one utilisation.
 
+    Each simulation runs :func:`requests_to_converge` requests, at most ``max_requests``.
     Columns: ``routing``, ``service_cv``, ``instances``, ``model_p95_ms``,
-    ``simulated_p95_ms``, ``relative_error``. At most :data:`MAX_GRID_SIMULATIONS` runs.
+    ``simulated_p95_ms``, ``relative_error``, ``converged`` (the requests it needed were run).
+    At most :data:`MAX_GRID_SIMULATIONS` runs.
     """
     sizes = [integer_in_range("fleet_sizes", n, 1, 1000) for n in fleet_sizes]
     slots = integer_in_range("slots", slots, 1, 64)
     utilization = fraction("utilization", utilization, low_open=True, high_open=True)
+    max_requests = integer_in_range("max_requests", max_requests, MIN_REQUESTS,
+                                    MAX_SIMULATED_REQUESTS)
     seed = seed_value(seed)
     if len(models) * len(sizes) > MAX_GRID_SIMULATIONS:
         raise ParameterError("len(models) * len(fleet_sizes)",
@@ -86,12 +125,14 @@ def model_error_grid(models: list[FleetLatency], fleet_sizes: list[int], *, slot
     slot_rate = 1000.0 / service_ms
     rows = []
     for model, instances in itertools.product(models, sizes):
+        needed = requests_to_converge(instances, slots, utilization)
         rate = utilization * instances * slots * slot_rate
         predicted = model.response_quantile_s(instances, slots, slot_rate, rate)
         simulated = simulated_p95_s(model, instances, slots, slot_rate, utilization,
-                                    requests=requests, seed=seed)
+                                    requests=min(needed, max_requests), seed=seed)
         rows.append({"routing": model.routing, "service_cv": model.service_cv,
                      "instances": instances, "model_p95_ms": 1000 * predicted,
                      "simulated_p95_ms": 1000 * simulated,
-                     "relative_error": predicted / simulated - 1.0})
+                     "relative_error": predicted / simulated - 1.0,
+                     "converged": needed <= max_requests})
     return pd.DataFrame(rows)

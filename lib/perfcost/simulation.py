@@ -17,7 +17,7 @@ from perfcost.validation import ParameterError, integer_in_range, seed_value
 
 __all__ = ["ROUTINGS", "fcfs_response_times", "routed_response_times"]
 
-ROUTINGS = ("shared_queue", "random", "round_robin", "least_outstanding")
+ROUTINGS = ("shared_queue", "random", "round_robin", "least_outstanding", "two_choices")
 
 
 MAX_SERVERS = 1_000_000  # the simulation keeps one free time per server
@@ -86,9 +86,23 @@ def _split_finish(arrivals, services, owner, instances: int, slots: int) -> np.n
     return finish
 
 
-def _least_outstanding_finish(arrivals, services, instances: int, slots: int) -> np.ndarray:
-    """Finish times when each request goes to the instance with the fewest in flight (ties to
-    the lowest index), then waits FCFS for one of that instance's slots."""
+def _two_choices(instances: int, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two distinct random instances per request (the same one twice if there is only one)."""
+    rng = np.random.default_rng(seed)
+    first = rng.integers(instances, size=count)
+    if instances == 1:
+        return first, first
+    return first, (first + 1 + rng.integers(instances - 1, size=count)) % instances
+
+
+def _least_outstanding_finish(arrivals, services, instances: int, slots: int,
+                              choices=None) -> np.ndarray:
+    """Finish times when each request goes to the instance with the fewest in flight, then
+    waits FCFS for one of that instance's slots.
+
+    With ``choices`` None the balancer sees every instance (ties to the lowest index); with
+    ``choices`` a pair of index arrays it compares only those two (ties to the first).
+    """
     outstanding = np.zeros(instances, dtype=np.int64)
     free_at = [[0.0] * slots for _ in range(instances)]
     completions: list[tuple[float, int]] = []  # (finish, instance), a heap
@@ -97,7 +111,11 @@ def _least_outstanding_finish(arrivals, services, instances: int, slots: int) ->
                                                strict=True)):
         while completions and completions[0][0] <= arrival:
             outstanding[heapq.heappop(completions)[1]] -= 1
-        chosen = int(np.argmin(outstanding))
+        if choices is None:
+            chosen = int(np.argmin(outstanding))
+        else:
+            a, b = int(choices[0][i]), int(choices[1][i])
+            chosen = b if outstanding[b] < outstanding[a] else a
         slots_free = free_at[chosen]
         finish[i] = max(arrival, slots_free[0]) + service
         heapq.heapreplace(slots_free, finish[i])
@@ -114,7 +132,8 @@ def routed_response_times(arrival_times_s, service_times_s, instances: int, slot
     ``shared_queue`` (one queue for every slot: the lower bound), ``random`` (uniform, from
     ``numpy.random.default_rng(seed)``), ``round_robin`` (request i to instance i mod n) or
     ``least_outstanding`` (fewest requests in flight at the arrival instant, ties to the
-    lowest index).
+    lowest index: a balancer that sees every instance) or ``two_choices`` (the fewer in flight
+    of two instances drawn at random: Envoy's default LEAST_REQUEST, power of two choices).
 
     Parameters
     ----------
@@ -125,7 +144,7 @@ def routed_response_times(arrival_times_s, service_times_s, instances: int, slot
     routing : str
         One of :data:`ROUTINGS`.
     seed : int
-        Seeds the random routing only.
+        Seeds the random routings only.
     """
     arrivals = check_arrival_times("arrival_times_s", arrival_times_s)
     services = _service_times(service_times_s)
@@ -141,6 +160,9 @@ def routed_response_times(arrival_times_s, service_times_s, instances: int, slot
                                          instances * slots))
     elif routing == "least_outstanding":
         finish = _least_outstanding_finish(arrivals, services, instances, slots)
+    elif routing == "two_choices":
+        choices = _two_choices(instances, arrivals.size, seed_value(seed))
+        finish = _least_outstanding_finish(arrivals, services, instances, slots, choices)
     else:
         owner = (np.arange(arrivals.size) % instances if routing == "round_robin" else
                  np.random.default_rng(seed_value(seed)).integers(instances, size=arrivals.size))
