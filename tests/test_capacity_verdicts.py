@@ -18,9 +18,11 @@ GPU = InstanceType("gpu", 800.0, 0.526, 10.0)
 
 def test_rule_verdict_says_whether_the_count_had_to_rise():
     alone = UtilizationRule(0.7)(CPU, 30.0, 100.0)
-    assert rule_verdict(alone, alone, 0.7).endswith("within the SLO")
+    assert rule_verdict(alone.count, alone, 0.7).endswith("within the SLO")
     raised = capacity.with_spares(alone, 1)
-    assert rule_verdict(alone, raised, 0.7).endswith(f"rises to {alone.count + 1}")
+    assert rule_verdict(alone.count, raised, 0.7).endswith(f"rises to {alone.count + 1}")
+    exact = capacity.SLORule(1.0)(CPU, 100.0, 1000.0)  # 2 x 50 rps at 100%: unstable
+    assert "100% busy" in rule_verdict(2, exact, 1.0) and exact.count == 3
 
 
 def test_rule_vs_p95_verdict_in_each_direction():
@@ -46,7 +48,10 @@ def test_crossover_verdict_always_never_and_above():
     rate, said = crossover_verdict(curves[curves["request_rate_rps"] > 10], "gpu", 1000.0)
     assert rate == 0 and "every rate" in said
     rate, said = crossover_verdict(curves[curves["instance"] == "cpu"], "gpu", 1000.0)
-    assert rate == 1000.0 and "never" in said
+    assert rate == 1000.0 and "cannot meet the SLO" in said  # infeasible everywhere
+    never = curves.assign(cheapest=curves["instance"] == "cpu")
+    rate, said = crossover_verdict(never, "gpu", 1000.0)
+    assert rate == 1000.0 and "never the cheaper" in said
 
 
 def test_at_peak_verdict_overloaded_or_its_p95():

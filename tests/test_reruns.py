@@ -95,7 +95,7 @@ CAPACITY_SETS: list[dict] = [
     {"request_rate_rps": 5000.0, "latency_slo_ms": 50.0},
     {"utilization_target": 0.5},
     {"latency_slo_ms": 30.0},
-    {"latency_slo_ms": 20.0},  # the CPU's mean fits, its p95 does not
+    {"latency_slo_ms": 15.0},
     {"routing": "random"},
     {"routing": "shared_queue"},
     {"routing": "round_robin"},
@@ -108,10 +108,16 @@ CAPACITY_SETS: list[dict] = [
     {"peak_to_average": 1.0},
     {"service_cv": 0.0},
     {"service_cv": 1.0},
-    {"service_cv": 10.0, "latency_slo_ms": 60_000.0},
-    {"cpu_throughput_rps": 0.001, "cpu_latency_ms": 0.001},
+    {"service_cv": 3.0, "latency_slo_ms": 60_000.0},
+    {"cpu_throughput_rps": 0.02, "cpu_latency_ms": 50_000.0, "latency_slo_ms": 60_000.0},
     {"cpu_hourly_usd": 0.001, "gpu_hourly_usd": 1000.0},
-    {"gpu_latency_ms": 0.001, "cpu_latency_ms": 100.0},
+    {"gpu_throughput_rps": 1e6, "gpu_latency_ms": 0.001, "cpu_throughput_rps": 50.0,
+     "cpu_latency_ms": 100.0},
+    # What a review found: a target of 1 at an exact fit, a GPU slower than the CPU, an SLO
+    # that only one option's p95 meets.
+    {"request_rate_rps": 888.0, "utilization_target": 1.0},
+    {"gpu_throughput_rps": 40.0, "gpu_latency_ms": 25.0},
+    {"latency_slo_ms": 12.0, "service_cv": 0.1},
 ]
 
 
@@ -136,6 +142,9 @@ def test_every_fleet_the_chapter_recommends_meets_the_slo(reruns, parameters):
     assert results["utilization"] <= values["utilization_target"] * (1 + 1e-9)
     assert results["instance_count"] >= results["rule_only_count"]
     assert results["n_plus_one_count"] == results["peak_count"] + 1
+    assert results["n_plus_one_slo_count"] <= results["n_plus_one_count"]
+    double = results["n_plus_one_slo_count"] < results["n_plus_one_count"]
+    assert ("double headroom" in results["headroom_verdict"]) == double
     assert results["monthly_usd"] == pytest.approx(results["hourly_usd"] * HOURS_PER_MONTH)
 
 
@@ -167,10 +176,12 @@ def test_capacity_verdicts_say_what_the_numbers_say(reruns, parameters):
         else values["cpu_throughput_rps"]))
 
 
-@pytest.mark.parametrize("parameters", CAPACITY_SETS[:8], ids=ids)
+@pytest.mark.parametrize("parameters", CAPACITY_SETS, ids=ids)
 def test_the_latency_model_stays_close_to_the_simulation(reruns, parameters):
     results, _ = capacity_run(reruns, parameters)
-    assert -0.10 <= results["model_relative_error"] <= 0.40
+    if "did not settle" not in results["model_check_verdict"]:
+        assert -0.10 <= results["model_relative_error"] <= 0.40
+        assert f"{results['model_relative_error']:+.1%}" in results["model_check_verdict"]
     assert results["grid_worst_below"] >= -0.10
     assert results["grid_worst_above"] <= 0.50
 

@@ -807,7 +807,7 @@ class CapacityQuestion:
     gpu_hourly_usd: float
     gpu_latency_ms: float
     routing: str = FLEET.routing  # the load balancer's policy (fleet_latency.ROUTINGS)
-    service_cv: float = FLEET.service_cv  # service time's coefficient of variation, [0, 10]
+    service_cv: float = FLEET.service_cv  # service time's coefficient of variation, [0, 3]
 
     def __post_init__(self):
         for name, check in _QUESTION_CHECKS.items():

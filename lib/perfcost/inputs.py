@@ -288,6 +288,30 @@ class NoAnswerError(ParameterError):
 MAX_IN_FLIGHT = 10_000  # requests one instance holds at once (Little's law: rate * latency)
 
 
+def _options_named_apart(values: Mapping[str, object]) -> None:
+    """cpu_name and gpu_name differ: the chapter's tables and verdicts tell them apart by name."""
+    if values["cpu_name"] == values["gpu_name"]:
+        raise ParameterError("gpu_name", f"a name other than cpu_name ({values['cpu_name']!r})",
+                             values["gpu_name"])
+
+
+MAX_SLOT_ERROR = 0.1  # the model's mean service k / throughput within 10% of latency_ms
+
+
+def _slots_match_latency(values: Mapping[str, object]) -> None:
+    """throughput * latency (requests in flight, Little's law) is within 10% of a whole number
+    >= 1, so the model's k slots of mean service k / throughput keep the stated latency."""
+    for kind in ("cpu", "gpu"):
+        in_flight = values[f"{kind}_throughput_rps"] * values[f"{kind}_latency_ms"] / 1000
+        slots = max(1, round(in_flight))
+        if abs(slots - in_flight) > MAX_SLOT_ERROR * in_flight:
+            raise ParameterError(
+                f"{kind}_throughput_rps * {kind}_latency_ms / 1000",
+                "within 10% of a whole number >= 1 (requests one instance holds at once, by "
+                "Little's law; the fleet model serves them in that many slots)",
+                float(f"{in_flight:.4g}"))
+
+
 def _capacity_has_an_answer(values: Mapping[str, object]) -> None:
     """Both options' latencies are within latency_slo_ms (the chapter compares them); some
     option meets it at the average and peak rates (both sizings), with at most 10,000 requests
@@ -375,7 +399,7 @@ CAPACITY = ChapterInputs(checks={
     "utilization_target": UTILIZATION_TARGET,
     "peak_to_average": Number(1.0, 100.0),  # beyond 100x, size for the peak directly
     "routing": Choice(ROUTINGS),
-    "service_cv": Number(0.0, MAX_FLEET_CV),  # beyond 10, a gamma puts all its mass near 0
+    "service_cv": Number(0.0, MAX_FLEET_CV),  # beyond, a gamma's p95 falls below its mean
     "cpu_name": Text(),
     "cpu_throughput_rps": THROUGHPUT_RPS,
     "cpu_hourly_usd": HOURLY_USD,
@@ -384,7 +408,7 @@ CAPACITY = ChapterInputs(checks={
     "gpu_throughput_rps": THROUGHPUT_RPS,
     "gpu_hourly_usd": HOURLY_USD,
     "gpu_latency_ms": LATENCY_MS,
-}, rules=(_capacity_has_an_answer,))
+}, rules=(_options_named_apart, _slots_match_latency, _capacity_has_an_answer))
 
 COST = ChapterInputs(checks={
     "request_rate_rps": RATE_RPS,
