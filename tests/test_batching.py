@@ -5,11 +5,15 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from perfcost.batching import (
     RESNET50_T4,
     LinearServiceTime,
+    ShiftedServiceTime,
     StaticBatching,
+    _p95,
     grid_search_static,
     most_efficient_static,
     recovery_time_s,
@@ -215,3 +219,79 @@ def test_no_batch_starts_before_the_control_time_that_set_its_parameters():
     # under W = 1 s it would start at 1.1 s; W = 0 is decided at 0.5 s, so it starts then
     assert result.batch_start_s.tolist() == [0.5]
     assert result.latency_ms[0] == pytest.approx(400.0 + 2.0)
+
+
+# --- A service curve that changes mid-trace ----------------------------------------------------
+
+def test_a_shift_applies_to_batches_dispatched_from_its_time():
+    # 1 ms per request before 5 ms, 5 ms after: request 0 goes at 0 ms (1 ms of work), request
+    # 1 at 10 ms under the new line (5 ms).
+    shifted = ShiftedServiceTime(ONE_MS_EACH, FIVE_MS_EACH, at_s=0.005)
+    result = run([0, 10], shifted, wait_ms=0, size=1)
+    np.testing.assert_allclose(result.latency_ms, [1, 5])
+    assert shifted.at(0.004) == ONE_MS_EACH and shifted.at(0.005) == FIVE_MS_EACH
+    assert shifted.before == ONE_MS_EACH and isinstance(shifted, LinearServiceTime)
+
+
+@pytest.mark.parametrize("jitter_cv", [0.0, 0.3])
+def test_a_shift_never_reached_or_from_the_start_is_the_plain_line(jitter_cv):
+    arrivals = poisson_arrivals(500, 20, seed=2)
+    before = LinearServiceTime(2.9, 0.77, jitter_cv)
+    after = LinearServiceTime(4.0, 1.2, jitter_cv)
+
+    def outcome(service):
+        result = simulate(arrivals, service=service, controller=StaticBatching(3, 16), seed=4)
+        return result.latency_ms, result.batch_service_ms
+
+    for plain, shifted in ((before, ShiftedServiceTime(before, after, at_s=1e6)),
+                           (after, ShiftedServiceTime(before, after, at_s=0.0))):
+        for ours, theirs in zip(outcome(plain), outcome(shifted), strict=True):
+            assert np.array_equal(ours, theirs)
+
+
+def test_a_slower_model_rolled_out_mid_trace_raises_latency_from_then_on():
+    arrivals = poisson_arrivals(300, 40, seed=3)
+    shifted = ShiftedServiceTime(RESNET50_T4, LinearServiceTime(5.8, 1.54), at_s=20.0)
+    result = simulate(arrivals, service=shifted, controller=StaticBatching(2, 16))
+    early, late = result.latency_ms[arrivals < 19], result.latency_ms[arrivals > 21]
+    assert late.mean() > 1.5 * early.mean()
+    starts = result.batch_start_s
+    np.testing.assert_allclose(
+        result.batch_service_ms,
+        np.where(starts >= 20.0, 5.8 + 1.54 * result.batch_sizes,
+                 2.9 + 0.77 * result.batch_sizes))
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"before": "fast"}, "before must be a LinearServiceTime; got 'str'"),
+        ({"after": None}, "after must be a LinearServiceTime; got 'NoneType'"),
+        ({"at_s": -1.0}, r"at_s must be a number in \[0, 1e\+10\]; got -1.0"),
+        ({"at_s": math.nan}, "at_s must be a number"),
+        ({"at_s": "10"}, "at_s must be a number"),
+    ],
+)
+def test_a_bad_shift_is_refused_in_one_line(arguments, message):
+    with pytest.raises(ParameterError, match="^" + message + r"[^\n]*$"):
+        ShiftedServiceTime(**{"before": ONE_MS_EACH, "after": FIVE_MS_EACH, "at_s": 1.0,
+                              **arguments})
+
+
+# --- Low rates: many control intervals ---------------------------------------------------------
+
+def test_md1_at_a_low_rate_matches_pollaczek_khinchine_over_2500_intervals():
+    # 80 requests/s at 10 ms (ρ = 0.8): 200,000 requests span 2,500 one-second intervals.
+    arrivals = poisson_arrival_times(80.0, 200_000, seed=2)
+    result = simulate(arrivals, service=LinearServiceTime(0.0, 10.0),
+                      controller=StaticBatching(0, 1))
+    assert result.latency_ms.mean() == pytest.approx(1000 * MD1(80.0, 100.0).mean_response,
+                                                     rel=0.02)
+    assert len(result.timeline) == math.floor(arrivals[-1])  # one row per interval
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(0, 1e4, allow_nan=False), min_size=1, max_size=200))
+def test_the_timeline_p95_is_numpy_quantile_to_the_bit(latencies):
+    values = np.array(latencies)
+    assert _p95(values) == np.quantile(values, 0.95)

@@ -1,7 +1,9 @@
 """Request arrival traces: seeded generators of arrival times in seconds, sorted ascending.
 
 Constant-rate Poisson, a diurnal curve, a step spike, bursty on-off traffic (a two-state
-Markov-modulated Poisson process), and :func:`load_trace` for a reader's own CSV of timestamps.
+Markov-modulated Poisson process), load that swings tenfold, a cold start ramping from zero,
+:func:`load_trace` for a reader's own CSV of timestamps, and :func:`replay_trace`, which replays
+a real trace's per-second shape at a chosen peak rate.
 Every generator takes a ``seed`` and returns the same trace for the same seed.
 :func:`check_arrival_times` is the one check of a trace that every simulator applies.
 
@@ -46,13 +48,17 @@ __all__ = [
     "MAX_SEED",
     "arrival_rate_series",
     "check_arrival_times",
+    "cold_start_arrivals",
     "diurnal_arrivals",
     "load_trace",
     "mmpp_arrivals",
     "poisson_arrival_times",
     "poisson_arrivals",
     "rate_curve_arrivals",
+    "replay_rates",
+    "replay_trace",
     "step_spike_arrivals",
+    "swing_arrivals",
 ]
 
 MAX_ARRIVAL_S = 1e10  # ~317 years: Unix-epoch seconds fit; epoch milliseconds or ns do not
@@ -285,6 +291,54 @@ def mmpp_arrivals(
     return np.concatenate(pieces)
 
 
+def swing_arrivals(
+    peak_rps: float, duration_s: float, *, swing: float = 10.0, period_s: float = 600.0,
+    seed: int = 0,
+) -> np.ndarray:
+    """Load that swings between peak_rps / swing and peak_rps: one static setting cannot fit both.
+
+    rate(t) = peak × swing^(−(1 + cos(2π t / period)) / 2): a sinusoid on a log scale, so each
+    decade of load lasts as long as the next. It starts at the trough and peaks at half the
+    period. ``swing`` is in [1, 1000], ``period_s`` in [1 ms, 10^9 s], and peak_rps × duration_s
+    at most ``MAX_REQUESTS``.
+    """
+    peak_rps = _rate("peak_rps", peak_rps)
+    duration_s = _duration("duration_s", duration_s)
+    swing = at_least("swing", swing, 1.0, maximum=MAX_MULTIPLIER)
+    period_s = in_range("period_s", period_s, 1e-3, 1e9)
+    _expected_count("peak_rps × duration_s", peak_rps * duration_s)
+
+    def rate(t):
+        return peak_rps * swing ** (-(1.0 + np.cos(2 * np.pi * t / period_s)) / 2)
+
+    return _thinned(rate, duration_s, peak_rps, seed_value(seed))
+
+
+def cold_start_arrivals(
+    peak_rps: float, duration_s: float, *, ramp_s: float = 10.0, idle_s: float = 0.0,
+    seed: int = 0,
+) -> np.ndarray:
+    """A cold start: no traffic for ``idle_s``, then a straight ramp to ``peak_rps`` over
+    ``ramp_s`` (0: a step), then steady at the peak.
+
+    Nothing was measured before the first request, so a policy starts from its defaults and the
+    load rises faster than a long averaging window follows. ``idle_s`` and ``ramp_s`` are in
+    [0, 10^7]; peak_rps × duration_s is at most ``MAX_REQUESTS``.
+    """
+    peak_rps = _rate("peak_rps", peak_rps)
+    duration_s = _duration("duration_s", duration_s)
+    ramp_s = non_negative("ramp_s", ramp_s, maximum=MAX_DURATION_S)
+    idle_s = non_negative("idle_s", idle_s, maximum=MAX_DURATION_S)
+    _expected_count("peak_rps × duration_s", peak_rps * duration_s)
+
+    def rate(t):
+        if ramp_s == 0:
+            return np.where(t >= idle_s, peak_rps, 0.0)
+        return peak_rps * np.clip((t - idle_s) / ramp_s, 0.0, 1.0)
+
+    return _thinned(rate, duration_s, peak_rps, seed_value(seed))
+
+
 # --- A reader's trace -------------------------------------------------------------------------
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_ ()\[\]/%.-]*")
@@ -426,3 +480,51 @@ def arrival_rate_series(arrival_times_s, duration_s: float, *,
     index = np.minimum((times // bin_s).astype(np.int64), bins)  # beyond the end: dropped
     counts = np.bincount(index, minlength=bins + 1)[:bins]
     return np.arange(bins) * bin_s, counts / bin_s
+
+
+# --- Replaying a real trace -------------------------------------------------------------------
+
+MAX_REPLAY_BINS = 10_000_000  # bins of a replayed trace: 80 MB of counts (116 days of seconds)
+REPLAY_BIN_S = (1e-3, 3600.0)  # a millisecond to an hour
+
+
+def replay_rates(arrival_times_s, peak_rps: float, *, bin_s: float = 1.0) -> np.ndarray:
+    """The rate (requests/s) of each ``bin_s`` bin of a trace, scaled so the busiest is
+    ``peak_rps``: counts × peak_rps / max(counts).
+
+    Bins start at the trace's first arrival; bin i covers [first + i × bin_s, first + (i + 1) ×
+    bin_s), and the last holds the last arrival. ``peak_rps`` is in (0, 10^6], ``bin_s`` in
+    [0.001, 3600], and the trace spans at most 10^7 bins.
+    """
+    times = check_arrival_times("arrival_times_s", arrival_times_s)
+    peak_rps = _rate("peak_rps", peak_rps)
+    bin_s = in_range("bin_s", bin_s, *REPLAY_BIN_S)
+    bins = math.floor((times[-1] - times[0]) / bin_s) + 1
+    if bins > MAX_REPLAY_BINS:
+        raise ParameterError("(last - first arrival) / bin_s", f"at most {MAX_REPLAY_BINS:.0e} "
+                             "bins (a wider bin_s or a shorter trace)", bins)
+    index = np.minimum(((times - times[0]) // bin_s).astype(np.int64), bins - 1)
+    counts = np.bincount(index, minlength=bins)
+    return counts * (peak_rps / counts.max())
+
+
+def replay_trace(arrival_times_s, peak_rps: float, *, seed: int, bin_s: float = 1.0) -> np.ndarray:
+    """Replay a real trace's shape at another scale: Poisson arrivals within each ``bin_s`` bin
+    at :func:`replay_rates`, so the busiest bin runs at ``peak_rps``.
+
+    Bin i draws a Poisson(rate_i × bin_s) count placed uniformly in it, from
+    ``numpy.random.default_rng(seed)``. Times start at 0 at the trace's first arrival (a trace
+    at Unix-epoch seconds replays from 0) and come back sorted; a tiny peak may draw none. The
+    burstiness between bins is the trace's; within a bin it is Poisson. At most
+    ``MAX_REQUESTS`` expected requests (peak_rps × bin_s × len(trace) / the busiest bin's count)
+    and a ``seed`` in [0, 2**32 - 1], which must be given.
+    """
+    rates = replay_rates(arrival_times_s, peak_rps, bin_s=bin_s)
+    seed = seed_value(seed)
+    bin_s = float(bin_s)
+    _expected_count("peak_rps × bin_s × len(arrival_times_s) / max(bin counts)",
+                    float(rates.sum()) * bin_s)
+    rng = np.random.default_rng(seed)
+    counts = rng.poisson(rates * bin_s)
+    starts = np.repeat(np.arange(rates.size) * bin_s, counts)
+    return np.sort(starts + rng.uniform(0.0, bin_s, size=starts.size))
