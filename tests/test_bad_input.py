@@ -304,7 +304,8 @@ def test_a_relative_catalog_path_is_read_from_where_the_reader_is(tmp_path, monk
     chapter = CHAPTERS["cost"]
     values = anchor_paths(chapter, {"price_catalog_path": "my-prices.yaml"}, Path.cwd())
     checked = checked_parameters(chapter, values)
-    assert checked == {"price_catalog_path": str((tmp_path / "my-prices.yaml").resolve())}
+    assert checked["price_catalog_path"] == str((tmp_path / "my-prices.yaml").resolve())
+    assert checked["book_root"] == str(chapter.path.parent.parent)  # the book it ran from
     # in a -f file, relative to the file's folder
     (tmp_path / "sub").mkdir()
     values = anchor_paths(chapter, {"price_catalog_path": "../my-prices.yaml"}, tmp_path / "sub")

@@ -332,7 +332,7 @@ def test_the_largest_valid_question_is_answered_within_seconds():
 
 # --- Results stay finite -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("hours", [1e-300, 744.0])
+@pytest.mark.parametrize("hours", [672.0, 744.0])
 @pytest.mark.parametrize("discount", [0.0, 1 - 1e-16])
 def test_bills_at_the_range_ends_are_finite_and_never_negative(hours, discount):
     extreme = replace(BASE_SERVICE, request_rate_rps=1e6, request_kb=1e6, response_kb=1e6,
@@ -351,7 +351,7 @@ def test_a_sweep_of_the_largest_size_is_quick():
     start = time.perf_counter()
     sweep = cost.bill_sensitivity(BASE_SERVICE, CATALOG, "request_rate_rps",
                                   np.linspace(1.0, 1e6, cost.MAX_SWEEP_VALUES))
-    assert len(sweep) == 5 * cost.MAX_SWEEP_VALUES
+    assert len(sweep) == 4 * cost.MAX_SWEEP_VALUES  # compute, egress, storage, total
     assert np.isfinite(sweep["monthly_usd"]).all()
     assert time.perf_counter() - start < 10
     refused(lambda: cost.bill_sensitivity(BASE_SERVICE, CATALOG, "response_kb", [1.0, -1.0]),

@@ -136,9 +136,10 @@ def test_every_listed_source_is_used(raw):
          "discounts.spot: high 0.7 outside 0.5600..0.6000"),
         (lambda d: d["internet_egress"]["tiers"].pop(0),
          "internet_egress: tier prices [0.09, 0.085, 0.07, 0.05] != quoted"),
+        # The review's finding: 888/s (Triton FP16, batch 8) is not the MLPerf Server figure.
         (lambda d: d["workloads"]["image_classification"]["g4dn.xlarge"].update(
-            throughput_rps=1280.0),
-         "workloads.image_classification.g4dn.xlarge: throughput_rps 1280.0 outside"),
+            throughput_rps=888.0),
+         "workloads.image_classification.g4dn.xlarge: throughput_rps 888.0 outside"),
         (lambda d: d["load_balancer_capacity_unit"]["new_connections_per_s"].update(source="x"),
          "load_balancer_capacity_unit.new_connections_per_s: no source"),
     ],
@@ -172,3 +173,33 @@ def test_the_chapter_reads_its_discounts_from_the_catalog():
     assert results["spot_high"] == catalog.discount("spot").high
     assert results["egress_first_tier_usd_per_gb"] == 0.09  # the first paid tier
     assert math.isclose(results["egress_free_gb"], 100)
+
+
+def test_every_nvidia_card_is_on_one_benchmark_basis(raw):
+    """MLPerf Server for every NVIDIA card, a multi-GPU result divided by its GPU count;
+    precision, latency statistic and scenario stated for every figure (a review found a T4
+    figure from another benchmark that flipped the recommendation)."""
+    catalog = load_catalog()
+    for name, entry in raw["workloads"]["image_classification"].items():
+        figure = catalog.workload("image_classification")[name]
+        assert figure.precision and figure.latency_statistic and figure.scenario, name
+        if "NVIDIA" in catalog.instance(name).accelerator:
+            assert (figure.scenario, figure.latency_statistic) == ("MLPerf Server", "p99"), name
+            quoted = entry["quoted"]
+            per_gpu = quoted["system_samples_per_s"] / quoted["gpus"]
+            assert figure.throughput_rps == pytest.approx(per_gpu, abs=0.05), name  # 1 decimal
+    t4 = raw["workloads"]["image_classification"]["g4dn.xlarge"]["quoted"]
+    assert (t4["system_samples_per_s"], t4["gpus"]) == (44504.81, 8)
+    assert "upper bound" in catalog.workload("image_classification")["g5.xlarge"].setup
+
+
+def test_benchmark_figures_carry_their_publication_date():
+    catalog = load_catalog()
+    dates = {name: figure.as_of
+             for name, figure in catalog.workload("image_classification").items()}
+    assert dates == {"g4dn.xlarge": datetime.date(2020, 10, 21),
+                     "g5.xlarge": datetime.date(2021, 9, 22),
+                     "g6.xlarge": datetime.date(2023, 4, 5),
+                     "inf2.xlarge": datetime.date(2024, 1, 2)}
+    unit = catalog.load_balancer_capacity_unit["new_connections_per_s"]
+    assert unit.as_of == datetime.date(2026, 5, 1)  # "Published May 2026"

@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 
 from perfcost import charts
 from perfcost.cost import (
+    MIN_SPOT_FLEET,
     InferenceService,
     bill_sensitivity,
     fleet_for,
+    ingress_item,
     monthly_bill,
     monthly_gb,
     tier_expression,
@@ -97,10 +99,12 @@ def test_the_question_bill_by_hand():
     assert monthly_gb(500, 10, 730) == pytest.approx(13_140)  # 500 x 10 kB x 2,628,000 s
     assert bill.quantity("egress", "GB") == pytest.approx(13_140)
     assert bill.component_usd("egress") == pytest.approx(9_900 * 0.09 + 3_140 * 0.085)
-    assert bill.quantity("ingress", "GB") == pytest.approx(65_700)
-    assert bill.component_usd("ingress") == 0.0
     assert bill.component_usd("storage") == pytest.approx(4.0)
+    # The question's three components only; ingress is a line of the fuller bill.
+    assert {item.component for item in bill.items} == {"compute", "egress", "storage"}
     assert bill.total_usd == pytest.approx(10_286.90)
+    upload = ingress_item(QUESTION, CATALOG)
+    assert (upload.quantity, upload.monthly_usd) == (pytest.approx(65_700), 0.0)
 
 
 def test_items_sum_to_totals():
@@ -111,7 +115,7 @@ def test_items_sum_to_totals():
         bill = monthly_bill(service, CATALOG)
         frame = bill.to_frame()
         assert frame["monthly_usd"].sum() == pytest.approx(bill.total_usd, rel=1e-12)
-        components = ("compute", "egress", "ingress", "storage")
+        components = ("compute", "egress", "storage")
         assert math.fsum(bill.component_usd(c) for c in components) == pytest.approx(
             bill.total_usd, rel=1e-12)
         assert (frame["quantity"] * frame["unit_price_usd"]).to_numpy() == pytest.approx(
@@ -160,8 +164,12 @@ def test_spot_and_commitment_split_the_hours():
     service = replace(QUESTION, peak_to_average=1.65, autoscale=True, spot_share=0.25,
                       committed=True)
     fleet = fleet_for(service)
-    assert fleet.spot_hours == pytest.approx(0.25 * fleet.instance_hours)
-    assert fleet.committed_hours == pytest.approx(2 * 730 * 0.75)
+    # Whole instances: floor(0.25 x count) on spot in hours of 3 or more, none below; the
+    # commitment covers the whole instances on-demand every hour: min(count - spot) = 2.
+    spot = [math.floor(0.25 * c) if c >= MIN_SPOT_FLEET else 0 for c in fleet.hourly_counts]
+    assert fleet.spot_hours == pytest.approx(sum(spot) * 730 / 24)
+    assert fleet.committed_instances == 2
+    assert fleet.committed_hours == pytest.approx(2 * 730)
     assert fleet.on_demand_hours >= 0
     assert (fleet.spot_hours + fleet.committed_hours + fleet.on_demand_hours
             == pytest.approx(fleet.instance_hours))
@@ -260,7 +268,7 @@ def test_every_field_has_one_range_that_the_levers_share():
     from perfcost.savings import standard_levers
 
     assert set(FIELD_CHECKS) == {f.name for f in fields(InferenceService)}
-    for name, low, high in [("hours_per_month", 1e-9, 744), ("throughput_gain", 0.01, 1000),
+    for name, low, high in [("hours_per_month", 672, 744), ("throughput_gain", 0.01, 1000),
                             ("instance_throughput_rps", 1e-6, 1e6), ("request_kb", 0, 1e6)]:
         assert check_field(name, low) == low and check_field(name, high) == high
     levers = dict(commitment_discount=0.28, spot_share=0.4, spot_discount=0.5,
@@ -314,3 +322,37 @@ def test_a_tiny_eu_share_uses_what_is_left_of_the_allowance():
     service = replace(QUESTION, request_rate_rps=10, response_kb=1, egress_route="eu_relay")
     bill = monthly_bill(service, CATALOG)  # 26.28 GB in all: all of it inside the allowance
     assert bill.component_usd("egress") == pytest.approx(0.02 * 26.28 * 0.3)
+
+
+# --- Whole instances, spares, a calendar month (review of chapter 2) ---------------------------
+
+@pytest.mark.parametrize(("rate", "spot_instances"), [(100, 0), (200, 0), (300, 1), (500, 2)])
+def test_spot_takes_whole_instances_and_none_from_a_small_fleet(rate, spot_instances):
+    service = replace(QUESTION, request_rate_rps=rate, spot_share=0.4, spot_discount=0.6)
+    fleet = fleet_for(service)
+    assert fleet.spot_hours == pytest.approx(spot_instances * 730)
+    if spot_instances == 0:  # a fleet of 1 or 2: one reclaim takes half of it or more
+        assert monthly_bill(service, CATALOG).total_usd == monthly_bill(
+            replace(service, spot_share=0.0), CATALOG).total_usd
+
+
+def test_a_commitment_covers_whole_instances_only():
+    fleet = fleet_for(replace(QUESTION, spot_share=0.5, spot_discount=0.6, committed=True,
+                              commitment_discount=0.37))
+    # 5 instances, floor(2.5) = 2 on spot, 3 on-demand every hour: all 3 committed.
+    assert fleet.committed_instances == 3
+    assert fleet.committed_hours == pytest.approx(3 * 730)
+    assert fleet.on_demand_hours == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_spare_adds_one_instance_every_hour():
+    plain, spared = fleet_for(QUESTION), fleet_for(replace(QUESTION, spare_instances=1))
+    assert spared.peak_instances == plain.peak_instances + 1
+    assert spared.instance_hours == pytest.approx(plain.instance_hours + 730)
+
+
+@pytest.mark.parametrize("hours", [1.0, 671.9, 744.1])
+def test_a_month_is_a_calendar_month(hours):
+    with pytest.raises(ParameterError, match=r"^hours_per_month must be a number in "
+                                             r"\[672, 744\]"):
+        replace(QUESTION, hours_per_month=hours)

@@ -108,9 +108,21 @@ def test_malformed_catalogs_name_file_entry_and_fault(tmp_path, raw, edit, messa
 
 
 def test_a_reader_can_pass_their_own_catalog(tmp_path, raw):
-    data = broken(raw, lambda d: d["internet_egress"]["tiers"][0].update(usd_per_gb=0.05))
-    assert load_catalog(write(tmp_path, data)).internet_egress[0].usd_per_gb == 0.05
+    data = broken(raw, lambda d: d["internet_egress"]["tiers"][1].update(usd_per_gb=0.088))
+    assert load_catalog(write(tmp_path, data)).internet_egress[1].usd_per_gb == 0.088
 
+
+@pytest.mark.parametrize(("tiers", "where"), [
+    ([{"up_to_gb": 10000, "usd_per_gb": 0.05}, {"up_to_gb": None, "usd_per_gb": 0.09}], 1),
+    ([{"up_to_gb": 100, "usd_per_gb": 0.0}, {"up_to_gb": 10000, "usd_per_gb": 0.05},
+      {"up_to_gb": None, "usd_per_gb": 0.09}], 2),
+])
+def test_tier_prices_that_rise_with_volume_are_refused_in_one_line(tmp_path, raw, tiers, where):
+    data = broken(raw, lambda d: d["internet_egress"].update(tiers=tiers))
+    with pytest.raises(CatalogError, match=rf": internet_egress\.tiers\[{where}\]: 'usd_per_gb' "
+                                           r"rises from 0\.05 to 0\.09; tiers must not get "
+                                           r"dearer with volume"):
+        load_catalog(write(tmp_path, data))
 
 def test_unreadable_and_invalid_files(tmp_path):
     with pytest.raises(CatalogError, match="cannot read the price catalog"):
@@ -230,7 +242,7 @@ def test_a_byte_order_mark_is_read_past(tmp_path):
         ("{usd: 0.023, source: infracost", "{usd: 0.023, sourc: infracost",
          r"^storage\.standard: unknown key 'sourc'; did you mean 'source'\?$"),
         ("region: us-east-1\n", "region: us-east-1\nregion: eu-west-1\n",
-         r"^line 11: not valid YAML: the key 'region' is written twice \(first on line 10\)$"),
+         r"^line 12: not valid YAML: the key 'region' is written twice \(first on line 11\)$"),
         ("region: us-east-1\n", "region: ''\n",
          r"^catalog: 'region' must be text of 1 to 1,000 characters, got ''$"),
         ("storage:\n  standard:", "storage:\n  7:", r"^storage: entry names must be text, got 7$"),
@@ -321,5 +333,6 @@ def test_workloads_are_optional_and_read_with_their_setup(tmp_path, raw, catalog
     without = broken(raw, lambda d: d.pop("workloads"))
     assert load_catalog(write(tmp_path, without)).workload("image_classification") == {}
     t4 = catalog.workload("image_classification")["g4dn.xlarge"]
-    assert (t4.throughput_rps, t4.batch, t4.source.key) == (888.0, 8, "nvidia-triton-resnet50")
+    assert (t4.throughput_rps, t4.batch, t4.source.key) == (5563.1, None, "mlperf-v07-t4")
+    assert (t4.precision, t4.scenario, t4.latency_statistic) == ("INT8", "MLPerf Server", "p99")
     assert catalog.workload("image_classification")["g6.xlarge"].batch is None

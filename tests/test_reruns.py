@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -214,7 +215,7 @@ COST_SETS: list[dict] = [
      "response_compression_ratio": 1.0, "archived_storage_fraction": 0.0,
      "block_storage_gb_per_instance": 0.0},
     {"instance_hourly_usd": 1e-9, "instance_throughput_rps": 0.001, "utilization_target": 0.01,
-     "hours_per_month": 1e-9, "archive_storage_class": "glacier_deep_archive"},
+     "hours_per_month": 672.0, "archive_storage_class": "glacier_deep_archive"},
     {"request_rate_rps": 1e6, "request_kb": 1e5, "response_kb": 1e5, "eu_egress_fraction": 1.0,
      "instance_throughput_rps": 1e6, "hours_per_month": 744.0, "model_storage_gb": 1e7,
      "storage_usd_per_gb_month": 10.0},
@@ -223,7 +224,73 @@ COST_SETS: list[dict] = [
      "spot_discount": 0.999, "throughput_gain": 100.0, "cache_hit_rate": 0.999,
      "response_compression_ratio": 100.0, "archived_storage_fraction": 1.0,
      "block_storage_gb_per_instance": 16000.0},
+    # The senior review's 30 re-runs (its catalogs are built by CATALOG_EDITS; a rising tier
+    # ladder is now refused at load, test_a_rising_tier_ladder_is_refused_before_a_run).
+    {"request_rate_rps": 0.5},
+    {"request_rate_rps": 200000.0},
+    {"response_kb": 2000.0},
+    {"eu_egress_fraction": 1.0, "response_kb": 500.0, "request_rate_rps": 3000.0},
+    {"eu_egress_fraction": 0.0, "request_rate_rps": 3000.0},
+    {"peak_to_average": 2.0},
+    {"savings_target": 0.01},
+    {"savings_target": 0.95},
+    {"instance_hourly_usd": 0.3, "instance_throughput_rps": 1000.0},
+    {"commitment_discount": 0.5, "spot_share": 0.8, "spot_discount": 0.7, "throughput_gain": 2.0},
+    {"cache_hit_rate": 0.5},
+    {"hours_per_month": 744.0, "request_rate_rps": 20000.0},
+    {"hours_per_month": 672.0},
+    {"price_catalog_path": "@ingress"},
+    {"price_catalog_path": "@no-workloads"},
+    {"throughput_gain": 1.0, "peak_to_average": 1.65, "savings_target": 0.4},
+    {"model_storage_gb": 1e6, "storage_usd_per_gb_month": 0.023},
+    {"request_rate_rps": 140.0, "utilization_target": 0.5, "instance_hourly_usd": 0.6,
+     "instance_throughput_rps": 300.0},
+    {"instance_hourly_usd": 0.2, "instance_throughput_rps": 5000.0, "request_rate_rps": 50000.0,
+     "response_kb": 100.0, "eu_egress_fraction": 0.7},
+    {"cache_hit_rate": 0.3, "peak_to_average": 1.4, "throughput_gain": 1.5,
+     "savings_target": 0.6},
+    {"request_kb": 5000.0, "response_kb": 5000.0, "request_rate_rps": 1000.0},
+    {"instance_hourly_usd": 0.526, "instance_throughput_rps": 621.6, "savings_target": 0.3},
+    {"request_rate_rps": 200000.0, "savings_target": 0.97},
+    {"peak_to_average": 1.65, "savings_target": 0.45, "request_rate_rps": 50000.0},
+    {"instance_hourly_usd": 0.3, "instance_throughput_rps": 1000.0, "request_rate_rps": 20000.0,
+     "response_kb": 1.0, "savings_target": 0.4},
+    {"instance_hourly_usd": 0.3, "instance_throughput_rps": 1000.0, "request_rate_rps": 20000.0,
+     "response_kb": 1.0, "savings_target": 0.4, "throughput_gain": 1.0},
+    {"request_rate_rps": 2000.0, "peak_to_average": 1.3, "savings_target": 0.9,
+     "cache_hit_rate": 0.2},
+    {"request_rate_rps": 5000.0, "instance_hourly_usd": 0.4, "peak_to_average": 2.0,
+     "savings_target": 0.95},
+    {"request_rate_rps": 50.0, "savings_target": 0.95, "throughput_gain": 1.3},
+    {"peak_to_average": 2.0, "request_rate_rps": 1000.0},
 ]
+
+
+def _ingress_catalog(data: dict) -> None:
+    """The review's cat_custom: ingress charged, dearer instances, no free tier (not rising)."""
+    data["transfer"]["ingress"].update(usd=0.01, quoted=0.01)
+    data["transfer"]["inter_region"]["usd"] = 0.05
+    data["instances"]["g4dn.xlarge"].update(hourly_usd=0.9, quoted=0.9)
+    data["internet_egress"]["tiers"] = [{"up_to_gb": 10000, "usd_per_gb": 0.09},
+                                        {"up_to_gb": None, "usd_per_gb": 0.05}]
+
+
+CATALOG_EDITS = {"@ingress": _ingress_catalog,
+                 "@no-workloads": lambda data: data.pop("workloads")}
+
+
+def _catalog(folder, name: str) -> str:
+    """The shipped catalog edited by CATALOG_EDITS[name], written once into ``folder``."""
+    import yaml
+
+    from perfcost.pricing import load_catalog
+
+    path = folder / f"{name[1:]}.yaml"
+    if not path.exists():
+        data = yaml.safe_load(load_catalog().path.read_text(encoding="utf-8"))
+        CATALOG_EDITS[name](data)
+        path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return str(path)
 COST_ORDER = ("cache", "rightsize", "throughput", "autoscale", "spot", "commitment",
               "compression", "tiering")
 FLEET_LEVERS = ("cache", "rightsize", "throughput", "autoscale")
@@ -233,29 +300,36 @@ def cost_run(reruns, parameters: dict) -> tuple[dict, dict]:
     """The results of a cost re-run and the parameters it ran with (defaults filled)."""
     defaults = {name: p.default for name, p in
                 chapter_parameters(reruns.chapters["cost"]).items()}
+    parameters = {name: _catalog(reruns.folder, value) if value in CATALOG_EDITS else value
+                  for name, value in parameters.items()}
     return reruns.results("cost", parameters), {**defaults, **parameters}
 
 
 @pytest.mark.parametrize("parameters", COST_SETS, ids=ids)
 def test_cost_runs_and_its_numbers_are_finite(reruns, parameters):
-    finite_numbers(reruns.results("cost", parameters))
+    finite_numbers(cost_run(reruns, parameters)[0])
 
 
 @pytest.mark.parametrize("parameters", COST_SETS, ids=ids)
 def test_cost_bill_adds_up_and_the_hand_computation_agrees(reruns, parameters):
     results, _ = cost_run(reruns, parameters)
-    parts = [results[f"{c}_monthly_usd"] for c in ("compute", "egress", "storage", "ingress")]
+    # The question's three components; ingress is priced apart, in the full bill.
+    parts = [results[f"{c}_monthly_usd"] for c in ("compute", "egress", "storage")]
     assert results["total_monthly_usd"] == pytest.approx(math.fsum(parts), rel=1e-12)
     assert results["by_hand_agrees"] is True
     assert results["by_hand_total_usd"] == pytest.approx(results["total_monthly_usd"], rel=1e-9)
     assert results["full_bill_monthly_usd"] == pytest.approx(
-        results["total_monthly_usd"] + results["load_balancer_monthly_usd"]
-        + results["block_storage_monthly_usd"], rel=1e-12)
+        results["total_monthly_usd"] + results["ingress_monthly_usd"]
+        + results["load_balancer_monthly_usd"] + results["block_storage_monthly_usd"],
+        rel=1e-12)
     assert results["full_bill_monthly_usd"] >= results["total_monthly_usd"]
     assert 0 <= results["compute_share"] <= 1
     assert results["relay_extra_monthly_usd"] >= -1e-9  # the prose: a relay never saves
-    usd = {c: results[f"{c}_monthly_usd"] for c in ("compute", "egress", "ingress", "storage")}
+    usd = {c: results[f"{c}_monthly_usd"] for c in ("compute", "egress", "storage")}
     assert results["bill_verdict"].startswith(max(usd, key=usd.get))
+    for wrong in ("(0%)", "(100%)"):  # a share that rounds to a wrong one
+        if all(0 < u < results["total_monthly_usd"] for u in usd.values()):
+            assert wrong not in results["bill_verdict"]
 
 
 @pytest.mark.parametrize("parameters", COST_SETS, ids=ids)
@@ -288,9 +362,9 @@ def test_cost_cited_defaults_and_the_right_sizing_verdict(reruns, parameters):
     assert ("less per request" in results["rightsize_verdict"]) == cheaper
     assert 0 <= results["commitment_stranded_fraction"] <= 1
     assert results["commitment_stranded_usd"] >= 0
-    assert ("paying for nothing" in results["commitment_strand_text"]) == (
-        results["commitment_stranded_fraction"] > 0 or "pulling" in
-        results["commitment_strand_text"])
+    stranded = results["commitment_stranded_fraction"] > 0
+    said = results["commitment_strand_text"]
+    assert ("paying for nothing" in said or "strand all of it" in said) == stranded
 
 
 def test_cost_never_falls_when_the_rate_rises(reruns):
@@ -302,3 +376,78 @@ def test_cost_never_falls_when_the_rate_rises(reruns):
     for low, high in itertools.pairwise(runs):
         if low["rightsize_instance"] == high["rightsize_instance"]:
             assert low["rightsize_instances"] <= high["rightsize_instances"]
+
+
+@pytest.mark.parametrize("parameters", COST_SETS, ids=ids)
+def test_cost_review_invariants(reruns, parameters):
+    """What the senior review found, each as an invariant on the results."""
+    results, _ = cost_run(reruns, parameters)
+    keys = [k for k in results["plan_keys"].split(", ") if k]
+    # 1, 6: one benchmark basis; the right-sized fleet carries a spare (N+1, at least 2).
+    if results["rightsize_instance"] != "none":
+        assert results["rightsize_instances"] == results["rightsize_peak_instances"] + 1 >= 2
+    else:
+        assert "0 ×" not in results["rightsize_paragraph"]
+    if "rightsize" in keys:
+        assert results["plan_spare_instances"] >= 1 and "keeps" in results["spare_verdict"]
+    else:
+        assert results["plan_spare_instances"] == 0
+    # 2: the throughput gain is never multiplied onto a right-sizing.
+    assert not {"rightsize", "throughput"} <= set(keys)
+    # 3: the right-sizing paragraph says it is the plan's lever only when it is.
+    assert ("the plan's right-sizing lever" in results["rightsize_paragraph"]) == (
+        "rightsize" in keys)
+    # 4: a plan that misses its target says so; spot in the plan is named; "next" is honest.
+    assert ("short of" in results["plan_verdict"]) == (not results["plan_reaches_target"])
+    assert ("Spot, the lever riskiest" in results["reserve_verdict"]) == ("spot" in keys)
+    if "if the target were higher" in results["next_levers_verdict"]:
+        assert results["plan_reaches_target"]
+    # 5: spot only on a fleet of 3 or more; a type change strands the whole commitment.
+    if "spot" in keys:
+        assert results["plan_instances"] >= 3
+    if results["commitment_type_change"]:
+        assert results["commitment_stranded_fraction"] == 1.0
+        assert "strand all of it" in results["commitment_strand_text"]
+    # 10: wording.
+    n = results["instances"]
+    assert results["compute_formula"].endswith(f"= {n:,d} instance{'' if n == 1 else 's'}")
+    assert "first 0 GB" not in results["egress_free_text"]
+    assert "Here, no lever here" not in results["commitment_strand_text"]
+    assert results["commitment_strand_text"].count(" and ") <= 2
+    if 0.995 <= results["commitment_stranded_fraction"] < 1:
+        assert "100%" not in results["commitment_strand_text"]
+    same = results["other_reading_instances"] == results["instances"]
+    assert ("the same" in results["other_reading_verdict"]) == same
+    assert results["set_apart_header"]
+    # 11: a calendar month.
+    assert 672 <= results["hours_per_month"] <= 744
+
+
+def test_the_t4_figure_no_longer_flips_the_pick(reruns):
+    """The review: on one benchmark basis g4dn.xlarge is the pick at 2x peak and 1,000 rps,
+    and 200,000 rps needs 52 of them at the peak, not 322."""
+    assert cost_run(reruns, {"peak_to_average": 2.0, "request_rate_rps": 1000.0})[0][
+        "rightsize_instance"] == "g4dn.xlarge"
+    big = cost_run(reruns, {"request_rate_rps": 200000.0})[0]
+    assert (big["rightsize_instance"], big["rightsize_peak_instances"]) == ("g4dn.xlarge", 52)
+
+
+def test_ingress_is_reported_apart_and_in_the_full_bill(reruns):
+    results, _ = cost_run(reruns, {"price_catalog_path": "@ingress"})
+    assert results["ingress_monthly_usd"] > 0
+    assert results["total_monthly_usd"] == pytest.approx(
+        results["compute_monthly_usd"] + results["egress_monthly_usd"]
+        + results["storage_monthly_usd"], rel=1e-12)
+
+
+def test_a_rising_tier_ladder_and_a_short_month_are_refused_before_a_run(reruns, tmp_path):
+    from perfcost.validation import ParameterError
+
+    rising = tmp_path / "rising.yaml"
+    text = Path(_catalog(reruns.folder, "@ingress")).read_text(encoding="utf-8")
+    rising.write_text(text.replace("usd_per_gb: 0.05", "usd_per_gb: 0.1"), encoding="utf-8")
+    chapter = reruns.chapters["cost"]
+    with pytest.raises(ParameterError, match=r"rises from 0\.09 to 0\.1"):
+        checked_parameters(chapter, {"price_catalog_path": str(rising)})
+    with pytest.raises(ParameterError, match=r"hours_per_month must be a number in \[672, 744\]"):
+        checked_parameters(chapter, {"hours_per_month": 1.0})

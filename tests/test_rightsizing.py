@@ -28,23 +28,28 @@ QUESTION = InferenceService(
 
 # --- Right-sizing -----------------------------------------------------------------------------
 
-def test_the_books_t4_figure_carries_the_question_on_one_instance():
+def test_the_t4_mlperf_figure_carries_the_question_on_one_instance_and_a_spare():
     options = rightsizing_options(QUESTION, CATALOG, 0.7)
     best = options[0]
-    assert (best.instance, best.instances) == ("g4dn.xlarge", 1)  # ceil(500 / (888 x 0.7)) = 1
-    assert best.usable_rps == pytest.approx(888 * 0.7)
-    assert best.compute_monthly_usd == pytest.approx(0.526 * 730)
+    # ceil(500 / (5563.1 x 0.7)) = 1 at the peak, plus the spare (N+1: never fewer than 2).
+    assert (best.instance, best.peak_instances, best.instances) == ("g4dn.xlarge", 1, 2)
+    assert best.usable_rps == pytest.approx(5563.1 * 0.7)
+    assert best.compute_monthly_usd == pytest.approx(2 * 0.526 * 730)
+    assert (best.precision, best.scenario, best.latency_statistic) == (
+        "INT8", "MLPerf Server", "p99")
     assert [o.compute_monthly_usd for o in options] == sorted(o.compute_monthly_usd
                                                               for o in options)
 
 
-@pytest.mark.parametrize(("rate", "expected"), [(2000, {"g4dn.xlarge": 4, "inf2.xlarge": 1}),
-                                                (6000, {"g4dn.xlarge": 10, "inf2.xlarge": 3})])
+@pytest.mark.parametrize(("rate", "expected"), [(2000, {"g4dn.xlarge": 1, "inf2.xlarge": 1}),
+                                                (6000, {"g4dn.xlarge": 2, "inf2.xlarge": 3}),
+                                                (200_000, {"g4dn.xlarge": 52})])
 def test_each_fleet_follows_the_utilization_rule(rate, expected):
     options = {o.instance: o for o in rightsizing_options(
         replace(QUESTION, request_rate_rps=rate), CATALOG, 0.7)}
-    for name, count in expected.items():  # ceil(rate / (throughput x 0.7))
-        assert options[name].instances == count
+    for name, count in expected.items():  # ceil(rate / (throughput x 0.7)), plus a spare
+        assert options[name].peak_instances == count
+        assert options[name].instances == count + 1
         assert count == math.ceil(rate / (options[name].throughput_rps * 0.7))
 
 
@@ -57,6 +62,7 @@ def test_the_lever_prices_the_cheapest_option(rate, target):
     moved = monthly_bill(lever.apply(service), CATALOG).component_usd("compute")
     assert moved == pytest.approx(min(o.compute_monthly_usd for o in options))
     assert fleet_for(lever.apply(service)).peak_instances == options[0].instances
+    assert options[0].instances == options[0].peak_instances + 1 >= 2
 
 
 def test_no_published_figures_means_no_lever():
@@ -95,8 +101,8 @@ def test_the_full_bill_adds_to_the_questions_three_components(rate, gb, peak):
     full = full_monthly_bill(service, CATALOG, block_storage_gb_per_instance=gb)
     assert full.items[:len(question.items)] == question.items
     assert full.total_usd == pytest.approx(
-        question.total_usd + full.component_usd("load_balancer")
-        + full.component_usd("block_storage"))
+        question.total_usd + full.component_usd("ingress")
+        + full.component_usd("load_balancer") + full.component_usd("block_storage"))
     assert full.total_usd >= question.total_usd
 
 
@@ -121,6 +127,45 @@ def test_the_throughput_gain_is_the_one_chapter_4_glued():
 def test_the_gain_is_found_from_any_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # a re-run executes in its own output folder
     assert compression_throughput_gain().value == compression_throughput_gain(BOOK).value
+
+
+def _fork(folder, chapters=("cost", "compression")):
+    """A copy of the book's table of contents and the named chapters, in ``folder``."""
+    import shutil
+
+    (folder / "analyses").mkdir(parents=True)
+    shutil.copy(BOOK / "_toc.yml", folder / "_toc.yml")
+    for name in chapters:
+        shutil.copy(BOOK / "analyses" / f"{name}.ipynb", folder / "analyses")
+    return folder
+
+
+def test_a_rerun_reads_the_gain_from_the_book_it_ran_from(tmp_path, monkeypatch):
+    from perfcost.chapters import checked_parameters, find_chapters
+
+    fork = _fork(tmp_path / "fork")
+    monkeypatch.chdir(tmp_path)  # not inside either book
+    assert checked_parameters(find_chapters(fork)["cost"], {}) == {"book_root": str(fork)}
+    # A fork without chapter 4 fails before anything runs, naming the fork, not this checkout.
+    (fork / "analyses" / "compression.ipynb").unlink()
+    with pytest.raises(ParameterError, match=rf"no chapter notebook at {str(tmp_path)[:20]}"):
+        checked_parameters(find_chapters(fork)["cost"], {})
+    # An output folder inside a book with an empty analyses/ no longer matters.
+    empty = tmp_path / "empty"
+    (empty / "analyses").mkdir(parents=True)
+    (empty / "_toc.yml").write_text("root: x\n")
+    monkeypatch.chdir(empty)
+    assert compression_throughput_gain(BOOK).value == compression_throughput_gain(
+        str(BOOK)).value
+
+
+def test_book_root_must_be_a_book(tmp_path):
+    from perfcost.inputs import BookFolder
+
+    assert BookFolder().check("book_root", "") == ""
+    assert BookFolder().check("book_root", str(BOOK)) == str(BOOK)
+    with pytest.raises(ParameterError, match=r"^book_root must be"):
+        BookFolder().check("book_root", str(tmp_path))
 
 
 def test_a_book_without_the_chapter_names_the_parameter(tmp_path):
@@ -150,4 +195,6 @@ def test_a_gain_between_zero_and_one_is_refused_in_one_line():
     with pytest.raises(ParameterError, match=r"^throughput_gain must be 0 \(the gain measured "
                                              r"in chapter 4\) or a number in \[1, 100\]"):
         checked_parameters(chapter, {"throughput_gain": 0.5})
-    assert checked_parameters(chapter, {"throughput_gain": 0.0}) == {"throughput_gain": 0.0}
+    # The re-run names the book it found the chapter in: the gain is read from that book.
+    assert checked_parameters(chapter, {"throughput_gain": 0.0}) == {
+        "throughput_gain": 0.0, "book_root": str(BOOK)}

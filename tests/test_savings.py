@@ -9,9 +9,12 @@ from perfcost.pricing import load_catalog
 from perfcost.savings import (
     Lever,
     commitment_strand,
+    compatible,
     ineffective_reason,
     plan_savings,
     plan_table,
+    planned_service,
+    reserve,
     standard_levers,
     waterfall_rows,
 )
@@ -130,7 +133,8 @@ def test_lever_definitions_are_checked():
 # --- Commitments last, nothing stranded, every line saves ------------------------------------
 
 def _fleet_lever(service=QUESTION):
-    """The right-sizing lever for the question: 1 x g4dn.xlarge at its published figure."""
+    """The right-sizing lever for the question: 1 x g4dn.xlarge and a spare, at its MLPerf
+    figure."""
     from perfcost.rightsizing import rightsize_lever, rightsizing_options
 
     return rightsize_lever(rightsizing_options(service, CATALOG, 0.7))
@@ -164,9 +168,10 @@ def test_every_line_of_a_plan_saves_something(target):
 
 def test_right_sizing_to_the_books_t4_figure_is_the_questions_plan():
     plan = plan_savings(QUESTION, CATALOG, [_fleet_lever(), *levers()], 0.30)
-    assert [step.lever.name for step in plan.steps] == ["move to 1 x g4dn.xlarge"]
-    # 5 x $2.5 x 730 h becomes 1 x $0.526 x 730 h: ceil(500 / (888 x 0.7)) = 1.
-    assert plan.steps[0].saving_usd == pytest.approx((5 * 2.5 - 0.526) * 730)
+    assert [step.lever.name for step in plan.steps] == [
+        "move to 2 x g4dn.xlarge (1 + 1 spare)"]
+    # 5 x $2.5 x 730 h becomes (1 + 1 spare) x $0.526 x 730 h: ceil(500 / (5563.1 x 0.7)) = 1.
+    assert plan.steps[0].saving_usd == pytest.approx((5 * 2.5 - 2 * 0.526) * 730)
 
 
 def test_committing_first_strands_what_the_fleet_levers_remove():
@@ -195,3 +200,53 @@ def test_levers_that_save_nothing_say_why():
     assert reasons == {"cache": "a 0% hit rate answers nothing",
                        "throughput": "a gain of 1x adds nothing",
                        "autoscale": "steady traffic needs the same fleet every hour"}
+
+
+# --- Review of chapter 2: exclusive levers, family-bound commitments, whole instances ---------
+
+def test_right_sizing_and_the_throughput_gain_are_never_combined():
+    service = replace(QUESTION, request_rate_rps=5000, instance_hourly_usd=0.4,
+                      peak_to_average=2.0)
+    all_levers = [_fleet_lever(service), *levers(throughput_gain=3.16,
+                                                 commitment_discount=0.37)]
+    plan = plan_savings(service, CATALOG, all_levers, 0.95)
+    keys = {step.lever.key for step in plan.steps}
+    assert not {"rightsize", "throughput"} <= keys
+    gain = next(lever for lever in all_levers if lever.key == "throughput")
+    assert compatible([all_levers[0]]) and not compatible([all_levers[0], gain])
+    assert all(lever.key not in {"rightsize", "throughput"} - keys or compatible(
+        [*(s.lever for s in plan.steps), lever]) for lever in reserve(plan, all_levers))
+
+
+def test_moving_to_another_type_strands_the_whole_commitment():
+    strand = commitment_strand(QUESTION, CATALOG, [_fleet_lever(), *levers(
+        throughput_gain=2.0, commitment_discount=0.37)])
+    assert strand.type_change and strand.levers == ("rightsize",)
+    assert strand.stranded_fraction == 1.0
+    assert strand.stranded_usd == pytest.approx(5 * 2.5 * 0.63 * 730 * 12)
+
+
+def test_the_strand_names_only_levers_that_add_to_it():
+    service = replace(QUESTION, peak_to_average=1.65)
+    strand = commitment_strand(service, CATALOG, levers(
+        throughput_gain=1.01, cache_hit_rate=0.5, commitment_discount=0.37))
+    for key in strand.levers:
+        others = [lever for lever in levers(throughput_gain=1.01, cache_hit_rate=0.5,
+                                            commitment_discount=0.37)
+                  if lever.key != key]
+        assert commitment_strand(service, CATALOG, others).stranded_usd < strand.stranded_usd
+
+
+def test_spot_on_a_fleet_under_three_says_why_it_saves_nothing():
+    service = replace(QUESTION, request_rate_rps=150)  # 2 instances
+    spot = next(lever for lever in levers() if lever.key == "spot")
+    plan = plan_savings(service, CATALOG, levers(), 0.30)
+    assert spot in plan.ineffective
+    assert ineffective_reason(spot, service).startswith("a fleet of 2 is too small for spot")
+
+
+def test_the_planned_service_has_every_lever_of_the_plan():
+    plan = plan_savings(QUESTION, CATALOG, [_fleet_lever(), *levers()], 0.30)
+    after = planned_service(QUESTION, plan)
+    assert after.spare_instances == 1
+    assert monthly_bill(after, CATALOG).total_usd == pytest.approx(plan.final.total_usd)

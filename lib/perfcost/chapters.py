@@ -46,6 +46,7 @@ __all__ = [
 ]
 
 CHAPTER_FOLDER = "analyses"
+BOOK_ROOT = "book_root"  # a chapter parameter filled with the book a re-run found it in
 
 
 class RerunError(ValueError):
@@ -276,7 +277,10 @@ def checked_parameters(chapter: Chapter, values: Mapping[str, object]) -> dict[s
     """The reader's ``values`` typed like the defaults and checked against the chapter's ranges
     (:mod:`perfcost.inputs`), with the defaults, before anything runs.
 
-    Returns only the names in ``values``, normalised (numbers typed, paths absolute).
+    Returns only the names in ``values``, normalised (numbers typed, paths absolute), plus
+    ``book_root`` where the chapter has that parameter and ``values`` leaves it empty: the book
+    the chapter was found in, so that figures it cites from other chapters (chapter 2 reads
+    chapter 4's measured gain) come from that book, wherever the re-run executes.
 
     Raises
     ------
@@ -287,6 +291,8 @@ def checked_parameters(chapter: Chapter, values: Mapping[str, object]) -> dict[s
     """
     parameters = chapter_parameters(chapter)
     resolved = resolve_parameters(parameters, values)
+    if BOOK_ROOT in parameters and not resolved.get(BOOK_ROOT):
+        resolved[BOOK_ROOT] = str(chapter.path.parent.parent)  # the book the chapter is from
     if chapter.name not in CHAPTER_INPUTS:
         return resolved
     merged = {name: p.default for name, p in parameters.items()} | resolved

@@ -1,4 +1,4 @@
-"""An itemised monthly bill for an inference service: compute, data transfer and storage.
+"""An itemised monthly bill for an inference service: compute, egress and storage.
 
 The bill reads like a cloud cost tool's: one :class:`LineItem` per component with its unit,
 monthly quantity, unit price and monthly cost, and totals that are sums of their items. Volume
@@ -8,7 +8,15 @@ so when the EU share is relayed through a second region, that region's ladder ge
 first region left of it (:func:`after_free_use`).
 
 Conventions (chapter 2): decimal units (1 kB = 1,000 bytes, 1 GB = 10^9 bytes); a month of
-``hours_per_month`` hours (730 by default); uploads are ingress, responses are egress.
+``hours_per_month`` hours (730 by default, [672, 744]: a calendar month, so that monthly prices
+such as storage need no proration); uploads are ingress, responses are egress. The bill holds
+the question's three components; ingress (:func:`ingress_item`) belongs to the fuller bill of
+:mod:`perfcost.full_bill`.
+
+How instances are bought. Every count is whole instances: each hour runs ceil(rate / capacity)
+instances plus ``spare_instances``; spot takes floor(``spot_share`` × count) of them, and only in
+hours with at least :data:`MIN_SPOT_FLEET` instances (a reclaim must not take a small fleet's
+capacity away); a commitment covers the whole instances that run on-demand every hour.
 
 Every :class:`InferenceService` field has a finite range (:data:`FIELD_CHECKS`, one place, also
 used by :mod:`perfcost.savings`), chosen so that a bill is a few hundred microseconds of
@@ -28,7 +36,7 @@ import pandas as pd
 
 from perfcost.capacity import instances_for_utilization
 from perfcost.pricing import MAX_EGRESS_TIERS, Catalog, Tier
-from perfcost.validation import ParameterError, in_range
+from perfcost.validation import ParameterError, in_range, integer_in_range
 
 __all__ = [
     "EGRESS_ROUTES",
@@ -46,6 +54,7 @@ __all__ = [
     "first_paid_usd_per_gb",
     "fleet_for",
     "free_allowance_gb",
+    "ingress_item",
     "monthly_bill",
     "monthly_gb",
     "tier_expression",
@@ -62,7 +71,10 @@ BYTES_PER_GB = 1_000_000_000.0
 
 MAX_RATE_RPS = 1e6  # a million requests/s: far beyond one service
 MAX_KB = 1e6  # a gigabyte per request or response
+MIN_HOURS_PER_MONTH = 672.0  # 28 days
 MAX_HOURS_PER_MONTH = 744.0  # 31 days
+MIN_SPOT_FLEET = 3  # fewer instances: one spot reclaim takes a third or more of the capacity
+MAX_SPARE_INSTANCES = 1_000
 # The most a valid service moves in a month: 10^6 rps × 10^6 kB × 744 h, twice (EU relay).
 MAX_MONTHLY_GB = 2 * MAX_RATE_RPS * MAX_KB * BYTES_PER_KB * MAX_HOURS_PER_MONTH * 3600 / 1e9
 MAX_SWEEP_VALUES = 10_000  # ~1 s of bills; a chart shows a few hundred points
@@ -72,7 +84,7 @@ MAX_SWEEP_VALUES = 10_000  # ~1 s of bills; a chart shows a few hundred points
 class LineItem:
     """One line of a bill: ``quantity`` ``unit`` a month at ``unit_price_usd`` each."""
 
-    component: str  # compute, egress, ingress or storage
+    component: str  # compute, egress, storage (ingress, load_balancer, block_storage: full bill)
     name: str
     unit: str
     quantity: float
@@ -233,13 +245,17 @@ def _flag(name: str, value: object) -> bool:
     return value
 
 
+def _whole(low: int, high: int) -> Check:
+    return lambda name, value: integer_in_range(name, value, low, high)
+
+
 def _route(name: str, value: object) -> str:
     if not isinstance(value, str) or value not in EGRESS_ROUTES:
         raise ParameterError(name, f"one of {', '.join(EGRESS_ROUTES)}", value)
     return value
 
 
-_hours = _number(0.0, MAX_HOURS_PER_MONTH, low_open=True)
+_hours = _number(MIN_HOURS_PER_MONTH, MAX_HOURS_PER_MONTH)
 _share = _number(0.0, 1.0)
 _share_below_one = _number(0.0, 1.0, high_open=True)
 _usd_per_gb_month = _number(0.0, 10.0)  # 400x S3 Standard ($0.023): a unit mistake beyond
@@ -259,6 +275,7 @@ FIELD_CHECKS: dict[str, Check] = {
     "hours_per_month": _hours,
     "peak_to_average": _number(1.0, 2.0),  # a sinusoidal day: rate = mean (1 + a cos)
     "egress_route": _route,
+    "spare_instances": _whole(0, MAX_SPARE_INSTANCES),
     "throughput_gain": _number(0.01, 1_000.0),  # a measured gain may be below 1 (slower)
     "cache_hit_rate": _share_below_one,
     "autoscale": _flag,
@@ -295,14 +312,15 @@ class InferenceService:
     instance_throughput_rps: float  # requests/s one instance serves at its target, [1e-6, 1e6]
     model_storage_gb: float  # model artefacts kept in object storage, [0, 10^7]
     storage_usd_per_gb_month: float  # price of the storage class they are kept in, [0, 10]
-    hours_per_month: float = 730.0  # (0, 744]
+    hours_per_month: float = 730.0  # [672, 744]: a calendar month
     peak_to_average: float = 1.0  # diurnal peak / average rate, [1, 2]; fleets are sized for it
     egress_route: str = "direct"  # "direct": all from the service's region; "eu_relay"
     # Levers (see perfcost.savings):
+    spare_instances: int = 0  # instances kept beyond the count each hour needs (N+1: 1)
     throughput_gain: float = 1.0  # per-instance throughput multiplier, [0.01, 1,000]
     cache_hit_rate: float = 0.0  # share of requests answered from a cache, [0, 1)
     autoscale: bool = False  # follow the diurnal curve hour by hour instead of the peak
-    spot_share: float = 0.0  # share of instance-hours on spot capacity, [0, 1)
+    spot_share: float = 0.0  # share of each hour's instances on spot (whole ones), [0, 1)
     spot_discount: float = 0.0  # spot discount off on-demand, [0, 1)
     committed: bool = False  # commit (savings plan) to the always-on floor of the fleet
     commitment_discount: float = 0.0  # the commitment's discount off on-demand, [0, 1)
@@ -316,7 +334,8 @@ class InferenceService:
 
 
 LEVER_FIELDS = (
-    "throughput_gain", "cache_hit_rate", "autoscale", "spot_share", "spot_discount", "committed",
+    "spare_instances", "throughput_gain", "cache_hit_rate", "autoscale", "spot_share",
+    "spot_discount", "committed",
     "commitment_discount", "response_compression_ratio", "archived_storage_fraction",
     "archive_usd_per_gb_month",
 )
@@ -357,8 +376,9 @@ def diurnal_rates_rps(service: InferenceService) -> np.ndarray:
 class Fleet:
     """Instance-hours a month, split by how they are bought."""
 
-    peak_instances: int  # instances at the daily peak
+    peak_instances: int  # instances at the daily peak (spares included)
     floor_instances: int  # instances running every hour of the day
+    committed_instances: int  # whole instances on-demand every hour: what a commitment covers
     instance_hours: float
     spot_hours: float
     committed_hours: float
@@ -374,24 +394,26 @@ class Fleet:
 def fleet_for(service: InferenceService) -> Fleet:
     """Size the fleet hour by hour and split its hours into on-demand, spot and committed.
 
-    Each hour needs ceil(rate × (1 − cache hits) / (throughput × gain)) instances, at least one.
-    Without autoscaling every hour runs the peak's count. Spot takes ``spot_share`` of all
-    instance-hours; a commitment covers the always-on floor of the rest.
+    Each hour needs ceil(rate × (1 − cache hits) / (throughput × gain)) instances, at least one,
+    plus ``spare_instances``. Without autoscaling every hour runs the peak's count. In an hour
+    with at least :data:`MIN_SPOT_FLEET` instances, floor(``spot_share`` × count) of them run on
+    spot; a commitment covers the whole instances left on-demand in every hour.
     """
     service = _service(service)
     capacity_rps = service.instance_throughput_rps * service.throughput_gain
     served = diurnal_rates_rps(service) * (1.0 - service.cache_hit_rate)
     # At the trough of a 2:1 day the rate reaches zero; one instance stays up regardless.
-    counts = [instances_for_utilization(rate, capacity_rps, 1.0) if rate > 0 else 1
-              for rate in served]
+    counts = [(instances_for_utilization(rate, capacity_rps, 1.0) if rate > 0 else 1)
+              + service.spare_instances for rate in served]
     peak = max(counts)
     if not service.autoscale:
         counts = [peak] * 24
-    instance_hours = math.fsum(counts) * service.hours_per_month / 24
-    spot_hours = service.spot_share * instance_hours
-    floor_hours = min(counts) * service.hours_per_month * (1.0 - service.spot_share)
-    committed_hours = floor_hours if service.committed else 0.0
-    return Fleet(peak, min(counts), instance_hours, spot_hours, committed_hours, tuple(counts))
+    spot = [math.floor(service.spot_share * count + 1e-9) if count >= MIN_SPOT_FLEET else 0
+            for count in counts]
+    per_hour = service.hours_per_month / 24
+    committed = min(c - s for c, s in zip(counts, spot, strict=True)) if service.committed else 0
+    return Fleet(peak, min(counts), committed, math.fsum(counts) * per_hour,
+                 math.fsum(spot) * per_hour, committed * service.hours_per_month, tuple(counts))
 
 
 def _compute_items(service: InferenceService, fleet: Fleet) -> list[LineItem]:
@@ -438,21 +460,25 @@ def _storage_items(service: InferenceService) -> list[LineItem]:
     return items
 
 
-def monthly_bill(service: InferenceService, catalog: Catalog) -> Bill:
-    """The itemised monthly bill of ``service`` at ``catalog``'s transfer prices.
-
-    Compute from :func:`fleet_for`; egress of every response, tier by tier (the EU share through
-    an EU region when ``egress_route`` is "eu_relay"); ingress of every upload at the catalog's
-    ingress price; storage of the model artefacts.
-    """
+def ingress_item(service: InferenceService, catalog: Catalog) -> LineItem:
+    """Every upload, at the catalog's ingress price (AWS: free): a line of the fuller bill."""
     service, catalog = _service(service), _catalog(catalog)
     upload_gb = monthly_gb(service.request_rate_rps, service.request_kb, service.hours_per_month)
-    ingress = LineItem("ingress", "uploads (ingress)", "GB", upload_gb,
-                       catalog.transfer["ingress"].usd)
+    return LineItem("ingress", "uploads (ingress)", "GB", upload_gb,
+                    catalog.transfer["ingress"].usd)
+
+
+def monthly_bill(service: InferenceService, catalog: Catalog) -> Bill:
+    """The itemised monthly bill of ``service``: the question's three components.
+
+    Compute from :func:`fleet_for`; egress of every response, tier by tier (the EU share through
+    an EU region when ``egress_route`` is "eu_relay"); storage of the model artefacts. Ingress
+    is priced apart (:func:`ingress_item`, in :func:`perfcost.full_bill.full_monthly_bill`).
+    """
+    service, catalog = _service(service), _catalog(catalog)
     return Bill(tuple([
         *_compute_items(service, fleet_for(service)),
         *_egress_items(service, catalog),
-        ingress,
         *_storage_items(service),
     ]))
 
@@ -503,7 +529,7 @@ def _eu_ladder_expression(tiers: tuple[Tier, ...], us_gb: str, eu_gb: str) -> st
             f" * min({eu_gb}, max({free!r} - {us_gb}, 0))")
 
 
-_NOT_SWEPT = ("egress_route", "autoscale", "committed")
+_NOT_SWEPT = ("egress_route", "autoscale", "committed", "spare_instances")
 
 
 def _sweep(values: object) -> list:
@@ -525,7 +551,7 @@ def bill_sensitivity(service: InferenceService, catalog: Catalog, parameter: str
     """The bill by component as one numeric service field sweeps ``values`` (long format).
 
     ``values``: 1 to ``MAX_SWEEP_VALUES`` numbers, each valid for the field (checked first).
-    Columns: ``parameter`` (the field's name), ``value``, ``component`` (compute, egress, ingress,
+    Columns: ``parameter`` (the field's name), ``value``, ``component`` (compute, egress,
     storage and ``total``) and ``monthly_usd``.
     """
     service, catalog = _service(service), _catalog(catalog)
@@ -536,7 +562,7 @@ def bill_sensitivity(service: InferenceService, catalog: Catalog, parameter: str
     rows = []
     for value in values:
         bill = monthly_bill(replace(service, **{parameter: value}), catalog)
-        for component in ("compute", "egress", "ingress", "storage"):
+        for component in ("compute", "egress", "storage"):
             rows.append({"parameter": parameter, "value": float(value), "component": component,
                          "monthly_usd": bill.component_usd(component)})
         rows.append({"parameter": parameter, "value": float(value), "component": "total",

@@ -1,9 +1,10 @@
-"""The bill the question leaves out: a load balancer, and a volume on each instance.
+"""The bill the question leaves out: ingress, a load balancer, and a volume on each instance.
 
 Chapter 2's question names three components (compute, egress, storage). The same service, run on
-AWS, also pays for an Application Load Balancer and for a block-storage volume on every instance
-(its operating system, drivers and its copy of the model). :func:`full_monthly_bill` returns the
-question's bill with those lines added; its ``total_usd`` is the fuller total.
+AWS, also pays for its uploads at the ingress price (free on AWS, not everywhere), for an
+Application Load Balancer and for a block-storage volume on every instance (its operating system,
+drivers and its copy of the model). :func:`full_monthly_bill` returns the question's bill with
+those lines added; its ``total_usd`` is the fuller total.
 
 Load balancer capacity units (LCUs). Each hour an ALB bills the largest of four dimensions, each
 divided by what one LCU includes (catalog ``load_balancer_capacity_unit``): processed bytes, new
@@ -14,8 +15,10 @@ connection per request. Active connections and rule evaluations (beyond the ten 
 that are free) are assumed not to bind. Both computed dimensions scale with the request rate, so
 the hourly maximum averaged over a day is the maximum at the average rate.
 
-Still left out (the chapter says so): logs and metrics, monitoring, NAT and cross-zone transfer,
-DNS, support plans, and the people who run it.
+Still left out (the chapter says so, :data:`LEFT_OUT`): what needs inputs the question does not
+give (logs, monitoring, public IPv4 addresses, cross-zone transfer of a balancer spanning two or
+more zones, S3 request charges, a cache's own servers, archive retrieval fees and minimum
+storage duration, negotiated egress beyond 500 TB a month, a CDN in front).
 
 Used by chapter 2 (cost breakdown).
 """
@@ -34,14 +37,28 @@ from perfcost.cost import (
     _catalog,
     _service,
     fleet_for,
+    ingress_item,
     monthly_bill,
 )
 from perfcost.pricing import Catalog
 from perfcost.validation import in_range
 
-__all__ = ["MAX_VOLUME_GB", "LoadBalancerUse", "full_monthly_bill", "load_balancer_use"]
+__all__ = ["LEFT_OUT", "MAX_VOLUME_GB", "LoadBalancerUse", "full_monthly_bill", "load_balancer_use"]
 
 MAX_VOLUME_GB = 16_000.0  # an EBS gp3 volume holds at most 16 TiB
+# What the full bill still leaves out: each needs an input the question does not give.
+LEFT_OUT = (
+    "logs, metrics and monitoring",
+    "a public IPv4 address on each instance or balancer node (charged by the hour)",
+    "cross-zone transfer: the balancer spans at least two availability zones",
+    "NAT gateways and DNS",
+    "S3 request charges for loading the model",
+    "a result cache's own servers, if the plan adds one",
+    "archive retrieval fees and the archive class's minimum storage duration",
+    "negotiated egress rates beyond 500 TB a month",
+    "a CDN in front of the service, itself a lever for egress and latency",
+    "support plans, and the people who run it",
+)
 
 
 @dataclass(frozen=True)
@@ -95,11 +112,13 @@ def _block_storage_item(service: InferenceService, catalog: Catalog,
 
 def full_monthly_bill(service: InferenceService, catalog: Catalog, *,
                       block_storage_gb_per_instance: float) -> Bill:
-    """The question's bill (:func:`perfcost.cost.monthly_bill`) plus a load balancer and a gp3
-    volume of ``block_storage_gb_per_instance`` GB ([0, 16,000]) on every running instance."""
+    """The question's bill (:func:`perfcost.cost.monthly_bill`) plus ingress, a load balancer
+    and a gp3 volume of ``block_storage_gb_per_instance`` GB ([0, 16,000]) on every running
+    instance."""
     service, catalog = _service(service), _catalog(catalog)
     gb = in_range("block_storage_gb_per_instance", block_storage_gb_per_instance, 0.0,
                   MAX_VOLUME_GB)
     return Bill((*monthly_bill(service, catalog).items,
+                 ingress_item(service, catalog),
                  *_load_balancer_items(service, catalog),
                  _block_storage_item(service, catalog, gb)))

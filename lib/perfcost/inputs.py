@@ -36,6 +36,7 @@ from perfcost.variants import VARIANTS
 
 __all__ = [
     "CHAPTER_INPUTS",
+    "BookFolder",
     "CatalogPath",
     "ChapterInputs",
     "Choice",
@@ -190,6 +191,26 @@ class CatalogPath:
         return '"" (the packaged catalog) or the path of a price catalog YAML file'
 
 
+@dataclass(frozen=True)
+class BookFolder:
+    """``""`` (the book the chapter runs from) or the folder of a book: ``_toc.yml`` and
+    ``analyses/``. ``perfcost rerun`` fills it with the book it found the chapter in."""
+
+    def check(self, name: str, value: object) -> str:
+        """Return ``""`` or the absolute path of a book folder; raise otherwise."""
+        if not isinstance(value, str) or "\n" in value:
+            raise ParameterError(name, str(self), value)
+        if value == "":
+            return value
+        path = Path(value).expanduser()
+        if not ((path / "_toc.yml").is_file() and (path / "analyses").is_dir()):
+            raise ParameterError(name, str(self), value)
+        return str(path.resolve())
+
+    def __str__(self) -> str:
+        return '"" (the book the chapter runs from) or a folder with _toc.yml and analyses/'
+
+
 class UnusableFileError(ParameterError):
     """A path parameter whose file cannot be used; says why in the file's own words."""
 
@@ -198,7 +219,7 @@ class UnusableFileError(ParameterError):
         self.args = (f"{name} {value!r} cannot be used: {problem}",)
 
 
-Check = Number | WholeNumber | Pair | Text | Names | CatalogPath
+Check = Number | WholeNumber | Pair | Text | Names | CatalogPath | BookFolder
 Rule = Callable[[Mapping[str, object]], None]
 
 
@@ -385,7 +406,7 @@ def _throughput_gain_measured_or_a_gain(values: Mapping[str, object]) -> None:
 
     gain = values["throughput_gain"]
     if gain == 0:
-        compression_throughput_gain()
+        compression_throughput_gain(values.get("book_root") or None)
     elif gain < 1:
         raise ParameterError("throughput_gain", "0 (the gain measured in chapter 4) or a "
                              "number in [1, 100]", gain)
@@ -420,7 +441,7 @@ COST = ChapterInputs(checks={
     "utilization_target": UTILIZATION_TARGET,
     "model_storage_gb": Number(0.0, 1e7),  # 10 PB
     "storage_usd_per_gb_month": Number(0.0, 10.0),
-    "hours_per_month": Number(0.0, 744.0, low_open=True),  # 31 days
+    "hours_per_month": Number(672.0, 744.0),  # a calendar month: 28 to 31 days
     "savings_target": _share(high_open=True),
     "peak_to_average": Number(1.0, 2.0),  # a sinusoidal day: rate = mean (1 + a cos)
     "commitment_discount": _share(high_open=True),  # 0: the catalog's 1-yr low end
@@ -433,6 +454,7 @@ COST = ChapterInputs(checks={
     "archive_storage_class": Text(),
     "block_storage_gb_per_instance": Number(0.0, 16_000.0),  # a gp3 volume holds <= 16 TiB
     "price_catalog_path": CatalogPath(),
+    "book_root": BookFolder(),  # where chapter 4's measured gain is read
 }, rules=(_archive_class_in_catalog, _throughput_gain_measured_or_a_gain))
 
 BATCHING = ChapterInputs(

@@ -6,9 +6,12 @@ the variant chapter 4 says to try first (its glued ``first_choice``), over fp32'
 committed, executed notebook (``analyses/compression.ipynb``) with
 :func:`perfcost.results.glued_results`, so the number and its provenance travel together and
 change when that chapter is re-executed (``make outputs`` runs the chapters in name order, so
-compression before cost). The book is found from the working directory upwards, then from this
-package's own checkout (:func:`perfcost.chapters.find_book_root`), so a re-run that executes
-in ``_build/reruns/`` or any ``-o`` folder reads the same notebook.
+compression before cost). The book is passed explicitly: chapter 2's ``book_root`` parameter,
+which ``perfcost rerun`` fills with the book it found the chapter in
+(:func:`perfcost.chapters.checked_parameters`), so a re-run reads the book it ran from, wherever
+it executes (``_build/reruns/``, any ``-o`` folder) and whichever book ``--root`` named. Only
+without one (the chapter executed in place) is the book found from the working directory
+upwards (:func:`perfcost.chapters.find_book_root`).
 
 Used by chapter 2 (cost breakdown).
 """

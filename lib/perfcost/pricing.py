@@ -15,7 +15,8 @@ tier ``up_to_gb: null``; a first tier at $0 is the free allowance); ``transfer``
 ``block_storage`` and ``load_balancer`` (name → ``usd``, ``source``, ``as_of``);
 ``load_balancer_capacity_unit`` (dimension → ``value``, ``source``, ``as_of``); ``discounts``
 (name → ``low``, ``high``, ``source``, ``as_of``); optionally ``workloads`` (workload → instance
-type → ``throughput_rps``, ``latency_ms``, ``batch``, ``setup``, ``source``, ``as_of``). Any
+type → ``throughput_rps``, ``latency_ms``, ``latency_statistic``, ``batch``, ``precision``,
+``scenario``, ``setup``, ``source``, ``as_of``). Any
 entry may carry ``quoted``: what its source says, kept for ``tests/test_catalog.py`` and never
 read here. Every entry is checked for unknown keys too.
 
@@ -30,7 +31,9 @@ Limits: every number is finite. ``hourly_usd`` in (0, 1,000]; per-GB prices (egr
 storage and block storage per GB-month, load balancer per hour) in [0, 10]; tier bounds in
 (0, 10^9] GB; ``vcpus`` a whole number in [1, 4,096]; ``memory_gib`` in (0, 100,000]; discounts
 in [0, 1); LCU dimensions in (0, 10^9]; throughputs in (0, 10^6] requests/s, latencies in
-(0, 60,000] ms, batches whole in [1, 4,096] or null; ``as_of`` a date.
+(0, 60,000] ms, batches whole in [1, 4,096] or null; ``as_of`` a date. Egress tiers never
+get dearer with volume (only a free first tier may precede a paid one): a rising ladder is
+refused, since the cost model (and chapter 2's relay argument) assumes volume discounts.
 
 Used by chapter 2 (cost breakdown) and the chapters that turn speed-ups into dollars.
 """
@@ -167,8 +170,11 @@ class Workload:
 
     instance: str
     throughput_rps: float  # at full load, in the setup described
-    latency_ms: float  # the statistic ``setup`` names (mean, p50, p99)
+    latency_ms: float  # the statistic ``latency_statistic`` names
+    latency_statistic: str  # "p99", "p50", "mean"
     batch: int | None  # None where the server batched dynamically
+    precision: str  # "INT8", "BF16 matmul, FP32 elsewhere"
+    scenario: str  # the benchmark scenario: "MLPerf Server", "fixed batch"
     setup: str
     source: Source
     as_of: datetime.date
@@ -329,7 +335,8 @@ def _shown(value: object) -> str:
 _PRICE_FIELDS = ("usd", "source", "as_of")
 _FIGURE_FIELDS = ("value", "source", "as_of")
 _INSTANCE_FIELDS = ("kind", "vcpus", "memory_gib", "accelerator", "hourly_usd", "source", "as_of")
-_WORKLOAD_FIELDS = ("throughput_rps", "latency_ms", "batch", "setup", "source", "as_of")
+_WORKLOAD_FIELDS = ("throughput_rps", "latency_ms", "latency_statistic", "batch", "precision",
+                    "scenario", "setup", "source", "as_of")
 
 
 def _read_sources(reader: _Reader, raw: dict) -> dict[str, Source]:
@@ -379,7 +386,13 @@ def _read_tiers(reader, value: dict, entry: str) -> tuple[Tier, ...]:
             up_to = reader.number(row, "up_to_gb", where, high=MAX_TIER_GB, low_open=True)
             if up_to <= previous:
                 reader.fail(where, f"'up_to_gb' must increase, got {up_to:g} after {previous:g}")
-        tiers.append(Tier(up_to, reader.number(row, "usd_per_gb", where)))
+        price = reader.number(row, "usd_per_gb", where)
+        if index and price > tiers[-1].usd_per_gb and not (index == 1
+                                                           and tiers[0].usd_per_gb == 0):
+            reader.fail(where, f"'usd_per_gb' rises from {tiers[-1].usd_per_gb:g} to "
+                               f"{price:g}; tiers must not get dearer with volume (only a "
+                               "free first tier may precede a paid one)")
+        tiers.append(Tier(up_to, price))
         previous = up_to
     return tuple(tiers)
 
@@ -407,6 +420,9 @@ def _read_workload(reader, instance: str, value: dict, entry: str, sources) -> W
                                      low_open=True),
         latency_ms=reader.number(value, "latency_ms", entry, high=MAX_WORKLOAD_MS,
                                  low_open=True),
+        latency_statistic=reader.text(value, "latency_statistic", entry),
+        precision=reader.text(value, "precision", entry),
+        scenario=reader.text(value, "scenario", entry),
         batch=None if batch is None else reader.whole(value, "batch", entry, low=1,
                                                       high=MAX_BATCH),
         setup=reader.text(value, "setup", entry), source=reader.source(value, entry, sources),

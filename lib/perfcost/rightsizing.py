@@ -1,16 +1,18 @@
 """Right-sizing: the same traffic priced on every instance type with a published throughput.
 
 The question gives one instance ("$2.5/h, 100 requests/s at 70% utilisation") and names neither
-the instance nor the model. The catalog's ``workloads`` section holds, per instance type, the
-best published throughput of the question's workload (image classification: ResNet-50 figures),
-each with its setup, source and date. Each option's fleet follows the utilisation rule at the
-peak, ceil(rate × peak-to-average / (throughput × target)) instances and at least one, and is
-priced at the catalog's on-demand rate; the cheapest becomes the ``rightsize`` lever of
-:mod:`perfcost.savings`.
+the instance nor the model. The catalog's ``workloads`` section holds, per instance type, a
+published throughput of the question's workload (image classification: ResNet-50), on one basis
+where one exists (MLPerf Server for every NVIDIA card), each with its precision, latency
+statistic, scenario, source and date. Each option's fleet follows the utilisation rule at the
+peak, ceil(rate × peak-to-average / (throughput × target)) instances and at least one, plus one
+spare (N+1, so at least two, one per availability zone), and is priced at the catalog's
+on-demand rate; the cheapest becomes the ``rightsize`` lever of :mod:`perfcost.savings`.
 
 The figures are for the model alone (preprocessed tensors, the vendor's own software and
 precision), not the question's service: decoding the uploads takes CPU, and a different model
-serves at a different rate. A right-sizing is a hypothesis to measure, not a result.
+serves at a different rate. A right-sizing is a hypothesis to measure, not a result: it
+replaces the question's own figure for its own model with a ResNet-50 figure.
 
 Used by chapter 2 (cost breakdown).
 """
@@ -27,9 +29,11 @@ from perfcost.pricing import Catalog
 from perfcost.savings import Lever
 from perfcost.validation import ParameterError, in_range
 
-__all__ = ["WORKLOAD", "RightSized", "options_table", "rightsize_lever", "rightsizing_options"]
+__all__ = ["SPARE_INSTANCES", "WORKLOAD", "RightSized", "options_table", "rightsize_lever",
+           "rightsizing_options"]
 
 WORKLOAD = "image_classification"  # the question's workload, as the catalog names it
+SPARE_INSTANCES = 1  # N+1: a right-sized fleet keeps one spare, so never fewer than two
 
 
 @dataclass(frozen=True)
@@ -41,16 +45,21 @@ class RightSized:
     throughput_rps: float  # published, at full load
     usable_rps: float  # throughput × utilisation target: what the fleet rule divides by
     latency_ms: float
+    latency_statistic: str
     batch: int | None
+    precision: str
+    scenario: str
     setup: str
     source: str  # the catalog's source key
     as_of: datetime.date
-    instances: int  # at the daily peak
-    compute_monthly_usd: float
+    peak_instances: int  # what the daily peak needs
+    instances: int  # priced: the peak's count plus SPARE_INSTANCES
+    compute_monthly_usd: float  # of ``instances``
 
 
 def _resized(service: InferenceService, hourly_usd: float, usable_rps: float):
-    return replace(service, instance_hourly_usd=hourly_usd, instance_throughput_rps=usable_rps)
+    return replace(service, instance_hourly_usd=hourly_usd, instance_throughput_rps=usable_rps,
+                   spare_instances=SPARE_INSTANCES)
 
 
 def rightsizing_options(service: InferenceService, catalog: Catalog, utilization_target: float,
@@ -66,10 +75,12 @@ def rightsizing_options(service: InferenceService, catalog: Catalog, utilization
     for name, figure in catalog.workload(workload).items():
         hourly = catalog.instance(name).hourly_usd
         resized = _resized(service, hourly, figure.throughput_rps * target)
+        priced = fleet_for(resized).peak_instances
         options.append(RightSized(
             name, hourly, figure.throughput_rps, figure.throughput_rps * target,
-            figure.latency_ms, figure.batch, figure.setup, figure.source.key, figure.as_of,
-            fleet_for(resized).peak_instances,
+            figure.latency_ms, figure.latency_statistic, figure.batch, figure.precision,
+            figure.scenario, figure.setup, figure.source.key, figure.as_of,
+            priced - SPARE_INSTANCES, priced,
             monthly_bill(resized, catalog).component_usd("compute")))
     return tuple(sorted(options, key=lambda o: (o.compute_monthly_usd, o.instance)))
 
@@ -79,7 +90,8 @@ def options_table(options: tuple[RightSized, ...]) -> pd.DataFrame:
     if not isinstance(options, tuple | list) or not all(isinstance(o, RightSized)
                                                          for o in options):
         raise ParameterError("options", "RightSized options (from rightsizing_options)", options)
-    columns = ["instance", "hourly_usd", "throughput_rps", "usable_rps", "latency_ms", "batch",
+    columns = ["instance", "hourly_usd", "throughput_rps", "usable_rps", "precision",
+               "scenario", "latency_ms", "latency_statistic", "batch", "peak_instances",
                "instances", "compute_monthly_usd", "setup", "source", "as_of"]
     rows = [{c: getattr(o, c) for c in columns} for o in options]
     for row in rows:  # a server that batched dynamically has no one batch size
@@ -88,7 +100,8 @@ def options_table(options: tuple[RightSized, ...]) -> pd.DataFrame:
 
 
 def rightsize_lever(options: tuple[RightSized, ...]) -> Lever | None:
-    """The cheapest option as a lever (None when the catalog has no figures for the workload).
+    """The cheapest option as a lever (None when the catalog has no figures for the workload),
+    with its spare instance.
 
     Ratings (effort, SLO risk, irreversibility) = (2, 2, 1): a new instance type to deploy and
     benchmark, a latency to re-measure against the SLO, and on-demand capacity to switch back to.
@@ -96,6 +109,8 @@ def rightsize_lever(options: tuple[RightSized, ...]) -> Lever | None:
     if not options:
         return None
     best = min(options, key=lambda o: (o.compute_monthly_usd, o.instance))
-    return Lever("rightsize", f"move to {best.instances} x {best.instance}",
+    return Lever("rightsize", f"move to {best.instances} x {best.instance}"
+                              f" ({best.peak_instances} + {SPARE_INSTANCES} spare)",
                  (("instance_hourly_usd", best.hourly_usd),
-                  ("instance_throughput_rps", best.usable_rps)), 2, 2, 1)
+                  ("instance_throughput_rps", best.usable_rps),
+                  ("spare_instances", SPARE_INSTANCES)), 2, 2, 1)

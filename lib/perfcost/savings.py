@@ -18,8 +18,15 @@ Commitments come last. A commitment is the one lever that cannot be undone withi
 it applies to the fleet left after every reversible lever, and a combination that commits to a
 fleet which another available fleet lever (:data:`FLEET_LEVERS`) would still shrink is never
 chosen: it would pay for instances that lever makes unnecessary. :func:`commitment_strand` prices
-that mistake (commit first, optimise later) over the commitment's term. Every line of a plan
+that mistake (commit first, optimise later) over the commitment's term. The discount modelled
+is a one-year Standard Reserved Instance's, which is bound to its instance family: a
+right-sizing that changes the instance type strands the whole commitment. Every line of a plan
 saves something: a combination in which a lever saves nothing after the others is not a plan.
+
+Right-sizing and the throughput gain exclude each other (:data:`EXCLUSIVE`): the right-sizing
+figures are already the vendors' optimised engines (TensorRT INT8, Neuron), and a gain measured
+against an fp32 baseline (chapter 4) does not multiply onto them. The throughput lever applies
+to the question's own instance only.
 
 Used by chapter 2 (cost breakdown).
 """
@@ -33,6 +40,7 @@ import pandas as pd
 
 from perfcost.cost import (
     FIELD_CHECKS,
+    MIN_SPOT_FLEET,
     Bill,
     InferenceService,
     check_field,
@@ -42,8 +50,10 @@ from perfcost.cost import (
 from perfcost.pricing import Catalog
 from perfcost.validation import ParameterError, fraction, integer_in_range
 
-__all__ = ["FLEET_LEVERS", "LEVER_ORDER", "Lever", "Plan", "PlanStep", "Strand",
-           "commitment_strand", "ineffective_reason", "plan_savings", "plan_table",
+__all__ = ["EXCLUSIVE", "FLEET_LEVERS", "LEVER_ORDER", "Lever", "Plan", "PlanStep", "Strand",
+           "commitment_strand", "compatible", "ineffective_reason", "plan_savings", "plan_table",
+           "planned_service",
+           "reserve",
            "standard_levers", "waterfall_rows"]
 
 # Volume first (fewer requests, then the hardware for what is left, more per instance), then how
@@ -54,6 +64,14 @@ LEVER_ORDER = ("cache", "rightsize", "throughput", "autoscale", "spot", "commitm
 # Reversible levers that change how many instances (or which) the fleet needs.
 FLEET_LEVERS = ("cache", "rightsize", "throughput", "autoscale")
 SAVES_NOTHING_USD = 1e-9  # a line that saves less than this saves nothing
+# Pairs of levers never pulled together.
+EXCLUSIVE = (frozenset({"rightsize", "throughput"}),)
+
+
+def compatible(levers) -> bool:
+    """True unless ``levers`` holds both levers of an :data:`EXCLUSIVE` pair."""
+    keys = {lever.key for lever in levers}
+    return not any(pair <= keys for pair in EXCLUSIVE)
 
 
 @dataclass(frozen=True)
@@ -136,7 +154,7 @@ def standard_levers(
         Lever("throughput", f"raise per-instance throughput {throughput_gain:.3g}x",
               (("throughput_gain", throughput_gain),), 3, 2, 2),
         Lever("autoscale", "autoscale to the diurnal curve", (("autoscale", True),), 2, 2, 1),
-        Lever("spot", f"run {spot_share:.0%} of instance-hours on spot "
+        Lever("spot", f"run {spot_share:.0%} of instances on spot "
                       f"({spot_discount:.0%} off)",
               (("spot_share", spot_share), ("spot_discount", spot_discount)), 2, 3, 1),
         Lever("commitment", f"commit to the always-on floor ({commitment_discount:.0%} off)",
@@ -220,7 +238,8 @@ def _commits_too_early(service: InferenceService, combination, useful) -> bool:
     committed = _committed_usd_per_hour(_through(service, combination))
     return any(_committed_usd_per_hour(_through(service, [*combination, lever]))
                < committed - SAVES_NOTHING_USD
-               for lever in useful if lever.key in FLEET_LEVERS and lever not in combination)
+               for lever in useful if lever.key in FLEET_LEVERS and lever not in combination
+               and compatible([*combination, lever]))
 
 
 def _apply(service: InferenceService, catalog: Catalog, levers, baseline: Bill):
@@ -238,12 +257,13 @@ def plan_savings(
 ) -> Plan:
     """Pick the least risky combination of levers that cuts the bill by ``savings_target``.
 
-    Levers that save nothing alone are set aside (reported in ``ineffective``). Combinations that
-    commit before a fleet lever they leave out, or in which a lever saves nothing after the
-    others, are not plans. Among the rest that reach the target, the lowest risk score wins, then
-    the larger saving, then fewer levers. If none reaches it, the plan is the combination with
-    the largest saving, and ``reaches_target`` is False. At most one lever of each key (so at
-    most 2^8 combinations are priced).
+    Levers that save nothing alone are set aside (reported in ``ineffective``). Combinations
+    that commit before a fleet lever they leave out, that pull both levers of an
+    :data:`EXCLUSIVE` pair, or in which a lever saves nothing after the others, are not plans.
+    Among the rest that reach the target, the lowest risk score wins, then the larger saving,
+    then fewer levers. If none reaches it, the plan is the combination with the largest saving,
+    and ``reaches_target`` is False. At most one lever of each key (so at most 2^8 combinations
+    are priced).
     """
     if not isinstance(service, InferenceService):
         raise ParameterError("service", "an InferenceService", service)
@@ -263,7 +283,7 @@ def plan_savings(
     plans = []
     for size in range(len(useful) + 1):
         for combination in itertools.combinations(useful, size):
-            if _commits_too_early(service, combination, useful):
+            if not compatible(combination) or _commits_too_early(service, combination, useful):
                 continue
             steps, final = _apply(service, catalog, combination, baseline)
             if all(step.saving_usd > SAVES_NOTHING_USD for step in steps):
@@ -272,6 +292,17 @@ def plan_savings(
     if reaching:
         return min(reaching, key=lambda p: (p.risk_score, -p.saving_usd, len(p.steps)))
     return max(plans, key=lambda p: (p.saving_usd, -p.risk_score))
+
+
+def reserve(plan: Plan, levers) -> list[Lever]:
+    """The levers that save on their own, are not in ``plan`` and could join it (not
+    :data:`EXCLUSIVE` with its levers), least risky first."""
+    steps = [step.lever for step in _plan(plan).steps]
+    chosen = {lever.key for lever in steps}
+    left = [lever for lever in levers
+            if lever not in plan.ineffective and lever.key not in chosen
+            and compatible([*steps, lever])]
+    return sorted(left, key=lambda lever: (lever.risk_score, LEVER_ORDER.index(lever.key)))
 
 
 def _plan(plan: object) -> Plan:
@@ -319,7 +350,8 @@ class Strand:
     needed_usd_per_hour: float  # committing after every fleet lever
     term_months: int
     hours_per_month: float
-    levers: tuple[str, ...]  # the fleet levers that shrink it
+    levers: tuple[str, ...]  # the fleet levers that shrink it, each adding to what strands
+    type_change: bool = False  # a lever moves to another instance type: everything strands
 
     @property
     def stranded_usd(self) -> float:
@@ -336,9 +368,12 @@ class Strand:
 
 def commitment_strand(service: InferenceService, catalog: Catalog, levers: list[Lever],
                       term_months: int = 12) -> Strand | None:
-    """Commit to today's fleet, then pull every fleet lever that saves: what is stranded.
+    """Commit to today's fleet, then pull the fleet levers that save: what is stranded.
 
-    None if ``levers`` has no commitment. ``term_months`` in [1, 36] (one or three years).
+    None if ``levers`` has no commitment. ``term_months`` in [1, 36] (one or three years). When
+    right-sizing saves, it is the lever pulled, and it strands the whole commitment (a Standard
+    Reserved Instance is bound to its instance family). Otherwise every fleet lever that saves
+    is pulled, and ``levers`` names only those that add to what strands.
     """
     term_months = integer_in_range("term_months", term_months, 1, 36)
     commitment = next((lever for lever in levers if lever.key == "commitment"), None)
@@ -347,26 +382,49 @@ def commitment_strand(service: InferenceService, catalog: Catalog, levers: list[
     baseline = monthly_bill(service, catalog).total_usd
     shrinking = [lever for lever in levers if lever.key in FLEET_LEVERS
                  and monthly_bill(lever.apply(service), catalog).total_usd < baseline]
-    return Strand(_committed_usd_per_hour(commitment.apply(service)),
-                  _committed_usd_per_hour(_through(service, [*shrinking, commitment])),
-                  term_months, service.hours_per_month,
-                  tuple(lever.key for lever in _ordered(shrinking)))
+    committed = _committed_usd_per_hour(commitment.apply(service))
+    hours = service.hours_per_month
+    if any(lever.key == "rightsize" for lever in shrinking):
+        return Strand(committed, 0.0, term_months, hours, ("rightsize",), type_change=True)
+    needed = _committed_usd_per_hour(_through(service, [*shrinking, commitment]))
+    adding = [lever for lever in shrinking if _committed_usd_per_hour(_through(
+        service, [*(other for other in shrinking if other is not lever), commitment]))
+        > needed + SAVES_NOTHING_USD]
+    return Strand(committed, needed, term_months, hours,
+                  tuple(lever.key for lever in _ordered(adding)))
 
 
 def ineffective_reason(lever: Lever, service: InferenceService) -> str:
     """Why ``lever`` saves nothing for ``service``, in a few words (for the chapter's list)."""
     changes = dict(lever.changes)
+    peak = fleet_for(service).peak_instances
     reasons = {
         "cache": changes.get("cache_hit_rate") == 0 and "a 0% hit rate answers nothing",
         "throughput": (changes.get("throughput_gain", 1) <= 1
                        and f"a gain of {changes.get('throughput_gain', 1):g}x adds nothing"),
         "autoscale": (service.peak_to_average == 1
                       and "steady traffic needs the same fleet every hour"),
-        "spot": (changes.get("spot_share") == 0 or changes.get("spot_discount") == 0)
-                and "no share or no discount",
+        "spot": ((changes.get("spot_share") == 0 or changes.get("spot_discount") == 0)
+                 and "no share or no discount")
+                or (peak < MIN_SPOT_FLEET
+                    and f"a fleet of {peak} is too small for spot: one reclaim would take "
+                        f"{1 / peak:.0%} of its capacity (spot needs {MIN_SPOT_FLEET} or more)")
+                or "the share is less than one whole instance",
         "commitment": changes.get("commitment_discount") == 0 and "a 0% discount",
         "compression": (changes.get("response_compression_ratio") == 1
                         and "1:1 compresses nothing"),
-        "rightsize": "the question's instance is already the cheapest for this traffic",
+        "rightsize": ("no published option, priced with its spare instance, costs less than "
+                      "the question's fleet"),
     }
     return reasons.get(lever.key) or "it removes nothing the bill charges for at these inputs"
+
+
+def planned_service(service: InferenceService, plan: Plan) -> InferenceService:
+    """The service with every lever of ``plan`` pulled, in the plan's order."""
+    return _through(_service_of(service), [step.lever for step in _plan(plan).steps])
+
+
+def _service_of(service: object) -> InferenceService:
+    if not isinstance(service, InferenceService):
+        raise ParameterError("service", "an InferenceService", service)
+    return service
