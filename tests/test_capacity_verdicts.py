@@ -58,4 +58,14 @@ def test_at_peak_verdict_overloaded_or_its_p95():
     average = UtilizationRule(0.7)(GPU, 1000.0, 100.0)  # 2 GPUs: 1,600 rps of capacity
     assert "grows without bound" in at_peak_verdict(average, 2000.0, 100.0)
     said = at_peak_verdict(average, 1200.0, 100.0)
+    assert said.startswith("the fleet sized for the average already holds the peak")
     assert "within the SLO" in said and "p95 of" in said
+    said = at_peak_verdict(average, 1590.0, 12.0)  # 99% busy: a p95 beyond 12 ms
+    assert said.startswith("size for the peak") and "outside the SLO" in said
+
+
+def test_ceiling_shares_never_round_up_to_a_full_100_percent():
+    ceilings = pd.DataFrame({"least_outstanding": [0.5, 0.9996], "random": [0.5, 0.5],
+                             "shared_queue": [0.6, 0.9999]}, index=[1, 64])
+    said = ceiling_verdict(ceilings, "least_outstanding")
+    assert "100.0%" not in said and said.count("over 99.9%") == 2

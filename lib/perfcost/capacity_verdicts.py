@@ -51,6 +51,15 @@ def rule_vs_p95_verdict(rule_count: int, p95_count: int, instance_name: str) -> 
             "it under-provisions")
 
 
+def _percent(share: float) -> str:
+    """A share as a percentage with one decimal, never rounded up to 100% (or down to 0%)."""
+    if 0.999 < share < 1:
+        return "over 99.9%"
+    if 0 < share < 0.001:
+        return "under 0.1%"
+    return f"{share:.1%}"
+
+
 def ceiling_verdict(ceilings: pd.DataFrame, routing: str) -> str:
     """What the utilisation ceilings of 1 and 64 instances say, by routing.
 
@@ -62,18 +71,18 @@ def ceiling_verdict(ceilings: pd.DataFrame, routing: str) -> str:
     if max(one, many, pooled) == 0:
         return ("the SLO is below the p95 of one idle CPU instance's service time, so no "
                 "fleet of it meets the SLO at any load.")
-    said = f"one CPU instance meets the SLO up to {one:.1%} busy"
+    said = f"one CPU instance meets the SLO up to {_percent(one)} busy"
     if routing == "shared_queue":
-        return (said + f" and 64 behind one shared queue up to {pooled:.1%}, but no balancer "
-                f"builds one queue: with random routing 64 run no hotter than {alone:.1%}. A "
+        return (said + f" and 64 behind one shared queue up to {_percent(pooled)}, but no balancer "
+                f"builds one queue: with random routing 64 run no hotter than {_percent(alone)}. A "
                 "fixed utilisation target ignores both the fleet size and the routing.")
     if routing != "random":
-        said += (f", and 64 with {routing.replace('_', ' ')} routing up to {many:.1%}; with "
+        said += (f", and 64 with {routing.replace('_', ' ')} routing up to {_percent(many)}; with "
                  "random routing")
     else:
         said += ", and 64 with random routing"
-    return (said + f" no hotter than {alone:.1%}, while one shared queue (which no balancer "
-            f"builds) would allow {pooled:.1%}. A fixed utilisation target ignores both the "
+    return (said + f" no hotter than {_percent(alone)}, while one shared queue (which no balancer "
+            f"builds) would allow {_percent(pooled)}. A fixed utilisation target ignores both the "
             "fleet size and the routing.")
 
 
@@ -94,16 +103,19 @@ def crossover_verdict(curves: pd.DataFrame, gpu_name: str, top_rps: float) -> tu
 
 
 def at_peak_verdict(average: Sizing, peak_rps: float, latency_slo_ms: float) -> str:
-    """What the fleet sized for the average rate does at the peak rate."""
-    name = f"{average.count} × {average.instance.name}"
+    """Whether the fleet sized for the average rate holds the SLO at the peak rate."""
+    name = f"{average.count:,d} × {average.instance.name}"
     capacity_rps = average.count * average.instance.throughput_rps
     if peak_rps >= capacity_rps:
-        return (f"the average's {name} serve at most {capacity_rps:,.0f} requests/s, so at "
-                "the peak the queue grows without bound")
+        return (f"size for the peak, not the average: the average's {name} serve at most "
+                f"{capacity_rps:,.0f} requests/s, so at the peak the queue grows without bound")
     p95_ms = fleet_response_quantile_ms(average.instance, average.count, peak_rps,
                                         model=average.model)
-    side = "within" if p95_ms <= latency_slo_ms else "outside"
-    return f"the average's {name} have a p95 of {p95_ms:,.1f} ms at the peak, {side} the SLO"
+    if p95_ms > latency_slo_ms:
+        return (f"size for the peak, not the average: the average's {name} have a p95 of "
+                f"{p95_ms:,.1f} ms at the peak, outside the SLO")
+    return (f"the fleet sized for the average already holds the peak here: the average's "
+            f"{name} have a p95 of {p95_ms:,.1f} ms at the peak, within the SLO")
 
 
 def capacity_price_verdict(cpu: InstanceType, gpu: InstanceType) -> str:
