@@ -73,10 +73,17 @@ traces = st.lists(st.floats(0, 100, allow_nan=False), min_size=1, max_size=300).
 @given(trace=traces, peak_rps=st.floats(1e-3, 1e6), bin_s=st.floats(1e-3, 10))
 def test_rates_are_the_counts_scaled_to_the_peak(trace, peak_rps, bin_s):
     rates = replay_rates(trace, peak_rps, bin_s=bin_s)
-    counts = np.bincount(np.minimum(((trace - trace[0]) // bin_s).astype(int), rates.size - 1))
+    bin_of = np.floor((trace - trace[0]) / bin_s).astype(int)  # bin i: [i, i + 1) x bin_s
+    counts = np.bincount(np.minimum(bin_of, rates.size - 1))
     assert rates.size == math.floor((trace[-1] - trace[0]) / bin_s) + 1
     assert rates.max() == pytest.approx(peak_rps, rel=1e-12)
     np.testing.assert_allclose(rates, counts * peak_rps / counts.max(), rtol=1e-12)
+
+
+def test_a_bin_width_that_is_not_exact_in_binary_counts_every_arrival_once():
+    # 1.0 // 0.001 is 999 in floating point while 1.0 / 0.001 floors to 1000.
+    rates = replay_rates(np.array([0.0, 1.0]), 10.0, bin_s=0.001)
+    assert rates.size == 1001 and rates[0] == rates[-1] == 10.0 and rates[1:-1].sum() == 0
 
 
 @settings(max_examples=30, deadline=None)

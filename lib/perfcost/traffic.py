@@ -503,7 +503,9 @@ def replay_rates(arrival_times_s, peak_rps: float, *, bin_s: float = 1.0) -> np.
     if bins > MAX_REPLAY_BINS:
         raise ParameterError("(last - first arrival) / bin_s", f"at most {MAX_REPLAY_BINS:.0e} "
                              "bins (a wider bin_s or a shorter trace)", bins)
-    index = np.minimum(((times - times[0]) // bin_s).astype(np.int64), bins - 1)
+    # The same division as ``bins`` above: ``//`` by a bin_s like 0.001 (a shade above 1/1000
+    # in binary) would put an arrival one bin earlier than ``bins`` counts it.
+    index = np.minimum(np.floor((times - times[0]) / bin_s).astype(np.int64), bins - 1)
     counts = np.bincount(index, minlength=bins)
     return counts * (peak_rps / counts.max())
 
