@@ -8,8 +8,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from perfcost.batching import RESNET50_T4, Measurement, simulate, slo_attainment
-from perfcost.controllers import AIMDBatching, NaiveProportionalBatching, SLOBatchingController
-from perfcost.traffic import poisson_arrivals, step_spike_arrivals
+from perfcost.controllers import (
+    AIMDBatching,
+    ClipperAIMDBatching,
+    EnvelopeBatchingController,
+    NaiveProportionalBatching,
+    SLOBatchingController,
+)
+from perfcost.traffic import (
+    cold_start_arrivals,
+    poisson_arrivals,
+    step_spike_arrivals,
+    swing_arrivals,
+)
 from perfcost.validation import ParameterError
 
 
@@ -161,6 +172,17 @@ ARGUMENTS = [
         "latency_window_s", "long_window_s", "panic_ratio", "panic_hold_s", "min_samples",
         "integral_gain", "deadband", "max_step_up", "max_step_down", "max_wait_step_ms",
         "grow_below")
+] + [
+    (ClipperAIMDBatching, name) for name in ("slo_p95_ms", "max_wait_ms", "initial_batch_size",
+                                             "additive_step", "decrease_factor",
+                                             "max_batch_limit", "batch_objective_ms")
+] + [
+    (EnvelopeBatchingController, name) for name in (
+        "slo_p95_ms", "target_fraction", "headroom", "envelope_s", "latency_window_s",
+        "min_samples", "integral_gain", "bias_decay_s", "cost_tolerance", "peak_s",
+        "capacity_headroom", "max_wait_step", "max_utilisation", "max_batch_limit",
+        "max_wait_limit_ms",
+        "shed_queue_over")
 ]
 
 
@@ -171,15 +193,18 @@ def build(policy, **arguments):
 @pytest.mark.parametrize(("policy", "argument"), ARGUMENTS)
 @pytest.mark.parametrize(("kind", "value"), BAD_NUMBERS)
 def test_every_setting_refuses_bad_numbers_naming_itself(policy, argument, kind, value):
-    if argument == "max_wait_limit_ms" and value is None:  # None is the default: 60% of the SLO
-        assert build(policy, max_wait_limit_ms=None).max_wait_limit_ms == pytest.approx(30.0)
+    if argument == "max_wait_limit_ms" and value is None:  # None: 60% (80%) of the SLO
+        expected = 40.0 if policy is EnvelopeBatchingController else 30.0
+        assert build(policy, max_wait_limit_ms=None).max_wait_limit_ms == pytest.approx(expected)
         return
+    if value is None and argument in ("batch_objective_ms", "shed_queue_over"):
+        return  # None is the default: the SLO, and no shedding report
     with pytest.raises(ParameterError, match=rf"^{argument} must be [^\n]*; got [^\n]*$"):
         build(policy, **{argument: value})
 
 
 ZERO_IS_BAD = [(policy, name) for policy, name in ARGUMENTS
-               if name not in ("max_wait_ms", "max_wait_limit_ms", "deadband")]
+               if name not in ("max_wait_ms", "max_wait_limit_ms", "deadband", "cost_tolerance")]
 
 
 @pytest.mark.parametrize(("policy", "argument"), ZERO_IS_BAD)
@@ -247,3 +272,121 @@ def test_a_service_fit_beyond_the_line_limits_is_clipped_not_an_error():
     wait, batch = controller.update(huge)
     assert controller.last_decision["mode"] != "fallback"
     assert 0 <= wait <= controller.max_wait_limit_ms and 1 <= batch <= 128
+
+
+# --- AIMD as Clipper drives it ------------------------------------------------------------------
+
+def test_clipper_aimd_steps_on_its_batches_service_times():
+    aimd = ClipperAIMDBatching(slo_p95_ms=25, max_wait_ms=2.0, initial_batch_size=10)
+    assert aimd.start() == (2.0, 10)
+    fast = measurement(1, sizes=(10, 11))  # 10.6 and 11.4 ms: within the 25 ms objective
+    assert aimd.update(fast) == (2.0, 12)
+    slow = Measurement(**{**fast.__dict__, "batch_service_ms": np.array([10.0, 30.0])})
+    assert aimd.update(slow) == (2.0, 10)  # floor(12 x 0.9)
+    quiet = Measurement(**{**fast.__dict__, "batch_sizes": np.array([], dtype=int),
+                           "batch_service_ms": np.array([])})
+    assert aimd.update(quiet) == (2.0, 10)  # no batch, no step
+
+
+def test_clipper_aimd_settles_where_a_batch_takes_the_objective():
+    # The T4 line reaches 25 ms between batch 28 (24.5 ms) and 29 (25.2 ms).
+    arrivals = poisson_arrivals(1500, 30, seed=2)
+    run = simulate(arrivals, service=RESNET50_T4, instances=1,
+                   controller=ClipperAIMDBatching(25, initial_batch_size=8, max_batch_limit=64))
+    late = run.timeline[run.timeline["t_s"] > 10]["max_batch_size"]
+    assert late.between(24, 31).all() and late.max() >= 29
+
+
+# --- The envelope controller --------------------------------------------------------------------
+
+def envelope_run(arrivals, slo=25.0, instances=1, **settings_):
+    return simulate(arrivals, service=RESNET50_T4, instances=instances,
+                    controller=EnvelopeBatchingController(slo, **settings_))
+
+
+def test_a_cold_start_is_not_an_overload():
+    # Idle 5 s, then a 10 s ramp to 500 requests/s: light load, never a reason to panic.
+    run = envelope_run(cold_start_arrivals(500, 60, idle_s=5, seed=1))
+    assert not run.timeline["scale_out"].any()
+    assert set(run.timeline["mode"]) <= {"fallback", "normal"}
+    assert slo_attainment(run, 25) == 1.0
+
+
+def test_limits_come_from_the_slo_and_the_measured_service_curve():
+    run = envelope_run(swing_arrivals(900, 120, period_s=60, seed=4))
+    # No batch limit whose fitted service time exceeds target x SLO = 22.5 ms (b <= 26),
+    # no window beyond 80% of the SLO.
+    assert run.timeline["max_batch_size"].max() <= 26
+    assert run.timeline["max_wait_ms"].max() <= 20.0 + 1e-9
+    assert run.batch_service_ms.max() < 25 * 1.2  # jitter-free line: 24.9 ms at most
+
+
+@settings(max_examples=20, deadline=None)
+@given(rate=st.floats(20, 2000), wait_limit=st.floats(0, 20), limit=st.integers(1, 64),
+       seed=st.integers(0, 100))
+def test_envelope_bounds_are_always_respected(rate, wait_limit, limit, seed):
+    arrivals = step_spike_arrivals(rate, 20, spike_start_s=8, spike_duration_s=4, seed=seed)
+    if arrivals.size == 0:
+        return
+    controller = EnvelopeBatchingController(25, max_batch_limit=limit,
+                                            max_wait_limit_ms=wait_limit,
+                                            fallback=(min(2.0, wait_limit), min(8, limit)))
+    timeline = simulate(arrivals, service=RESNET50_T4, controller=controller).timeline
+    assert timeline["max_batch_size"].between(1, limit).all()
+    assert timeline["max_wait_ms"].between(0, wait_limit + 1e-9).all()
+
+
+def feed(controller, intervals, **fields):
+    """Drive the controller with the same measurement for ``intervals`` seconds."""
+    start = getattr(feed, "t", 0)
+    for t in range(start + 1, start + intervals + 1):
+        decision = controller.update(measurement(t, **fields))
+    feed.t = start + intervals
+    return decision
+
+
+def test_the_window_shrinks_when_waiting_breaks_the_slo_and_the_bias_unwinds():
+    feed.t = 0
+    controller = EnvelopeBatchingController(25)
+    controller.start()
+    # 100 requests/s, small batches of 2 and 3: light load, so waiting is what costs latency.
+    light = {"arrivals": 100, "sizes": (2, 3), "wait": 15.0, "batch": 8}
+    wait_before, _ = feed(controller, 10, latencies_ms=[15.0] * 100, **light)
+    wait_late, _ = feed(controller, 3, latencies_ms=[40.0] * 100, **light)  # p95 40 > SLO
+    assert wait_late < wait_before
+    peak_bias = controller.last_decision["bias_ms"]
+    assert peak_bias > 5
+    feed(controller, 60, latencies_ms=[15.0] * 100, **light)  # the model is right again
+    assert controller.last_decision["bias_ms"] < peak_bias / 4  # unwound, not pinned
+    assert controller.last_decision["bias_ms"] < controller.slo_p95_ms / 2
+
+
+def test_overload_takes_the_window_to_zero_and_asks_for_instances():
+    feed.t = 0
+    controller = EnvelopeBatchingController(25)
+    controller.start()
+    feed(controller, 3, latencies_ms=[20.0] * 100, arrivals=300, sizes=(4, 8, 16))
+    # 5,000 requests/s on one T4: no batch within the SLO carries it.
+    wait, batch = feed(controller, 3, latencies_ms=[500.0] * 300, arrivals=5000,
+                       queue_len=3000, sizes=(16, 16, 24))
+    assert controller.last_decision["scale_out"] and controller.last_decision["mode"] == "overload"
+    assert wait == 0.0 and batch >= 16
+
+
+def test_the_shedding_report_is_off_by_default_and_counts_what_a_bounded_queue_drops():
+    feed.t = 0
+    quiet, bounded = EnvelopeBatchingController(25), EnvelopeBatchingController(
+        25, shed_queue_over=2)
+    batches = []
+    for controller in (quiet, bounded):
+        controller.start()
+        batches.append(feed(controller, 3, latencies_ms=[20.0] * 100, arrivals=300,
+                            sizes=(4, 8), queue_len=100)[1])
+    assert quiet.last_decision["shed"] == 0
+    assert bounded.last_decision["shed"] == 100 - 2 * batches[1]  # beyond two batches
+
+
+def test_the_envelope_controller_holds_a_3x_spike_on_two_instances():
+    arrivals = step_spike_arrivals(700, 240, spike_start_s=100, seed=3)
+    run = envelope_run(arrivals, slo=50, instances=2)
+    assert slo_attainment(run, 50) == 1.0
