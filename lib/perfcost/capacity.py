@@ -466,20 +466,13 @@ class QuantileRule:
 
 
 @dataclass(frozen=True)
-class SLORule:
+class SLORule(UtilizationRule):
     """The utilisation rule, raised until the p95 meets the SLO: what a fleet should run.
 
     count = max(ceil(rate / (throughput × target)), fewest instances whose p95 in ``model``
     meets the SLO). An exact fit of the rule stays exact; an option whose own latency exceeds
-    the SLO, or whose idle p95 does, is infeasible.
+    the SLO, or whose idle p95 does, is infeasible. Same settings as :class:`UtilizationRule`.
     """
-
-    target: float = 0.7
-    model: FleetLatency = FLEET
-
-    def __post_init__(self):
-        object.__setattr__(self, "target", _target(self.target, "target"))
-        object.__setattr__(self, "model", _model(self.model))
 
     def __call__(self, instance, request_rate_rps, latency_slo_ms) -> Sizing:
         instance = _instance(instance)
