@@ -57,6 +57,19 @@ def _min_samples(value) -> int:
     return integer_in_range("min_samples", value, 1, MAX_MIN_SAMPLES)
 
 
+def _check_aimd_settings(policy) -> None:
+    """Check and normalise the settings both AIMD policies share, in place, by name."""
+    policy.slo_p95_ms = _slo(policy.slo_p95_ms)
+    policy.max_wait_ms = non_negative("max_wait_ms", policy.max_wait_ms, maximum=MAX_WAIT_MS)
+    policy.max_batch_limit = _batch_limit(policy.max_batch_limit)
+    policy.initial_batch_size = integer_in_range(
+        "initial_batch_size", policy.initial_batch_size, 1, policy.max_batch_limit)
+    policy.additive_step = integer_in_range("additive_step", policy.additive_step, 1,
+                                            MAX_BATCH_SIZE)
+    policy.decrease_factor = fraction("decrease_factor", policy.decrease_factor,
+                                      low_open=True, high_open=True)
+
+
 @dataclass
 class AIMDBatching:
     """Clipper's adaptive batching (Crankshaw et al. 2017): additive increase, multiplicative
@@ -78,15 +91,7 @@ class AIMDBatching:
     batch_size: int = field(init=False, default=0)
 
     def __post_init__(self):
-        self.slo_p95_ms = _slo(self.slo_p95_ms)
-        self.max_wait_ms = non_negative("max_wait_ms", self.max_wait_ms, maximum=MAX_WAIT_MS)
-        self.max_batch_limit = _batch_limit(self.max_batch_limit)
-        self.initial_batch_size = integer_in_range("initial_batch_size", self.initial_batch_size,
-                                                   1, self.max_batch_limit)
-        self.additive_step = integer_in_range("additive_step", self.additive_step, 1,
-                                              MAX_BATCH_SIZE)
-        self.decrease_factor = fraction("decrease_factor", self.decrease_factor,
-                                        low_open=True, high_open=True)
+        _check_aimd_settings(self)
         self.min_samples = _min_samples(self.min_samples)
 
     def start(self) -> tuple[float, int]:
@@ -437,15 +442,7 @@ class ClipperAIMDBatching:
     batch_size: int = field(init=False, default=0)
 
     def __post_init__(self):
-        self.slo_p95_ms = _slo(self.slo_p95_ms)
-        self.max_wait_ms = non_negative("max_wait_ms", self.max_wait_ms, maximum=MAX_WAIT_MS)
-        self.max_batch_limit = _batch_limit(self.max_batch_limit)
-        self.initial_batch_size = integer_in_range("initial_batch_size", self.initial_batch_size,
-                                                   1, self.max_batch_limit)
-        self.additive_step = integer_in_range("additive_step", self.additive_step, 1,
-                                              MAX_BATCH_SIZE)
-        self.decrease_factor = fraction("decrease_factor", self.decrease_factor,
-                                        low_open=True, high_open=True)
+        _check_aimd_settings(self)
         if self.batch_objective_ms is None:
             self.batch_objective_ms = self.slo_p95_ms
         self.batch_objective_ms = positive("batch_objective_ms", self.batch_objective_ms,
