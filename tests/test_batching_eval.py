@@ -204,12 +204,32 @@ def test_evaluate_case_refuses_what_it_cannot_judge():
 
 # --- The traces of the evaluation ---------------------------------------------------------------
 
-def test_synthetic_traces_scale_with_the_multiplier_and_the_instances():
-    one, two = be.synthetic_traces(1, duration_s=60), be.synthetic_traces(2, duration_s=60)
-    assert set(one) == {"steady", "diurnal", "spike", "bursty", "swing", "cold start", "drift"}
-    assert one["steady"](1.0).size == pytest.approx(350 * 60, rel=0.05)
-    assert one["steady"](2.0).size == pytest.approx(two["steady"](1.0).size, rel=0.05)
-    assert np.array_equal(one["swing"](1.0), one["swing"](1.0))  # seeded
+def test_synthetic_traces_scale_with_the_multiplier():
+    traces = be.synthetic_traces(duration_s=60)
+    assert set(traces) == {"steady", "diurnal", "spike", "bursty", "swing", "cold start",
+                           "drift"}
+    assert traces["steady"](1.0).size == pytest.approx(350 * 60, rel=0.05)
+    doubled = be.synthetic_traces(duration_s=60, steady_rps=700)["steady"](1.0)
+    assert traces["steady"](2.0).size == pytest.approx(doubled.size, rel=0.05)
+    assert np.array_equal(traces["swing"](1.0), traces["swing"](1.0))  # seeded
+    bursty = be.synthetic_traces(duration_s=600, bursty_rps=(0.0, 1000.0))["bursty"](3.0)
+    busiest = np.bincount(bursty.astype(int)).max()  # the on state, scaled: 3,000/s
+    assert busiest == pytest.approx(3000, abs=5 * math.sqrt(3000))
+
+
+def test_the_drift_trace_is_the_steady_rate_with_another_seed():
+    traces = be.synthetic_traces(duration_s=60, seed=be.MAX_SEED)
+    steady, drift = traces["steady"](1.0), traces["drift"](1.0)
+    assert drift.size == pytest.approx(steady.size, rel=0.05)
+    assert not np.array_equal(drift, steady)
+
+
+def test_a_scaled_trace_pickles_and_multiplies_every_rate():
+    import pickle
+
+    trace = be.Scaled(poisson_arrivals, {"rate_rps": 100.0}, {"duration_s": 50.0, "seed": 3})
+    again = pickle.loads(pickle.dumps(trace))
+    assert np.array_equal(again(2.0), poisson_arrivals(200.0, 50.0, seed=3))
 
 
 def test_the_drift_service_slows_down_at_its_time():
@@ -239,3 +259,88 @@ def test_on_the_real_trace_the_envelope_controller_holds_where_panic_mode_did_no
     assert (first.timeline["mode"] == "panic").mean() > 0.9
     assert slo_attainment(ours, 50) >= 0.99
     assert (ours.timeline["mode"] == "overload").mean() < 0.05
+
+
+# --- What a fleet carries, in parallel ----------------------------------------------------------
+
+def _steady_case(slo_p95_ms=25.0):
+    traces = {"a": be.Scaled(poisson_arrivals, {"rate_rps": 60.0},
+                             {"duration_s": 60.0, "seed": 1}),
+              "b": be.Scaled(poisson_arrivals, {"rate_rps": 40.0},
+                             {"duration_s": 60.0, "seed": 2})}
+    case = be.evaluate_case({n: t(1.0) for n, t in traces.items()}, service=TEN_MS,
+                            slo_p95_ms=slo_p95_ms, policies={})
+    return traces, case
+
+
+def test_the_capacity_table_is_the_bisection_and_the_count_of_each_policy():
+    traces, case = _steady_case()
+    table = be.capacity_table(traces, case, service=TEN_MS, slo_p95_ms=25.0,
+                              policies=["single static"], steps=3)
+    assert list(table["trace"]) == ["a", "b"]
+    for row in table.itertuples():
+        config = case.set_index(["trace", "policy"]).loc[(row.trace, "single static"),
+                                                         "configuration"]
+        make = partial_static(config)
+        assert row.sustainable_load == be.sustainable_load(
+            traces[row.trace], make, service=TEN_MS, slo_p95_ms=25.0, low=0.25, high=4.0,
+            steps=3)
+        assert row.instances_needed == be.instances_needed(
+            traces[row.trace], make, service=TEN_MS, slo_p95_ms=25.0, max_instances=8)
+
+
+def partial_static(config):
+    return lambda: StaticBatching(*config)
+
+
+def test_a_window_longer_than_the_slo_needs_more_instances_than_any():
+    traces, case = _steady_case()
+    case = case.copy()
+    case.loc[case["policy"] == "hindsight optimum", "configuration"] = pd.Series(
+        [(30.0, 64)] * 2, index=case.index[case["policy"] == "hindsight optimum"])
+    table = be.capacity_table({"b": traces["b"]}, case, service=TEN_MS, slo_p95_ms=25.0,
+                              policies=["hindsight optimum"], steps=1)
+    assert table["instances_needed"].isna().all()  # the 30 ms window alone breaks 25 ms
+    assert table["sustainable_load"].iloc[0] == 0.0
+
+
+def test_a_policy_the_case_does_not_know_is_refused():
+    traces, case = _steady_case()
+    with pytest.raises(ParameterError, match="policies must be names from controller"):
+        be.capacity_table(traces, case, service=TEN_MS, slo_p95_ms=25.0, policies=["best"])
+
+
+def test_work_spread_over_two_processes_gives_the_same_answers():
+    from perfcost.parallel import mapped
+
+    traces, _ = _steady_case()
+    arrivals = {n: t(1.0) for n, t in traces.items()}
+    alone = be.evaluate_case(arrivals, service=TEN_MS, slo_p95_ms=25.0)
+    spread = be.evaluate_case(arrivals, service=TEN_MS, slo_p95_ms=25.0, workers=2)
+    pd.testing.assert_frame_equal(alone, spread)
+    assert mapped(pow, [(2, 3), (3, 2)], workers=2) == [8, 9]
+
+
+@pytest.mark.parametrize("workers", [0, 65, 1.5, "2"])
+def test_a_bad_worker_count_is_refused(workers):
+    from perfcost.parallel import mapped
+
+    with pytest.raises(ParameterError, match="workers must be"):
+        mapped(pow, [(2, 3)], workers=workers)
+
+
+def test_fresh_policies_are_the_ones_the_case_ran():
+    _, case = _steady_case()
+    made = be.fresh_policies(case, "a", ["single static", "hindsight optimum"],
+                             service=TEN_MS, slo_p95_ms=25.0)
+    rows = case[case["trace"] == "a"].set_index("policy")["configuration"]
+    for name, policy in made.items():
+        assert (policy.max_wait_ms, policy.max_batch_size) == rows[name]
+
+
+def test_the_gain_sweep_includes_the_controllers_default_gain():
+    arrivals = poisson_arrivals(300.0, 30.0, seed=0)
+    sweep = be.gain_sweep(arrivals, service=RESNET50_T4, slo_p95_ms=25.0, gains=[1.0])
+    assert sorted(set(sweep["gain"])) == [0.5, 1.0]
+    assert set(sweep["controller"]) == {"naive proportional", "ours (feedback gain)"}
+    assert (sweep["reversals"] >= 0).all() and sweep["slo_attainment"].between(0, 1).all()

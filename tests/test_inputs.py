@@ -20,12 +20,17 @@ from perfcost.validation import ParameterError
 BOOK = Path(__file__).resolve().parents[1]
 
 
-def _first_cells(chapter: str) -> str:
-    """The source of the chapter's parameters cell and the code cell after it."""
+# Code cells after the parameters cell that build the chapter's library objects.
+BUILDING_CELLS = {"batching": 2}  # the checks, then the traces
+
+
+def _first_cells(chapter: str) -> tuple[str, str]:
+    """The source of the chapter's parameters cell and the code cells that build on it."""
     notebook = nbformat.read(BOOK / "analyses" / f"{chapter}.ipynb", as_version=4)
     code = [c for c in notebook.cells if c.cell_type == "code"]
     index = next(i for i, c in enumerate(code) if "parameters" in c.metadata.get("tags", []))
-    return code[index].source, code[index + 1].source
+    after = code[index + 1: index + 1 + BUILDING_CELLS.get(chapter, 1)]
+    return code[index].source, "\n".join(c.source for c in after)
 
 
 def _ends(check) -> list[float]:
@@ -83,3 +88,44 @@ def test_check_chapter_reads_a_namespace_and_names_the_parameter():
     assert check_chapter("capacity", defaults)["request_rate_rps"] == 2000.0
     with pytest.raises(ParameterError, match="gpu_latency_ms must be a number in"):
         check_chapter("capacity", {**defaults, "gpu_latency_ms": math.inf})
+
+
+# --- A real trace for chapter 3 -----------------------------------------------------------------
+
+@pytest.fixture
+def batching_defaults(namespaces):
+    return dict(namespaces["batching"][0])
+
+
+def test_a_trace_path_is_resolved_against_where_the_reader_ran(batching_defaults, tmp_path):
+    (tmp_path / "mine.csv").write_text("arrival_s\n" + "\n".join(
+        f"{t / 10:.1f}" for t in range(600)) + "\n")
+    checked = check_values("batching", {**batching_defaults, "trace_path": "mine.csv"},
+                           base=tmp_path)
+    assert checked["trace_path"] == str((tmp_path / "mine.csv").resolve())
+    assert check_values("batching", batching_defaults)["trace_path"] == ""
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("arrival_s\n3.0\n1.0\n", "sorted"),
+    ("arrival_s\n5.0\n", "at least two arrivals at different times"),
+    ("arrival_s\nsoon\n", "soon"),
+])
+def test_an_unusable_trace_is_refused_in_one_line(batching_defaults, tmp_path, text, problem):
+    (tmp_path / "bad.csv").write_text(text)
+    with pytest.raises(ParameterError) as refused:
+        check_values("batching", {**batching_defaults, "trace_path": "bad.csv"},
+                     base=tmp_path)
+    message = str(refused.value)
+    assert message.startswith("trace_path 'bad.csv' cannot be used:") and "\n" not in message
+    assert problem in message
+
+
+def test_a_real_trace_replayed_too_fast_is_refused_before_any_work(batching_defaults,
+                                                                    tmp_path):
+    (tmp_path / "hour.csv").write_text("arrival_s\n0\n3600\n")
+    values = {**batching_defaults, "trace_path": str(tmp_path / "hour.csv")}
+    with pytest.raises(ParameterError, match=r"trace_peak_rps \* \(trace span\) must be at "
+                                             r"most 5e\+06 requests"):
+        check_values("batching", {**values, "trace_peak_rps": 2000.0})
+    assert check_values("batching", {**values, "trace_peak_rps": 1000.0})

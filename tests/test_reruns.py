@@ -87,6 +87,9 @@ def reruns(root, tmp_path_factory, request):
             jobs.append(("capacity", parameters))
         if any(parameters is s for s in COST_SETS):
             jobs.append(("cost", cost_parameters(runs, parameters)))
+        if any(parameters is s for s in BATCHING_SETS) and (
+                REAL_TRACE.exists() or not parameters.get("trace_path")):
+            jobs.append(("batching", parameters))
     runs.prefetch(jobs)
     return runs
 
@@ -516,3 +519,97 @@ def test_a_rising_tier_ladder_and_a_short_month_are_refused_before_a_run(reruns,
         checked_parameters(chapter, {"price_catalog_path": str(rising)})
     with pytest.raises(ParameterError, match=r"hours_per_month must be a number in \[672, 744\]"):
         checked_parameters(chapter, {"hours_per_month": 1.0})
+
+
+# --- Chapter 3: batching ----------------------------------------------------------------------
+
+REAL_TRACE = (Path(__file__).resolve().parents[2] / "shared" / "data" / "traces"
+              / "mooncake_conversation.csv")
+SHORT = {"duration_s": 120.0, "spike_start_s": 40.0, "spike_duration_s": 30.0}
+ONE_T4 = {"instances": 1, "steady_rps": 350.0, "diurnal_mean_rps": 400.0,
+          "bursty_rps": [200.0, 800.0], "swing_peak_rps": 800.0, "cold_start_rps": 500.0}
+BATCHING_SETS: list[dict] = [
+    SHORT,  # the defaults, on shorter traces (the defaults themselves run under nbval)
+    # The exercises: one instance at 900 requests/s; heavy jitter; a model twice as slow.
+    {**SHORT, "instances": 1, "steady_rps": 900.0},
+    {**SHORT, "jitter_cv": 0.3, "drift_slowdown": 2.0},
+    # The ends of the ranges: the shortest trace, the tightest SLO a batch of two meets,
+    # the widest jitter, the slowest drift.
+    {"duration_s": 10.0, "spike_start_s": 0.0, "spike_duration_s": 10.0},
+    {**SHORT, **ONE_T4, "slo_p95_ms": 5.0, "steady_rps": 100.0, "diurnal_mean_rps": 100.0,
+     "bursty_rps": [50.0, 200.0], "swing_peak_rps": 200.0, "cold_start_rps": 150.0,
+     "jitter_cv": 2.0, "drift_slowdown": 10.0},
+    # The issue's real-trace case: one T4, a 25 ms SLO, the Mooncake hour at a 1,000/s peak.
+    {**SHORT, **ONE_T4, "slo_p95_ms": 25.0, "trace_path": str(REAL_TRACE),
+     "trace_peak_rps": 1000.0},
+]
+
+
+def batching_run(reruns, parameters: dict) -> tuple[dict, dict]:
+    """The results of a batching re-run and its parameters (defaults filled); skips a
+    real-trace set when the shared trace is not here."""
+    if parameters.get("trace_path") and not REAL_TRACE.exists():
+        pytest.skip(f"the shared Mooncake trace is not here ({REAL_TRACE})")
+    defaults = {name: p.default for name, p in
+                chapter_parameters(reruns.chapters["batching"]).items()}
+    return reruns.results("batching", parameters), {**defaults, **parameters}
+
+
+BATCHING_PUBLISHED = {
+    "slo_p95_ms", "instances", "duration_s", "slo_attainment_controller",
+    "slo_attainment_aimd", "slo_attainment_best_static", "gpu_busy_s_controller",
+    "gpu_busy_s_aimd", "gpu_busy_s_best_static", "worst_busy_excess", "worst_busy_excess_trace",
+    "best_static_configurations", "traces_matching_best_static", "traces_total",
+    "controller_parameter_changes", "recovery_s_controller", "spike_attainment_controller",
+    "naive_reversals_at_1", "ours_reversals_at_default", "ours_reversals_at_3",
+    "max_capacity_rps", "trap_batch_naive", "trap_batch_controller", "scale_out_intervals",
+    # Issue 10.
+    "slo_attainment_single_static", "sustainable_load_controller", "sustainable_load_aimd",
+    "sustainable_load_single_static"}
+
+
+def test_batching_publishes_every_name_it_published(reruns):
+    results, _ = batching_run(reruns, SHORT)
+    assert BATCHING_PUBLISHED <= set(results)
+
+
+@pytest.mark.parametrize("parameters", BATCHING_SETS, ids=ids)
+def test_batching_runs_and_its_numbers_are_finite(reruns, parameters):
+    results, values = batching_run(reruns, parameters)
+    finite_numbers(results)
+    assert results["traces_total"] == 7 + bool(values["trace_path"])
+
+
+@pytest.mark.parametrize("parameters", BATCHING_SETS, ids=ids)
+def test_batching_bounds_hold(reruns, parameters):
+    results, _ = batching_run(reruns, parameters)
+    attainments = {k: v for k, v in results.items() if k.startswith("slo_attainment_")}
+    assert all(0 <= v <= 1 for v in attainments.values())
+    # The hindsight optimum is the best of a grid that holds the single static configuration.
+    assert attainments["slo_attainment_best_static"] >= (
+        attainments["slo_attainment_single_static"] - 1e-12)
+    for policy in ("controller", "aimd", "single_static"):
+        assert 0 <= results[f"sustainable_load_{policy}"] <= 4.0
+        assert results[f"gpu_busy_s_{policy}"] > 0
+    assert 0 <= results["traces_meeting_target"] <= results["traces_total"]
+    assert 0 <= results["traces_matching_best_static"] <= results["traces_total"]
+
+
+@pytest.mark.parametrize("parameters", BATCHING_SETS, ids=ids)
+def test_batching_verdicts_say_what_the_numbers_say(reruns, parameters):
+    results, values = batching_run(reruns, parameters)
+    everywhere = results["traces_meeting_target"] == results["traces_total"]
+    assert ("on every one of the traces" in results["target_verdict"]) == everywhere
+    if not everywhere:
+        assert f"on {results['traces_meeting_target']} of {results['traces_total']} traces" \
+            in results["target_verdict"]
+    enough = results["traces_static_enough"] == results["traces_total"]
+    assert ("It stops being enough on" in results["static_verdict"]) == (not enough)
+    overloaded = values["steady_rps"] * values["spike_multiplier"] > results["max_capacity_rps"]
+    assert ("exceed" in results["trap_verdict"]) == overloaded
+    for policy, name in (("controller", "controller"), ("aimd", "AIMD (Clipper)"),
+                         ("single_static", "single static")):
+        load = results[f"sustainable_load_{policy}"]
+        shown = ("below 0.25×" if load == 0 else "at least 4×" if load >= 4
+                 else f"{load:.2f}×")
+        assert f"{name} {shown}" in results["capacity_verdict"]

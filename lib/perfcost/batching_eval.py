@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -49,10 +51,13 @@ from perfcost.controllers import (
     AIMDBatching,
     ClipperAIMDBatching,
     EnvelopeBatchingController,
+    NaiveProportionalBatching,
     SLOBatchingController,
 )
+from perfcost.parallel import mapped
 from perfcost.traffic import check_arrival_times
 from perfcost.validation import (
+    MAX_SEED,
     ParameterError,
     fraction,
     in_range,
@@ -62,10 +67,17 @@ from perfcost.validation import (
 )
 
 __all__ = [
+    "CAPACITY_POLICIES",
+    "GAINS",
+    "LOAD_BRACKET",
     "WAIT_FRACTIONS",
+    "Scaled",
     "baseline_policies",
+    "capacity_table",
     "drift_service",
     "evaluate_case",
+    "fresh_policies",
+    "gain_sweep",
     "instances_needed",
     "meets_target",
     "replayed",
@@ -143,13 +155,12 @@ def baseline_policies(slo_p95_ms: float, service: LinearServiceTime, *,
     limit = slo_batch_limit(service, slo_p95_ms)
     wait, size = fallback or EnvelopeBatchingController(slo_p95_ms).fallback
     size = min(size, limit)
+    aimd = dict(max_wait_ms=wait, initial_batch_size=size, max_batch_limit=limit)
     return {
-        "controller": lambda: EnvelopeBatchingController(slo_p95_ms),
-        "first controller": lambda: SLOBatchingController(slo_p95_ms),
-        "AIMD (Clipper)": lambda: ClipperAIMDBatching(
-            slo_p95_ms, max_wait_ms=wait, initial_batch_size=size, max_batch_limit=limit),
-        "AIMD (p95)": lambda: AIMDBatching(
-            slo_p95_ms, max_wait_ms=wait, initial_batch_size=size, max_batch_limit=limit),
+        "controller": partial(EnvelopeBatchingController, slo_p95_ms),
+        "first controller": partial(SLOBatchingController, slo_p95_ms),
+        "AIMD (Clipper)": partial(ClipperAIMDBatching, slo_p95_ms, **aimd),
+        "AIMD (p95)": partial(AIMDBatching, slo_p95_ms, **aimd),
     }
 
 
@@ -186,20 +197,21 @@ def _scorecard(name: str, result, slo_p95_ms: float, policy: str, **extra) -> di
 def evaluate_case(traces: Mapping[str, np.ndarray], *, service: LinearServiceTime,
                   slo_p95_ms: float, instances: int = 1, seed: int = 0,
                   policies: Mapping[str, PolicyFactory] | None = None,
-                  services: Mapping[str, LinearServiceTime] | None = None) -> pd.DataFrame:
+                  services: Mapping[str, LinearServiceTime] | None = None,
+                  workers: int = 1) -> pd.DataFrame:
     """Every policy, the single static configuration and the hindsight optimum on every trace.
 
     ``traces`` maps names to arrival times (at most 32 traces); ``policies`` maps names to
     factories (default :func:`baseline_policies`: the controller, the first controller and
     both AIMDs). Work: a grid of about 100 to 120 static configurations per trace (10 windows
-    × the batch limits of :func:`static_grid`), each a whole simulation. One row per trace
-    and policy with the :func:`perfcost.batching.summarize` scorecard; ``single static`` is
-    chosen on the other traces (:func:`single_static`, needs two traces or more),
-    ``hindsight optimum`` is the trace's own best grid configuration (an upper bound).
-    Column ``efficient_gpu_s`` is the least GPU time of a grid configuration whose
-    attainment is at least the row's.
-    ``services`` gives a trace its own service curve (a :class:`ShiftedServiceTime`, say);
-    the grid's limits come from ``service`` for every trace.
+    × the batch limits of :func:`static_grid`), each a whole simulation, spread over
+    ``workers`` processes (:func:`perfcost.parallel.mapped`; policies must then pickle).
+    One row per trace and policy with the :func:`perfcost.batching.summarize` scorecard;
+    ``single static`` is chosen on the other traces (:func:`single_static`, needs two traces
+    or more), ``hindsight optimum`` is the trace's own best grid configuration (an upper
+    bound). Column ``efficient_gpu_s`` is the least GPU time of a grid configuration whose
+    attainment is at least the row's. ``services`` gives a trace its own service curve (a
+    :class:`ShiftedServiceTime`, say); the grid's limits come from ``service`` for every trace.
     """
     service = _service(service)
     if not isinstance(traces, Mapping) or not 0 < len(traces) <= MAX_TRACES:
@@ -211,22 +223,20 @@ def evaluate_case(traces: Mapping[str, np.ndarray], *, service: LinearServiceTim
     policies = baseline_policies(slo_p95_ms, service) if policies is None else policies
     waits, sizes = static_grid(service, slo_p95_ms)
     arrivals = {name: check_arrival_times(f"traces[{name!r}]", t) for name, t in traces.items()}
-    grids = {name: grid_search_static(t, service=curve[name], slo_p95_ms=slo_p95_ms,
-                                      waits_ms=waits, batch_sizes=sizes, instances=instances,
-                                      seed=seed) for name, t in arrivals.items()}
+    runs = mapped(_trace_runs, [(name, times, curve[name], dict(policies), slo_p95_ms, waits,
+                                 sizes, instances, seed) for name, times in arrivals.items()],
+                  workers=workers)
+    grids = {name: grid for name, (grid, _) in zip(arrivals, runs, strict=True)}
     rows = []
-    for name, times in arrivals.items():
-        for label, make in policies.items():
-            result = simulate(times, service=curve[name], controller=make(),
-                              instances=instances, seed=seed)
-            rows.append(_scorecard(name, result, slo_p95_ms, label))
+    for (name, times), (grid, policy_rows) in zip(arrivals.items(), runs, strict=True):
+        rows += policy_rows
         if len(arrivals) > 1:
             config = single_static(grids, exclude=name)
             result = simulate(times, service=curve[name], controller=StaticBatching(*config),
                               instances=instances, seed=seed)
             rows.append(_scorecard(name, result, slo_p95_ms, "single static",
                                    configuration=config))
-        best = grids[name].iloc[0]
+        best = grid.iloc[0]
         rows.append({"trace": name, "policy": "hindsight optimum",
                      **best.drop(["max_wait_ms", "max_batch_size"]).to_dict(),
                      "configuration": (float(best["max_wait_ms"]),
@@ -235,6 +245,16 @@ def evaluate_case(traces: Mapping[str, np.ndarray], *, service: LinearServiceTim
     table["efficient_gpu_s"] = [_efficient_gpu(grids[row.trace], row.slo_attainment)
                                 for row in table.itertuples()]
     return table
+
+
+def _trace_runs(name, times, service, policies, slo_p95_ms, waits, sizes, instances, seed):
+    """One trace's static grid and the scorecard rows of ``policies`` on it."""
+    grid = grid_search_static(times, service=service, slo_p95_ms=slo_p95_ms, waits_ms=waits,
+                              batch_sizes=sizes, instances=instances, seed=seed)
+    rows = [_scorecard(name, simulate(times, service=service, controller=make(),
+                                      instances=instances, seed=seed), slo_p95_ms, label)
+            for label, make in policies.items()]
+    return grid, rows
 
 
 def _efficient_gpu(grid: pd.DataFrame, attainment: float) -> float:
@@ -353,35 +373,157 @@ def instances_needed(trace: TraceFactory, policy: PolicyFactory, *, service: Lin
     return count
 
 
+CAPACITY_POLICIES = ("controller", "AIMD (Clipper)", "single static")
+LOAD_BRACKET = (0.25, 4.0)  # load multipliers searched: a quarter to four times the trace
+
+
+def _policy_for(policy: str, trace: str, case: pd.DataFrame,
+                factories: Mapping[str, PolicyFactory]) -> PolicyFactory:
+    """A factory for ``policy``: one of ``factories``, or the static configuration ``case``
+    ran on ``trace`` under that name (the single static or the hindsight optimum)."""
+    if policy in factories:
+        return factories[policy]
+    rows = case[(case["trace"] == trace) & (case["policy"] == policy)]
+    if len(rows) != 1 or not isinstance(rows["configuration"].iloc[0], tuple):
+        raise ParameterError("policies", f"names from {', '.join(factories)} or a static "
+                             "row of the case", policy)
+    wait_ms, size = rows["configuration"].iloc[0]
+    return partial(StaticBatching, wait_ms, size)
+
+
+def capacity_table(traces: Mapping[str, TraceFactory], case: pd.DataFrame, *,
+                   service: LinearServiceTime, slo_p95_ms: float, instances: int = 1,
+                   seed: int = 0, services: Mapping[str, LinearServiceTime] | None = None,
+                   policies: Sequence[str] = CAPACITY_POLICIES,
+                   low: float = LOAD_BRACKET[0], high: float = LOAD_BRACKET[1], steps: int = 5,
+                   workers: int = 1) -> pd.DataFrame:
+    """What each policy's fleet can carry: cost that means money on a fixed fleet.
+
+    For every trace (a function of the load multiplier) and policy: ``sustainable_load``, the
+    highest multiplier served with the SLO met in 99% of 10 s windows on ``instances``
+    instances (:func:`sustainable_load`, bisection between ``low`` and ``high`` in ``steps``;
+    0.0 when even ``low`` fails), and ``instances_needed``, the fewest instances that serve
+    the trace as it is (:func:`instances_needed`; <NA> when 8 × ``instances`` do not).
+    Policies are names of :func:`baseline_policies` or static rows of ``case`` (an
+    :func:`evaluate_case` table: ``single static``, ``hindsight optimum``), each with the
+    configuration it had on that trace. Traces must pickle (:class:`Scaled` does) when
+    ``workers`` > 1.
+    """
+    service = _service(service)
+    factories = baseline_policies(slo_p95_ms, service)
+    most = min(8 * integer_in_range("instances", instances, 1, MAX_INSTANCES), MAX_INSTANCES)
+    jobs = [(trace, _policy_for(policy, name, case, factories),
+             dict(service=(services or {}).get(name, service), slo_p95_ms=slo_p95_ms,
+                  seed=seed), instances, (low, high, steps), most)
+            for name, trace in traces.items() for policy in policies]
+    found = mapped(_capacity_of, jobs, workers=workers)
+    rows = [{"trace": name, "policy": policy} for name in traces for policy in policies]
+    table = pd.DataFrame(rows)
+    table["sustainable_load"] = [load for load, _ in found]
+    table["instances_needed"] = pd.array([n for _, n in found], dtype="Int64")
+    return table
+
+
+def _capacity_of(trace, make, run, instances, bracket, most) -> tuple[float, int | None]:
+    """(sustainable load on ``instances``, instances needed at the trace's own load)."""
+    low, high, steps = bracket
+    load = sustainable_load(trace, make, instances=instances, low=low, high=high,
+                            steps=steps, **run)
+    return load, instances_needed(trace, make, max_instances=most, **run)
+
+
+def fresh_policies(case: pd.DataFrame, trace: str, names: Sequence[str], *,
+                   service: LinearServiceTime, slo_p95_ms: float) -> dict[str, object]:
+    """New policies named ``names`` as :func:`evaluate_case` ran them on ``trace``: those of
+    :func:`baseline_policies`, or a static row of ``case`` (``single static``, ``hindsight
+    optimum``) with the configuration it had there. Each starts from scratch."""
+    factories = baseline_policies(slo_p95_ms, _service(service))
+    return {name: _policy_for(name, trace, case, factories)() for name in names}
+
+
+GAINS = (0.1, 0.3, 1.0, 3.0)
+
+
+def gain_sweep(arrival_times_s, *, service: LinearServiceTime, slo_p95_ms: float,
+               instances: int = 1, seed: int = 0, gains: Sequence[float] = GAINS
+               ) -> pd.DataFrame:
+    """Reversals of the batch limit and SLO attainment against gain: where a controller starts
+    to oscillate. The naive proportional controller at each gain against the controller
+    (:class:`~perfcost.controllers.EnvelopeBatchingController`) at each feedback gain and at
+    its default, one row per controller and gain."""
+    default = EnvelopeBatchingController(slo_p95_ms).integral_gain
+    rows = []
+    for gain in sorted({*gains, default}):
+        for label, policy in (("naive proportional", NaiveProportionalBatching(
+                slo_p95_ms, gain=gain)), ("ours (feedback gain)", EnvelopeBatchingController(
+                slo_p95_ms, integral_gain=gain))):
+            run = simulate(arrival_times_s, service=service, controller=policy,
+                           instances=instances, seed=seed)
+            rows.append({"controller": label, "gain": gain, "reversals": run.reversals,
+                         "slo_attainment": summarize(run, slo_p95_ms)["slo_attainment"]})
+    return pd.DataFrame(rows)
+
+
 # --- The traces of the evaluation -------------------------------------------------------------
 
-def synthetic_traces(instances: int = 1, *, duration_s: float = 300.0,
-                     seed: int = 0) -> dict[str, TraceFactory]:
-    """The synthetic traces, as functions of the load multiplier, at rates per instance.
+@dataclass(frozen=True)
+class Scaled:
+    """A trace at a load multiplier: ``generate(**rates × multiplier, **fixed)``.
 
-    Per instance at multiplier 1: steady 350 requests/s; diurnal, mean 400, peak/average 1.6,
-    one day in ``duration_s``; a 3x step spike on 350 for 60 s from 40% of the trace; bursty
-    on-off 200/800 (mean sojourns 20 s and 6 s); a tenfold swing peaking at 800 (one period per
-    trace); a cold start, idle 5 s then a 10 s ramp to 500; and ``drift``, steady 350 served by
-    a model that turns slower halfway (:func:`drift_service`). ``duration_s`` is in [60, 3600].
+    ``generate`` is a generator of :mod:`perfcost.traffic`; ``rates`` maps its rate arguments
+    to their values at multiplier 1 (a number or a tuple of numbers). Unlike a lambda it
+    pickles, so the simulations of an evaluation can run in other processes.
     """
-    n = integer_in_range("instances", instances, 1, MAX_INSTANCES)
-    duration_s = in_range("duration_s", duration_s, 60.0, 3600.0)
+
+    generate: Callable[..., np.ndarray]
+    rates: Mapping[str, float | tuple]
+    fixed: Mapping[str, object]
+
+    def __call__(self, multiplier: float) -> np.ndarray:
+        """Arrival times (s) with every rate multiplied by ``multiplier``."""
+        scaled = {name: tuple(r * multiplier for r in value) if isinstance(value, tuple)
+                  else value * multiplier for name, value in self.rates.items()}
+        return self.generate(**scaled, **self.fixed)
+
+
+def synthetic_traces(*, duration_s: float = 300.0, steady_rps: float = 350.0,
+                     diurnal_mean_rps: float = 400.0, diurnal_peak_to_average: float = 1.6,
+                     spike_multiplier: float = 3.0, spike_start_s: float | None = None,
+                     spike_duration_s: float = 60.0, bursty_rps=(200.0, 800.0),
+                     bursty_sojourn_s=(20.0, 6.0), swing_peak_rps: float = 800.0,
+                     cold_start_rps: float = 500.0, seed: int = 0) -> dict[str, TraceFactory]:
+    """The synthetic traces, as functions of the load multiplier (rates in requests/s).
+
+    At multiplier 1: ``steady``, Poisson at ``steady_rps``; ``diurnal``, one sinusoidal day in
+    ``duration_s``; ``spike``, a step of ``spike_multiplier`` × ``steady_rps`` from
+    ``spike_start_s`` (default 40% of the trace) for ``spike_duration_s``; ``bursty``, on-off
+    (MMPP) between the two ``bursty_rps`` with mean sojourns ``bursty_sojourn_s``; ``swing``,
+    a tenfold swing up to ``swing_peak_rps`` and back (one period per trace); ``cold start``,
+    idle 5 s then a 10 s ramp to ``cold_start_rps``; and ``drift``, steady at ``steady_rps``
+    (another seed) served by a model that turns slower halfway (:func:`drift_service`).
+    The defaults are one instance's share of chapter 3's traffic. The traffic generators
+    check every rate and duration.
+    """
     seed = seed_value(seed)
+    spike_start_s = 0.4 * duration_s if spike_start_s is None else spike_start_s
+    timed = {"duration_s": duration_s, "seed": seed}
     return {
-        "steady": lambda m: traffic.poisson_arrivals(350 * n * m, duration_s, seed=seed),
-        "diurnal": lambda m: traffic.diurnal_arrivals(400 * n * m, duration_s,
-                                                      period_s=duration_s, seed=seed),
-        "spike": lambda m: traffic.step_spike_arrivals(
-            350 * n * m, duration_s, spike_start_s=0.4 * duration_s, seed=seed),
-        "bursty": lambda m: traffic.mmpp_arrivals(duration_s, rates_rps=(200 * n * m,
-                                                                         800 * n * m),
-                                                  mean_sojourn_s=(20.0, 6.0), seed=seed),
-        "swing": lambda m: traffic.swing_arrivals(800 * n * m, duration_s, period_s=duration_s,
-                                                  seed=seed),
-        "cold start": lambda m: traffic.cold_start_arrivals(500 * n * m, duration_s,
-                                                            idle_s=5.0, seed=seed),
-        "drift": lambda m: traffic.poisson_arrivals(350 * n * m, duration_s, seed=seed + 1),
+        "steady": Scaled(traffic.poisson_arrivals, {"rate_rps": steady_rps}, timed),
+        "diurnal": Scaled(traffic.diurnal_arrivals, {"mean_rps": diurnal_mean_rps},
+                          {**timed, "period_s": duration_s,
+                           "peak_to_average": diurnal_peak_to_average}),
+        "spike": Scaled(traffic.step_spike_arrivals, {"base_rps": steady_rps},
+                        {**timed, "spike_start_s": spike_start_s,
+                         "spike_duration_s": spike_duration_s,
+                         "multiplier": spike_multiplier}),
+        "bursty": Scaled(traffic.mmpp_arrivals, {"rates_rps": tuple(bursty_rps)},
+                         {**timed, "mean_sojourn_s": tuple(bursty_sojourn_s)}),
+        "swing": Scaled(traffic.swing_arrivals, {"peak_rps": swing_peak_rps},
+                        {**timed, "period_s": duration_s}),
+        "cold start": Scaled(traffic.cold_start_arrivals, {"peak_rps": cold_start_rps},
+                             {**timed, "idle_s": 5.0}),
+        "drift": Scaled(traffic.poisson_arrivals, {"rate_rps": steady_rps},
+                        {**timed, "seed": (seed + 1) % (MAX_SEED + 1)}),
     }
 
 
@@ -402,4 +544,5 @@ def replayed(arrival_times_s, peak_rps: float = 1000.0, *, seed: int = 1) -> Tra
     times = check_arrival_times("arrival_times_s", arrival_times_s)
     peak_rps = positive("peak_rps", peak_rps, maximum=1e6)
     seed = seed_value(seed)
-    return lambda m: traffic.replay_trace(times, peak_rps * m, seed=seed)
+    return Scaled(traffic.replay_trace, {"peak_rps": peak_rps},
+                  {"arrival_times_s": times, "seed": seed})

@@ -24,7 +24,7 @@ import nbformat
 import papermill
 
 from perfcost.files import decimal_number, load_yaml, parse_yaml
-from perfcost.inputs import CHAPTER_INPUTS, CatalogPath, check_values
+from perfcost.inputs import CHAPTER_INPUTS, FilePath, check_values
 from perfcost.results import glued_results
 
 __all__ = [
@@ -244,14 +244,14 @@ def _expanded(name: str, value: str | Path) -> Path:
 def anchor_paths(chapter: Chapter, values: Mapping[str, object], base: Path) -> dict:
     """Return ``values`` with every relative file path made absolute against ``base``.
 
-    A path parameter (``price_catalog_path``) typed on the command line is relative to where the
-    reader ran the command, one in a ``-f`` file to that file's folder; never to the folder the
-    chapter executes in.
+    A path parameter (``price_catalog_path``, ``trace_path``) typed on the command line is
+    relative to where the reader ran the command, one in a ``-f`` file to that file's folder;
+    never to the folder the chapter executes in.
     """
     checks = CHAPTER_INPUTS[chapter.name].checks if chapter.name in CHAPTER_INPUTS else {}
     anchored = dict(values)
     for name, value in values.items():
-        if isinstance(checks.get(name), CatalogPath) and isinstance(value, str) and value:
+        if isinstance(checks.get(name), FilePath) and isinstance(value, str) and value:
             path = _expanded(name, value)
             anchored[name] = str(path if path.is_absolute() else Path(base) / path)
     return anchored

@@ -240,13 +240,17 @@ def what_if_bill_chart(expressions: dict[str, str], *, rate_rps: float, eu_share
     return alt.layer(bars, totals).add_params(rate, eu, size)
 
 
-def traffic_chart(rates: pd.DataFrame) -> alt.Chart:
-    """Arrival rate over time, one line per trace (columns ``trace``, ``t_s``, ``arrival_rps``)."""
-    return alt.Chart(rates).mark_line(strokeWidth=1.5).encode(
+def traffic_chart(rates: pd.DataFrame) -> alt.FacetChart:
+    """Arrival rate over time, one small panel per trace, each on its own scale (columns
+    ``trace``, ``t_s``, ``arrival_rps``)."""
+    return alt.Chart(rates).mark_line(strokeWidth=1.2).encode(
         x=alt.X("t_s:Q", title="time (s)"),
-        y=alt.Y("arrival_rps:Q", title="arrivals (requests/s)"),
-        color=alt.Color("trace:N", title="trace", sort=None),
-    ).properties(height=200)
+        y=alt.Y("arrival_rps:Q", title="requests/s"),
+        color=alt.Color("trace:N", legend=None, sort=None),
+    ).properties(height=55, width=520).facet(
+        row=alt.Row("trace:N", sort=None, title=None,
+                    header=alt.Header(labelAngle=0, labelAlign="left")),
+    ).resolve_scale(y="independent")
 
 
 def batching_timeline_chart(timelines: pd.DataFrame, slo_ms: float) -> alt.VConcatChart:

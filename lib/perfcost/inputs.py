@@ -4,8 +4,9 @@ A chapter's parameters are what a reader types (``perfcost rerun cost -p request
 so a bad value must be refused in the reader's words: the parameter's name, its range and the
 value, before a kernel starts. This module holds, per chapter, one :class:`ChapterInputs`: a
 check per parameter (:class:`Number`, :class:`WholeNumber`, :class:`Pair`, :class:`Text`,
-:class:`Names`, :class:`CatalogPath`) and the rules that tie parameters together (a spike must
-start inside the trace; a trace may hold at most a few million requests).
+:class:`Names`, :class:`CatalogPath`, :class:`TracePath`) and the rules that tie parameters
+together (a spike must start inside the trace; a trace may hold at most a few million
+requests).
 
 Upper limits are there to keep one re-run within minutes on a 2-core laptop and to keep every
 number finite; each says why in a comment. A chapter's range is never wider than what the library
@@ -40,11 +41,13 @@ __all__ = [
     "CatalogPath",
     "ChapterInputs",
     "Choice",
+    "FilePath",
     "Names",
     "NoAnswerError",
     "Number",
     "Pair",
     "Text",
+    "TracePath",
     "UnusableFileError",
     "WholeNumber",
     "check_chapter",
@@ -53,7 +56,7 @@ __all__ = [
 
 MIN_TRACE_REQUESTS = 1e3  # per batching trace: ~100 per 10 s window at the shortest duration
 MAX_BACKLOG = 10.0  # the busiest trace at batch 1 keeps the instances busy <= 10x its length
-MAX_TRACE_REQUESTS = 5e6  # drawn per batching trace: ~40 simulations of each in a minute or two
+MAX_TRACE_REQUESTS = 5e6  # per batching trace: ~150 simulations of each, minutes on 2 cores
 
 
 @dataclass(frozen=True)
@@ -164,17 +167,19 @@ class Names:
 
 
 @dataclass(frozen=True)
-class CatalogPath:
-    """``""`` (the packaged price catalog) or the path of a catalog file, which must load.
+class FilePath:
+    """``""`` (the chapter's own data) or the path of a file that must load.
 
     A relative path is resolved against ``base`` (the folder the reader ran the command in),
-    never against the folder the chapter executes in.
+    never against the folder the chapter executes in. Subclasses say what loads the file.
     """
 
-    def check(self, name: str, value: object, base: Path | None = None) -> str:
-        """Return ``""`` or the absolute path of a catalog that loads; raise otherwise."""
-        from perfcost.pricing import CatalogError, load_catalog
+    def load(self, path: Path) -> None:
+        """Raise ValueError (or a subclass) when ``path`` cannot be used."""
+        raise NotImplementedError
 
+    def check(self, name: str, value: object, base: Path | None = None) -> str:
+        """Return ``""`` or the absolute path of a file that loads; raise otherwise."""
         if not isinstance(value, str) or "\n" in value:
             raise ParameterError(name, str(self), value)
         if value == "":
@@ -182,13 +187,41 @@ class CatalogPath:
         path = Path(value).expanduser()
         path = path if path.is_absolute() else (base or Path.cwd()) / path
         try:
-            load_catalog(path)
-        except (CatalogError, ValueError) as error:
+            self.load(path)
+        except ValueError as error:
             raise UnusableFileError(name, value, error) from None
         return str(path.resolve())
 
+
+@dataclass(frozen=True)
+class CatalogPath(FilePath):
+    """``""`` (the packaged price catalog) or the path of a catalog file, which must load."""
+
+    def load(self, path: Path) -> None:
+        """Load the catalog (:func:`perfcost.pricing.load_catalog`)."""
+        from perfcost.pricing import load_catalog
+
+        load_catalog(path)
+
     def __str__(self) -> str:
         return '"" (the packaged catalog) or the path of a price catalog YAML file'
+
+
+@dataclass(frozen=True)
+class TracePath(FilePath):
+    """``""`` (no real trace) or the path of an arrival-time CSV that loads
+    (:func:`perfcost.traffic.load_trace`) and holds at least two arrivals."""
+
+    def load(self, path: Path) -> None:
+        """Load the trace; it must span some time."""
+        from perfcost.traffic import load_trace
+
+        times = load_trace(path)
+        if times.size < 2 or times[-1] <= times[0]:
+            raise ValueError(f"{path}: at least two arrivals at different times needed")
+
+    def __str__(self) -> str:
+        return '"" (synthetic traces only) or the path of an arrival-time CSV file'
 
 
 @dataclass(frozen=True)
@@ -219,7 +252,7 @@ class UnusableFileError(ParameterError):
         self.args = (f"{name} {value!r} cannot be used: {problem}",)
 
 
-Check = Number | WholeNumber | Pair | Text | Names | CatalogPath | BookFolder
+Check = Number | WholeNumber | Pair | Text | Names | FilePath | BookFolder
 Rule = Callable[[Mapping[str, object]], None]
 
 
@@ -268,6 +301,8 @@ def _trace_sizes(values: Mapping[str, object]) -> dict[str, float]:
         "steady_rps * spike_multiplier * duration_s":
             steady * values["spike_multiplier"] * duration,
         "max(bursty_rps) * duration_s": max(values["bursty_rps"]) * duration,
+        "swing_peak_rps * duration_s": values["swing_peak_rps"] * duration,
+        "cold_start_rps * duration_s": values["cold_start_rps"] * duration,
     }
 
 
@@ -290,6 +325,29 @@ def _work_fits(values: Mapping[str, object]) -> None:
             "requests * (base_ms + per_item_ms) / instances",
             f"at most {MAX_BACKLOG:g} * duration_s = {MAX_BACKLOG * values['duration_s']:g} s "
             "(a backlog that drains within minutes of simulation)", float(f"{busy_s:.4g}"))
+
+
+def _real_trace_fits(values: Mapping[str, object]) -> None:
+    """The real trace replayed at trace_peak_rps draws at most 5e6 requests (the peak times the
+    time it spans) and, served one request per batch, keeps the instances busy for at most
+    10 times that span."""
+    if not values["trace_path"]:
+        return
+    from perfcost.traffic import load_trace
+
+    times = load_trace(values["trace_path"])
+    span_s = float(times[-1] - times[0])
+    requests = values["trace_peak_rps"] * span_s
+    if requests > MAX_TRACE_REQUESTS:
+        raise ParameterError("trace_peak_rps * (trace span)", f"at most "
+                             f"{MAX_TRACE_REQUESTS:.0e} requests (a re-run within minutes)",
+                             float(f"{requests:.4g}"))
+    load = values["trace_peak_rps"] * (values["base_ms"] + values["per_item_ms"]) / 1000
+    load /= values["instances"]
+    if load > MAX_BACKLOG:
+        raise ParameterError("trace_peak_rps * (base_ms + per_item_ms) / 1000 / instances",
+                             f"at most {MAX_BACKLOG:g} (a backlog that drains within minutes "
+                             "of simulation)", float(f"{load:.4g}"))
 
 
 def _one_bursty_rate_positive(values: Mapping[str, object]) -> None:
@@ -473,9 +531,15 @@ BATCHING = ChapterInputs(
         "spike_duration_s": Number(10.0, 3_600.0),  # at least one 10 s SLO window
         "bursty_rps": Pair(Number(0.0, MAX_RATE_RPS)),
         "bursty_sojourn_s": Pair(Number(0.1, 3_600.0)),  # >= 0.1 s bounds the state switches
+        "swing_peak_rps": RATE_RPS,
+        "cold_start_rps": RATE_RPS,
+        "drift_slowdown": Number(1.0, 10.0),  # a model version up to 10x slower
+        "trace_path": TracePath(),
+        "trace_peak_rps": RATE_RPS,
         "seed": SEED,
     },
-    rules=(_spike_inside_trace, _one_bursty_rate_positive, _traces_fit, _work_fits),
+    rules=(_spike_inside_trace, _one_bursty_rate_positive, _traces_fit, _work_fits,
+           _real_trace_fits),
 )
 
 COMPRESSION = ChapterInputs(checks={
@@ -520,7 +584,7 @@ def check_values(chapter: str, values: Mapping[str, object], *,
     inputs = CHAPTER_INPUTS[chapter]
     checked = {}
     for name, check in inputs.checks.items():
-        if isinstance(check, CatalogPath):
+        if isinstance(check, FilePath):
             checked[name] = check.check(name, values[name], base)
         else:
             checked[name] = check.check(name, values[name])

@@ -1,0 +1,97 @@
+"""Chapter 3's conclusions as sentences computed from its tables, so they hold at any numbers.
+
+Each function reads an evaluation table (:func:`perfcost.batching_eval.evaluate_case`,
+:func:`~perfcost.batching_eval.meets_target`, :func:`~perfcost.batching_eval.capacity_table`)
+and says what it shows: where the controller meets the target and where it does not, whether
+one static configuration would have done as well, and what each policy's fleet can carry.
+
+Used by chapter 3 (batching).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from perfcost.batching_eval import LOAD_BRACKET
+
+__all__ = ["capacity_verdict", "static_verdict", "target_verdict", "trap_verdict"]
+
+
+def _count(part: int, whole: int) -> str:
+    return "every one of the" if part == whole else f"{part} of {whole}"
+
+
+def _shortfall(row) -> str:
+    """Why one trace misses the target, in the words of the target."""
+    reasons = []
+    if row.behind:
+        reasons.append(f"attainment below {row.behind}")
+    if row.gap_to_hindsight > 0.002 + 1e-12:
+        reasons.append(f"{row.gap_to_hindsight:.1%} below the hindsight optimum")
+    if row.gpu_excess > 0.05 + 1e-12:
+        reasons.append(f"{row.gpu_excess:+.1%} GPU time")
+    return f"{row.trace} ({', '.join(reasons)})"
+
+
+def target_verdict(targets: pd.DataFrame, *, policy: str = "the controller") -> str:
+    """One sentence: on how many traces ``policy`` meets the target, and why it misses where
+    it does. ``targets`` is a :func:`~perfcost.batching_eval.meets_target` table."""
+    missed = targets[~targets["meets"]]
+    text = (f"{policy.capitalize()} meets the whole target on "
+            f"{_count(len(targets) - len(missed), len(targets))} traces")
+    if missed.empty:
+        return text + "."
+    return text + "; it misses on " + "; ".join(_shortfall(r) for r in missed.itertuples()) + "."
+
+
+def static_verdict(static_targets: pd.DataFrame, case: pd.DataFrame) -> str:
+    """Whether one static configuration, chosen on the other traces, was enough, and on which
+    traffic it stops being enough. ``static_targets`` is :func:`meets_target` of the policy
+    ``single static`` against the controller and AIMD; ``case`` the evaluation table."""
+    good = static_targets[static_targets["meets"]]
+    rows = case[case["policy"] == "single static"].set_index("trace")
+    chosen = [f"{w:g} ms and {b}" for w, b in sorted(set(rows["configuration"]))]
+    which = chosen[0] if len(chosen) == 1 else \
+        " or ".join(chosen) + ", by the trace held out"
+    text = (f"A single static configuration chosen on the other traces (window and batch "
+            f"limit {which}) meets the same target on "
+            f"{_count(len(good), len(static_targets))} traces")
+    failed = static_targets[~static_targets["meets"]]
+    if failed.empty:
+        return text + ": on this traffic a well-chosen static configuration is as good as " \
+                      "any controller here."
+    where = "; ".join(f"{r.trace}, where it meets the SLO in "
+                      f"{rows.loc[r.trace, 'slo_attainment']:.0%} of windows"
+                      for r in failed.itertuples())
+    return text + f". It stops being enough on {where}."
+
+
+def _load(multiplier: float) -> str:
+    if multiplier <= 0:
+        return f"below {LOAD_BRACKET[0]:g}×"
+    return (f"at least {multiplier:g}×" if multiplier >= LOAD_BRACKET[1]
+            else f"{multiplier:.2f}×")
+
+
+def capacity_verdict(capacity: pd.DataFrame, instances: int) -> str:
+    """What each policy's fleet of ``instances`` carries on every trace: the least sustainable
+    load multiplier over the traces (a :func:`capacity_table` searched over the default
+    bracket, ``LOAD_BRACKET``)."""
+    worst = capacity.loc[capacity.groupby("policy", sort=False)["sustainable_load"].idxmin()]
+    parts = [f"{row.policy} {_load(row.sustainable_load)} (limited by {row.trace})"
+             for row in worst.itertuples()]
+    fleet = "one instance carries" if instances == 1 else f"{instances} instances carry"
+    return (f"With the SLO met in 99% of windows, {fleet} every trace at up to: "
+            + "; ".join(parts) + ".")
+
+
+def trap_verdict(spike_peak_rps: float, max_capacity_rps: float, batch_limit: int) -> str:
+    """Whether one instance is overloaded by the spike: its peak rate against the most one
+    instance serves, at the largest batch whose own service time fits the SLO."""
+    most = (f"the {max_capacity_rps:,.0f} requests/s one instance serves at its largest batch "
+            f"within the SLO ({batch_limit})")
+    if spike_peak_rps > max_capacity_rps:
+        return f"the spike's {spike_peak_rps:,.0f} requests/s exceed {most}, so no " \
+               "configuration can meet the SLO while it lasts."
+    return f"here the spike's {spike_peak_rps:,.0f} requests/s stay within {most}, so this " \
+           "run shows no overload; raise steady_rps or spike_multiplier to see one."

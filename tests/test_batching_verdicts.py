@@ -1,0 +1,69 @@
+"""Chapter 3's computed sentences say what their tables show, at any numbers."""
+
+import pandas as pd
+
+from perfcost import batching_verdicts as v
+
+
+def targets(rows):
+    return pd.DataFrame(rows, columns=["trace", "behind", "gap_to_hindsight", "gpu_excess",
+                                       "meets"])
+
+
+def test_a_target_met_everywhere_says_so():
+    table = targets([("a", "", 0.0, 0.01, True), ("b", "", 0.001, 0.04, True)])
+    assert v.target_verdict(table) == ("The controller meets the whole target on every one "
+                                       "of the traces.")
+
+
+def test_each_miss_names_its_trace_and_every_reason():
+    table = targets([("a", "", 0.0, 0.01, True),
+                     ("spike", "AIMD (Clipper)", 0.004, 0.063, False),
+                     ("real", "", 0.0, 0.08, False)])
+    assert v.target_verdict(table) == (
+        "The controller meets the whole target on 1 of 3 traces; it misses on spike "
+        "(attainment below AIMD (Clipper), 0.4% below the hindsight optimum, +6.3% GPU "
+        "time); real (+8.0% GPU time).")
+
+
+def case(attainments, configurations):
+    return pd.DataFrame({"trace": list(attainments), "policy": "single static",
+                         "slo_attainment": list(attainments.values()),
+                         "configuration": configurations})
+
+
+def test_a_static_configuration_that_fails_somewhere_is_named_with_its_trace():
+    table = targets([("a", "", 0.0, 0.0, True), ("drift", "controller", 0.5, 0.0, False)])
+    text = v.static_verdict(table, case({"a": 1.0, "drift": 0.5}, [(25.0, 24), (30.0, 24)]))
+    assert text == ("A single static configuration chosen on the other traces (window and "
+                    "batch limit 25 ms and 24 or 30 ms and 24, by the trace held out) meets "
+                    "the same target on 1 of 2 traces. It stops being enough on drift, where "
+                    "it meets the SLO in 50% of windows.")
+
+
+def test_a_static_configuration_good_everywhere_is_a_finding():
+    table = targets([("a", "", 0.0, 0.0, True), ("b", "", 0.0, 0.0, True)])
+    text = v.static_verdict(table, case({"a": 1.0, "b": 1.0}, [(25.0, 24), (25.0, 24)]))
+    assert "(window and batch limit 25 ms and 24) meets the same target on every one" in text
+    assert text.endswith("a well-chosen static configuration is as good as any controller "
+                         "here.")
+
+
+def test_the_capacity_verdict_is_each_policys_least_load_and_its_trace():
+    capacity = pd.DataFrame({
+        "trace": ["a", "b", "a", "b"],
+        "policy": ["controller", "controller", "single static", "single static"],
+        "sustainable_load": [2.0, 1.25, 4.0, 0.0]})
+    assert v.capacity_verdict(capacity, 1) == (
+        "With the SLO met in 99% of windows, one instance carries every trace at up to: "
+        "controller 1.25× (limited by b); single static below 0.25× (limited by b).")
+    capacity["sustainable_load"] = [4.0, 4.0, 4.0, 4.0]
+    assert "3 instances carry" in v.capacity_verdict(capacity, 3)
+    assert "controller at least 4× (limited by a)" in v.capacity_verdict(capacity, 3)
+
+
+def test_the_trap_is_shown_only_when_the_spike_overloads_one_instance():
+    assert v.trap_verdict(2100, 1223.2, 61).startswith(
+        "the spike's 2,100 requests/s exceed the 1,223 requests/s one instance serves at its "
+        "largest batch within the SLO (61)")
+    assert "shows no overload" in v.trap_verdict(300, 1223.2, 61)
