@@ -156,6 +156,60 @@ def bench_fleet_latency() -> None:
     print(f"FleetLatency().response_quantile_s       {seconds * 1e3:8.3f} ms per call")
 
 
+REAL_TRACE = ROOT.parent / "shared" / "data" / "traces" / "mooncake_conversation.csv"
+
+
+def _batching_case(slo_p95_ms: float, instances: int, real) -> tuple:
+    """Issue 10's target on one (SLO, instances) case: the synthetic traces at one instance's
+    share of chapter 3's traffic times ``instances``, and the real trace at a 1,000/s peak per
+    instance. Returns the evaluation table and the per-trace verdicts."""
+    from perfcost import batching_eval as be
+    from perfcost.parallel import default_workers
+    from perfcost.traffic import replay_trace
+
+    n = instances
+    factories = be.synthetic_traces(
+        duration_s=300.0, steady_rps=350.0 * n, diurnal_mean_rps=400.0 * n,
+        bursty_rps=(200.0 * n, 800.0 * n), swing_peak_rps=800.0 * n,
+        cold_start_rps=500.0 * n, seed=0)
+    traces = {name: make(1.0) for name, make in factories.items()}
+    if real is not None:
+        traces["real"] = replay_trace(real, 1000.0 * n, seed=1)
+    service = LinearServiceTime(2.9, 0.77, 0.05)
+    case = be.evaluate_case(traces, service=service, slo_p95_ms=slo_p95_ms, instances=n,
+                            services={"drift": be.drift_service(service, 150.0)},
+                            workers=default_workers())
+    return case, be.meets_target(case)
+
+
+def bench_batching_target() -> None:
+    """Issue 10's target for the controller: every trace (the real one when the shared trace
+    is here), SLO 25 and 50 ms, 1 to 4 instances; every policy on the real trace."""
+    from perfcost.traffic import load_trace
+
+    real = load_trace(REAL_TRACE) if REAL_TRACE.exists() else None
+    if real is None:
+        print(f"batching target: the real trace is not here ({REAL_TRACE}); synthetic only")
+    met = total = 0
+    for slo in (25.0, 50.0):
+        for n in (1, 2, 3, 4):
+            start = time.perf_counter()
+            case, targets = _batching_case(slo, n, real)
+            met, total = met + int(targets["meets"].sum()), total + len(targets)
+            missed = ", ".join(f"{r.trace} ({r.gpu_excess:+.1%} GPU"
+                               f"{', behind ' + r.behind if r.behind else ''})"
+                               for r in targets[~targets["meets"]].itertuples())
+            print(f"batching target SLO {slo:g} ms, {n} instance(s): "
+                  f"{targets['meets'].sum()}/{len(targets)} traces "
+                  f"({time.perf_counter() - start:.0f} s); missed: {missed or 'none'}")
+            if real is not None:
+                rows = case[case["trace"] == "real"]
+                for row in rows.itertuples():
+                    print(f"    real trace  {row.policy:<18} attainment "
+                          f"{row.slo_attainment:.4f}  GPU {row.gpu_busy_s:8.1f} s")
+    print(f"batching target: met on {met} of {total} (case, trace) pairs")
+
+
 def bench_chapters() -> None:
     goals = {"capacity": 20, "batching": 60, "compression": 120}  # seconds, from the issues
     with tempfile.TemporaryDirectory() as scratch:
@@ -237,5 +291,6 @@ if __name__ == "__main__":
     bench_simulator()
     bench_fleet_latency()
     bench_bad_input()
+    bench_batching_target()
     bench_chapters()
     bench_book_from_empty_cache()

@@ -37,8 +37,9 @@ def test_a_static_configuration_that_fails_somewhere_is_named_with_its_trace():
     text = v.static_verdict(table, case({"a": 1.0, "drift": 0.5}, [(25.0, 24), (30.0, 24)]))
     assert text == ("A single static configuration chosen on the other traces (window and "
                     "batch limit 25 ms and 24 or 30 ms and 24, by the trace held out) meets "
-                    "the same target on 1 of 2 traces. It stops being enough on drift, where "
-                    "it meets the SLO in 50% of windows.")
+                    "the same target on 1 of 2 traces. It misses on drift (attainment below "
+                    "controller, 50.0% below the hindsight optimum), meeting the SLO in 50% of "
+                    "windows.")
 
 
 def test_a_static_configuration_good_everywhere_is_a_finding():
@@ -67,3 +68,8 @@ def test_the_trap_is_shown_only_when_the_spike_overloads_one_instance():
         "the spike's 2,100 requests/s exceed the 1,223 requests/s one instance serves at its "
         "largest batch within the SLO (61)")
     assert "shows no overload" in v.trap_verdict(300, 1223.2, 61)
+
+
+def test_the_margin_is_named_only_when_the_controllers_p95_is_lower():
+    assert "that gap is the margin it keeps" in v.margin_verdict(39.2, 46.2)
+    assert "no lower than the hindsight optimum's 46.2 ms" in v.margin_verdict(47.0, 46.2)
