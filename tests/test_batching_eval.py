@@ -344,3 +344,12 @@ def test_the_gain_sweep_includes_the_controllers_default_gain():
     assert sorted(set(sweep["gain"])) == [0.5, 1.0]
     assert set(sweep["controller"]) == {"naive proportional", "ours (feedback gain)"}
     assert (sweep["reversals"] >= 0).all() and sweep["slo_attainment"].between(0, 1).all()
+
+
+def test_a_window_that_fails_light_load_is_not_read_as_no_capacity():
+    # Batches of 64 after a 30 ms window, 10 ms each: light load waits out the window (p95 over
+    # 25 ms), 6,000/s fills a batch in about 10.5 ms, and one instance serves at most 6,400/s.
+    trace = be.Scaled(poisson_arrivals, {"rate_rps": 6000.0}, {"duration_s": 20.0, "seed": 0})
+    load = be.sustainable_load(trace, lambda: StaticBatching(30.0, 64), service=TEN_MS,
+                               slo_p95_ms=25.0)
+    assert 1.0 <= load < 6400 / 6000

@@ -22,7 +22,7 @@ def test_each_miss_names_its_trace_and_every_reason():
                      ("real", "", 0.0, 0.08, False)])
     assert v.target_verdict(table) == (
         "The controller meets the whole target on 1 of 3 traces; it misses on spike "
-        "(attainment below AIMD (Clipper), 0.4% below the hindsight optimum, +6.3% GPU "
+        "(attainment below AIMD (Clipper), 0.4 points below the hindsight optimum, +6.3% GPU "
         "time); real (+8.0% GPU time).")
 
 
@@ -38,8 +38,8 @@ def test_a_static_configuration_that_fails_somewhere_is_named_with_its_trace():
     assert text == ("A single static configuration chosen on the other traces (window and "
                     "batch limit 25 ms and 24 or 30 ms and 24, by the trace held out) meets "
                     "the same target on 1 of 2 traces. It misses on drift (attainment below "
-                    "controller, 50.0% below the hindsight optimum), meeting the SLO in 50% of "
-                    "windows.")
+                    "controller, 50.0 points below the hindsight optimum), meeting the SLO in "
+                    "50% of windows.")
 
 
 def test_a_static_configuration_good_everywhere_is_a_finding():
@@ -73,3 +73,34 @@ def test_the_trap_is_shown_only_when_the_spike_overloads_one_instance():
 def test_the_margin_is_named_only_when_the_controllers_p95_is_lower():
     assert "that gap is the margin it keeps" in v.margin_verdict(39.2, 46.2)
     assert "no lower than the hindsight optimum's 46.2 ms" in v.margin_verdict(47.0, 46.2)
+
+
+def test_the_capacity_note_says_what_99_percent_allows():
+    assert v.capacity_note(300.0) == ("On a synthetic trace of 30 windows, 99% allows not one "
+                                      "missed window. Each multiplier is found to within a "
+                                      "factor of 1.044.")
+    assert "allows at most 3 missed" in v.capacity_note(3600.0)
+
+
+def test_the_spike_is_described_by_what_happened():
+    assert "nothing to recover from" in v.spike_verdict(1.0, 0.0)
+    assert v.spike_verdict(0.8, 12.0).endswith("80% of windows, and its p95 is back under "
+                                               "the SLO 12 s after the spike ends.")
+
+
+def test_the_gain_sweep_says_noise_only_when_the_naive_controller_reverses_more():
+    assert "it chases the noise" in v.gain_verdict(54, 2, 14, 0.5)
+    assert v.gain_verdict(0, 6, 9, 0.5).startswith(
+        "At gain 1 the naive controller reverses direction 0 times, no more than ours here")
+    assert "direction 1 time," in v.gain_verdict(1, 6, 9, 0.5)
+
+
+def test_the_trap_outcome_follows_the_overload():
+    text = v.trap_outcome(True, 1.0, 54.0, 56, 56)
+    assert text.startswith("During the spike the naive controller's batch limit averages 1 "
+                           "against 54 for ours, and ours raised the scale-out signal in 56 "
+                           "of 56 intervals. The right response")
+    assert "did not shrink its batches below ours" in v.trap_outcome(True, 44.0, 40.0, 3, 56)
+    assert v.trap_outcome(False, 44.0, 40.0, 0, 56) == (
+        "Without overload ours raised the scale-out signal in 0 of 56 intervals.")
+    assert "without need" in v.trap_outcome(False, 44.0, 40.0, 26, 26)

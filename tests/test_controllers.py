@@ -7,7 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perfcost.batching import RESNET50_T4, Measurement, simulate, slo_attainment
+from perfcost.batching import (
+    RESNET50_T4,
+    LinearServiceTime,
+    Measurement,
+    simulate,
+    slo_attainment,
+)
 from perfcost.controllers import (
     AIMDBatching,
     ClipperAIMDBatching,
@@ -17,6 +23,7 @@ from perfcost.controllers import (
 )
 from perfcost.traffic import (
     cold_start_arrivals,
+    mmpp_arrivals,
     poisson_arrivals,
     step_spike_arrivals,
     swing_arrivals,
@@ -390,3 +397,35 @@ def test_the_envelope_controller_holds_a_3x_spike_on_two_instances():
     arrivals = step_spike_arrivals(700, 240, spike_start_s=100, seed=3)
     run = envelope_run(arrivals, slo=50, instances=2)
     assert slo_attainment(run, 50) == 1.0
+
+
+# --- Review of issue 10: the envelope controller's traps ----------------------------------------
+
+HEAVY_BASE = LinearServiceTime(20.0, 0.2, 0.05)  # a large fixed cost per batch
+
+
+def test_full_fallback_batches_still_identify_the_line_and_overload_is_signalled():
+    # 2,700/s on one T4 is more than the fallback's batches of 8 serve: every batch is full.
+    arrivals = poisson_arrivals(2700.0, 30.0, seed=7)
+    run = simulate(arrivals, service=RESNET50_T4, controller=EnvelopeBatchingController(50.0))
+    modes = run.timeline["mode"].tolist()
+    assert modes[:3].count("fallback") <= 2 and "overload" in modes[:5]
+    while_arriving = run.timeline[run.timeline["t_s"].between(5, 30)]
+    assert while_arriving["scale_out"].all()
+
+
+def test_the_bias_never_leaves_no_room_for_one_request():
+    controller = EnvelopeBatchingController(50.0)
+    arrivals = mmpp_arrivals(90.0, rates_rps=(180.0, 720.0), mean_sojourn_s=(20.0, 6.0),
+                             seed=0)
+    run = simulate(arrivals, service=HEAVY_BASE, controller=controller, instances=2)
+    ceiling = 0.9 * 50.0 - float(HEAVY_BASE.batch_ms(1))  # of the fitted line: within 1%
+    assert (run.timeline["bias_ms"] <= ceiling * 1.01).all()
+    assert run.timeline["scale_out"].mean() < 0.5  # not locked in overload
+
+
+def test_the_window_grows_to_where_batches_pay_even_from_zero():
+    arrivals = poisson_arrivals(315.0, 90.0, seed=0)
+    run = simulate(arrivals, service=HEAVY_BASE, controller=EnvelopeBatchingController(50.0),
+                   instances=2)
+    assert run.timeline["max_wait_ms"].iloc[-10:].min() >= 15.0

@@ -10,12 +10,14 @@ Used by chapter 3 (batching).
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
-from perfcost.batching_eval import LOAD_BRACKET
+from perfcost.batching_eval import LOAD_BRACKET, LOAD_STEPS
 
-__all__ = ["capacity_verdict", "margin_verdict", "static_verdict", "target_verdict",
-           "trap_verdict"]
+__all__ = ["capacity_note", "capacity_verdict", "gain_verdict", "margin_verdict",
+           "spike_verdict", "static_verdict", "target_verdict", "trap_outcome", "trap_verdict"]
 
 
 def _count(part: int, whole: int) -> str:
@@ -28,7 +30,7 @@ def _shortfall(row) -> str:
     if row.behind:
         reasons.append(f"attainment below {row.behind}")
     if row.gap_to_hindsight > 0.002 + 1e-12:
-        reasons.append(f"{row.gap_to_hindsight:.1%} below the hindsight optimum")
+        reasons.append(f"{100 * row.gap_to_hindsight:.1f} points below the hindsight optimum")
     if row.gpu_excess > 0.05 + 1e-12:
         reasons.append(f"{row.gpu_excess:+.1%} GPU time")
     return f"{row.trace} ({', '.join(reasons)})"
@@ -109,3 +111,48 @@ def margin_verdict(p95_ms: float, best_p95_ms: float) -> str:
     return (f"Its p95 there is {p95_ms:.1f} ms, no lower than the hindsight optimum's "
             f"{best_p95_ms:.1f} ms: the excess is not margin but batches formed at the wrong "
             "moments, a plan that lags the traffic.")
+
+
+def capacity_note(duration_s: float) -> str:
+    """What "99% of windows" and the bisection's resolution mean on a synthetic trace."""
+    windows = int(duration_s // 10)
+    misses = math.floor(0.01 * windows + 1e-9)
+    allowed = "not one missed window" if misses == 0 else f"at most {misses} missed"
+    span = max(LOAD_BRACKET[1], 1 / LOAD_BRACKET[0])  # the half of the bracket searched
+    return (f"On a synthetic trace of {windows} windows, 99% allows {allowed}. Each "
+            f"multiplier is found to within a factor of {span ** (0.5 ** LOAD_STEPS):.3f}.")
+
+
+def spike_verdict(attainment: float, recovery_s: float) -> str:
+    """The controller on the spike trace: its attainment and, if it missed, its recovery."""
+    if attainment >= 1.0:
+        return "On this trace the controller meets the SLO in every window: there is " \
+               "nothing to recover from."
+    return (f"On this trace the controller meets the SLO in {attainment:.0%} of windows, and "
+            f"its p95 is back under the SLO {recovery_s:.0f} s after the spike ends.")
+
+
+def gain_verdict(naive_at_1: int, ours_default: int, ours_at_3: int, default_gain: float
+                 ) -> str:
+    """The gain sweep in words: reversals of the batch limit, naive against ours."""
+    naive = (f"At gain 1 the naive controller reverses direction {naive_at_1} "
+             f"time{'s' * (naive_at_1 != 1)}")
+    ours = (f"ours reverses {ours_default} at its default gain of {default_gain:g} and "
+            f"{ours_at_3} at a gain of 3")
+    if naive_at_1 > ours_default:
+        return f"{naive}: it chases the noise of each interval's p95; {ours}."
+    return f"{naive}, no more than ours here ({ours}): this traffic gives it no noise to chase."
+
+
+def trap_outcome(overloaded: bool, naive_batch: float, ours_batch: float, signals: int,
+                 intervals: int) -> str:
+    """What the naive controller and ours did through the one-instance spike."""
+    said = f"ours raised the scale-out signal in {signals} of {intervals} intervals"
+    if not overloaded:
+        return (f"Without overload {said}" + (": signals an autoscaler would act on without "
+                "need." if signals else "."))
+    shrank = ("" if naive_batch < ours_batch else " Here the naive controller did not shrink "
+              "its batches below ours.")
+    return (f"During the spike the naive controller's batch limit averages {naive_batch:.0f} "
+            f"against {ours_batch:.0f} for ours, and {said}.{shrank} The right response is "
+            "outside the batcher: add instances (chapter 1 sizes them) or shed load.")

@@ -497,19 +497,22 @@ class EnvelopeBatchingController:
     (largest b), and within ``cost_tolerance`` of it, the one with the highest safe rate. A
     window is long only while the envelope is low: fill time, not load, is what shrinks it.
 
-    Stability. The window grows by at most ``max_wait_step`` × SLO per interval (it shrinks at
-    once); batch limits stay within twice the largest batch measured, so the fitted line is
-    never extrapolated far.
+    Stability. The window is chosen among all candidates and approached by at most
+    ``max_wait_step`` × SLO per interval (it shrinks at once); batch limits stay within twice
+    the largest batch measured, so the fitted line is never extrapolated far.
 
     Feedback. The bias follows the model's error, the windowed p95 (``latency_window_s``, at
     least ``min_samples`` completions) minus the prediction for the configuration in force at
     the busiest interval's rate in that window (the requests its p95 is made of):
     with gain ``integral_gain`` when the model was optimistic, with time constant
-    ``bias_decay_s`` when it was pessimistic, clamped to [−SLO/4, SLO/2]. It tracks an error
-    rather than summing one, so it unwinds as soon as the model is right again, and it is not
-    updated in overload (load, not a model error).
+    ``bias_decay_s`` when it was pessimistic, clamped to [−SLO/4, SLO/2] and never so high
+    that one request's fitted service time no longer fits under the target. It tracks an error
+    rather than summing one, so it unwinds as soon as the model is right again; in overload
+    (load, not a model error) it relaxes towards zero with time constant ``bias_decay_s``.
 
-    Cold start. The fallback configuration until batches of two sizes identify the line. No
+    Cold start. The fallback configuration until batches of two sizes identify the line (when
+    every batch is full at the fallback size, half that size is tried, so the line is
+    identified even when the first load is more than the fallback serves). No
     panic mode: the envelope holds the highest recent rate, and an interval with a backlog
     counts its backlog as rate, so a spike raises the plan within one interval.
 
@@ -653,9 +656,8 @@ class EnvelopeBatchingController:
         """(W, B, safe): the cheapest candidate safe up to headroom × envelope, or else up to
         the load of now (``current``, the last interval's arrivals and backlog per second)."""
         waits, sizes = self._limits(model)
-        # Trust region: the window grows by at most a tenth of the SLO per interval, batch
-        # limits stay within twice the largest batch measured (the fit is not extrapolated).
-        waits = waits[waits <= self._wait_ms + self.max_wait_step * self.slo_p95_ms + 1e-9]
+        # Trust region: batch limits stay within twice the largest batch measured (the fit is
+        # not extrapolated); the window is chosen among all, then approached step by step.
         sizes = sizes[sizes <= max(self.fallback[1], 2 * self._fit.largest)]
         # Capacity for the peak: a burst as high as any over peak_s finds batches large
         # enough to carry it (or the largest there are).
@@ -684,7 +686,10 @@ class EnvelopeBatchingController:
         cheapest = cost[safe].min()
         pick = safe & (cost <= cheapest * (1 + self.cost_tolerance))
         i, j = np.unravel_index(np.argmax(np.where(pick, safe_rate, -1.0)), pick.shape)
-        return float(waits[i]), int(sizes[j]), True
+        # The window grows by at most max_wait_step x SLO per interval (a shorter window with
+        # the same batch limit fills less, so each step on the way is as safe).
+        wait = min(float(waits[i]), self._wait_ms + self.max_wait_step * self.slo_p95_ms)
+        return wait, int(sizes[j]), True
 
     def update(self, m: Measurement) -> tuple[float, int]:
         """Measure, estimate, decide, apply; see the class docstring."""
@@ -699,24 +704,32 @@ class EnvelopeBatchingController:
         model = self._fit.model()
         decision = {"mode": "fallback", "scale_out": False, "bias_ms": self._bias_ms,
                     "envelope_rps": envelope, "shed": 0}
-        if model is None:
+        if model is None:  # the fallback; full batches of one size cannot identify the line,
+            wait, size = self.fallback  # so then try half that size
+            if self._fit.count and self._fit.largest == size:
+                size = max(1, size // 2) if size > 1 else min(2, self.max_batch_limit)
             self.last_decision = decision
-            self._wait_ms, self._batch = self.fallback
-            return self.fallback
+            self._wait_ms, self._batch = wait, size
+            return wait, size
         current = (m.arrivals + m.queue_len) / m.interval_s
         wait, batch, safe = self._plan(model, typical, envelope, current, m.instances)
         # Feedback: the bias follows the model's error (measured minus predicted p95 of the
         # configuration in force), fast when the model was optimistic, slowly when it was
         # pessimistic; not in overload (load, not a model error). It tracks an error, so it
         # cannot wind up, and it sits at a clamp only while the error does.
+        decay = 1.0 - math.exp(-m.interval_s / self.bias_decay_s)
         if p95_ms is not None and safe:
             predicted = float(self._predict_ms(model, m.max_wait_ms, float(m.max_batch_size),
                                                self._busiest, m.instances)[0])
             error = p95_ms - predicted if math.isfinite(predicted) else self._bias_ms
-            gain = (self.integral_gain if error > self._bias_ms
-                    else 1.0 - math.exp(-m.interval_s / self.bias_decay_s))
+            gain = self.integral_gain if error > self._bias_ms else decay
             self._bias_ms += gain * (error - self._bias_ms)
-            self._bias_ms = min(max(self._bias_ms, -self.slo_p95_ms / 4), self.slo_p95_ms / 2)
+        elif not safe:  # overload: the error is load, so the bias relaxes towards zero
+            self._bias_ms -= decay * self._bias_ms
+        # Never so high that not even one request fits under the target.
+        ceiling = self.target_fraction * self.slo_p95_ms - float(model.batch_ms(1))
+        self._bias_ms = min(max(self._bias_ms, -self.slo_p95_ms / 4),
+                            max(-self.slo_p95_ms / 4, min(self.slo_p95_ms / 2, ceiling)))
         decision.update(mode="normal" if safe else "overload", scale_out=not safe,
                         bias_ms=self._bias_ms)
         if self.shed_queue_over is not None:

@@ -350,6 +350,16 @@ def _real_trace_fits(values: Mapping[str, object]) -> None:
                              "of simulation)", float(f"{load:.4g}"))
 
 
+def _slo_above_one_request(values: Mapping[str, object]) -> None:
+    """slo_p95_ms > base_ms + per_item_ms: an SLO below one request's own service time is one
+    no batching policy can meet, and leaves no batch limit to search."""
+    one_ms = values["base_ms"] + values["per_item_ms"]
+    if values["slo_p95_ms"] <= one_ms:
+        raise ParameterError("slo_p95_ms", f"more than base_ms + per_item_ms = {one_ms:g} ms "
+                             "(one request's service time: no batching policy meets less)",
+                             values["slo_p95_ms"])
+
+
 def _one_bursty_rate_positive(values: Mapping[str, object]) -> None:
     """bursty_rps: not both rates zero."""
     if max(values["bursty_rps"]) <= 0:
@@ -538,8 +548,8 @@ BATCHING = ChapterInputs(
         "trace_peak_rps": RATE_RPS,
         "seed": SEED,
     },
-    rules=(_spike_inside_trace, _one_bursty_rate_positive, _traces_fit, _work_fits,
-           _real_trace_fits),
+    rules=(_spike_inside_trace, _slo_above_one_request, _one_bursty_rate_positive,
+           _traces_fit, _work_fits, _real_trace_fits),
 )
 
 COMPRESSION = ChapterInputs(checks={
