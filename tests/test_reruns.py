@@ -525,7 +525,7 @@ def test_a_rising_tier_ladder_and_a_short_month_are_refused_before_a_run(reruns,
 
 REAL_TRACE = (Path(__file__).resolve().parents[2] / "shared" / "data" / "traces"
               / "mooncake_conversation.csv")
-SHORT = {"duration_s": 120.0, "spike_start_s": 40.0, "spike_duration_s": 30.0}
+SHORT = {"duration_s": 60.0, "spike_start_s": 20.0, "spike_duration_s": 20.0}
 ONE_T4 = {"instances": 1, "steady_rps": 350.0, "diurnal_mean_rps": 400.0,
           "bursty_rps": [200.0, 800.0], "swing_peak_rps": 800.0, "cold_start_rps": 500.0}
 BATCHING_SETS: list[dict] = [
