@@ -1,0 +1,216 @@
+"""When a measured difference is a difference: timing ratios with intervals, paired accuracy.
+
+A speed-up is priced in money only when it is measurable. Timings are taken as repeated,
+interleaved trials (:func:`interleaved_trials`: every trial runs each candidate once, in a
+shuffled order, so drift in the machine falls on all of them alike); two candidates are compared
+by the ratio of their medians with a percentile bootstrap interval (:func:`ratio_of_medians`),
+resampling sessions as well as trials when each candidate was timed in several sessions.
+An interval that includes 1 is "no measurable difference", and its gain is 1.0
+(:attr:`Ratio.gain`).
+
+Accuracy is compared on the *same* test examples, so the comparison is paired: McNemar's exact
+test on the discordant pairs, and a Wald interval for the paired difference
+(:func:`paired_accuracy`; Agresti & Min 2005, "Simple improved confidence intervals for
+comparing matched proportions", Statistics in Medicine 24:729-740, add 0.5 to each cell).
+:func:`accuracy_gate` compares that interval with the drop a reader allows.
+
+Used by chapter 4 (compression) for issue 11.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from perfcost.validation import ParameterError, fraction, integer_in_range, seed_value
+
+__all__ = [
+    "PairedAccuracy",
+    "Ratio",
+    "accuracy_gate",
+    "interleaved_trials",
+    "paired_accuracy",
+    "ratio_of_medians",
+]
+
+MAX_TRIALS = 100_000
+MAX_BOOTSTRAP_DRAWS = 5e7  # resamples x samples held at once
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """median(candidate) / median(baseline), with a ``confidence`` interval [low, high]."""
+
+    estimate: float
+    low: float
+    high: float
+    confidence: float
+
+    @property
+    def measurable(self) -> bool:
+        """Whether the interval excludes 1 (no change)."""
+        return not self.low <= 1.0 <= self.high
+
+    @property
+    def gain(self) -> float:
+        """The ratio to price: the estimate when measurable, else exactly 1.0."""
+        return self.estimate if self.measurable else 1.0
+
+    def describe(self, unit: str = "") -> str:
+        """``1.42x (1.38-1.47)``, or ``no measurable difference (0.97-1.04)``."""
+        interval = f"{self.low:.2f}-{self.high:.2f}{unit}"
+        if not self.measurable:
+            return f"no measurable difference ({interval})"
+        return f"{self.estimate:.2f}{unit} ({interval})"
+
+
+def _positive(name: str, samples: np.ndarray) -> np.ndarray:
+    if not np.all(np.isfinite(samples)) or np.any(samples <= 0):
+        raise ParameterError(name, "finite measurements > 0", samples[~(samples > 0)][:3])
+    return samples
+
+
+def _sessions(name: str, values) -> np.ndarray:
+    """Measurements as a (sessions, trials) array: a flat list is one session; a list of
+    equally long lists is one per session (at least two sessions, two trials each)."""
+    try:
+        samples = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        samples = np.empty((0,))
+    if samples.ndim == 1 and samples.size >= 2:
+        return _positive(name, samples[None, :])
+    if samples.ndim == 2 and samples.shape[0] >= 2 and samples.shape[1] >= 2:
+        return _positive(name, samples)
+    raise ParameterError(name, "at least two measurements, or at least two sessions of equally "
+                         "many (two or more) measurements", f"shape {samples.shape}")
+
+
+def _bootstrap_medians(samples: np.ndarray, resamples: int, rng) -> np.ndarray:
+    """Medians of ``resamples`` two-stage resamples: sessions with replacement, then trials
+    within each session drawn (a cluster bootstrap; one session: a plain bootstrap)."""
+    sessions, trials = samples.shape
+    chosen = rng.integers(0, sessions, (resamples, sessions))
+    picked = rng.integers(0, trials, (resamples, sessions, trials))
+    return np.median(samples[chosen[..., None], picked].reshape(resamples, -1), axis=1)
+
+
+def ratio_of_medians(baseline, candidate, *, confidence: float = 0.99,
+                     resamples: int = 2000, seed: int = 0) -> Ratio:
+    """The ratio of the candidate's median to the baseline's, with a percentile bootstrap
+    interval: both sides are resampled independently ``resamples`` times (in [100, 100,000]).
+
+    ``baseline`` and ``candidate`` are positive measurements (times, or throughputs): a flat
+    list of at least two, or one list per session (inference session, process, machine) of
+    equally many. With sessions, the bootstrap resamples sessions and then trials within them,
+    so the spread between sessions (memory placement, a different process) is part of the
+    interval: two sessions of one graph can differ by a percent or two, which no number of
+    trials in one session reveals as noise. ``confidence`` is in (0, 1); the default 0.99
+    keeps the false alarms of a table of comparisons rare.
+    """
+    a = _sessions("baseline", baseline)
+    b = _sessions("candidate", candidate)
+    confidence = fraction("confidence", confidence, low_open=True, high_open=True)
+    most = max(100, min(100_000, int(MAX_BOOTSTRAP_DRAWS // max(a.size, b.size))))
+    resamples = integer_in_range("resamples", resamples, 100, most)
+    rng = np.random.default_rng(seed_value(seed))
+    ratios = _bootstrap_medians(b, resamples, rng) / _bootstrap_medians(a, resamples, rng)
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(ratios, [tail, 1 - tail])
+    estimate = float(np.median(b) / np.median(a))
+    return Ratio(estimate, float(min(low, estimate)), float(max(high, estimate)), confidence)
+
+
+def interleaved_trials(candidates: Mapping[str, Callable[[], float]], *, trials: int,
+                       seed: int = 0) -> dict[str, np.ndarray]:
+    """Run every candidate once per trial, in an order shuffled each trial; return each
+    candidate's ``trials`` measurements (whatever its function returns: seconds, requests/s).
+
+    ``trials`` is in [2, 100,000]. Interleaving puts slow drift of the machine (frequency,
+    other load, caches) on every candidate alike instead of on whichever ran last.
+    """
+    if not isinstance(candidates, Mapping) or not candidates:
+        raise ParameterError("candidates", "a non-empty dict of name: function", candidates)
+    for name, run in candidates.items():
+        if not callable(run):
+            raise ParameterError(f"candidates[{name!r}]", "a function", run)
+    trials = integer_in_range("trials", trials, 2, MAX_TRIALS)
+    rng = np.random.default_rng(seed_value(seed))
+    names = list(candidates)
+    found = {name: np.empty(trials) for name in names}
+    for trial in range(trials):
+        for index in rng.permutation(len(names)):
+            found[names[index]][trial] = candidates[names[index]]()
+    return found
+
+
+@dataclass(frozen=True)
+class PairedAccuracy:
+    """Candidate accuracy minus baseline accuracy on the same examples.
+
+    ``only_baseline`` and ``only_candidate`` count the discordant examples (right for one
+    only); ``p_value`` is McNemar's exact two-sided test of no difference.
+    """
+
+    difference: float
+    low: float
+    high: float
+    p_value: float
+    only_baseline: int
+    only_candidate: int
+    examples: int
+
+
+def _correct(name: str, values) -> np.ndarray:
+    flags = np.asarray(values)
+    if flags.ndim != 1 or flags.size == 0 or flags.dtype != bool:
+        raise ParameterError(name, "a non-empty one-dimensional array of True/False",
+                             f"{flags.dtype} of shape {flags.shape}")
+    return flags
+
+
+def paired_accuracy(baseline_correct, candidate_correct, *,
+                    confidence: float = 0.95) -> PairedAccuracy:
+    """Compare two classifiers on the same examples (``*_correct``: True where right).
+
+    With b examples right only for the baseline and c only for the candidate, out of n:
+    difference (c − b)/n; interval by Agresti–Min (0.5 added to each of the four cells, then
+    Wald); p-value by McNemar's exact test, the binomial test of min(b, c) in b + c at 1/2.
+    """
+    a = _correct("baseline_correct", baseline_correct)
+    b_flags = _correct("candidate_correct", candidate_correct)
+    if b_flags.shape != a.shape:
+        raise ParameterError("candidate_correct", f"one flag per example ({a.size})",
+                             f"shape {b_flags.shape}")
+    confidence = fraction("confidence", confidence, low_open=True, high_open=True)
+    n = a.size
+    only_a, only_b = int(np.sum(a & ~b_flags)), int(np.sum(~a & b_flags))
+    both, neither = int(np.sum(a & b_flags)), int(np.sum(~a & ~b_flags))
+    cells = np.array([both, only_a, only_b, neither], dtype=float) + 0.5
+    total = cells.sum()
+    p12, p21 = cells[1] / total, cells[2] / total
+    spread = math.sqrt(((p12 + p21) - (p21 - p12) ** 2) / total)
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    centre = p21 - p12
+    discordant = only_a + only_b
+    p_value = 1.0 if discordant == 0 else float(
+        stats.binomtest(min(only_a, only_b), discordant, 0.5).pvalue)
+    return PairedAccuracy((only_b - only_a) / n, centre - z * spread, centre + z * spread,
+                          p_value, only_a, only_b, n)
+
+
+def accuracy_gate(paired: PairedAccuracy, max_drop: float) -> str:
+    """``"within"`` when the whole interval is above −``max_drop`` (the drop is at most that,
+    at the interval's confidence), ``"exceeds"`` when the whole interval is below it, else
+    ``"inconclusive"``: the test set cannot tell. ``max_drop`` is in [0, 1]."""
+    if not isinstance(paired, PairedAccuracy):
+        raise ParameterError("paired", "a PairedAccuracy", type(paired).__name__)
+    max_drop = fraction("max_drop", max_drop)
+    if paired.low >= -max_drop:
+        return "within"
+    if paired.high < -max_drop:
+        return "exceeds"
+    return "inconclusive"

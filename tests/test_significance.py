@@ -1,0 +1,191 @@
+"""Issue 11: a difference is priced only when it is measurable; accuracy is compared paired."""
+
+import math
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from perfcost import significance as sig
+from perfcost.validation import ParameterError
+
+positive = st.floats(1e-3, 1e3, allow_nan=False)
+
+
+# --- Ratios of medians --------------------------------------------------------------------------
+
+def test_a_doubling_is_measured_as_two():
+    rng = np.random.default_rng(0)
+    baseline = 1.0 + 0.01 * rng.standard_normal(200)
+    ratio = sig.ratio_of_medians(baseline, 2.0 * baseline[::-1])
+    assert ratio.estimate == pytest.approx(2.0)
+    assert ratio.measurable and ratio.gain == ratio.estimate
+    assert ratio.low <= 2.0 <= ratio.high and ratio.high - ratio.low < 0.02
+    assert ratio.describe("x").startswith("2.00x (")
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(positive, min_size=2, max_size=50))
+def test_identical_samples_are_no_measurable_difference(samples):
+    ratio = sig.ratio_of_medians(samples, list(samples))
+    assert ratio.estimate == pytest.approx(1.0)
+    assert ratio.low <= 1.0 <= ratio.high and not ratio.measurable
+    assert ratio.gain == 1.0
+    assert ratio.describe().startswith("no measurable difference (")
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(positive, min_size=2, max_size=50), st.floats(0.01, 100))
+def test_the_estimate_scales_with_the_candidate(samples, factor):
+    ratio = sig.ratio_of_medians(samples, [factor * s for s in samples])
+    assert ratio.estimate == pytest.approx(factor, rel=1e-9)
+    assert ratio.low <= ratio.estimate <= ratio.high
+
+
+def test_two_samples_of_one_distribution_are_rarely_called_different():
+    # At 99% confidence, about one pair in a hundred; the bootstrap of a median is a little
+    # conservative, so 100 seeded pairs of lognormal timings give at most three.
+    rng = np.random.default_rng(11)
+    false_alarms = sum(
+        sig.ratio_of_medians(rng.lognormal(0, 0.3, 60), rng.lognormal(0, 0.3, 60),
+                             resamples=1000, seed=seed).measurable
+        for seed in range(100))
+    assert false_alarms <= 3
+
+
+def test_a_five_percent_slowdown_in_noisy_timings_is_found():
+    rng = np.random.default_rng(3)
+    baseline, candidate = rng.lognormal(0, 0.05, 400), 1.05 * rng.lognormal(0, 0.05, 400)
+    ratio = sig.ratio_of_medians(baseline, candidate)
+    assert ratio.measurable and 1.02 < ratio.estimate < 1.08
+
+
+def test_two_exports_of_the_same_graph_are_not_different():
+    """The issue's artefact: one dense graph timed twice must not be priced as a slowdown.
+
+    Three sessions per export, created alternately: sessions created one after another differ
+    by about a percent (memory placement) however many trials each gets, so the sessions are
+    the replicates and the interval resamples them.
+    """
+    import tempfile
+    from pathlib import Path
+
+    import torch
+
+    from perfcost.compression import _session, export_onnx, mlp
+
+    torch.manual_seed(0)
+    model = mlp([784, 256, 10])
+    batch = {"x": np.random.default_rng(0).standard_normal((64, 784)).astype(np.float32)}
+    with tempfile.TemporaryDirectory() as folder:
+        paths = {name: export_onnx(model, Path(folder) / f"{name}.onnx")
+                 for name in ("first", "second")}
+        assert paths["first"].read_bytes() == paths["second"].read_bytes()
+        sessions = {(name, k): _session(path, 1) for k in range(3)
+                    for name, path in paths.items()}
+
+        def timed(session):
+            def run():
+                start = time.perf_counter()
+                session.run(None, batch)
+                return time.perf_counter() - start
+            return run
+
+        for session in sessions.values():  # warm up every one
+            session.run(None, batch)
+        times = sig.interleaved_trials({k: timed(s) for k, s in sessions.items()},
+                                       trials=100, seed=0)
+    first, second = ([times[(name, k)] for k in range(3)] for name in ("first", "second"))
+    assert not sig.ratio_of_medians(first, second).measurable
+
+
+def test_sessions_are_resampled_as_well_as_trials():
+    # Two sessions per side, each steady but one percent apart: the trials alone would call
+    # the sides different (pooled, every sample differs); the sessions say they are not.
+    base = [np.full(50, 1.00), np.full(50, 1.01)]
+    same = [np.full(50, 1.01), np.full(50, 1.00)]
+    assert not sig.ratio_of_medians(base, same).measurable
+    faster = [np.full(50, 0.90), np.full(50, 0.91)]
+    assert sig.ratio_of_medians(base, faster).measurable
+
+
+def test_trials_interleave_in_a_seeded_order():
+    order = []
+    candidates = {name: (lambda name=name: order.append(name) or 1.0) for name in "abc"}
+    found = sig.interleaved_trials(candidates, trials=4, seed=5)
+    assert {name: list(v) for name, v in found.items()} == {n: [1.0] * 4 for n in "abc"}
+    rounds = [order[i:i + 3] for i in range(0, 12, 3)]
+    assert all(sorted(r) == ["a", "b", "c"] for r in rounds)
+    assert len({tuple(r) for r in rounds}) > 1  # not always the same order
+    again = []
+    sig.interleaved_trials({n: (lambda n=n: again.append(n) or 1.0) for n in "abc"},
+                           trials=4, seed=5)
+    assert again == order
+
+
+# --- Paired accuracy ----------------------------------------------------------------------------
+
+def flags(text):
+    return np.array([c == "1" for c in text])
+
+
+def test_balanced_disagreements_are_no_difference():
+    paired = sig.paired_accuracy(flags("1110"), flags("1011"))
+    assert (paired.only_baseline, paired.only_candidate, paired.examples) == (1, 1, 4)
+    assert paired.difference == 0.0 and paired.p_value == 1.0
+    assert paired.low < 0 < paired.high
+
+
+def test_ten_losses_and_no_wins_in_a_hundred_by_hand():
+    # McNemar exact: 2 x 0.5^10. Agresti-Min: cells 90.5, 10.5, 0.5, 0.5 of 102;
+    # centre 0.5/102 - 10.5/102 = -0.09804, sd sqrt((11/102 - 0.09804^2)/102) = 0.031030.
+    paired = sig.paired_accuracy(flags("1" * 100), flags("0" * 10 + "1" * 90))
+    assert paired.difference == pytest.approx(-0.10)
+    assert paired.p_value == pytest.approx(2 * 0.5**10)
+    assert paired.low == pytest.approx(-0.09804 - 1.959964 * 0.031030, abs=1e-4)
+    assert paired.high == pytest.approx(-0.09804 + 1.959964 * 0.031030, abs=1e-4)
+
+
+@pytest.mark.parametrize(("max_drop", "verdict"), [(0.2, "within"), (0.1, "inconclusive"),
+                                                    (0.01, "exceeds")])
+def test_the_gate_reads_the_whole_interval(max_drop, verdict):
+    paired = sig.paired_accuracy(flags("1" * 100), flags("0" * 10 + "1" * 90))
+    assert sig.accuracy_gate(paired, max_drop) == verdict
+
+
+def test_a_paired_interval_is_narrower_than_two_unpaired_ones():
+    # 1,000 examples, the candidate wrong on 12 the baseline got right and right on 4 it got
+    # wrong: two unpaired 95% intervals of ~0.9 accuracy are each about +-1.9 points wide.
+    base = np.ones(1000, bool)
+    base[:100] = False
+    cand = base.copy()
+    cand[100:112] = False
+    cand[:4] = True
+    paired = sig.paired_accuracy(base, cand)
+    assert paired.high - paired.low < 0.02
+    assert paired.difference == pytest.approx(-0.008)
+
+
+# --- Bad input ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: sig.ratio_of_medians([1.0], [1.0, 2.0]), "baseline must be at least two"),
+    (lambda: sig.ratio_of_medians([[1.0, 2.0], [1.0]], [1.0, 2.0]), "equally many"),
+    (lambda: sig.ratio_of_medians([[1.0, 2.0]], [1.0, 2.0]), "at least two sessions"),
+    (lambda: sig.ratio_of_medians([1.0, 0.0], [1.0, 2.0]), "baseline must be finite"),
+    (lambda: sig.ratio_of_medians([1.0, 2.0], [1.0, math.nan]), "candidate must be finite"),
+    (lambda: sig.ratio_of_medians([1.0, 2.0], [1.0, 2.0], confidence=1.0), "confidence"),
+    (lambda: sig.ratio_of_medians([1.0, 2.0], [1.0, 2.0], resamples=5), "resamples"),
+    (lambda: sig.interleaved_trials({}, trials=3), "candidates must be a non-empty dict"),
+    (lambda: sig.interleaved_trials({"a": 1}, trials=3), r"candidates\['a'\] must be"),
+    (lambda: sig.interleaved_trials({"a": lambda: 1.0}, trials=1), "trials must be"),
+    (lambda: sig.paired_accuracy([1, 0], [True, False]), "baseline_correct must be"),
+    (lambda: sig.paired_accuracy(flags("10"), flags("1")), "candidate_correct must be one"),
+    (lambda: sig.accuracy_gate("x", 0.1), "paired must be a PairedAccuracy"),
+    (lambda: sig.accuracy_gate(sig.paired_accuracy(flags("1"), flags("1")), 2), "max_drop"),
+])
+def test_bad_input_is_refused_naming_the_argument(call, message):
+    with pytest.raises(ParameterError, match=message):
+        call()
