@@ -14,7 +14,14 @@ import math
 
 import pandas as pd
 
-from perfcost.batching_eval import LOAD_BRACKET, LOAD_STEPS
+from perfcost.batching_eval import (
+    LOAD_BRACKET,
+    LOAD_STEPS,
+    SUSTAINED_SHARE,
+    TARGET_GAP,
+    TARGET_GPU_EXCESS,
+)
+from perfcost.controllers import EnvelopeBatchingController
 
 __all__ = ["capacity_note", "capacity_verdict", "gain_verdict", "margin_verdict",
            "spike_verdict", "static_verdict", "target_verdict", "trap_outcome", "trap_verdict"]
@@ -29,9 +36,9 @@ def _shortfall(row) -> str:
     reasons = []
     if row.behind:
         reasons.append(f"attainment below {row.behind}")
-    if row.gap_to_hindsight > 0.002 + 1e-12:
+    if row.gap_to_hindsight > TARGET_GAP + 1e-12:
         reasons.append(f"{100 * row.gap_to_hindsight:.1f} points below the hindsight optimum")
-    if row.gpu_excess > 0.05 + 1e-12:
+    if row.gpu_excess > TARGET_GPU_EXCESS + 1e-12:
         reasons.append(f"{row.gpu_excess:+.1%} GPU time")
     return f"{row.trace} ({', '.join(reasons)})"
 
@@ -84,7 +91,7 @@ def capacity_verdict(capacity: pd.DataFrame, instances: int) -> str:
     parts = [f"{row.policy} {_load(row.sustainable_load)} (limited by {row.trace})"
              for row in worst.itertuples()]
     fleet = "one instance carries" if instances == 1 else f"{instances} instances carry"
-    return (f"With the SLO met in 99% of windows, {fleet} every trace at up to: "
+    return (f"With the SLO met in {SUSTAINED_SHARE:.0%} of windows, {fleet} every trace at up to: "
             + "; ".join(parts) + ".")
 
 
@@ -104,10 +111,11 @@ def margin_verdict(p95_ms: float, best_p95_ms: float) -> str:
     """Why the controller spends more GPU time than a static configuration on a trace: the p95
     it keeps (``p95_ms``) against the hindsight optimum's (``best_p95_ms``)."""
     if p95_ms < best_p95_ms:
+        share = EnvelopeBatchingController.target_fraction  # the class default
         return (f"Its p95 there is {p95_ms:.1f} ms against {best_p95_ms:.1f} ms for the "
-                "hindsight optimum: that gap is the margin it keeps, planning for 90% of the "
-                "SLO at the busiest rate of the last minute because it cannot see the next "
-                "burst, and smaller batches are what the margin costs.")
+                f"hindsight optimum: that gap is the margin it keeps, planning for {share:.0%} "
+                "of the SLO at the busiest rate of the last minute because it cannot see the "
+                "next burst, and smaller batches are what the margin costs.")
     return (f"Its p95 there is {p95_ms:.1f} ms, no lower than the hindsight optimum's "
             f"{best_p95_ms:.1f} ms: the excess is not margin but batches formed at the wrong "
             "moments, a plan that lags the traffic.")
@@ -116,11 +124,12 @@ def margin_verdict(p95_ms: float, best_p95_ms: float) -> str:
 def capacity_note(duration_s: float) -> str:
     """What "99% of windows" and the bisection's resolution mean on a synthetic trace."""
     windows = int(duration_s // 10)
-    misses = math.floor(0.01 * windows + 1e-9)
+    misses = math.floor((1 - SUSTAINED_SHARE) * windows + 1e-9)
     allowed = "not one missed window" if misses == 0 else f"at most {misses} missed"
     span = max(LOAD_BRACKET[1], 1 / LOAD_BRACKET[0])  # the half of the bracket searched
-    return (f"On a synthetic trace of {windows} windows, 99% allows {allowed}. Each "
-            f"multiplier is found to within a factor of {span ** (0.5 ** LOAD_STEPS):.3f}.")
+    factor = span ** (0.5 ** LOAD_STEPS)
+    return (f"On a synthetic trace of {windows} windows, {SUSTAINED_SHARE:.0%} allows "
+            f"{allowed}. Each multiplier is found to within a factor of {factor:.3f}.")
 
 
 def spike_verdict(attainment: float, recovery_s: float) -> str:

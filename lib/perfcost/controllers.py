@@ -57,6 +57,19 @@ def _min_samples(value) -> int:
     return integer_in_range("min_samples", value, 1, MAX_MIN_SAMPLES)
 
 
+def _wait_limit(value, slo_p95_ms: float, default_share: float) -> float:
+    """The longest window a controller may set: ``default_share`` × the SLO when ``value`` is
+    None (at most ``MAX_WAIT_MS``); always shorter than the SLO, or every request would spend
+    its whole budget waiting."""
+    if value is None:
+        value = min(default_share * slo_p95_ms, MAX_WAIT_MS)
+    value = non_negative("max_wait_limit_ms", value, maximum=MAX_WAIT_MS)
+    if value >= slo_p95_ms:
+        raise ParameterError("max_wait_limit_ms", f"< slo_p95_ms = {slo_p95_ms:g} "
+                             "(a window as long as the SLO spends it all waiting)", value)
+    return value
+
+
 def _check_aimd_settings(policy) -> None:
     """Check and normalise the settings both AIMD policies share, in place, by name."""
     policy.slo_p95_ms = _slo(policy.slo_p95_ms)
@@ -271,14 +284,7 @@ class SLOBatchingController:
         self._check_fallback()
 
     def _check_wait_limit(self) -> None:
-        if self.max_wait_limit_ms is None:
-            self.max_wait_limit_ms = min(0.6 * self.slo_p95_ms, MAX_WAIT_MS)
-        self.max_wait_limit_ms = non_negative("max_wait_limit_ms", self.max_wait_limit_ms,
-                                              maximum=MAX_WAIT_MS)
-        if self.max_wait_limit_ms >= self.slo_p95_ms:
-            raise ParameterError("max_wait_limit_ms", f"< slo_p95_ms = {self.slo_p95_ms:g} "
-                                 "(a window as long as the SLO spends it all waiting)",
-                                 self.max_wait_limit_ms)
+        self.max_wait_limit_ms = _wait_limit(self.max_wait_limit_ms, self.slo_p95_ms, 0.6)
 
     def _check_fallback(self) -> None:
         if self.fallback is None:  # 2 ms and batch 8, within a tight SLO's wait limit
@@ -562,14 +568,7 @@ class EnvelopeBatchingController:
         self.max_wait_step = fraction("max_wait_step", self.max_wait_step, low_open=True)
         self.max_utilisation = fraction("max_utilisation", self.max_utilisation, low_open=True)
         self.max_batch_limit = _batch_limit(self.max_batch_limit)
-        if self.max_wait_limit_ms is None:
-            self.max_wait_limit_ms = min(0.8 * self.slo_p95_ms, MAX_WAIT_MS)
-        self.max_wait_limit_ms = non_negative("max_wait_limit_ms", self.max_wait_limit_ms,
-                                              maximum=MAX_WAIT_MS)
-        if self.max_wait_limit_ms >= self.slo_p95_ms:
-            raise ParameterError("max_wait_limit_ms", f"< slo_p95_ms = {self.slo_p95_ms:g} "
-                                 "(a window as long as the SLO spends it all waiting)",
-                                 self.max_wait_limit_ms)
+        self.max_wait_limit_ms = _wait_limit(self.max_wait_limit_ms, self.slo_p95_ms, 0.8)
         if self.fallback is None:
             self.fallback = (min(2.0, self.max_wait_limit_ms), min(8, self.max_batch_limit))
         SLOBatchingController._check_fallback(self)  # the same rules, the same messages
