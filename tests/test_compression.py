@@ -15,25 +15,22 @@ from torch.nn import functional as F
 from perfcost.compression import (
     CompressionSettings,
     Dataset,
-    accuracy_with_ci,
     check_variants,
     compress_and_measure,
-    cpu_features,
     distillation_loss,
     export_onnx,
-    first_to_try,
     load_mnist_subset,
-    measure_variants,
     mlp,
-    peak_memory_bytes,
-    predict_onnx,
     prune_structured,
     prune_unstructured,
-    quantize_int8_dynamic,
     train,
     weight_sparsity,
 )
+from perfcost.onnx_timing import TimingPlan, cpu_features, peak_memory_bytes, predict
+from perfcost.onnx_variants import quantize_int8_dynamic
+from perfcost.significance import accuracy_with_ci
 from perfcost.validation import ParameterError
+from perfcost.variant_measurement import Built, Workload, first_to_try, measure_variants
 
 
 @pytest.fixture
@@ -62,7 +59,7 @@ def test_onnx_export_predicts_like_torch(tiny, tmp_path):
     path = export_onnx(tiny, tmp_path / "tiny.onnx")
     with torch.no_grad():
         expected = tiny(torch.from_numpy(data.x_test)).argmax(dim=1).numpy()
-    assert np.array_equal(predict_onnx(path, data.x_test, threads=1), expected)
+    assert np.array_equal(predict(path, data.x_test, threads=1).argmax(axis=1), expected)
 
 
 def test_int8_weights_are_within_one_step_of_the_originals(tiny, tmp_path):
@@ -138,7 +135,7 @@ def test_accuracy_interval_brackets_the_accuracy():
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: check_variants(["fp32", "fp16"]), "variants must be a non-empty list of distinct"),
+        (lambda: check_variants(["fp32", "bf16"]), "variants must be a non-empty list of distinct"),
         (lambda: CompressionSettings(sparsity=1.0), r"sparsity must be a number in \[0, 1\)"),
         (lambda: CompressionSettings(sparsity=-0.1), r"sparsity must be a number in \[0, 1\)"),
         (lambda: CompressionSettings(temperature=0),
@@ -164,8 +161,8 @@ def test_peak_memory_is_measured_and_grows_with_the_model(tmp_path):
     torch.manual_seed(0)
     small = export_onnx(mlp([784, 16, 10]), tmp_path / "small.onnx")
     large = export_onnx(mlp([784, 1024, 1024, 10]), tmp_path / "large.onnx")
-    small_bytes = peak_memory_bytes(small, input_width=784)
-    large_bytes = peak_memory_bytes(large, input_width=784)
+    small_bytes = peak_memory_bytes(small, input_shape=(784,))
+    large_bytes = peak_memory_bytes(large, input_shape=(784,))
     assert 0 < small_bytes < large_bytes
     assert large_bytes - small_bytes > 0.8 * 4 * (784 * 1024 + 1024 * 1024)  # the fp32 weights
 
@@ -190,8 +187,9 @@ SETTINGS_BAD = {
     "threads": bad_numbers(65, whole=True),
     "seed": bad_numbers(2**32, zero_ok=True, whole=True),
 }
-TABLE = pd.DataFrame({"accuracy": [0.9, 0.89], "latency_p50_ms": [2.0, 1.0],
-                      "training_flops": [1.0, 1.0]}, index=["fp32", "int8_dynamic"])
+TABLE = pd.DataFrame({"accuracy_change_low": [0.0, -0.01], "latency_p50_ms": [2.0, 1.0],
+                      "latency_p50_high_ms": [2.1, 1.1], "training_flops": [1.0, 1.0]},
+                     index=["fp32", "int8_dynamic"])
 CALLS = [  # (label, function, good keyword arguments, {argument: bad values})
     ("mlp", mlp, dict(sizes=[2, 3]),
      {"sizes": [None, "23", [2], [2] * 17, [2, 0], [2, 2.5], [2, 4097], [2, math.nan]]}),
@@ -280,19 +278,21 @@ def test_variants_come_back_as_a_list():
 
 
 def test_runtime_arguments_are_checked_before_work(tmp_path):
-    refused_by_name(lambda: predict_onnx(tmp_path / "missing.onnx", np.zeros((1, 8)),
-                                         threads=0), "threads")
-    refused_by_name(lambda: peak_memory_bytes(tmp_path / "missing.onnx", input_width=10**6),
-                    "input_width")
-    refused_by_name(lambda: peak_memory_bytes(tmp_path / "m.onnx", input_width=8, batch=0),
+    refused_by_name(lambda: predict(tmp_path / "missing.onnx", np.zeros((1, 8)), threads=0),
+                    "threads")
+    refused_by_name(lambda: peak_memory_bytes(tmp_path / "m.onnx", input_shape=(10**9,)),
+                    "input_shape")
+    refused_by_name(lambda: peak_memory_bytes(tmp_path / "m.onnx", input_shape=(8,), batch=0),
                     "batch")
-    refused_by_name(lambda: measure_variants({}, tiny_data()), "models")
-    refused_by_name(lambda: measure_variants({"fp16": (tmp_path, None)}, tiny_data()), "variant")
-    models = {"fp32": (tmp_path / "fp32.onnx", None)}
-    for argument, value in (("threads", 65), ("runs", 0), ("rounds", 10**6), ("seed", -1)):
-        refused_by_name(lambda a=argument, v=value: measure_variants(
-            models, tiny_data(), **{a: v}), argument)
-    refused_by_name(lambda: measure_variants(models, None), "data")
+    workload = Workload(tiny_data().x_test, tiny_data().y_test)
+    refused_by_name(lambda: measure_variants({}, workload), "built")
+    refused_by_name(lambda: measure_variants({"int8": Built(tmp_path)}, workload), "built")
+    built = {"fp32": Built(tmp_path / "fp32.onnx")}
+    refused_by_name(lambda: measure_variants(built, None), "workload")
+    refused_by_name(lambda: measure_variants(built, workload, plan=TimingPlan(batch=10**4)),
+                    "plan")
+    for argument, value in (("sessions", 1), ("trials", 1), ("batch", 0), ("budget_s", 0)):
+        refused_by_name(lambda a=argument, v=value: TimingPlan(**{a: v}), argument)
 
 
 def test_compress_and_measure_refuses_before_training(tmp_path):

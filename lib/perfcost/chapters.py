@@ -134,6 +134,17 @@ def chapter_parameters(chapter: Chapter) -> dict[str, Parameter]:
     }
 
 
+def default_values(name: str, root: Path | None = None) -> dict[str, object]:
+    """The defaults of chapter ``name``'s parameters, read from its notebook in the book at
+    ``root`` (default: found from the working directory): the one place a chapter's inputs are
+    typed, for another chapter to start from (chapter 4 prices through chapter 2's service)."""
+    folder = find_book_root() if root is None else Path(root)
+    path = folder / CHAPTER_FOLDER / f"{name}.ipynb"
+    if not path.is_file():
+        raise RerunError(f"no chapter {name!r} at {path}")
+    return {p.name: p.default for p in chapter_parameters(Chapter(name, path)).values()}
+
+
 def _whole(value: float) -> float | int:
     """``value`` as an int when it is a finite whole number (``1e3`` for a count), else itself."""
     return int(value) if math.isfinite(value) and value == int(value) else value

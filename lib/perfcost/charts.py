@@ -290,7 +290,8 @@ def compression_chart(table: pd.DataFrame) -> alt.Chart:
     """Accuracy against batch-1 latency, one point per variant, sized by the ONNX file.
 
     ``table`` has columns ``variant``, ``latency_p50_ms``, ``accuracy``, ``accuracy_low``,
-    ``accuracy_high`` and ``size_mb``.
+    ``accuracy_high`` and ``size_mb``; with ``latency_p50_low_ms`` and ``latency_p50_high_ms``
+    too, the latency's interval is drawn across each point.
     """
     base = alt.Chart(table).encode(
         x=alt.X("latency_p50_ms:Q", title="latency at batch 1, p50 (ms)",
@@ -305,5 +306,8 @@ def compression_chart(table: pd.DataFrame) -> alt.Chart:
                  alt.Tooltip("latency_p50_ms:Q", format=".3f"),
                  alt.Tooltip("size_mb:Q", format=".2f")],
     )
-    intervals = base.mark_rule().encode(y="accuracy_low:Q", y2="accuracy_high:Q")
-    return alt.layer(intervals, points)
+    intervals = [base.mark_rule().encode(y="accuracy_low:Q", y2="accuracy_high:Q")]
+    if {"latency_p50_low_ms", "latency_p50_high_ms"} <= set(table.columns):
+        intervals.append(base.mark_rule().encode(
+            x="latency_p50_low_ms:Q", x2="latency_p50_high_ms:Q", y="accuracy:Q"))
+    return alt.layer(*intervals, points)

@@ -21,30 +21,21 @@ Used by chapter 4 (compression).
 
 from __future__ import annotations
 
-import contextlib
-import gzip
-import io
 import itertools
-import logging
 import math
-import statistics
-import subprocess
-import sys
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
-import pandas as pd
 import torch
-from onnxruntime.quantization import QuantType, quant_pre_process, quantize_dynamic
 from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils import prune
 
+from perfcost.onnx_timing import TimingPlan, session
+from perfcost.onnx_variants import ONNX_BUILDERS, quantize_int8_dynamic, quiet_converters
 from perfcost.validation import (
     ParameterError,
     fraction,
@@ -53,32 +44,36 @@ from perfcost.validation import (
     positive,
     seed_value,
 )
-from perfcost.variants import COMPARISONS, VARIANTS
+from perfcost.variant_measurement import (
+    Built,
+    VariantMeasurement,
+    Workload,
+    measure_variants,
+    random_workload,
+)
+from perfcost.variants import COMPARISONS, ONNX_VARIANTS, TRAINED_VARIANTS, VARIANTS
 
 __all__ = [
     "COMPARISONS",
+    "ONNX_VARIANTS",
+    "TRAINED_VARIANTS",
     "VARIANTS",
     "CompressionSettings",
     "Dataset",
     "TrainingCost",
-    "VariantMeasurement",
-    "accuracy_with_ci",
+    "build_variants",
     "check_variants",
     "compress_and_measure",
-    "cpu_features",
     "distillation_loss",
     "export_onnx",
-    "first_to_try",
+    "forward_macs",
     "load_mnist_subset",
-    "measure_variants",
-    "measurements_table",
+    "measure_onnx_model",
     "mlp",
-    "peak_memory_bytes",
-    "predict_onnx",
     "prune_structured",
     "prune_unstructured",
-    "quantize_int8_dynamic",
     "train",
+    "weight_sparsity",
 ]
 
 MAX_UNITS = 4_096  # hidden-layer width: a 4,096-wide teacher trains in minutes on a laptop
@@ -310,23 +305,7 @@ def prune_structured(model: nn.Sequential, keep_fraction: float) -> nn.Sequentia
     return smaller.eval()
 
 
-# --- ONNX, quantization and measurement ----------------------------------------------------------
-
-@contextlib.contextmanager
-def _quiet_exporters():
-    """Keep the exporter's and quantizer's progress notes out of the caller's output."""
-    loggers = [logging.getLogger(name) for name in ("torch.onnx", "")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.ERROR)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=FutureWarning, module="torch|copyreg")
-            yield
-    finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)
-
+# --- ONNX ----------------------------------------------------------------------------------------
 
 def export_onnx(model: nn.Module, path: Path) -> Path:
     """Export ``model`` to ONNX at ``path`` (batch dimension dynamic, weights inside the file)
@@ -334,204 +313,13 @@ def export_onnx(model: nn.Module, path: Path) -> Path:
     path = Path(path)
     make_pruning_permanent(model).eval()
     example = torch.zeros(1, _linears(model)[0].in_features)
-    with _quiet_exporters():
+    with quiet_converters():
         torch.onnx.export(model, (example,), str(path), input_names=["x"],
                           output_names=["logits"],
                           dynamic_shapes=({0: torch.export.Dim("batch")},), dynamo=True,
                           external_data=False)
     return path
 
-
-def quantize_int8_dynamic(onnx_path: Path, out_path: Path) -> Path:
-    """ONNX Runtime dynamic quantization: int8 weights (per tensor), activations quantized on the
-    fly at run time, after ONNX Runtime's recommended pre-processing (shape inference and graph
-    optimisation)."""
-    out_path = Path(out_path)
-    prepared = out_path.with_suffix(".prepared.onnx")
-    with _quiet_exporters():
-        quant_pre_process(str(onnx_path), str(prepared))
-        quantize_dynamic(str(prepared), str(out_path), weight_type=QuantType.QInt8,
-                         per_channel=False)
-    prepared.unlink()
-    return out_path
-
-
-def _session(onnx_path: Path, threads: int) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-
-
-def predict_onnx(onnx_path: Path, images: np.ndarray, threads: int = 2) -> np.ndarray:
-    """Class predictions of the ONNX model for ``images`` (``threads`` in [1, 64])."""
-    logits = _session(onnx_path, _threads(threads)).run(None, {"x": images.astype(np.float32)})[0]
-    return logits.argmax(axis=1)
-
-
-def accuracy_with_ci(predictions: np.ndarray, labels: np.ndarray, *, resamples: int = 2000,
-                     level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
-    """Accuracy and its percentile bootstrap confidence interval over the test examples.
-
-    ``predictions`` and ``labels``: one-dimensional, the same length, at least one; ``resamples``
-    in [100, 100,000] with resamples × predictions at most 5 × 10^7 (the draws held at once).
-    """
-    predictions, labels = np.asarray(predictions), np.asarray(labels)
-    if predictions.ndim != 1 or predictions.size == 0:
-        raise ParameterError("predictions", "a non-empty one-dimensional array",
-                             f"shape {predictions.shape}")
-    if labels.shape != predictions.shape:
-        raise ParameterError("labels", f"one label per prediction ({predictions.size})",
-                             f"shape {labels.shape}")
-    correct = (predictions == labels).astype(float)
-    most = max(100, min(100_000, MAX_BOOTSTRAP_DRAWS // correct.size))
-    resamples = integer_in_range("resamples", resamples, 100, most)
-    level = fraction("level", level, low_open=True, high_open=True)
-    rng = np.random.default_rng(seed_value(seed))
-    means = correct[rng.integers(0, correct.size, size=(resamples, correct.size))].mean(axis=1)
-    tail = (1 - level) / 2
-    low, high = np.quantile(means, [tail, 1 - tail])
-    return float(correct.mean()), float(low), float(high)
-
-
-@dataclass(frozen=True)
-class VariantMeasurement:
-    """One variant measured in ONNX Runtime."""
-
-    variant: str
-    accuracy: float
-    accuracy_low: float
-    accuracy_high: float
-    size_bytes: int  # the serialised ONNX file
-    gzip_size_bytes: int  # the same file after gzip: what sparsity buys on disk and on the wire
-    latency_p50_ms: float  # batch 1
-    latency_p95_ms: float
-    throughput_rps: float  # batch 64
-    peak_memory_bytes: int  # peak resident memory added by loading the model and running batch 64
-    training: TrainingCost
-
-
-_PEAK_MEMORY_SCRIPT = """
-import sys
-from pathlib import Path
-import numpy as np
-import onnxruntime as ort
-
-def status_kb(key):
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-
-path, width, batch, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-inputs = np.zeros((batch, width), dtype=np.float32)
-Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current size
-before = status_kb("VmRSS")
-options = ort.SessionOptions()
-options.intra_op_num_threads = threads
-session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-for _ in range(5):
-    session.run(None, {"x": inputs})
-print((status_kb("VmHWM") - before) * 1024)
-"""
-
-
-def peak_memory_bytes(onnx_path: Path, *, input_width: int, batch: int = 64,
-                      threads: int = 2) -> int:
-    """Peak resident memory that loading ``onnx_path`` and running a batch adds to a process.
-
-    Measured in a fresh Python process (Linux): after the imports, the kernel's high-water mark
-    is reset (``/proc/self/clear_refs``), the ONNX Runtime session is created and run five times,
-    and the new high-water mark minus the resident size before is the answer: weights, arena,
-    activations and the session's own overhead, as a deployment would see them.
-    ``input_width`` in [1, 4,096], ``batch`` in [1, 65,536], ``threads`` in [1, 64].
-    """
-    run = subprocess.run(
-        [sys.executable, "-c", _PEAK_MEMORY_SCRIPT, str(onnx_path),
-         str(integer_in_range("input_width", input_width, 1, MAX_UNITS)),
-         str(integer_in_range("batch", batch, 1, MAX_BATCH)), str(_threads(threads))],
-        capture_output=True, text=True, timeout=300)
-    if run.returncode != 0:
-        raise RuntimeError(f"peak memory measurement failed (Linux /proc needed): "
-                           f"{run.stderr.strip()[-500:]}")
-    return int(run.stdout.strip())
-
-
-def _timings_ms(session: ort.InferenceSession, batch: np.ndarray, runs: int) -> list[float]:
-    feed = {"x": batch}
-    timings = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        session.run(None, feed)
-        timings.append((time.perf_counter() - start) * 1000.0)
-    return timings
-
-
-def measure_variants(models: dict[str, tuple[Path, TrainingCost]], data: Dataset, *,
-                     threads: int = 2, runs: int = 2000, rounds: int = 10, seed: int = 0
-                     ) -> list[VariantMeasurement]:
-    """Measure ONNX models side by side: accuracy (with a bootstrap interval), file sizes,
-    latency at batch 1 (p50 and p95 over ``runs`` calls), throughput at batch 64, and peak
-    memory (:func:`peak_memory_bytes`).
-
-    Timing is interleaved: ``rounds`` rounds, each timing every model in turn, so drift in the
-    machine (clock speed, other work) falls on all variants alike; sessions do not spin-wait
-    between calls, so an idle session's threads never compete with the one being timed.
-    ``threads`` in [1, 64], ``runs`` in [1, 100,000], ``rounds`` in [1, 1,000].
-    """
-    if not isinstance(models, dict) or not models:
-        raise ParameterError("models", "a non-empty dict of variant -> (path, TrainingCost)",
-                             type(models).__name__)
-    unknown = [name for name in models if name not in VARIANTS + COMPARISONS]
-    if unknown:
-        raise ParameterError("variant", f"one of {', '.join(VARIANTS + COMPARISONS)}", unknown)
-    data = _dataset(data)
-    threads = _threads(threads)
-    runs = integer_in_range("runs", runs, 1, 100_000)
-    rounds = integer_in_range("rounds", rounds, 1, 1_000)
-    seed = seed_value(seed)
-    sessions = {name: _session(path, threads) for name, (path, _) in models.items()}
-    single, batch = data.x_test[:1], data.x_test[:64]
-    single_ms: dict[str, list[float]] = {name: [] for name in models}
-    batch_ms: dict[str, list[float]] = {name: [] for name in models}
-    for session in sessions.values():  # warm-up
-        _timings_ms(session, single, 200)
-        _timings_ms(session, batch, 20)
-    for _ in range(rounds):
-        for name, session in sessions.items():
-            single_ms[name] += _timings_ms(session, single, max(1, runs // rounds))
-            batch_ms[name] += _timings_ms(session, batch, max(1, runs // (10 * rounds)))
-    measurements = []
-    for name, (path, training) in models.items():
-        logits = sessions[name].run(None, {"x": data.x_test})[0]
-        accuracy, low, high = accuracy_with_ci(logits.argmax(axis=1), data.y_test, seed=seed)
-        raw = Path(path).read_bytes()
-        measurements.append(VariantMeasurement(
-            variant=name, accuracy=accuracy, accuracy_low=low, accuracy_high=high,
-            size_bytes=len(raw), gzip_size_bytes=len(gzip.compress(raw, mtime=0)),
-            latency_p50_ms=float(np.percentile(single_ms[name], 50)),
-            latency_p95_ms=float(np.percentile(single_ms[name], 95)),
-            throughput_rps=64 * 1000.0 / statistics.median(batch_ms[name]),
-            peak_memory_bytes=peak_memory_bytes(path, input_width=data.x_test.shape[1],
-                                                threads=threads),
-            training=training))
-    return measurements
-
-
-def cpu_features() -> dict[str, bool | str]:
-    """The CPU model and the vector features int8 speed depends on (from /proc/cpuinfo)."""
-    flags, model = set(), "unknown"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("flags") and not flags:
-                flags = set(line.split(":", 1)[1].split())
-            if line.startswith("model name") and model == "unknown":
-                model = line.split(":", 1)[1].strip()
-    return {"model": model, "avx2": "avx2" in flags, "avx512f": "avx512f" in flags,
-            "avx512_vnni": "avx512_vnni" in flags, "avx_vnni": "avx_vnni" in flags,
-            "amx_int8": "amx_int8" in flags}
 
 
 @dataclass(frozen=True)
@@ -566,89 +354,113 @@ class CompressionSettings:
             object.__setattr__(self, name, check(getattr(self, name)))
 
 
+# --- Building the variants ------------------------------------------------------------------------
+
+CALIBRATION_EXAMPLES = 256  # training images that calibrate int8_static's activation ranges
+
+
+def _onnx_variants(fp32: Path, names: Sequence[str], workdir: Path, calibration: np.ndarray,
+                   input_name: str) -> dict[str, Path]:
+    """The requested :data:`ONNX_VARIANTS` (besides fp32) converted from ``fp32``."""
+    return {name: ONNX_BUILDERS[name](fp32, workdir / f"{name}.onnx", calibration, input_name)
+            for name in names if name in ONNX_BUILDERS}
+
+
+def _built(path: Path, cost: TrainingCost) -> Built:
+    return Built(path, cost.flops, cost.seconds)
+
+
+def build_variants(data: Dataset, settings: CompressionSettings, workdir: Path,
+                   variants: Sequence[str] = VARIANTS) -> dict[str, Built]:
+    """Train the teacher and build each requested variant of it as ONNX in ``workdir``: the
+    ``fp32`` baseline always, and ``student_scratch`` beside the distilled variants."""
+    s, workdir = settings, Path(workdir)
+    inputs, classes, variants = data.x_train.shape[1], 10, set(variants)
+    torch.manual_seed(s.seed)
+    teacher = mlp([inputs, s.hidden_units, s.hidden_units, classes])
+    teacher_cost = train(teacher, data, epochs=s.epochs, seed=s.seed)
+    built = {"fp32": _built(export_onnx(teacher, workdir / "fp32.onnx"), teacher_cost)}
+    converted = _onnx_variants(built["fp32"].path, sorted(variants), workdir,
+                               data.x_train[:CALIBRATION_EXAMPLES], "x")
+    built |= {name: _built(path, teacher_cost) for name, path in converted.items()}
+
+    def fine_tuned(name: str, model: nn.Module, seed: int) -> None:
+        cost = teacher_cost + train(model, data, epochs=s.fine_tune_epochs, seed=seed)
+        built[name] = _built(export_onnx(model, workdir / f"{name}.onnx"), cost)
+
+    if "prune_unstructured_90" in variants:
+        pruned = mlp([inputs, s.hidden_units, s.hidden_units, classes])
+        pruned.load_state_dict(teacher.state_dict())
+        fine_tuned("prune_unstructured_90", prune_unstructured(pruned, s.sparsity), s.seed + 1)
+    if "prune_structured_50" in variants:
+        fine_tuned("prune_structured_50", prune_structured(teacher, s.keep_fraction), s.seed + 2)
+    if {"distilled", "distilled_int8"} & variants:
+        built |= _students(data, s, teacher, teacher_cost, workdir, variants)
+    return built
+
+
+def _students(data: Dataset, s: CompressionSettings, teacher: nn.Module,
+              teacher_cost: TrainingCost, workdir: Path, variants: set[str]) -> dict[str, Built]:
+    """The distilled student (and its int8 version if asked), and the same student trained
+    from scratch on labels alone: what distillation adds."""
+    inputs, classes = data.x_train.shape[1], 10
+    torch.manual_seed(s.seed + 3)
+    student = mlp([inputs, s.student_units, s.student_units, classes])
+    cost = teacher_cost + train(student, data, epochs=s.epochs, seed=s.seed + 3,
+                                teacher=teacher, temperature=s.temperature, alpha=s.alpha)
+    path = export_onnx(student, workdir / "distilled.onnx")
+    students = {"distilled": _built(path, cost)}
+    if "distilled_int8" in variants:
+        students["distilled_int8"] = _built(
+            quantize_int8_dynamic(path, workdir / "distilled_int8.onnx"), cost)
+    torch.manual_seed(s.seed + 3)
+    scratch = mlp([inputs, s.student_units, s.student_units, classes])
+    scratch_cost = train(scratch, data, epochs=s.epochs, seed=s.seed + 3)
+    students["student_scratch"] = _built(
+        export_onnx(scratch, workdir / "student_scratch.onnx"), scratch_cost)
+    return students
+
+
+def _in_order(built: dict[str, Built], variants: Sequence[str]) -> dict[str, Built]:
+    order = dict.fromkeys(["fp32", *variants, *COMPARISONS])
+    return {name: built[name] for name in order if name in built}
+
+
 def compress_and_measure(data: Dataset, settings: CompressionSettings, workdir: Path,
-                         variants: Sequence[str] = VARIANTS) -> list[VariantMeasurement]:
-    """Train the teacher, build each requested variant as ONNX in ``workdir``, then measure them
-    all together (:func:`measure_variants`); the ``fp32`` baseline is always measured, and
-    ``student_scratch`` beside the distilled variants. Building comes first, so no training
-    runs while anything is being timed."""
+                         variants: Sequence[str] = VARIANTS, *,
+                         plan: TimingPlan | None = None) -> list[VariantMeasurement]:
+    """Build the requested variants of chapter 4's MNIST model (:func:`build_variants`), then
+    measure them all together on the test split (:func:`measure_variants`). Building comes
+    first, so no training runs while anything is being timed."""
     data = _dataset(data)
     if not isinstance(settings, CompressionSettings):
         raise ParameterError("settings", "a CompressionSettings", type(settings).__name__)
     variants = check_variants(variants)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    inputs, classes, s = data.x_train.shape[1], 10, settings
-    models: dict[str, tuple[Path, TrainingCost]] = {}
-
-    def keep(name: str, model: nn.Module, cost: TrainingCost) -> Path:
-        models[name] = (export_onnx(model, workdir / f"{name}.onnx"), cost)
-        return models[name][0]
-
-    torch.manual_seed(s.seed)
-    teacher = mlp([inputs, s.hidden_units, s.hidden_units, classes])
-    teacher_cost = train(teacher, data, epochs=s.epochs, seed=s.seed)
-    fp32_path = keep("fp32", teacher, teacher_cost)
-    if "int8_dynamic" in variants:
-        models["int8_dynamic"] = (quantize_int8_dynamic(fp32_path, workdir / "int8.onnx"),
-                                  teacher_cost)
-    if "prune_unstructured_90" in variants:
-        pruned = mlp([inputs, s.hidden_units, s.hidden_units, classes])
-        pruned.load_state_dict(teacher.state_dict())
-        prune_unstructured(pruned, s.sparsity)
-        fine_tune = train(pruned, data, epochs=s.fine_tune_epochs, seed=s.seed + 1)
-        keep("prune_unstructured_90", pruned, teacher_cost + fine_tune)
-    if "prune_structured_50" in variants:
-        smaller = prune_structured(teacher, s.keep_fraction)
-        fine_tune = train(smaller, data, epochs=s.fine_tune_epochs, seed=s.seed + 2)
-        keep("prune_structured_50", smaller, teacher_cost + fine_tune)
-    if {"distilled", "distilled_int8"} & set(variants):
-        torch.manual_seed(s.seed + 3)
-        student = mlp([inputs, s.student_units, s.student_units, classes])
-        cost = teacher_cost + train(student, data, epochs=s.epochs, seed=s.seed + 3,
-                                    teacher=teacher, temperature=s.temperature, alpha=s.alpha)
-        student_path = keep("distilled", student, cost)
-        if "distilled_int8" in variants:
-            models["distilled_int8"] = (
-                quantize_int8_dynamic(student_path, workdir / "distilled_int8.onnx"), cost)
-        torch.manual_seed(s.seed + 3)
-        scratch = mlp([inputs, s.student_units, s.student_units, classes])
-        keep("student_scratch", scratch, train(scratch, data, epochs=s.epochs, seed=s.seed + 3))
-    order = dict.fromkeys(["fp32", *variants, *COMPARISONS])  # the baseline, always
-    wanted = {name: models[name] for name in order if name in models}
-    return measure_variants(wanted, data, threads=s.threads, seed=s.seed)
+    built = _in_order(build_variants(data, settings, workdir, variants), variants)
+    return measure_variants(built, Workload(data.x_test, data.y_test),
+                            threads=settings.threads, plan=plan, seed=settings.seed)
 
 
-def measurements_table(measurements: Sequence[VariantMeasurement]) -> pd.DataFrame:
-    """One row per variant: the measurement's fields plus training FLOPs and seconds."""
-    rows = []
-    for m in measurements:
-        row = {f: getattr(m, f) for f in VariantMeasurement.__dataclass_fields__ if f != "training"}
-        rows.append(row | {"training_flops": m.training.flops,
-                           "training_s": m.training.seconds})
-    return pd.DataFrame(rows).set_index("variant")
-
-
-def first_to_try(table: pd.DataFrame, *, latency_target_ms: float,
-                 max_accuracy_drop: float) -> str | None:
-    """The variant to try first under a latency target and a small engineering budget.
-
-    Among the variants (not the baseline) at or under ``latency_target_ms`` at batch 1 whose
-    accuracy is within ``max_accuracy_drop`` of ``fp32``, the one that took the least training
-    compute (the engineering-cost proxy: no retraining beats fine-tuning beats training a
-    student), then the fastest. None if no variant qualifies. ``latency_target_ms`` in
-    (0, 60,000]; ``max_accuracy_drop`` in [0, 1].
-    """
-    latency_target_ms = positive("latency_target_ms", latency_target_ms, maximum=60_000.0)
-    max_accuracy_drop = fraction("max_accuracy_drop", max_accuracy_drop)
-    if not isinstance(table, pd.DataFrame):
-        raise ParameterError("table", "a table from measurements_table", type(table).__name__)
-    if "fp32" not in table.index:
-        raise ParameterError("table", "a table with the fp32 baseline", list(table.index))
-    floor = table.loc["fp32", "accuracy"] - max_accuracy_drop
-    candidates = table.drop(index=["fp32", *COMPARISONS], errors="ignore")
-    candidates = candidates[(candidates["latency_p50_ms"] <= latency_target_ms)
-                            & (candidates["accuracy"] >= floor)]
-    if candidates.empty:
-        return None
-    return str(candidates.sort_values(["training_flops", "latency_p50_ms"]).index[0])
+def measure_onnx_model(model_path: Path, input_shape: Sequence[int], workdir: Path,
+                       variants: Sequence[str] = ONNX_VARIANTS, *, threads: int = 2,
+                       seed: int = 0, plan: TimingPlan | None = None
+                       ) -> list[VariantMeasurement]:
+    """Convert a reader's fp32 ONNX model into the requested :data:`ONNX_VARIANTS` and measure
+    them against it on random inputs (:func:`random_workload`): int8_static is calibrated on
+    those inputs, and accuracy is top-1 agreement with the fp32 model. Variants that need
+    training are not built here (:data:`TRAINED_VARIANTS`)."""
+    variants = [name for name in check_variants(variants) if name in ONNX_VARIANTS]
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    workload = random_workload(tuple(input_shape), seed=seed)
+    fp32 = workdir / "fp32.onnx"
+    fp32.write_bytes(Path(model_path).read_bytes())
+    name = session(fp32, 1).get_inputs()[0].name
+    calibration = workload.examples[:CALIBRATION_EXAMPLES]
+    built = {"fp32": Built(fp32)} | {
+        variant: Built(path) for variant, path in
+        _onnx_variants(fp32, variants, workdir, calibration, name).items()}
+    return measure_variants(_in_order(built, variants), workload, threads=_threads(threads),
+                            plan=plan, seed=seed)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
@@ -57,6 +57,7 @@ __all__ = [
     "ingress_item",
     "monthly_bill",
     "monthly_gb",
+    "service_from_parameters",
     "tier_expression",
     "tiered_cost_usd",
     "tiered_items",
@@ -341,6 +342,14 @@ LEVER_FIELDS = (
 )
 
 
+def service_from_parameters(values: Mapping[str, object]) -> InferenceService:
+    """The cost chapter's service from its parameters (any mapping holding at least the first
+    eight fields of :class:`InferenceService`; others that are fields are used, the rest
+    ignored): one way from a chapter's inputs to the service it prices."""
+    names = {f.name for f in fields(InferenceService)} - set(LEVER_FIELDS)
+    return InferenceService(**{name: values[name] for name in names if name in values})
+
+
 def _service(service: object) -> InferenceService:
     if not isinstance(service, InferenceService):
         raise ParameterError("service", "an InferenceService", service)
@@ -481,6 +490,20 @@ def monthly_bill(service: InferenceService, catalog: Catalog) -> Bill:
         *_egress_items(service, catalog),
         *_storage_items(service),
     ]))
+
+
+def priced_gains(service: InferenceService, gains: Mapping[str, float],
+                 catalog: Catalog) -> pd.DataFrame:
+    """The fleet and monthly bill of ``service`` at each throughput gain in ``gains``
+    (name: gain, each in [0.01, 1,000]): one row per name, columns ``throughput_gain``,
+    ``instances`` (at the peak) and ``monthly_usd``."""
+    rows = {}
+    for name, gain in dict(gains).items():
+        faster = replace(_service(service), throughput_gain=gain)
+        rows[name] = {"throughput_gain": faster.throughput_gain,
+                      "instances": fleet_for(faster).peak_instances,
+                      "monthly_usd": monthly_bill(faster, catalog).total_usd}
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def what_if_expressions(service: InferenceService, catalog: Catalog) -> dict[str, str]:

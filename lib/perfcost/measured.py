@@ -1,8 +1,9 @@
 """Figures one chapter measures and another uses, read from the executed chapter: cited, not typed.
 
-Chapter 2's throughput lever defaults to the gain chapter 4 measured: the batch-64 throughput of
-the variant chapter 4 says to try first (its glued ``first_choice``), over fp32's
-(``VARIANT_throughput_rps`` / ``fp32_throughput_rps``). The figures are read from the book's
+Chapter 2's throughput lever defaults to the gain chapter 4 measured for the variant it says to
+try first (its glued ``first_choice``): ``VARIANT_throughput_gain``, the ratio of its batch-64
+throughput to fp32's when that ratio's interval excludes 1, else exactly 1.0 (no measurable
+difference is no gain). The figures are read from the book's
 committed, executed notebook (``analyses/compression.ipynb``) with
 :func:`perfcost.results.glued_results`, so the number and its provenance travel together and
 change when that chapter is re-executed (``make outputs`` runs the chapters in name order, so
@@ -35,7 +36,7 @@ NO_VARIANT = "none of them"  # chapter 4's first_choice when no variant meets it
 class MeasuredGain:
     """A throughput gain measured in another chapter, with where it was read."""
 
-    value: float  # variant throughput / baseline throughput (1.0 if no variant qualified)
+    value: float  # the priced gain: 1.0 if no variant qualified or none was measurable
     chapter: str
     variant: str  # the variant measured, or NO_VARIANT
     glued_names: tuple[str, ...]  # the glued results it is computed from
@@ -78,9 +79,9 @@ def compression_throughput_gain(root: Path | None = None) -> MeasuredGain:
         if variant == NO_VARIANT:
             return MeasuredGain(1.0, "compression", variant, ("first_choice",), baseline,
                                 baseline, path)
-        names = ("first_choice", f"{variant}_throughput_rps", "fp32_throughput_rps")
-        measured = float(results[names[1]])
+        names = ("first_choice", f"{variant}_throughput_gain", f"{variant}_throughput_rps",
+                 "fp32_throughput_rps")
+        gain, measured = float(results[names[1]]), float(results[names[2]])
     except (OSError, KeyError, TypeError, ValueError) as error:
         raise ParameterError("throughput_gain", valid, f"0 ({error})") from None
-    return MeasuredGain(measured / baseline, "compression", variant, names, measured, baseline,
-                        path)
+    return MeasuredGain(gain, "compression", variant, names, measured, baseline, path)

@@ -32,7 +32,9 @@ __all__ = [
     "PairedAccuracy",
     "Ratio",
     "accuracy_gate",
+    "accuracy_with_ci",
     "interleaved_trials",
+    "median_interval",
     "paired_accuracy",
     "ratio_of_medians",
 ]
@@ -124,10 +126,26 @@ def ratio_of_medians(baseline, candidate, *, confidence: float = 0.99,
     return Ratio(estimate, float(min(low, estimate)), float(max(high, estimate)), confidence)
 
 
+def median_interval(samples, *, confidence: float = 0.99, resamples: int = 2000,
+                    seed: int = 0) -> tuple[float, float, float]:
+    """The median of positive ``samples`` and its percentile bootstrap interval, resampling
+    sessions then trials as :func:`ratio_of_medians` does (a flat list is one session)."""
+    values = _sessions("samples", samples)
+    confidence = fraction("confidence", confidence, low_open=True, high_open=True)
+    most = max(100, min(100_000, int(MAX_BOOTSTRAP_DRAWS // values.size)))
+    resamples = integer_in_range("resamples", resamples, 100, most)
+    medians = _bootstrap_medians(values, resamples, np.random.default_rng(seed_value(seed)))
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(medians, [tail, 1 - tail])
+    estimate = float(np.median(values))
+    return estimate, float(min(low, estimate)), float(max(high, estimate))
+
+
 def interleaved_trials(candidates: Mapping[str, Callable[[], float]], *, trials: int,
                        seed: int = 0) -> dict[str, np.ndarray]:
     """Run every candidate once per trial, in an order shuffled each trial; return each
-    candidate's ``trials`` measurements (whatever its function returns: seconds, requests/s).
+    candidate's ``trials`` measurements (whatever its function returns: seconds, requests/s),
+    an array of shape (trials,), or (trials, k) when each call returns k numbers.
 
     ``trials`` is in [2, 100,000]. Interleaving puts slow drift of the machine (frequency,
     other load, caches) on every candidate alike instead of on whichever ran last.
@@ -140,11 +158,11 @@ def interleaved_trials(candidates: Mapping[str, Callable[[], float]], *, trials:
     trials = integer_in_range("trials", trials, 2, MAX_TRIALS)
     rng = np.random.default_rng(seed_value(seed))
     names = list(candidates)
-    found = {name: np.empty(trials) for name in names}
-    for trial in range(trials):
+    found: dict = {name: [] for name in names}
+    for _ in range(trials):
         for index in rng.permutation(len(names)):
-            found[names[index]][trial] = candidates[names[index]]()
-    return found
+            found[names[index]].append(candidates[names[index]]())
+    return {name: np.asarray(values, dtype=float) for name, values in found.items()}
 
 
 @dataclass(frozen=True)
@@ -214,3 +232,28 @@ def accuracy_gate(paired: PairedAccuracy, max_drop: float) -> str:
     if paired.high < -max_drop:
         return "exceeds"
     return "inconclusive"
+
+
+def accuracy_with_ci(predictions: np.ndarray, labels: np.ndarray, *, resamples: int = 2000,
+                     level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """Accuracy and its percentile bootstrap confidence interval over the test examples.
+
+    ``predictions`` and ``labels``: one-dimensional, the same length, at least one; ``resamples``
+    in [100, 100,000] with resamples × predictions at most 5 × 10^7 (the draws held at once).
+    """
+    predictions, labels = np.asarray(predictions), np.asarray(labels)
+    if predictions.ndim != 1 or predictions.size == 0:
+        raise ParameterError("predictions", "a non-empty one-dimensional array",
+                             f"shape {predictions.shape}")
+    if labels.shape != predictions.shape:
+        raise ParameterError("labels", f"one label per prediction ({predictions.size})",
+                             f"shape {labels.shape}")
+    correct = (predictions == labels).astype(float)
+    most = max(100, min(100_000, int(MAX_BOOTSTRAP_DRAWS // correct.size)))
+    resamples = integer_in_range("resamples", resamples, 100, most)
+    level = fraction("level", level, low_open=True, high_open=True)
+    rng = np.random.default_rng(seed_value(seed))
+    means = correct[rng.integers(0, correct.size, size=(resamples, correct.size))].mean(axis=1)
+    tail = (1 - level) / 2
+    low, high = np.quantile(means, [tail, 1 - tail])
+    return float(correct.mean()), float(low), float(high)

@@ -1,0 +1,286 @@
+"""Chapter 4's sentences that depend on what was built and measured: computed, never typed.
+
+Each function reads the measurements table (:func:`perfcost.variant_measurement.
+measurements_table`) and returns a sentence for the chapter to glue. A variant the reader left
+out, or one the reader's own model cannot have, is said to be missing instead of crashing the
+chapter; a ratio whose interval includes 1 is "no measurable difference".
+
+Used by chapter 4 (compression).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+from perfcost.amdahl import RequestPath, model_share, speedup_ceiling
+from perfcost.compression import CompressionSettings
+from perfcost.measured import NO_VARIANT
+from perfcost.significance import accuracy_gate
+from perfcost.variants import TRAINED_VARIANTS
+
+__all__ = [
+    "NO_VARIANT",
+    "amdahl_text",
+    "cpu_text",
+    "distillation_text",
+    "first_choice_text",
+    "fp16_text",
+    "gate_table",
+    "model_text",
+    "noise_text",
+    "pricing_text",
+    "pruning_text",
+    "quantization_text",
+    "ratio_text",
+    "shown_table",
+    "skipped",
+    "skipped_text",
+    "stable_table",
+    "structured_text",
+    "variant_label",
+]
+
+NOT_BUILT = "not built in this run"
+
+
+def variant_label(name: str, settings: CompressionSettings) -> str:
+    """The name a reader sees: what the variant is, with the settings actually used."""
+    s = settings
+    labels = {
+        "fp32": "fp32 (baseline)", "fp16": "fp16", "int8_dynamic": "int8 dynamic",
+        "int8_static": "int8 static (QDQ, per channel)",
+        "prune_unstructured_90": f"unstructured pruning, {s.sparsity:.0%} zeros",
+        "prune_structured_50": f"structured pruning, {s.keep_fraction:.0%} of units kept",
+        "distilled": f"distilled student, {s.student_units} units",
+        "distilled_int8": f"distilled student, {s.student_units} units, int8",
+        "student_scratch": f"student from scratch, {s.student_units} units",
+    }
+    return labels.get(name, name)
+
+
+def shown_table(table: pd.DataFrame, settings: CompressionSettings) -> pd.DataFrame:
+    """The measurements as a reader reads them: labelled rows, intervals in words."""
+    rows = {}
+    for name in table.index:
+        row = table.loc[name]
+        rows[variant_label(name, settings)] = {
+            "accuracy": f"{row['accuracy']:.1%}",
+            "vs fp32 (points)": _change(table, name).replace(" points", ""),
+            "size MB": round(row["size_bytes"] / 1e6, 2),
+            "gzip MB": round(row["gzip_size_bytes"] / 1e6, 2),
+            "p50 ms": f"{row['latency_p50_ms']:.3f} ({row['latency_p50_low_ms']:.3f}-"
+                      f"{row['latency_p50_high_ms']:.3f})",
+            "p95 ms": round(row["latency_p95_ms"], 3),
+            "speed-up b1": ratio_text(table, name),
+            "throughput rps": f"{row['throughput_rps']:,.0f} ({row['throughput_low_rps']:,.0f}"
+                              f"-{row['throughput_high_rps']:,.0f})",
+            "throughput gain": ratio_text(table, name, "throughput_gain"),
+            "peak memory MB": round(row["peak_memory_bytes"] / 1e6, 1),
+            "training GFLOP": round(row["training_flops"] / 1e9, 1),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def stable_table(table: pd.DataFrame) -> pd.DataFrame:
+    """What is the same on every machine and run: accuracy rounded to two places, and each
+    file's size relative to fp32."""
+    return pd.DataFrame({
+        "accuracy": table["accuracy"].round(2),
+        "size vs fp32": (table["size_bytes"] / table.loc["fp32", "size_bytes"]).round(2),
+    })
+
+
+def skipped(variants: Sequence[str], model_path: str) -> list[str]:
+    """The requested variants a reader's own model cannot have: those needing training."""
+    return [name for name in variants if model_path and name in TRAINED_VARIANTS]
+
+
+def skipped_text(names: Sequence[str]) -> str:
+    """Why the variants that need training were left out, or an empty remark."""
+    if not names:
+        return "Every requested variant was built."
+    return (f"Not built for your model: {', '.join(names)}. Pruning with fine-tuning and "
+            "distillation need the model's training code and labelled data, which an ONNX "
+            "file does not carry.")
+
+
+def model_text(model_path: str, input_shape: Sequence[int], hidden_units: int,
+               examples: int) -> str:
+    """What was measured, in a sentence."""
+    if model_path:
+        return (f"Your model ({model_path}), on {examples:,} random standard-normal inputs of "
+                f"shape {list(input_shape)}. With no labels, accuracy here is top-1 agreement "
+                "with your fp32 model.")
+    return (f"The chapter's MNIST model: a multilayer perceptron with two hidden layers of "
+            f"{hidden_units:,} units, scored on {examples:,} held-out digits.")
+
+
+def ratio_text(table: pd.DataFrame, name: str, column: str = "speedup") -> str:
+    """``1.94x (1.87-2.00x)`` or ``no measurable difference (0.98-1.02x)`` for a variant's
+    speed-up (``speedup``) or throughput gain (``throughput_gain``)."""
+    row = table.loc[name]
+    low, high = row[f"{column}_low"], row[f"{column}_high"]
+    if low <= 1.0 <= high:
+        return f"no measurable difference ({low:.2f}-{high:.2f}x)"
+    return f"{row[f'{column}_estimate']:.2f}x ({low:.2f}-{high:.2f}x)"
+
+
+def _change(table: pd.DataFrame, name: str) -> str:
+    row = table.loc[name]
+    low, high = row["accuracy_change_low"] * 100, row["accuracy_change_high"] * 100
+    return f"{row['accuracy_change'] * 100:+.1f} points ({low:+.1f} to {high:+.1f})"
+
+
+def cpu_text(features: Mapping[str, object]) -> str:
+    """Which int8 and fp16 instructions this CPU has, read from the machine."""
+    int8 = [n for n in ("avx512_vnni", "avx_vnni", "amx_int8") if features.get(n)]
+    half = [n for n in ("avx512_fp16", "amx_fp16") if features.get(n)]
+    int8_part = (f"int8 dot-product instructions ({', '.join(int8)})" if int8 else
+                 "no int8 dot-product instructions (no VNNI or AMX): int8 is emulated with "
+                 "wider multiplies")
+    half_part = (f"fp16 arithmetic ({', '.join(half)})" if half else "no fp16 arithmetic")
+    model = features.get("model", "unknown")
+    return f"This machine's CPU ({model}) has {int8_part}, and {half_part}."
+
+
+def quantization_text(table: pd.DataFrame) -> str:
+    """int8's size and speed against fp32, for the int8 variants that were built."""
+    parts = []
+    for name, label in (("int8_dynamic", "dynamic"), ("int8_static", "static")):
+        if name in table.index:
+            size = table.loc["fp32", "size_bytes"] / table.loc[name, "size_bytes"]
+            parts.append(f"{label} int8 is {size:.1f}x smaller, batch-1 speed-up "
+                         f"{ratio_text(table, name)}, throughput "
+                         f"{ratio_text(table, name, 'throughput_gain')}, accuracy "
+                         f"{_change(table, name)}")
+    if not parts:
+        return f"int8 was {NOT_BUILT}."
+    return "Measured: " + "; ".join(parts) + "."
+
+
+def fp16_text(table: pd.DataFrame, fp16_share: float | None) -> str:
+    """fp16's size and speed, and how much of it ran in fp16 on this CPU."""
+    if "fp16" not in table.index or fp16_share is None:
+        return f"fp16 was {NOT_BUILT}."
+    size = table.loc["fp32", "size_bytes"] / table.loc["fp16", "size_bytes"]
+    where = ("none of its matrix operators ran in fp16: ONNX Runtime's CPU provider computed "
+             "them in fp32 behind casts, so only the file shrank" if fp16_share == 0 else
+             f"{fp16_share:.0%} of its matrix operators ran in fp16")
+    return (f"fp16 is {size:.1f}x smaller; on this CPU {where}. Batch-1 speed-up "
+            f"{ratio_text(table, 'fp16')}, accuracy {_change(table, 'fp16')}.")
+
+
+def pruning_text(table: pd.DataFrame, settings: CompressionSettings) -> str:
+    """What unstructured pruning bought: speed (usually none, exported dense) and gzip size."""
+    name = "prune_unstructured_90"
+    if name not in table.index:
+        return f"Unstructured pruning was {NOT_BUILT}."
+    gzip_ratio = table.loc["fp32", "gzip_size_bytes"] / table.loc[name, "gzip_size_bytes"]
+    size_ratio = table.loc["fp32", "size_bytes"] / table.loc[name, "size_bytes"]
+    return (f"With {settings.sparsity:.0%} of weights zeroed and exported dense, the file is "
+            f"{size_ratio:.2f}x smaller, {gzip_ratio:.1f}x after gzip; batch-1 speed-up "
+            f"{ratio_text(table, name)}, throughput {ratio_text(table, name, 'throughput_gain')}, "
+            f"accuracy {_change(table, name)}.")
+
+
+def structured_text(table: pd.DataFrame, settings: CompressionSettings) -> str:
+    """What structured pruning bought."""
+    name = "prune_structured_50"
+    if name not in table.index:
+        return f"Structured pruning was {NOT_BUILT}."
+    return (f"Keeping {settings.keep_fraction:.0%} of the hidden units gives a smaller dense "
+            f"network: batch-1 speed-up {ratio_text(table, name)}, accuracy "
+            f"{_change(table, name)}, after fine-tuning.")
+
+
+def distillation_text(table: pd.DataFrame) -> str:
+    """The student's speed and accuracy, and what the teacher added over labels alone."""
+    if "distilled" not in table.index:
+        return f"Distillation was {NOT_BUILT}."
+    size = table.loc["fp32", "size_bytes"] / table.loc["distilled", "size_bytes"]
+    text = (f"The student is {size:.1f}x smaller, batch-1 speed-up "
+            f"{ratio_text(table, 'distilled')}, accuracy {_change(table, 'distilled')}.")
+    if "student_scratch" in table.index:
+        gained = table.loc["distilled", "accuracy"] - table.loc["student_scratch", "accuracy"]
+        text += (f" Against the same student trained on labels alone, distillation changed "
+                 f"accuracy by {gained * 100:+.1f} points.")
+    return text
+
+
+def gate_table(table: pd.DataFrame, max_accuracy_drop: float) -> pd.Series:
+    """Each variant's accuracy verdict against the allowed drop: within, exceeds, or
+    inconclusive (the paired interval straddles the limit)."""
+    from perfcost.significance import PairedAccuracy
+
+    def verdict(row):
+        paired = PairedAccuracy(row["accuracy_change"], row["accuracy_change_low"],
+                                row["accuracy_change_high"], row["accuracy_p_value"], 0, 0, 1)
+        return accuracy_gate(paired, max_accuracy_drop)
+
+    return table.apply(verdict, axis=1).rename("accuracy verdict")
+
+
+def first_choice_text(choice: str | None, table: pd.DataFrame, target_ms: float,
+                      max_accuracy_drop: float) -> str:
+    """Why the first choice was chosen, or why none was."""
+    gates = gate_table(table, max_accuracy_drop).drop(["fp32"], errors="ignore")
+    fast = table.index[table["latency_p50_high_ms"] <= target_ms].drop("fp32", errors="ignore")
+    if choice is None:
+        return (f"No variant qualifies: {len(fast)} meet the {target_ms:.3f} ms target over "
+                f"their whole interval, and none of those is within the accuracy budget over "
+                "its whole paired interval.")
+    unsure = [name for name in fast if gates[name] == "inconclusive"]
+    text = (f"{choice} meets the {target_ms:.3f} ms target over its whole interval and loses "
+            f"at most {max_accuracy_drop:.1%} accuracy over its whole paired interval, with the "
+            "least training.")
+    if unsure:
+        text += (f" The test set cannot tell whether {', '.join(unsure)} stay within the "
+                 "accuracy budget: their paired intervals straddle it.")
+    return text
+
+
+def noise_text(table: pd.DataFrame, sessions: int, confidence: float = 0.99) -> str:
+    """How the timings were taken and how to read their intervals."""
+    flat = [name for name in table.index if name != "fp32"
+            and table.loc[name, "throughput_gain_low"] <= 1.0 <= table.loc[name,
+                                                                         "throughput_gain_high"]]
+    text = (f"Every timing is a median over {sessions} inference sessions per variant, created "
+            f"in turn, and interleaved trials; intervals are {confidence:.0%} bootstrap "
+            "intervals over sessions and trials.")
+    if flat:
+        text += (f" Throughput of {', '.join(flat)}: no measurable difference from fp32, so "
+                 "priced at a gain of 1.0.")
+    return text
+
+
+def pricing_text(model_path: str, priced: Mapping[str, float]) -> str:
+    """What the priced gains stand for: an assumption stated in the bill."""
+    source = ("your model on this CPU" if model_path else
+              "the chapter's small MNIST model on this CPU")
+    return (f"Each gain was measured on {source}, and the bill applies it to the cost "
+            "chapter's fleet as if it held for that service's model and hardware: an "
+            "assumption, not a measurement. Measure your model on your instance type, then "
+            f"re-run the cost chapter with -p throughput_gain. Priced: {len(priced)} variants.")
+
+
+def amdahl_text(end_to_end: pd.DataFrame, request: RequestPath) -> str:
+    """How much of the fastest variant's model speed-up reaches the whole request."""
+    baseline_ms = end_to_end["model_ms"].iloc[0]
+    share = model_share(baseline_ms, request)
+    text = (f"Here the request's other work takes {request.overhead_ms:.2f} ms against the "
+            f"baseline model's {baseline_ms:.3f} ms, so the model is {share:.0%} of the "
+            "request")
+    others = end_to_end.iloc[1:]
+    if others.empty:
+        return text + "."
+    best = others["model_speedup"].idxmax()
+    row = others.loc[best]
+    if share >= 1.0:
+        return text + (f": {best}'s {row['model_speedup']:.2f}x model speed-up reaches the "
+                       "request whole.")
+    return text + (f". {best} makes the model {row['model_speedup']:.2f}x faster but the "
+                   f"request only {row['end_to_end_speedup']:.2f}x faster; no model speed-up "
+                   f"can make it more than {speedup_ceiling(share):.2f}x faster.")
+
