@@ -210,6 +210,54 @@ def bench_batching_target() -> None:
     print(f"batching target: met on {met} of {total} (case, trace) pairs")
 
 
+def bench_compression() -> None:
+    """Issue 11's figures: fp32's and unstructured pruning's throughput intervals, the gains
+    priced, and how often two exports of one graph are called different (false alarms)."""
+    from perfcost import compression, cost
+    from perfcost.chapters import default_values
+    from perfcost.compression_run import run_variants
+    from perfcost.onnx_timing import TimingPlan
+    from perfcost.pricing import load_catalog
+    from perfcost.variant_measurement import (
+        Built,
+        measure_variants,
+        measurements_table,
+        random_workload,
+    )
+
+    settings = compression.CompressionSettings()
+    with tempfile.TemporaryDirectory() as scratch:
+        start = time.perf_counter()
+        run = run_variants("", [784], list(compression.VARIANTS), settings, Path(scratch))
+        print(f"compression: built and measured {len(run.measurements)} variants in "
+              f"{time.perf_counter() - start:.0f} s")
+    table = measurements_table(run.measurements)
+    for name in ("fp32", "prune_unstructured_90"):
+        row = table.loc[name]
+        print(f"    {name:<22} throughput {row.throughput_rps:9,.0f} rps, 99% interval "
+              f"{row.throughput_low_rps:,.0f}-{row.throughput_high_rps:,.0f}")
+    service = cost.service_from_parameters(default_values("cost", ROOT))
+    bills = cost.priced_gains(service, table["throughput_gain"], load_catalog())
+    for name, row in bills.iterrows():
+        interval = table.loc[name, ["throughput_gain_low", "throughput_gain_high"]]
+        print(f"    priced {name:<22} gain {row.throughput_gain:5.2f} (measured "
+              f"{interval.iloc[0]:.2f}-{interval.iloc[1]:.2f})  {row.instances:3d} instances"
+              f"  ${row.monthly_usd:,.0f}/month")
+    alarms, repeats = 0, 10
+    with tempfile.TemporaryDirectory() as scratch:
+        torch_model = compression.mlp([784, 1024, 1024, 10]).eval()
+        paths = [compression.export_onnx(torch_model, Path(scratch) / f"{k}.onnx")
+                 for k in range(2)]
+        for seed in range(repeats):
+            found = measurements_table(measure_variants(
+                {"fp32": Built(paths[0]), "copy": Built(paths[1])},
+                random_workload((784,), seed=seed), plan=TimingPlan(budget_s=20), seed=seed))
+            alarms += int(found.loc["copy", "speedup"] != 1.0
+                          or found.loc["copy", "throughput_gain"] != 1.0)
+    print(f"compression: identical exports called different in {alarms} of {repeats} runs "
+          "(speed-up or throughput, 99% intervals)")
+
+
 def bench_chapters() -> None:
     goals = {"capacity": 20, "batching": 60, "compression": 120}  # seconds, from the issues
     with tempfile.TemporaryDirectory() as scratch:
@@ -292,5 +340,6 @@ if __name__ == "__main__":
     bench_fleet_latency()
     bench_bad_input()
     bench_batching_target()
+    bench_compression()
     bench_chapters()
     bench_book_from_empty_cache()

@@ -21,7 +21,7 @@ import pytest
 
 from perfcost.chapters import chapter_parameters, find_chapters
 from perfcost.cli import EXIT_BAD_INPUT, main
-from perfcost.inputs import CHAPTER_INPUTS, Names, Number, Pair, Text, WholeNumber
+from perfcost.inputs import CHAPTER_INPUTS, Names, Number, Pair, Shape, Text, WholeNumber
 
 BOOK = Path(__file__).resolve().parents[1]
 CHAPTERS = find_chapters(BOOK)
@@ -127,8 +127,13 @@ def _other_cases():
                          "inf": "[1, .inf]", "negative": "[-1, 1]", "text": "fast",
                          "mapping": "{a: 1}", "huge": "[1e300, 1]"}
             elif isinstance(check, Names):
-                cases = {"empty": "[]", "unknown": "[fp16]", "repeated": "[fp32, fp32]",
+                cases = {"empty": "[]", "unknown": "[fp64]", "repeated": "[fp32, fp32]",
                          "a string": "fp32", "numbers": "[1, 2]"}
+            elif isinstance(check, Shape):
+                cases = {"empty": "[]", "zero": "[0, 28]", "negative": "[-1, 28]",
+                         "fraction": "[1.5]", "NaN": "[.nan]", "inf": "[.inf]", "huge": "[1e300]",
+                         "true": "[true]", "text": "[a, b]", "nine": "[1, 1, 1, 1, 1, 1, 1, 1, 1]",
+                         "a number": "784", "mapping": "{a: 1}", "nested": "[[1, 28]]"}
             else:
                 continue
             for kind, text in cases.items():
@@ -175,7 +180,14 @@ def test_capacity_command_lines_from_the_issue(args, expected, tmp_path, capsys)
          "requests * (base_ms + per_item_ms) / instances"),
         ("batching", ["-p", "spike_duration_s", "2"], "spike_duration_s must be a number in [10"),
         ("capacity", ["-p", "gpu_latency_ms", "200"], "gpu_latency_ms must be <= latency_slo_ms"),
-        ("compression", ["-p", "variants", "[fp32]"], "including fp32, int8_dynamic"),
+        ("compression", ["-p", "variants", "[fp64]"],
+         "variants must be a non-empty list of distinct names from fp32, fp16, "),
+        ("compression", ["-p", "model_path", "no-such-model.onnx"],
+         "no-such-model.onnx' cannot be used: no such file"),
+        ("compression", ["-p", "input_shape", "[1, 28, 28]"],
+         'input_shape must be [784] with model_path "" (the chapter\'s MLP reads 28x28'),
+        ("compression", ["-p", "decode_ms", "6e4", "-p", "network_ms", "1e5"],
+         "network_ms must be a number in [0, 60000]"),
         ("batching", ["-p", "seed", "-1"], "seed must be a whole number in [0, 4294967295]"),
         ("batching", ["-p", "per_item_ms", "1e308"], "per_item_ms must be a number in [0.001, "),
         ("batching", ["-p", "instances", "1e8"], "instances must be a whole number in [1, 256]"),
@@ -291,6 +303,49 @@ def test_price_catalogs_are_checked_before_the_chapter_runs(kind, tmp_path, caps
     line = refuse(["rerun", "cost", "-p", "price_catalog_path", str(path)],
                   tmp_path / "out", capsys)
     assert line.startswith(f"perfcost: price_catalog_path '{path}' cannot be used: {path}")
+
+
+@pytest.fixture(scope="module")
+def cnn(tmp_path_factory):
+    """A small CNN exported to ONNX with a dynamic batch dimension: input (?, 1, 28, 28)."""
+    from onnx_fixtures import small_cnn_onnx
+
+    return small_cnn_onnx(tmp_path_factory.mktemp("cnn") / "cnn.onnx")
+
+
+@pytest.mark.parametrize(("kind", "problem"), [
+    ("fixed batch", "the batch dimension is fixed at 1; export with a dynamic batch dimension"),
+    ("two inputs", "the model has 2 inputs (input_ids, attention_mask); one float32 input"),
+    ("not ONNX", "not a valid ONNX model"),
+    ("a folder", "not a regular file"),
+])
+def test_a_readers_model_is_checked_before_the_chapter_runs(kind, problem, tmp_path, capsys,
+                                                            monkeypatch):
+    from onnx_fixtures import fixed_batch_onnx, two_input_onnx
+
+    path = tmp_path / "model.onnx"
+    if kind == "fixed batch":
+        fixed_batch_onnx(path)
+    elif kind == "two inputs":
+        two_input_onnx(path)
+    elif kind == "not ONNX":
+        path.write_text("request_rate_rps: 5\n")
+    else:
+        path.mkdir()
+    monkeypatch.chdir(tmp_path)  # a relative path is the reader's, from where they ran
+    line = refuse(["rerun", "compression", "-p", "model_path", "model.onnx"], tmp_path / "out",
+                  capsys)
+    assert line.startswith(f"perfcost: model_path '{path}' cannot be used: {problem}"), line
+
+
+@pytest.mark.parametrize("shape", ["[784]", "[28, 28]", "[1, 28, 28, 1]", "[3, 28, 28]"])
+def test_an_input_shape_that_does_not_fit_the_readers_model_is_refused(shape, cnn, tmp_path,
+                                                                       capsys):
+    line = refuse(["rerun", "compression", "-p", "model_path", str(cnn), "-p", "input_shape",
+                   shape], tmp_path / "out", capsys)
+    assert line.startswith("perfcost: input_shape must be a list of 3 positive integers "
+                           "matching the model's input (?, 1, 28, 28) without its batch "
+                           "dimension"), line
 
 
 def test_a_non_utf8_catalog_is_refused(tmp_path, capsys):

@@ -118,7 +118,7 @@ def test_cost_rerun_scales_the_bill_as_the_model_says(root, tmp_path, analyses_d
          "utilization_target must be a number in [0.01, 1]; got 1.5"),
         ("cost", "eu_egress_fraction", "1.7", "eu_egress_fraction must be a number in [0, 1]"),
         ("cost", "archive_storage_class", "tape", "archive_storage_class must be one of"),
-        ("compression", "variants", '["fp32", "fp16"]', "variants must be a non-empty list"),
+        ("compression", "variants", '["fp32", "fp64"]', "variants must be a non-empty list"),
     ],
 )
 def test_an_out_of_range_value_is_refused_before_a_kernel_starts(

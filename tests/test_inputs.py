@@ -129,3 +129,85 @@ def test_a_real_trace_replayed_too_fast_is_refused_before_any_work(batching_defa
                                              r"most 5e\+06 requests"):
         check_values("batching", {**values, "trace_peak_rps": 2000.0})
     assert check_values("batching", {**values, "trace_peak_rps": 1000.0})
+
+
+# --- A reader's own model for chapter 4 ---------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cnn(tmp_path_factory):
+    """A small CNN exported to ONNX with a dynamic batch dimension: input (?, 1, 28, 28)."""
+    from onnx_fixtures import small_cnn_onnx
+
+    return small_cnn_onnx(tmp_path_factory.mktemp("cnn") / "cnn.onnx")
+
+
+@pytest.fixture
+def compression_defaults(namespaces):
+    return dict(namespaces["compression"][0])
+
+
+def test_a_readers_model_is_resolved_against_where_the_reader_ran(compression_defaults, cnn):
+    values = {**compression_defaults, "model_path": cnn.name, "input_shape": [1, 28, 28.0]}
+    checked = check_values("compression", values, base=cnn.parent)
+    assert checked["model_path"] == str(cnn.resolve())
+    assert checked["input_shape"] == [1, 28, 28]
+    assert check_values("compression", compression_defaults)["model_path"] == ""
+
+
+def test_the_shape_must_be_the_models(compression_defaults, cnn):
+    with pytest.raises(ParameterError, match=r'^input_shape must be \[784\] with model_path ""'):
+        check_values("compression", {**compression_defaults, "input_shape": [1, 28, 28]})
+    with pytest.raises(ParameterError, match=r"^input_shape must be a list of 3 positive "
+                                             r"integers matching the model's input "
+                                             r"\(\?, 1, 28, 28\) without its batch dimension"):
+        check_values("compression", {**compression_defaults, "model_path": str(cnn),
+                                     "input_shape": [784]})
+
+
+@pytest.mark.parametrize("shape", [[], [0], [-784], [True], ["784"], [784.5], [1] * 9,
+                                   [2**22 + 1], "784", 784, {"a": 784}])
+def test_a_shape_that_is_no_shape_is_refused_by_its_own_check(compression_defaults, shape):
+    with pytest.raises(ParameterError, match=r"^input_shape must be a list of 1 to 8 positive "
+                                             r"whole numbers, e\.g\. \[1, 28, 28\]; got"):
+        check_values("compression", {**compression_defaults, "input_shape": shape})
+
+
+def test_a_readers_model_trains_nothing_so_is_not_held_to_the_training_limit(
+        compression_defaults, cnn):
+    big = {**compression_defaults, "hidden_units": 2048, "student_units": 2048, "epochs": 50}
+    with pytest.raises(ParameterError, match="multiply-accumulates per example"):
+        check_values("compression", big)
+    assert check_values("compression", {**big, "model_path": str(cnn),
+                                        "input_shape": [1, 28, 28]})
+
+
+@pytest.mark.parametrize(("build", "problem"), [
+    ("fixed_batch_onnx", "the batch dimension is fixed at 1; export with a dynamic batch"),
+    ("two_input_onnx", "the model has 2 inputs (input_ids, attention_mask)"),
+    ("text", "not a valid ONNX model"),
+    ("missing", "no such file"),
+])
+def test_an_unusable_model_is_refused_in_one_line(compression_defaults, tmp_path, build,
+                                                  problem):
+    import onnx_fixtures
+
+    if build == "text":
+        (tmp_path / "bad.onnx").write_text("not a model\n")
+    elif build != "missing":
+        getattr(onnx_fixtures, build)(tmp_path / "bad.onnx")
+    with pytest.raises(ParameterError) as refused:
+        check_values("compression", {**compression_defaults, "model_path": "bad.onnx"},
+                     base=tmp_path)
+    message = str(refused.value)
+    assert message.startswith("model_path 'bad.onnx' cannot be used: ") and "\n" not in message
+    assert problem in message
+
+
+def test_any_subset_of_variants_and_the_cost_chapters_values_are_accepted(
+        compression_defaults):
+    for variants in (["fp32"], ["int8_dynamic"], ["fp16", "int8_static", "distilled"]):
+        checked = check_values("compression", {**compression_defaults, "variants": variants})
+        assert checked["variants"] == variants
+    zeros = dict.fromkeys(("request_rate_rps", "instance_throughput_rps",
+                           "instance_hourly_usd"), 0)  # 0: the cost chapter's value
+    assert check_values("compression", {**compression_defaults, **zeros})["request_rate_rps"] == 0

@@ -63,6 +63,6 @@ def test_fp16_halves_the_weights_and_keeps_fp32_inputs(fp32, tmp_path):
 @pytest.mark.parametrize("bad", [None, np.zeros(4), np.full((2, 16), np.nan),
                                  np.zeros((5000, 16)), [[1.0] * 16]])
 def test_bad_calibration_is_refused_by_name(fp32, tmp_path, bad):
-    with pytest.raises(ParameterError, match="^calibration must be"):
+    with pytest.raises(ParameterError, match=r"^calibration must be"):
         quantize_int8_static(fp32, tmp_path / "s.onnx", bad, input_name="x")
     assert not (tmp_path / "s.onnx").exists()

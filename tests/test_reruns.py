@@ -87,6 +87,8 @@ def reruns(root, tmp_path_factory, request):
             jobs.append(("capacity", parameters))
         if any(parameters is s for s in COST_SETS):
             jobs.append(("cost", cost_parameters(runs, parameters)))
+        if any(parameters is s for s in COMPRESSION_SETS):
+            jobs.append(("compression", compression_parameters(runs, parameters)))
         if any(parameters is s for s in BATCHING_SETS) and (
                 REAL_TRACE.exists() or not parameters.get("trace_path")):
             jobs.append(("batching", parameters))
@@ -108,7 +110,7 @@ def finite_numbers(results: dict) -> None:
             assert value >= 0, name
 
 
-# Every glued name chapters 1 and 2 published before issue 9: public contracts, kept.
+# Every glued name chapters 1, 2 and 4 published: public contracts, kept.
 PUBLISHED = {
     "capacity": {
         "cheapest_instance", "cpu_latency_ms", "cpu_throughput_rps", "crossover_rps",
@@ -126,6 +128,16 @@ PUBLISHED = {
         "other_reading_total_usd", "plan_levers", "plan_monthly_usd", "plan_savings_fraction",
         "relay_egress_monthly_usd", "request_rate_rps", "spot_high", "spot_low",
         "storage_monthly_usd", "storage_usd_per_gb_month", "total_monthly_usd"},
+    "compression": {
+        "first_choice", "int8_size_ratio", "unstructured_gzip_ratio", "distilled_size_ratio",
+        "distilled_vs_scratch_accuracy", "timing_noise", "latency_target_fraction",
+        "max_accuracy_drop", "hidden_units", "threads", "temperature", "alpha",
+        "request_rate_rps", "instance_throughput_rps", "instance_hourly_usd",
+        *(f"{variant}_{field}" for variant in (
+            "fp32", "int8_dynamic", "prune_unstructured_90", "prune_structured_50",
+            "distilled", "distilled_int8")
+          for field in ("accuracy", "size_bytes", "latency_p50_ms", "latency_p95_ms",
+                        "throughput_rps", "peak_memory_bytes", "speedup_b1"))},
 }
 
 
@@ -613,3 +625,87 @@ def test_batching_verdicts_say_what_the_numbers_say(reruns, parameters):
         shown = ("below 0.25×" if load == 0 else "at least 4×" if load >= 4
                  else f"{load:.2f}×")
         assert f"{name} {shown}" in results["capacity_verdict"]
+
+
+# --- Chapter 4: compression -------------------------------------------------------------------
+
+CNN = "@cnn"  # replaced by a small CNN exported to ONNX for the session (tests/onnx_fixtures)
+COMPRESSION_SETS: list[dict] = [
+    {},
+    # The exercises, each on the variants it asks about.
+    {"sparsity": 0.5, "variants": ["prune_unstructured_90"]},
+    {"student_units": 64, "variants": ["distilled", "distilled_int8"]},
+    {"threads": 1, "variants": ["int8_dynamic", "int8_static", "fp16"]},
+    # A reader's own model: the variants that need training are skipped, with the reason.
+    {"model_path": CNN, "input_shape": [1, 28, 28]},
+    # Any subset, the baseline alone included; and the ends of the ranges.
+    {"variants": ["fp32"], "max_accuracy_drop": 1.0, "latency_target_fraction": 1.0},
+    {"hidden_units": 1, "student_units": 1, "epochs": 1, "fine_tune_epochs": 1,
+     "sparsity": 0.0, "keep_fraction": 1.0, "temperature": 0.01, "alpha": 0.0,
+     "max_accuracy_drop": 0.0, "decode_ms": 0.0, "network_ms": 0.0, "preprocess_ms": 0.0,
+     "postprocess_ms": 0.0, "request_rate_rps": 1e6, "instance_hourly_usd": 1000.0,
+     "seed": 2**32 - 1, "variants": ["prune_structured_50", "distilled_int8", "int8_static"]},
+]
+TRAINED = ("prune_unstructured_90", "prune_structured_50", "distilled", "distilled_int8")
+
+
+def compression_parameters(reruns, parameters: dict) -> dict:
+    """``parameters`` with the CNN placeholder replaced by the path of one built once."""
+    if parameters.get("model_path") != CNN:
+        return parameters
+    from onnx_fixtures import small_cnn_onnx
+
+    path = reruns.folder / "cnn.onnx"
+    if not path.exists():
+        small_cnn_onnx(path)
+    return {**parameters, "model_path": str(path)}
+
+
+def compression_run(reruns, parameters: dict) -> tuple[dict, dict, list[str]]:
+    """Results, the parameters run with (defaults filled) and the variants measured."""
+    defaults = {name: p.default for name, p in
+                chapter_parameters(reruns.chapters["compression"]).items()}
+    values = {**defaults, **compression_parameters(reruns, parameters)}
+    results = reruns.results("compression", compression_parameters(reruns, parameters))
+    built = [name for name in ("fp32", *values["variants"], "student_scratch")
+             if f"{name}_throughput_rps" in results]
+    return results, values, list(dict.fromkeys(built))
+
+
+@pytest.mark.parametrize("parameters", COMPRESSION_SETS, ids=ids)
+def test_compression_runs_builds_what_was_asked_and_prices_it(reruns, parameters):
+    results, values, built = compression_run(reruns, parameters)
+    finite_numbers(results)
+    trained = [v for v in values["variants"] if v in TRAINED]
+    expected = {"fp32", *values["variants"]} - (set(trained) if values["model_path"] else set())
+    assert expected <= set(built)
+    for name in built:  # the published names, and every priced bill
+        for field in ("accuracy", "size_bytes", "latency_p50_ms", "latency_p95_ms",
+                      "throughput_rps", "monthly_usd"):
+            assert f"{name}_{field}" in results, (name, field)
+        assert (results[f"{name}_throughput_low_rps"] <= results[f"{name}_throughput_rps"]
+                <= results[f"{name}_throughput_high_rps"])
+        assert 0 <= results[f"{name}_accuracy"] <= 1
+    assert results["fp32_throughput_gain"] == 1.0
+    by_gain = sorted(built, key=lambda n: results[f"{n}_throughput_gain"])
+    bills = [results[f"{n}_monthly_usd"] for n in by_gain]
+    assert all(a >= b - 1e-9 for a, b in itertools.pairwise(bills))  # a gain never costs more
+
+
+@pytest.mark.parametrize("parameters", COMPRESSION_SETS, ids=ids)
+def test_compression_prose_says_what_was_built(reruns, parameters):
+    results, values, built = compression_run(reruns, parameters)
+    skipped = [v for v in values["variants"] if v in TRAINED] if values["model_path"] else []
+    assert ("Every requested variant was built" in results["skipped_text"]) == (not skipped)
+    assert all(name in results["skipped_text"] for name in skipped)
+    for name, key in (("int8_dynamic", "quantization_text"), ("fp16", "fp16_text"),
+                      ("prune_unstructured_90", "pruning_text"),
+                      ("prune_structured_50", "structured_text"),
+                      ("distilled", "distillation_text")):
+        assert ("not built" in results[key]) == (name not in built and (
+            key != "quantization_text" or "int8_static" not in built)), key
+    if "prune_unstructured_90" in built:  # the label says the sparsity actually used
+        assert f"With {values['sparsity']:.0%} of weights zeroed" in results["pruning_text"]
+    assert results["first_choice"] in {*built, "none of them"} - {"fp32", "student_scratch"}
+    assert ("your model" in results["pricing_text"]) == bool(values["model_path"])
+    assert ("top-1 agreement" in results["model_text"]) == bool(values["model_path"])

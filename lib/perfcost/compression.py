@@ -37,6 +37,7 @@ from torch.nn.utils import prune
 from perfcost.onnx_timing import TimingPlan, session
 from perfcost.onnx_variants import ONNX_BUILDERS, quantize_int8_dynamic, quiet_converters
 from perfcost.validation import (
+    MAX_SEED,
     ParameterError,
     fraction,
     in_range,
@@ -366,6 +367,11 @@ def _onnx_variants(fp32: Path, names: Sequence[str], workdir: Path, calibration:
             for name in names if name in ONNX_BUILDERS}
 
 
+def _offset(seed: int, step: int) -> int:
+    """The seed of the ``step``-th model trained, wrapped into [0, 2^32 - 1]."""
+    return (seed + step) % (MAX_SEED + 1)
+
+
 def _built(path: Path, cost: TrainingCost) -> Built:
     return Built(path, cost.flops, cost.seconds)
 
@@ -391,9 +397,11 @@ def build_variants(data: Dataset, settings: CompressionSettings, workdir: Path,
     if "prune_unstructured_90" in variants:
         pruned = mlp([inputs, s.hidden_units, s.hidden_units, classes])
         pruned.load_state_dict(teacher.state_dict())
-        fine_tuned("prune_unstructured_90", prune_unstructured(pruned, s.sparsity), s.seed + 1)
+        fine_tuned("prune_unstructured_90", prune_unstructured(pruned, s.sparsity),
+                   _offset(s.seed, 1))
     if "prune_structured_50" in variants:
-        fine_tuned("prune_structured_50", prune_structured(teacher, s.keep_fraction), s.seed + 2)
+        fine_tuned("prune_structured_50", prune_structured(teacher, s.keep_fraction),
+                   _offset(s.seed, 2))
     if {"distilled", "distilled_int8"} & variants:
         built |= _students(data, s, teacher, teacher_cost, workdir, variants)
     return built
@@ -404,18 +412,18 @@ def _students(data: Dataset, s: CompressionSettings, teacher: nn.Module,
     """The distilled student (and its int8 version if asked), and the same student trained
     from scratch on labels alone: what distillation adds."""
     inputs, classes = data.x_train.shape[1], 10
-    torch.manual_seed(s.seed + 3)
+    torch.manual_seed(_offset(s.seed, 3))
     student = mlp([inputs, s.student_units, s.student_units, classes])
-    cost = teacher_cost + train(student, data, epochs=s.epochs, seed=s.seed + 3,
+    cost = teacher_cost + train(student, data, epochs=s.epochs, seed=_offset(s.seed, 3),
                                 teacher=teacher, temperature=s.temperature, alpha=s.alpha)
     path = export_onnx(student, workdir / "distilled.onnx")
     students = {"distilled": _built(path, cost)}
     if "distilled_int8" in variants:
         students["distilled_int8"] = _built(
             quantize_int8_dynamic(path, workdir / "distilled_int8.onnx"), cost)
-    torch.manual_seed(s.seed + 3)
+    torch.manual_seed(_offset(s.seed, 3))
     scratch = mlp([inputs, s.student_units, s.student_units, classes])
-    scratch_cost = train(scratch, data, epochs=s.epochs, seed=s.seed + 3)
+    scratch_cost = train(scratch, data, epochs=s.epochs, seed=_offset(s.seed, 3))
     students["student_scratch"] = _built(
         export_onnx(scratch, workdir / "student_scratch.onnx"), scratch_cost)
     return students

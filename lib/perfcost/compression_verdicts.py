@@ -28,6 +28,7 @@ __all__ = [
     "first_choice_text",
     "fp16_text",
     "gate_table",
+    "headline_ratios",
     "model_text",
     "noise_text",
     "pricing_text",
@@ -122,6 +123,8 @@ def ratio_text(table: pd.DataFrame, name: str, column: str = "speedup") -> str:
     speed-up (``speedup``) or throughput gain (``throughput_gain``)."""
     row = table.loc[name]
     low, high = row[f"{column}_low"], row[f"{column}_high"]
+    if name == "fp32":
+        return "baseline"
     if low <= 1.0 <= high:
         return f"no measurable difference ({low:.2f}-{high:.2f}x)"
     return f"{row[f'{column}_estimate']:.2f}x ({low:.2f}-{high:.2f}x)"
@@ -236,8 +239,10 @@ def first_choice_text(choice: str | None, table: pd.DataFrame, target_ms: float,
             f"at most {max_accuracy_drop:.1%} accuracy over its whole paired interval, with the "
             "least training.")
     if unsure:
-        text += (f" The test set cannot tell whether {', '.join(unsure)} stay within the "
-                 "accuracy budget: their paired intervals straddle it.")
+        verb, their = ("stays", "its paired interval straddles") if len(unsure) == 1 else (
+            "stay", "their paired intervals straddle")
+        text += (f" The test set cannot tell whether {', '.join(unsure)} {verb} within the "
+                 f"accuracy budget: {their} it.")
     return text
 
 
@@ -283,4 +288,23 @@ def amdahl_text(end_to_end: pd.DataFrame, request: RequestPath) -> str:
     return text + (f". {best} makes the model {row['model_speedup']:.2f}x faster but the "
                    f"request only {row['end_to_end_speedup']:.2f}x faster; no model speed-up "
                    f"can make it more than {speedup_ceiling(share):.2f}x faster.")
+
+
+def headline_ratios(table: pd.DataFrame) -> dict[str, float]:
+    """The ratios chapter 4 has always glued, for the variants that were built: int8's and the
+    student's size ratios, unstructured pruning's gzip ratio, what distillation added to the
+    student's accuracy, and how far the two same-shaped students' batch-1 medians differ."""
+    fp32 = table.loc["fp32"]
+    found = {}
+    if "int8_dynamic" in table.index:
+        found["int8_size_ratio"] = fp32["size_bytes"] / table.loc["int8_dynamic", "size_bytes"]
+    if "prune_unstructured_90" in table.index:
+        found["unstructured_gzip_ratio"] = (
+            fp32["gzip_size_bytes"] / table.loc["prune_unstructured_90", "gzip_size_bytes"])
+    if "distilled" in table.index:
+        found["distilled_size_ratio"] = fp32["size_bytes"] / table.loc["distilled", "size_bytes"]
+        student, scratch = table.loc["distilled"], table.loc["student_scratch"]
+        found["distilled_vs_scratch_accuracy"] = student["accuracy"] - scratch["accuracy"]
+        found["timing_noise"] = abs(1 - student["latency_p50_ms"] / scratch["latency_p50_ms"])
+    return found
 

@@ -4,9 +4,9 @@ A chapter's parameters are what a reader types (``perfcost rerun cost -p request
 so a bad value must be refused in the reader's words: the parameter's name, its range and the
 value, before a kernel starts. This module holds, per chapter, one :class:`ChapterInputs`: a
 check per parameter (:class:`Number`, :class:`WholeNumber`, :class:`Pair`, :class:`Text`,
-:class:`Names`, :class:`CatalogPath`, :class:`TracePath`) and the rules that tie parameters
-together (a spike must start inside the trace; a trace may hold at most a few million
-requests).
+:class:`Names`, :class:`Shape`, :class:`CatalogPath`, :class:`TracePath`, :class:`OnnxPath`)
+and the rules that tie parameters together (a spike must start inside the trace; a trace may
+hold at most a few million requests; a reader's ONNX model must take the ``input_shape`` given).
 
 Upper limits are there to keep one re-run within minutes on a 2-core laptop and to keep every
 number finite; each says why in a comment. A chapter's range is never wider than what the library
@@ -45,7 +45,9 @@ __all__ = [
     "Names",
     "NoAnswerError",
     "Number",
+    "OnnxPath",
     "Pair",
+    "Shape",
     "Text",
     "TracePath",
     "UnusableFileError",
@@ -57,6 +59,10 @@ __all__ = [
 MIN_TRACE_REQUESTS = 1e3  # per batching trace: ~100 per 10 s window at the shortest duration
 MAX_BACKLOG = 10.0  # the busiest trace at batch 1 keeps the instances busy <= 10x its length
 MAX_TRACE_REQUESTS = 5e6  # per batching trace: ~150 simulations of each, minutes on 2 cores
+MAX_SHAPE_DIMENSIONS = 8  # an example's rank: images are 3, video 4 (onnx_model's limit too)
+# One dimension of an example: at most onnx_model.MAX_EXAMPLE_ELEMENTS (16 MB of float32), a
+# copy kept here so checking a shape imports no onnx.
+MAX_SHAPE_SIZE = 2**22
 
 
 @dataclass(frozen=True)
@@ -167,6 +173,25 @@ class Names:
 
 
 @dataclass(frozen=True)
+class Shape:
+    """The shape of one example: a list of 1 to 8 positive whole numbers, each <= 2**22."""
+
+    def check(self, name: str, value: object) -> list[int]:
+        """Return the sizes as ints, or raise ParameterError naming ``name``."""
+        if (not isinstance(value, list | tuple)
+                or not 1 <= len(value) <= MAX_SHAPE_DIMENSIONS):
+            raise ParameterError(name, str(self), value)
+        try:
+            return [integer_in_range(name, size, 1, MAX_SHAPE_SIZE) for size in value]
+        except ParameterError:
+            raise ParameterError(name, str(self), list(value)) from None
+
+    def __str__(self) -> str:
+        return (f"a list of 1 to {MAX_SHAPE_DIMENSIONS} positive whole numbers, e.g. "
+                "[1, 28, 28]")
+
+
+@dataclass(frozen=True)
 class FilePath:
     """``""`` (the chapter's own data) or the path of a file that must load.
 
@@ -225,6 +250,22 @@ class TracePath(FilePath):
 
 
 @dataclass(frozen=True)
+class OnnxPath(FilePath):
+    """``""`` (chapter 4's own MNIST model) or the path of an ONNX model chapter 4 can measure
+    (:func:`perfcost.onnx_model.model_input`): one float32 input, its batch dimension dynamic."""
+
+    def load(self, path: Path) -> None:
+        """Load and check the model; ValueError says why it cannot be measured."""
+        from perfcost.onnx_model import model_input
+
+        model_input(path)
+
+    def __str__(self) -> str:
+        return ('"" (the chapter\'s MNIST model) or the path of an ONNX model with one float32 '
+                "input and a dynamic batch dimension")
+
+
+@dataclass(frozen=True)
 class BookFolder:
     """``""`` (the book the chapter runs from) or the folder of a book: ``_toc.yml`` and
     ``analyses/``. ``perfcost rerun`` fills it with the book it found the chapter in."""
@@ -252,7 +293,7 @@ class UnusableFileError(ParameterError):
         self.args = (f"{name} {value!r} cannot be used: {problem}",)
 
 
-Check = Number | WholeNumber | Pair | Text | Names | FilePath | BookFolder
+Check = Number | WholeNumber | Pair | Text | Choice | Names | Shape | FilePath | BookFolder
 Rule = Callable[[Mapping[str, object]], None]
 
 
@@ -437,8 +478,6 @@ def _capacity_has_an_answer(values: Mapping[str, object]) -> None:
                                 f"{capacity.MAX_SIMULATED_SERVERS:,}")
 
 
-# The variants chapter 4's comparisons read by name; the others may be left out.
-COMPARED_VARIANTS = ("fp32", "int8_dynamic", "prune_unstructured_90", "distilled")
 MAX_TRAINING_MACS = 3e8  # per training example: ~10x chapter 4's defaults, minutes on 2 cores
 
 
@@ -448,7 +487,10 @@ def _mlp_macs(width: int) -> int:
 
 
 def _training_fits(values: Mapping[str, object]) -> None:
-    """Training costs at most 3e8 multiply-accumulates per example (~10x the defaults)."""
+    """With the chapter's own model (model_path ""), training costs at most 3e8
+    multiply-accumulates per example (~10x the defaults); a reader's model trains nothing."""
+    if values["model_path"]:
+        return
     teacher, student = _mlp_macs(values["hidden_units"]), _mlp_macs(values["student_units"])
     # the teacher, the distilled and the scratch student; two pruned teachers fine-tuned
     macs = values["epochs"] * (teacher + 2 * student) + 2 * values["fine_tune_epochs"] * teacher
@@ -458,6 +500,23 @@ def _training_fits(values: Mapping[str, object]) -> None:
             f"small enough that training costs at most {MAX_TRAINING_MACS:.0e} "
             "multiply-accumulates per example (~10x the defaults: minutes on 2 cores)",
             float(f"{macs:.3g}"))
+
+
+MNIST_INPUT_SHAPE = [784]  # the chapter's MLP reads a 28x28 MNIST image, flattened
+
+
+def _input_shape_fits_model(values: Mapping[str, object]) -> None:
+    """input_shape is one example's shape for the model: [784] for the chapter's MLP; for a
+    reader's model (model_path) its input's shape without the batch dimension."""
+    if not values["model_path"]:
+        if list(values["input_shape"]) != MNIST_INPUT_SHAPE:
+            raise ParameterError("input_shape", f"{MNIST_INPUT_SHAPE} with model_path \"\" "
+                                 "(the chapter's MLP reads 28x28 MNIST pixels, flattened)",
+                                 values["input_shape"])
+        return
+    from perfcost.onnx_model import check_input_shape, model_input
+
+    check_input_shape(model_input(Path(values["model_path"])), values["input_shape"])
 
 
 def _archive_class_in_catalog(values: Mapping[str, object]) -> None:
@@ -553,7 +612,9 @@ BATCHING = ChapterInputs(
 )
 
 COMPRESSION = ChapterInputs(checks={
-    "variants": Names(VARIANTS, required=COMPARED_VARIANTS),
+    "model_path": OnnxPath(),
+    "input_shape": Shape(),
+    "variants": Names(VARIANTS),  # any subset: fp32 is always measured, as the baseline
     "hidden_units": WholeNumber(1, 2048),  # training time grows with width: minutes at 2048
     "student_units": WholeNumber(1, 2048),
     "epochs": WholeNumber(1, 50),
@@ -565,11 +626,17 @@ COMPRESSION = ChapterInputs(checks={
     "threads": WholeNumber(1, 64),
     "latency_target_fraction": _share(low_open=True),
     "max_accuracy_drop": _share(),
-    "request_rate_rps": RATE_RPS,
-    "instance_throughput_rps": THROUGHPUT_RPS,
-    "instance_hourly_usd": HOURLY_USD,
+    "request_rate_rps": Number(0.0, RATE_RPS.high),  # 0: the cost chapter's
+    "instance_throughput_rps": Number(0.0, THROUGHPUT_RPS.high),  # 0: the cost chapter's
+    "instance_hourly_usd": Number(0.0, HOURLY_USD.high),  # 0: the cost chapter's
+    # A request's other stages; a minute each: beyond is a batch job, not serving.
+    "decode_ms": Number(0.0, 60_000.0),
+    "network_ms": Number(0.0, 60_000.0),
+    "preprocess_ms": Number(0.0, 60_000.0),
+    "postprocess_ms": Number(0.0, 60_000.0),
     "seed": SEED,
-}, rules=(_training_fits,))
+    "book_root": BookFolder(),  # where the cost chapter's values are read
+}, rules=(_training_fits, _input_shape_fits_model))
 
 CHAPTER_INPUTS: dict[str, ChapterInputs] = {
     "capacity": CAPACITY, "cost": COST, "batching": BATCHING, "compression": COMPRESSION,

@@ -1,0 +1,111 @@
+"""Chapter 4's computed sentences: they say what the table says, for any subset of variants."""
+
+import pandas as pd
+import pytest
+
+from perfcost import amdahl, cost
+from perfcost import compression_verdicts as v
+from perfcost.chapters import default_values
+from perfcost.compression import CompressionSettings
+from perfcost.pricing import load_catalog
+
+
+def row(p50, speedup=(1.0, 1.0, 1.0), gain=(1.0, 1.0, 1.0), change=(0.0, -0.001, 0.001),
+        size=4e6, accuracy=0.9):
+    return {"accuracy": accuracy, "accuracy_change": change[0], "accuracy_change_low": change[1],
+            "accuracy_change_high": change[2], "accuracy_p_value": 1.0, "size_bytes": size,
+            "gzip_size_bytes": size / 2, "latency_p50_ms": p50, "latency_p50_low_ms": p50 * 0.98,
+            "latency_p50_high_ms": p50 * 1.02, "latency_p95_ms": p50 * 2,
+            "throughput_rps": 1e4 / p50, "throughput_low_rps": 0.98e4 / p50,
+            "throughput_high_rps": 1.02e4 / p50, "speedup_estimate": speedup[0],
+            "speedup_low": speedup[1], "speedup_high": speedup[2],
+            "speedup": speedup[0] if speedup[1] > 1 or speedup[2] < 1 else 1.0,
+            "throughput_gain_estimate": gain[0], "throughput_gain_low": gain[1],
+            "throughput_gain_high": gain[2],
+            "throughput_gain": gain[0] if gain[1] > 1 or gain[2] < 1 else 1.0,
+            "peak_memory_bytes": 1e7, "training_flops": 1.0}
+
+
+TABLE = pd.DataFrame.from_dict({
+    "fp32": row(1.0),
+    "int8_dynamic": row(0.5, (2.0, 1.9, 2.1), (2.5, 2.4, 2.6), size=1e6),
+    "prune_unstructured_90": row(1.0, (1.01, 0.98, 1.03), (0.97, 0.95, 1.01),
+                                 change=(-0.003, -0.014, 0.008)),
+}, orient="index")
+
+
+def test_a_ratio_inside_its_noise_is_said_to_be_no_difference():
+    assert v.ratio_text(TABLE, "int8_dynamic") == "2.00x (1.90-2.10x)"
+    assert v.ratio_text(TABLE, "prune_unstructured_90", "throughput_gain") == \
+        "no measurable difference (0.95-1.01x)"
+    assert v.ratio_text(TABLE, "fp32") == "baseline"
+
+
+def test_labels_say_the_settings_used():
+    settings = CompressionSettings(sparsity=0.5, keep_fraction=0.25, student_units=64)
+    assert v.variant_label("prune_unstructured_90", settings) == \
+        "unstructured pruning, 50% zeros"
+    assert "25% of units" in v.variant_label("prune_structured_50", settings)
+    assert "64 units" in v.variant_label("distilled", settings)
+    shown = v.shown_table(TABLE, settings)
+    assert "unstructured pruning, 50% zeros" in shown.index
+
+
+def test_missing_variants_are_said_to_be_missing_not_crashed_on():
+    subset = TABLE.loc[["fp32"]]
+    settings = CompressionSettings()
+    assert "not built" in v.quantization_text(subset)
+    assert "not built" in v.pruning_text(subset, settings)
+    assert "not built" in v.structured_text(subset, settings)
+    assert "not built" in v.distillation_text(subset)
+    assert "not built" in v.fp16_text(subset, None)
+    assert v.headline_ratios(subset) == {}
+    assert "no measurable difference" in v.pruning_text(TABLE, settings)
+    assert "4.0x smaller" in v.quantization_text(TABLE)
+
+
+def test_the_cpu_sentence_reads_the_machine():
+    assert "no int8 dot-product" in v.cpu_text({"model": "old", "avx2": True})
+    assert "avx512_vnni" in v.cpu_text({"model": "new", "avx512_vnni": True})
+
+
+def test_the_gate_reads_the_whole_paired_interval():
+    gates = v.gate_table(TABLE, 0.01)
+    assert gates["int8_dynamic"] == "within"
+    assert gates["prune_unstructured_90"] == "inconclusive"  # -1.4 straddles -1
+    assert v.gate_table(TABLE, 0.02)["prune_unstructured_90"] == "within"
+
+
+def test_first_choice_explains_itself():
+    text = v.first_choice_text("int8_dynamic", TABLE, 0.7, 0.01)
+    assert text.startswith("int8_dynamic meets")
+    assert "No variant qualifies" in v.first_choice_text(None, TABLE, 0.1, 0.01)
+
+
+def test_skipped_variants_are_named_with_the_reason():
+    assert v.skipped(["fp32", "distilled", "int8_static"], "") == []
+    names = v.skipped(["fp32", "distilled", "int8_static"], "/m.onnx")
+    assert names == ["distilled"]
+    assert "distilled" in v.skipped_text(names) and "training" in v.skipped_text(names)
+
+
+def test_amdahl_text_states_the_share_and_the_ceiling():
+    request = amdahl.RequestPath(decode_ms=1.0, network_ms=0.5, preprocess_ms=0.5,
+                                 postprocess_ms=0.0)
+    table = amdahl.end_to_end_table({"fp32": 2.0, "int8_dynamic": 1.0}, "fp32", request)
+    text = v.amdahl_text(table, request)
+    assert "the model is 50% of the request" in text
+    assert "request only 1.33x faster" in text and "more than 2.00x" in text
+    zero = amdahl.RequestPath(decode_ms=0, network_ms=0, preprocess_ms=0, postprocess_ms=0)
+    assert "reaches the request whole" in v.amdahl_text(
+        amdahl.end_to_end_table({"fp32": 2.0, "x": 1.0}, "fp32", zero), zero)
+
+
+def test_gains_are_priced_through_the_cost_chapters_service(root):
+    service = cost.service_from_parameters(default_values("cost", root))
+    assert service.request_kb == default_values("cost", root)["request_kb"]
+    bills = cost.priced_gains(service, {"fp32": 1.0, "faster": 2.0}, load_catalog())
+    assert bills.loc["faster", "instances"] <= bills.loc["fp32", "instances"]
+    assert bills.loc["faster", "monthly_usd"] < bills.loc["fp32", "monthly_usd"]
+    with pytest.raises(ValueError, match="throughput_gain"):
+        cost.priced_gains(service, {"bad": -1.0}, load_catalog())
