@@ -23,7 +23,7 @@ def row(p50, speedup=(1.0, 1.0, 1.0), gain=(1.0, 1.0, 1.0), change=(0.0, -0.001,
             "throughput_gain_estimate": gain[0], "throughput_gain_low": gain[1],
             "throughput_gain_high": gain[2],
             "throughput_gain": gain[0] if gain[1] > 1 or gain[2] < 1 else 1.0,
-            "peak_memory_bytes": 1e7, "training_flops": 1.0}
+            "sessions": 6, "peak_memory_bytes": 1e7, "training_flops": 1.0}
 
 
 TABLE = pd.DataFrame.from_dict({
@@ -79,7 +79,8 @@ def test_the_gate_reads_the_whole_paired_interval():
 def test_first_choice_explains_itself():
     text = v.first_choice_text("int8_dynamic", TABLE, 0.7, 0.01)
     assert text.startswith("int8_dynamic meets")
-    assert "No variant qualifies" in v.first_choice_text(None, TABLE, 0.1, 0.01)
+    assert v.first_choice_text(None, TABLE, 0.1, 0.01).startswith("No variant meets")
+    assert "but none is within 0.0 points" in v.first_choice_text(None, TABLE, 0.6, 0.0)
 
 
 def test_skipped_variants_are_named_with_the_reason():
@@ -92,13 +93,32 @@ def test_skipped_variants_are_named_with_the_reason():
 def test_amdahl_text_states_the_share_and_the_ceiling():
     request = amdahl.RequestPath(decode_ms=1.0, network_ms=0.5, preprocess_ms=0.5,
                                  postprocess_ms=0.0)
-    table = amdahl.end_to_end_table({"fp32": 2.0, "int8_dynamic": 1.0}, "fp32", request)
-    text = v.amdahl_text(table, request)
-    assert "the model is 50% of the request" in text
-    assert "request only 1.33x faster" in text and "more than 2.00x" in text
+    times = {"fp32": 2.0, "int8_dynamic": 1.0, "prune_unstructured_90": 0.5}
+    table = amdahl.end_to_end_table(times, "fp32", request)
+    text = v.amdahl_text(table, request, TABLE)
+    assert "the model is 50.0% of the request" in text
+    assert "request only 1.33x faster" in text and "more than 2x" in text
+    assert "prune_unstructured_90" not in text  # its speed-up is inside the noise
     zero = amdahl.RequestPath(decode_ms=0, network_ms=0, preprocess_ms=0, postprocess_ms=0)
     assert "reaches the request whole" in v.amdahl_text(
-        amdahl.end_to_end_table({"fp32": 2.0, "x": 1.0}, "fp32", zero), zero)
+        amdahl.end_to_end_table(times, "fp32", zero), zero, TABLE)
+    flat = TABLE.loc[["fp32", "prune_unstructured_90"]]
+    assert "no variant is measurably faster" in v.amdahl_text(
+        amdahl.end_to_end_table({"fp32": 2.0, "prune_unstructured_90": 1.9}, "fp32", request),
+        request, flat)
+
+
+def test_a_measurable_slow_down_is_called_one():
+    slow = TABLE.copy()
+    slow.loc["int8_dynamic", ["speedup_estimate", "speedup_low", "speedup_high"]] = (
+        0.3, 0.28, 0.32)
+    assert v.ratio_text(slow, "int8_dynamic") == "0.30x, a slow-down (0.28-0.32x)"
+
+
+def test_the_pricing_text_states_its_assumptions():
+    text = v.pricing_text("", {"fp32": 1.0}, None, None)
+    assert "assumption, not a measurement" in text and "only model work" in text
+    assert "measured on your model" in v.pricing_text("/m.onnx", {"fp32": 1.0})
 
 
 def test_gains_are_priced_through_the_cost_chapters_service(root):

@@ -707,5 +707,5 @@ def test_compression_prose_says_what_was_built(reruns, parameters):
     if "prune_unstructured_90" in built:  # the label says the sparsity actually used
         assert f"With {values['sparsity']:.0%} of weights zeroed" in results["pruning_text"]
     assert results["first_choice"] in {*built, "none of them"} - {"fp32", "student_scratch"}
-    assert ("your model" in results["pricing_text"]) == bool(values["model_path"])
+    assert ("measured on your model" in results["pricing_text"]) == bool(values["model_path"])
     assert ("top-1 agreement" in results["model_text"]) == bool(values["model_path"])

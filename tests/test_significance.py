@@ -190,3 +190,29 @@ def test_a_paired_interval_is_narrower_than_two_unpaired_ones():
 def test_bad_input_is_refused_naming_the_argument(call, message):
     with pytest.raises(ParameterError, match=message):
         call()
+
+
+def test_session_medians_give_a_t_interval_by_hand():
+    # Two sessions with medians e^0 and e^0.02: mean log 0.01, sd 0.01414, se 0.01.
+    sessions = [[1.0, 1.0, 1.0], [math.exp(0.02)] * 3]
+    estimate, low, high = sig.session_median_interval(sessions, confidence=0.95)
+    t = 12.706204736  # t_{0.975, 1}
+    assert estimate == pytest.approx(math.exp(0.01))
+    assert (low, high) == pytest.approx((math.exp(0.01 - t * 0.01), math.exp(0.01 + t * 0.01)))
+
+
+def test_sessions_one_percent_apart_are_not_an_effect_by_session_medians():
+    # Six sessions a side, each side's sessions spread by a percent: equal on average.
+    spread = [0.99, 1.0, 1.01, 0.995, 1.005, 1.0]
+    baseline = [[s] * 50 for s in spread]
+    candidate = [[s * 1.002] * 50 for s in reversed(spread)]
+    ratio = sig.ratio_of_session_medians(baseline, candidate)
+    assert not ratio.measurable and ratio.gain == 1.0
+    faster = sig.ratio_of_session_medians(baseline, [[s * 1.2] * 50 for s in spread])
+    assert faster.measurable and faster.estimate == pytest.approx(1.2)
+
+
+@pytest.mark.parametrize("bad", [[1.0, 2.0, 3.0], [[1.0, 2.0]], [[1.0, -1.0], [1.0, 1.0]]])
+def test_session_medians_need_two_sessions_of_positive_times(bad):
+    with pytest.raises(ParameterError):
+        sig.ratio_of_session_medians(bad, [[1.0, 1.0], [1.0, 1.0]])

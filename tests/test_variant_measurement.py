@@ -99,3 +99,19 @@ def test_random_workloads_stay_within_memory():
     assert len(big.examples) == 2**28 // (4 * 3 * 512 * 512) == 85
     assert big.examples.dtype == np.float32
     assert len(random_workload((4, 1024, 1024)).examples) == 64  # the floor: one batch
+
+
+def test_a_readers_model_with_its_weights_in_a_separate_file_is_measured(tmp_path):
+    from perfcost.compression import measure_onnx_model
+
+    torch.manual_seed(0)
+    model = mlp([32, 64, 10]).eval()
+    path = tmp_path / "mine.onnx"
+    torch.onnx.export(model, (torch.zeros(1, 32),), str(path), input_names=["features"],
+                      dynamic_shapes=({0: torch.export.Dim("batch")},), dynamo=True)
+    assert (tmp_path / "mine.onnx.data").exists()  # the exporter's default: weights apart
+    plan = TimingPlan(sessions=3, trials=2, single_runs=1, batch_runs=1, batch=8, budget_s=1)
+    found = measure_onnx_model(path, [32], tmp_path / "work", ["int8_dynamic", "distilled"],
+                               threads=1, plan=plan)
+    assert [m.variant for m in found] == ["fp32", "int8_dynamic"]
+    assert found[0].accuracy == 1.0

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import onnx
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -464,7 +465,7 @@ def measure_onnx_model(model_path: Path, input_shape: Sequence[int], workdir: Pa
     workdir.mkdir(parents=True, exist_ok=True)
     workload = random_workload(tuple(input_shape), seed=seed)
     fp32 = workdir / "fp32.onnx"
-    fp32.write_bytes(Path(model_path).read_bytes())
+    onnx.save(onnx.load(str(model_path)), str(fp32))  # weights inside, wherever they were
     name = session(fp32, 1).get_inputs()[0].name
     calibration = workload.examples[:CALIBRATION_EXAMPLES]
     built = {"fp32": Built(fp32)} | {

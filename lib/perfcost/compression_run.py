@@ -24,7 +24,8 @@ from perfcost.compression import (
 from perfcost.compression_verdicts import skipped
 from perfcost.onnx_timing import TimingPlan
 from perfcost.onnx_variants import fp16_compute_share
-from perfcost.variant_measurement import VariantMeasurement
+from perfcost.significance import PairedAccuracy
+from perfcost.variant_measurement import VariantMeasurement, Workload, paired_between
 
 __all__ = ["ChapterRun", "run_variants"]
 
@@ -38,6 +39,7 @@ class ChapterRun:
     fp16_share: float | None  # share of fp16's matrix operators run in fp16; None: not built
     examples: int  # examples accuracy was scored on
     plan: TimingPlan
+    distilled_vs_scratch: PairedAccuracy | None  # the distilled student against labels alone
 
 
 def run_variants(model_path: str, input_shape: Sequence[int], variants: Sequence[str],
@@ -47,12 +49,17 @@ def run_variants(model_path: str, input_shape: Sequence[int], variants: Sequence
     empty) or of the reader's ONNX model, in ``workdir``."""
     plan = TimingPlan() if plan is None else plan
     workdir = Path(workdir)
+    versus = None
     if model_path:
         found = measure_onnx_model(Path(model_path), input_shape, workdir, variants,
                                    threads=settings.threads, seed=settings.seed, plan=plan)
     else:
         data = load_mnist_subset(seed=settings.seed)
         found = compress_and_measure(data, settings, workdir, variants, plan=plan)
+        student, scratch = workdir / "distilled.onnx", workdir / "student_scratch.onnx"
+        if student.exists() and scratch.exists():
+            versus = paired_between(scratch, student, Workload(data.x_test, data.y_test),
+                                    threads=settings.threads)
     share = fp16_compute_share(workdir / "fp16.onnx") if "fp16" in variants else None
     examples = found[0].accuracy_change.examples
-    return ChapterRun(found, skipped(variants, model_path), share, examples, plan)
+    return ChapterRun(found, skipped(variants, model_path), share, examples, plan, versus)

@@ -17,12 +17,13 @@ import pandas as pd
 from perfcost.amdahl import RequestPath, model_share, speedup_ceiling
 from perfcost.compression import CompressionSettings
 from perfcost.measured import NO_VARIANT
-from perfcost.significance import accuracy_gate
-from perfcost.variants import TRAINED_VARIANTS
+from perfcost.significance import PairedAccuracy, accuracy_gate
+from perfcost.variants import COMPARISONS, TRAINED_VARIANTS
 
 __all__ = [
     "NO_VARIANT",
     "amdahl_text",
+    "conditions_text",
     "cpu_text",
     "distillation_text",
     "first_choice_text",
@@ -127,13 +128,21 @@ def ratio_text(table: pd.DataFrame, name: str, column: str = "speedup") -> str:
         return "baseline"
     if low <= 1.0 <= high:
         return f"no measurable difference ({low:.2f}-{high:.2f}x)"
-    return f"{row[f'{column}_estimate']:.2f}x ({low:.2f}-{high:.2f}x)"
+    slower = ", a slow-down" if high < 1.0 else ""
+    return f"{row[f'{column}_estimate']:.2f}x{slower} ({low:.2f}-{high:.2f}x)"
 
 
 def _change(table: pd.DataFrame, name: str) -> str:
     row = table.loc[name]
     low, high = row["accuracy_change_low"] * 100, row["accuracy_change_high"] * 100
     return f"{row['accuracy_change'] * 100:+.1f} points ({low:+.1f} to {high:+.1f})"
+
+
+def _smaller(ratio: float) -> str:
+    """``3.9x smaller``, or ``the same size`` within 1%."""
+    if abs(ratio - 1) < 0.01:
+        return "the same size as fp32's"
+    return f"{ratio:.1f}x smaller" if ratio > 1 else f"{1 / ratio:.1f}x larger"
 
 
 def cpu_text(features: Mapping[str, object]) -> str:
@@ -146,6 +155,17 @@ def cpu_text(features: Mapping[str, object]) -> str:
     half_part = (f"fp16 arithmetic ({', '.join(half)})" if half else "no fp16 arithmetic")
     model = features.get("model", "unknown")
     return f"This machine's CPU ({model}) has {int8_part}, and {half_part}."
+
+
+def conditions_text(features: Mapping[str, object]) -> str:
+    """How the answer moves with the hardware, from what this machine has."""
+    native = any(features.get(n) for n in ("avx512_vnni", "avx_vnni", "amx_int8"))
+    int8 = ("This CPU runs int8 dot products natively (VNNI or AMX), so the int8 speed-ups "
+            "above are near the best a CPU gives; on one without them, int8 gains less"
+            if native else
+            "This CPU has no native int8 dot products (no VNNI or AMX); on one with them, or "
+            "on a GPU with int8 tensor cores, quantization gains more")
+    return int8 + "."
 
 
 def quantization_text(table: pd.DataFrame) -> str:
@@ -183,7 +203,7 @@ def pruning_text(table: pd.DataFrame, settings: CompressionSettings) -> str:
     gzip_ratio = table.loc["fp32", "gzip_size_bytes"] / table.loc[name, "gzip_size_bytes"]
     size_ratio = table.loc["fp32", "size_bytes"] / table.loc[name, "size_bytes"]
     return (f"With {settings.sparsity:.0%} of weights zeroed and exported dense, the file is "
-            f"{size_ratio:.2f}x smaller, {gzip_ratio:.1f}x after gzip; batch-1 speed-up "
+            f"{_smaller(size_ratio)}, and {_smaller(gzip_ratio)} after gzip; batch-1 speed-up "
             f"{ratio_text(table, name)}, throughput {ratio_text(table, name, 'throughput_gain')}, "
             f"accuracy {_change(table, name)}.")
 
@@ -193,30 +213,35 @@ def structured_text(table: pd.DataFrame, settings: CompressionSettings) -> str:
     name = "prune_structured_50"
     if name not in table.index:
         return f"Structured pruning was {NOT_BUILT}."
-    return (f"Keeping {settings.keep_fraction:.0%} of the hidden units gives a smaller dense "
-            f"network: batch-1 speed-up {ratio_text(table, name)}, accuracy "
+    size = table.loc["fp32", "size_bytes"] / table.loc[name, "size_bytes"]
+    return (f"Keeping {settings.keep_fraction:.0%} of the hidden units gives a dense network "
+            f"{_smaller(size)}: batch-1 speed-up {ratio_text(table, name)}, accuracy "
             f"{_change(table, name)}, after fine-tuning.")
 
 
-def distillation_text(table: pd.DataFrame) -> str:
+def distillation_text(table: pd.DataFrame,
+                      versus_scratch: PairedAccuracy | None = None) -> str:
     """The student's speed and accuracy, and what the teacher added over labels alone."""
-    if "distilled" not in table.index:
+    names = [n for n in ("distilled", "distilled_int8") if n in table.index]
+    if not names:
         return f"Distillation was {NOT_BUILT}."
-    size = table.loc["fp32", "size_bytes"] / table.loc["distilled", "size_bytes"]
-    text = (f"The student is {size:.1f}x smaller, batch-1 speed-up "
-            f"{ratio_text(table, 'distilled')}, accuracy {_change(table, 'distilled')}.")
-    if "student_scratch" in table.index:
-        gained = table.loc["distilled", "accuracy"] - table.loc["student_scratch", "accuracy"]
-        text += (f" Against the same student trained on labels alone, distillation changed "
-                 f"accuracy by {gained * 100:+.1f} points.")
+    name = names[0]
+    size = table.loc["fp32", "size_bytes"] / table.loc[name, "size_bytes"]
+    text = (f"The student ({name}) is {_smaller(size)}, batch-1 speed-up "
+            f"{ratio_text(table, name)}, accuracy {_change(table, name)}.")
+    if versus_scratch is not None:
+        verdict = ("made no measurable difference to accuracy"
+                   if versus_scratch.low <= 0 <= versus_scratch.high else
+                   f"changed accuracy by {versus_scratch.difference * 100:+.1f} points")
+        text += (f" Against the same student trained on labels alone, on the same digits, "
+                 f"distillation {verdict} (paired 95% interval "
+                 f"{versus_scratch.low * 100:+.1f} to {versus_scratch.high * 100:+.1f}).")
     return text
 
 
 def gate_table(table: pd.DataFrame, max_accuracy_drop: float) -> pd.Series:
     """Each variant's accuracy verdict against the allowed drop: within, exceeds, or
     inconclusive (the paired interval straddles the limit)."""
-    from perfcost.significance import PairedAccuracy
-
     def verdict(row):
         paired = PairedAccuracy(row["accuracy_change"], row["accuracy_change_low"],
                                 row["accuracy_change_high"], row["accuracy_p_value"], 0, 0, 1)
@@ -228,66 +253,82 @@ def gate_table(table: pd.DataFrame, max_accuracy_drop: float) -> pd.Series:
 def first_choice_text(choice: str | None, table: pd.DataFrame, target_ms: float,
                       max_accuracy_drop: float) -> str:
     """Why the first choice was chosen, or why none was."""
-    gates = gate_table(table, max_accuracy_drop).drop(["fp32"], errors="ignore")
-    fast = table.index[table["latency_p50_high_ms"] <= target_ms].drop("fp32", errors="ignore")
+    candidates = table.drop(["fp32", *COMPARISONS], errors="ignore")
+    gates = gate_table(candidates, max_accuracy_drop)
+    fast = candidates.index[candidates["latency_p50_high_ms"] <= target_ms]
+    budget = f"{max_accuracy_drop * 100:.1f} points of accuracy"
+    if choice is None and fast.empty:
+        return f"No variant meets the {target_ms:.3f} ms target over its whole interval."
     if choice is None:
-        return (f"No variant qualifies: {len(fast)} meet the {target_ms:.3f} ms target over "
-                f"their whole interval, and none of those is within the accuracy budget over "
-                "its whole paired interval.")
+        return (f"{len(fast)} variant(s) meet the {target_ms:.3f} ms target over the whole "
+                f"interval, but none is within {budget} over its whole paired interval.")
     unsure = [name for name in fast if gates[name] == "inconclusive"]
     text = (f"{choice} meets the {target_ms:.3f} ms target over its whole interval and loses "
-            f"at most {max_accuracy_drop:.1%} accuracy over its whole paired interval, with the "
-            "least training.")
+            f"at most {budget} over its whole paired interval, with the least training.")
     if unsure:
         verb, their = ("stays", "its paired interval straddles") if len(unsure) == 1 else (
             "stay", "their paired intervals straddle")
         text += (f" The test set cannot tell whether {', '.join(unsure)} {verb} within the "
-                 f"accuracy budget: {their} it.")
+                 f"budget: {their} it.")
     return text
 
 
-def noise_text(table: pd.DataFrame, sessions: int, confidence: float = 0.99) -> str:
+def noise_text(table: pd.DataFrame, confidence: float = 0.99) -> str:
     """How the timings were taken and how to read their intervals."""
     flat = [name for name in table.index if name != "fp32"
-            and table.loc[name, "throughput_gain_low"] <= 1.0 <= table.loc[name,
-                                                                         "throughput_gain_high"]]
-    text = (f"Every timing is a median over {sessions} inference sessions per variant, created "
-            f"in turn, and interleaved trials; intervals are {confidence:.0%} bootstrap "
-            "intervals over sessions and trials.")
+            and table.loc[name, "throughput_gain"] == 1.0]
+    sessions = int(table["sessions"].min())
+    text = (f"Every timing is the typical median of {sessions} inference sessions per "
+            "variant, created in turn and timed in interleaved trials; its interval is a "
+            f"{confidence:.0%} t-interval over those sessions, so it covers the noise between "
+            "sessions of one run on one machine, not another run or a busier machine.")
+    if {"distilled", "student_scratch"} <= set(table.index):
+        noise = abs(1 - table.loc["distilled", "latency_p50_ms"]
+                    / table.loc["student_scratch", "latency_p50_ms"])
+        text += (f" The distilled and from-scratch students share one architecture; their "
+                 f"batch-1 medians differ by {noise:.1%}.")
     if flat:
         text += (f" Throughput of {', '.join(flat)}: no measurable difference from fp32, so "
                  "priced at a gain of 1.0.")
     return text
 
 
-def pricing_text(model_path: str, priced: Mapping[str, float]) -> str:
-    """What the priced gains stand for: an assumption stated in the bill."""
+def pricing_text(model_path: str, priced: Mapping[str, float],
+                 end_to_end: pd.DataFrame | None = None, choice: str | None = None) -> str:
+    """What the priced gains stand for: the assumptions stated beside the bill."""
     source = ("your model on this CPU" if model_path else
               "the chapter's small MNIST model on this CPU")
-    return (f"Each gain was measured on {source}, and the bill applies it to the cost "
+    text = (f"Each gain was measured on {source}, and the bill applies it to the cost "
             "chapter's fleet as if it held for that service's model and hardware: an "
-            "assumption, not a measurement. Measure your model on your instance type, then "
-            f"re-run the cost chapter with -p throughput_gain. Priced: {len(priced)} variants.")
+            "assumption, not a measurement. It also assumes the instances do only model work "
+            "(decoding and pre-processing run elsewhere)")
+    if end_to_end is not None and choice in end_to_end.index:
+        text += (f"; if they also decode and pre-process, {choice}'s gain shrinks toward the "
+                 f"request's {end_to_end.loc[choice, 'end_to_end_speedup']:.3g}x of the "
+                 "section above")
+    return text + (f". Priced: {len(priced)} variants. Measure your model on your instance "
+                   "type, then re-run the cost chapter with -p throughput_gain.")
 
 
-def amdahl_text(end_to_end: pd.DataFrame, request: RequestPath) -> str:
-    """How much of the fastest variant's model speed-up reaches the whole request."""
+def amdahl_text(end_to_end: pd.DataFrame, request: RequestPath,
+                table: pd.DataFrame) -> str:
+    """How much of the fastest measurably faster variant's speed-up reaches the request."""
     baseline_ms = end_to_end["model_ms"].iloc[0]
     share = model_share(baseline_ms, request)
     text = (f"Here the request's other work takes {request.overhead_ms:.2f} ms against the "
-            f"baseline model's {baseline_ms:.3f} ms, so the model is {share:.0%} of the "
+            f"baseline model's {baseline_ms:.3f} ms, so the model is {share:.1%} of the "
             "request")
-    others = end_to_end.iloc[1:]
-    if others.empty:
-        return text + "."
-    best = others["model_speedup"].idxmax()
-    row = others.loc[best]
+    faster = [n for n in end_to_end.index[1:] if table.loc[n, "speedup"] > 1.0]
+    if not faster:
+        return text + ", and no variant is measurably faster than fp32 at batch 1."
+    best = max(faster, key=lambda n: end_to_end.loc[n, "model_speedup"])
+    row = end_to_end.loc[best]
     if share >= 1.0:
         return text + (f": {best}'s {row['model_speedup']:.2f}x model speed-up reaches the "
                        "request whole.")
     return text + (f". {best} makes the model {row['model_speedup']:.2f}x faster but the "
-                   f"request only {row['end_to_end_speedup']:.2f}x faster; no model speed-up "
-                   f"can make it more than {speedup_ceiling(share):.2f}x faster.")
+                   f"request only {row['end_to_end_speedup']:.3g}x faster; no model speed-up "
+                   f"can make it more than {speedup_ceiling(share):.3g}x faster.")
 
 
 def headline_ratios(table: pd.DataFrame) -> dict[str, float]:

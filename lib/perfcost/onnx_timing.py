@@ -7,6 +7,8 @@ Protocol (:func:`time_models`):
    differ by about a percent, systematically, however long each is timed (memory placement);
    created in a block, a model's sessions would all share one placement and its luck would read
    as a speed-up. The sessions are the replicates the intervals resample.
+   Intervals are t-intervals over the sessions' medians (six per model unless the models are
+   large: :func:`sessions_that_fit`).
 2. **Interleaved trials.** Every trial runs each session once, in an order shuffled per trial
    (:func:`perfcost.significance.interleaved_trials`): ``single_runs`` calls at batch 1 (each
    one a latency sample) and ``batch_runs`` calls at batch ``batch`` (each a throughput sample,
@@ -33,7 +35,12 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from perfcost.significance import Ratio, interleaved_trials, median_interval, ratio_of_medians
+from perfcost.significance import (
+    Ratio,
+    interleaved_trials,
+    ratio_of_session_medians,
+    session_median_interval,
+)
 from perfcost.validation import ParameterError, integer_in_range, seed_value
 
 __all__ = [
@@ -44,18 +51,21 @@ __all__ = [
     "peak_memory_bytes",
     "predict",
     "session",
+    "sessions_that_fit",
     "time_models",
 ]
 
 MAX_THREADS = 64
 MAX_BATCH = 65_536
+SESSION_MEMORY_BYTES = 4e9  # model files held open at once: sessions x the models' sizes
+MIN_SESSIONS = 3
 
 
 @dataclass(frozen=True)
 class TimingPlan:
     """How much timing each model gets; validated on construction."""
 
-    sessions: int = 3  # sessions per model, created in turn, [2, 20]
+    sessions: int = 6  # sessions per model, created in turn, [2, 20]
     trials: int = 40  # interleaved trials, [2, 10,000]
     single_runs: int = 10  # batch-1 calls per session and trial, [1, 1,000]
     batch_runs: int = 2  # calls at `batch` per session and trial, [1, 1,000]
@@ -140,7 +150,8 @@ def time_models(models: Mapping[str, Path], single: np.ndarray, batch: np.ndarra
     plan = TimingPlan() if plan is None else plan
     if not isinstance(plan, TimingPlan):
         raise ParameterError("plan", "a TimingPlan", type(plan).__name__)
-    sessions = _sessions_in_turn(models, plan.sessions, threads)
+    count = sessions_that_fit(models, plan.sessions)
+    sessions = _sessions_in_turn(models, count, threads)
     name = next(iter(sessions.values())).get_inputs()[0].name
     feeds = ({name: np.asarray(single, np.float32)}, {name: np.asarray(batch, np.float32)})
     trials = _trials_that_fit(sessions, feeds, plan)
@@ -151,11 +162,18 @@ def time_models(models: Mapping[str, Path], single: np.ndarray, batch: np.ndarra
 
     found = interleaved_trials({key: one_trial(m) for key, m in sessions.items()},
                                trials=trials, seed=seed_value(seed))
-    return {model: _split(found, model, plan) for model in models}
+    return {model: _split(found, model, plan, count) for model in models}
 
 
-def _split(found: dict, model: str, plan: TimingPlan) -> Timings:
-    rows = [found[(model, k)] for k in range(plan.sessions)]
+def sessions_that_fit(models: Mapping[str, Path], wanted: int) -> int:
+    """Sessions per model: ``wanted``, fewer (at least 3) when that many sessions of every
+    model would hold more than 4 GB of model files open at once."""
+    total = sum(Path(path).stat().st_size for path in models.values())
+    return int(min(wanted, max(MIN_SESSIONS, SESSION_MEMORY_BYTES // max(total, 1))))
+
+
+def _split(found: dict, model: str, plan: TimingPlan, count: int) -> Timings:
+    rows = [found[(model, k)] for k in range(count)]
     single = np.stack([r[:, :plan.single_runs].ravel() for r in rows])
     batch = np.stack([r[:, plan.single_runs:].ravel() for r in rows])
     return Timings(single, batch)
@@ -174,6 +192,7 @@ class Comparison:
     throughput_high_rps: float
     speedup: Ratio  # baseline batch-1 latency / this model's
     throughput_gain: Ratio  # this model's throughput / the baseline's
+    sessions: int  # sessions the model was timed in
 
 
 def _inverse(ratio: Ratio) -> Ratio:
@@ -181,9 +200,11 @@ def _inverse(ratio: Ratio) -> Ratio:
 
 
 def compare_to_baseline(timings: Mapping[str, Timings], baseline: str, *,
-                        confidence: float = 0.99, seed: int = 0) -> dict[str, Comparison]:
-    """Medians with intervals for every model, and its ratios to ``baseline``'s: the batch-1
-    speed-up (baseline latency / model latency) and the throughput gain (model / baseline).
+                        confidence: float = 0.99) -> dict[str, Comparison]:
+    """Typical medians with t-intervals over sessions for every model
+    (:func:`perfcost.significance.session_median_interval`), and its ratios to ``baseline``'s
+    (:func:`perfcost.significance.ratio_of_session_medians`): the batch-1 speed-up (baseline
+    latency / model latency) and the throughput gain (model / baseline).
 
     The baseline's own ratios are exactly 1. A ratio whose interval includes 1 is "no
     measurable difference" (:attr:`perfcost.significance.Ratio.gain` is then 1.0).
@@ -195,14 +216,15 @@ def compare_to_baseline(timings: Mapping[str, Timings], baseline: str, *,
     found = {}
     for name, t in timings.items():
         same = name == baseline
-        p50 = median_interval(t.single_ms, confidence=confidence, seed=seed)
-        rps = median_interval(t.batch_rps, confidence=confidence, seed=seed)
         found[name] = Comparison(
-            *p50, float(np.percentile(t.single_ms, 95)), *rps,
-            one if same else _inverse(ratio_of_medians(base.single_ms, t.single_ms,
-                                                       confidence=confidence, seed=seed)),
-            one if same else ratio_of_medians(base.batch_rps, t.batch_rps,
-                                              confidence=confidence, seed=seed))
+            *session_median_interval(t.single_ms, confidence=confidence),
+            float(np.percentile(t.single_ms, 95)),
+            *session_median_interval(t.batch_rps, confidence=confidence),
+            one if same else _inverse(ratio_of_session_medians(
+                base.single_ms, t.single_ms, confidence=confidence)),
+            one if same else ratio_of_session_medians(base.batch_rps, t.batch_rps,
+                                                      confidence=confidence),
+            len(t.single_ms))
     return found
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "first_to_try",
     "measure_variants",
     "measurements_table",
+    "paired_between",
     "random_workload",
 ]
 
@@ -105,6 +106,7 @@ class VariantMeasurement:
     throughput_high_rps: float
     speedup: Ratio  # baseline batch-1 latency / this variant's
     throughput_gain: Ratio  # this variant's throughput / the baseline's
+    sessions: int  # inference sessions it was timed in (the replicates of its intervals)
     peak_memory_bytes: int  # peak resident memory a process adds to load and run a batch
     training_flops: float
     training_s: float
@@ -120,6 +122,15 @@ def _correct(built: Mapping[str, Built], workload: Workload, threads: int) -> di
                  for name, b in built.items()}
     truth = predicted[BASELINE] if workload.labels is None else workload.labels
     return {name: p == truth for name, p in predicted.items()}
+
+
+def paired_between(baseline: Path, candidate: Path, workload: Workload, *,
+                   threads: int = 2) -> PairedAccuracy:
+    """Two models compared on the same examples (:func:`perfcost.significance.
+    paired_accuracy`): the candidate's accuracy minus the baseline's."""
+    correct = _correct({BASELINE: Built(baseline), "candidate": Built(candidate)}, workload,
+                       threads)
+    return paired_accuracy(correct[BASELINE], correct["candidate"])
 
 
 def _checked(built: object, workload: object, plan: object) -> None:
@@ -144,7 +155,7 @@ def measure_variants(built: Mapping[str, Built], workload: Workload, *, threads:
     timings = time_models({name: b.path for name, b in built.items()},
                           workload.examples[:1], workload.examples[:plan.batch],
                           threads=threads, plan=plan, seed=seed)
-    speed = compare_to_baseline(timings, BASELINE, seed=seed)
+    speed = compare_to_baseline(timings, BASELINE)
     found = []
     for name, b in built.items():
         raw = Path(b.path).read_bytes()
