@@ -5,12 +5,16 @@ split once with a fixed seed. Model: a multilayer perceptron wide enough (hidden
 that matrix multiplies dominate its latency, trained with PyTorch on the CPU. Every variant is
 exported to ONNX and timed in ONNX Runtime, the runtime it would be deployed in.
 
-Variants (:data:`VARIANTS`): ``fp32`` (the baseline); ``int8_dynamic`` (ONNX Runtime dynamic
-quantization: int8 weights, activations quantized on the fly); ``prune_unstructured_90`` (90% of
-weights zeroed by magnitude, fine-tuned, exported dense); ``prune_structured_50`` (half the hidden
-units removed by norm, fine-tuned: a smaller network); ``distilled`` (a narrower student trained on
-the teacher's softened outputs, Hinton et al. 2015); ``distilled_int8`` (that student,
-quantized). ``student_scratch`` is the same student trained on labels alone, for comparison.
+Variants (:data:`VARIANTS`): ``fp32`` (the baseline); the conversions any ONNX model can have
+(:mod:`perfcost.onnx_variants`: ``fp16``, ``int8_dynamic``, ``int8_static``, calibrated here on
+training images); and those that need this model's training code and data:
+``prune_unstructured_90`` (the ``sparsity`` share of weights zeroed by magnitude, fine-tuned,
+exported dense; the name is the published key, the share is the setting's),
+``prune_structured_50`` (the ``keep_fraction`` of hidden units kept by norm, fine-tuned: a
+smaller network); ``distilled`` (a narrower student trained on the teacher's softened outputs,
+Hinton et al. 2015); ``distilled_int8`` (that student, quantized). ``student_scratch`` is the
+same student trained on labels alone, for comparison. :func:`measure_onnx_model` does the
+conversions for a reader's own ONNX model. Measuring is :mod:`perfcost.variant_measurement`'s.
 
 Every setting has an upper limit (:class:`CompressionSettings`) that keeps a re-run within minutes
 on a laptop: widths up to 4,096, up to 100 epochs, up to 64 threads. Bad values are refused by

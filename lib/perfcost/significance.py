@@ -3,8 +3,9 @@
 A speed-up is priced in money only when it is measurable. Timings are taken as repeated,
 interleaved trials (:func:`interleaved_trials`: every trial runs each candidate once, in a
 shuffled order, so drift in the machine falls on all of them alike); two candidates are compared
-by the ratio of their medians with a percentile bootstrap interval (:func:`ratio_of_medians`),
-resampling sessions as well as trials when each candidate was timed in several sessions.
+by the ratio of their medians: with a t-interval over sessions when each was timed in several
+(:func:`ratio_of_session_medians`, what chapter 4 uses: sessions are the replicates), or with a
+percentile bootstrap over the trials (:func:`ratio_of_medians`).
 An interval that includes 1 is "no measurable difference", and its gain is 1.0
 (:attr:`Ratio.gain`).
 
@@ -34,7 +35,6 @@ __all__ = [
     "accuracy_gate",
     "accuracy_with_ci",
     "interleaved_trials",
-    "median_interval",
     "paired_accuracy",
     "ratio_of_medians",
     "ratio_of_session_medians",
@@ -126,21 +126,6 @@ def ratio_of_medians(baseline, candidate, *, confidence: float = 0.99,
     low, high = np.quantile(ratios, [tail, 1 - tail])
     estimate = float(np.median(b) / np.median(a))
     return Ratio(estimate, float(min(low, estimate)), float(max(high, estimate)), confidence)
-
-
-def median_interval(samples, *, confidence: float = 0.99, resamples: int = 2000,
-                    seed: int = 0) -> tuple[float, float, float]:
-    """The median of positive ``samples`` and its percentile bootstrap interval, resampling
-    sessions then trials as :func:`ratio_of_medians` does (a flat list is one session)."""
-    values = _sessions("samples", samples)
-    confidence = fraction("confidence", confidence, low_open=True, high_open=True)
-    most = max(100, min(100_000, int(MAX_BOOTSTRAP_DRAWS // values.size)))
-    resamples = integer_in_range("resamples", resamples, 100, most)
-    medians = _bootstrap_medians(values, resamples, np.random.default_rng(seed_value(seed)))
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(medians, [tail, 1 - tail])
-    estimate = float(np.median(values))
-    return estimate, float(min(low, estimate)), float(max(high, estimate))
 
 
 def _log_session_medians(name: str, samples) -> np.ndarray:
