@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -133,6 +134,17 @@ def paired_between(baseline: Path, candidate: Path, workload: Workload, *,
     return paired_accuracy(correct[BASELINE], correct["candidate"])
 
 
+def _peak_memories(built: Mapping[str, Built], input_shape: tuple[int, ...], batch: int,
+                   threads: int) -> dict[str, int]:
+    """Each variant's peak memory, two fresh processes at a time (after the timing, so they
+    disturb no measurement; each process measures only itself)."""
+    with ThreadPoolExecutor(2) as pool:
+        futures = {name: pool.submit(peak_memory_bytes, b.path, input_shape=input_shape,
+                                     batch=batch, threads=threads)
+                   for name, b in built.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
 def _checked(built: object, workload: object, plan: object) -> None:
     if not isinstance(built, Mapping) or BASELINE not in built or not all(
             isinstance(b, Built) for b in built.values()):
@@ -156,6 +168,7 @@ def measure_variants(built: Mapping[str, Built], workload: Workload, *, threads:
                           workload.examples[:1], workload.examples[:plan.batch],
                           threads=threads, plan=plan, seed=seed)
     speed = compare_to_baseline(timings, BASELINE)
+    memory = _peak_memories(built, workload.input_shape, plan.batch, threads)
     found = []
     for name, b in built.items():
         raw = Path(b.path).read_bytes()
@@ -163,9 +176,7 @@ def measure_variants(built: Mapping[str, Built], workload: Workload, *, threads:
         found.append(VariantMeasurement(
             name, *accuracy, paired_accuracy(correct[BASELINE], correct[name]), len(raw),
             len(gzip.compress(raw, mtime=0)), *vars(speed[name]).values(),
-            peak_memory_bytes(b.path, input_shape=workload.input_shape, batch=plan.batch,
-                              threads=threads),
-            b.training_flops, b.training_s))
+            memory[name], b.training_flops, b.training_s))
     return found
 
 
