@@ -241,9 +241,9 @@ def bench_compression() -> None:
     for name, row in bills.iterrows():
         interval = table.loc[name, ["throughput_gain_low", "throughput_gain_high"]]
         print(f"    priced {name:<22} gain {row.throughput_gain:5.2f} (measured "
-              f"{interval.iloc[0]:.2f}-{interval.iloc[1]:.2f})  {row.instances:3d} instances"
+              f"{interval.iloc[0]:.2f}-{interval.iloc[1]:.2f})  {int(row.instances):3d} instances"
               f"  ${row.monthly_usd:,.0f}/month")
-    alarms, repeats = 0, 10
+    alarms, repeats = 0, 30
     with tempfile.TemporaryDirectory() as scratch:
         torch_model = compression.mlp([784, 1024, 1024, 10]).eval()
         paths = [compression.export_onnx(torch_model, Path(scratch) / f"{k}.onnx")
