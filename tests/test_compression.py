@@ -187,9 +187,9 @@ SETTINGS_BAD = {
     "threads": bad_numbers(65, whole=True),
     "seed": bad_numbers(2**32, zero_ok=True, whole=True),
 }
-TABLE = pd.DataFrame({"accuracy_change_low": [0.0, -0.01], "latency_p50_ms": [2.0, 1.0],
-                      "latency_p50_high_ms": [2.1, 1.1], "training_flops": [1.0, 1.0]},
-                     index=["fp32", "int8_dynamic"])
+TABLE = pd.DataFrame({"accuracy_change_low": [0.0, -0.01], "accuracy_lost": [0, 3],
+                      "latency_p50_ms": [2.0, 1.0], "latency_p50_high_ms": [2.1, 1.1],
+                      "training_flops": [1.0, 1.0]}, index=["fp32", "int8_dynamic"])
 CALLS = [  # (label, function, good keyword arguments, {argument: bad values})
     ("mlp", mlp, dict(sizes=[2, 3]),
      {"sizes": [None, "23", [2], [2] * 17, [2, 0], [2, 2.5], [2, 4097], [2, math.nan]]}),

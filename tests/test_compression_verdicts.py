@@ -13,7 +13,8 @@ from perfcost.pricing import load_catalog
 def row(p50, speedup=(1.0, 1.0, 1.0), gain=(1.0, 1.0, 1.0), change=(0.0, -0.001, 0.001),
         size=4e6, accuracy=0.9):
     return {"accuracy": accuracy, "accuracy_change": change[0], "accuracy_change_low": change[1],
-            "accuracy_change_high": change[2], "accuracy_p_value": 1.0, "size_bytes": size,
+            "accuracy_change_high": change[2], "accuracy_p_value": 1.0, "accuracy_lost": 3,
+            "size_bytes": size,
             "gzip_size_bytes": size / 2, "latency_p50_ms": p50, "latency_p50_low_ms": p50 * 0.98,
             "latency_p50_high_ms": p50 * 1.02, "latency_p95_ms": p50 * 2,
             "throughput_rps": 1e4 / p50, "throughput_low_rps": 0.98e4 / p50,
@@ -70,17 +71,25 @@ def test_the_cpu_sentence_reads_the_machine():
 
 
 def test_the_gate_reads_the_whole_paired_interval():
-    gates = v.gate_table(TABLE, 0.01)
-    assert gates["int8_dynamic"] == "within"
-    assert gates["prune_unstructured_90"] == "inconclusive"  # -1.4 straddles -1
-    assert v.gate_table(TABLE, 0.02)["prune_unstructured_90"] == "within"
+    settings = CompressionSettings()
+    gates = v.gate_table(TABLE, 0.01, settings)
+    assert gates["int8 dynamic"] == "within" and "fp32 (baseline)" not in gates
+    assert gates["unstructured pruning, 90% zeros"] == "inconclusive"  # -1.4 straddles -1
+    assert v.gate_table(TABLE, 0.02, settings)["unstructured pruning, 90% zeros"] == "within"
+    lost_none = TABLE.copy()
+    lost_none["accuracy_lost"] = 0  # nothing fp32 got right was got wrong: within any budget
+    assert v.gate_table(lost_none, 0.0, settings)["int8 dynamic"] == "within"
 
 
 def test_first_choice_explains_itself():
-    text = v.first_choice_text("int8_dynamic", TABLE, 0.7, 0.01)
-    assert text.startswith("int8_dynamic meets")
-    assert v.first_choice_text(None, TABLE, 0.1, 0.01).startswith("No variant meets")
-    assert "but none is within 0.0 points" in v.first_choice_text(None, TABLE, 0.6, 0.0)
+    settings = CompressionSettings(sparsity=0.5)
+    text = v.first_choice_text("int8_dynamic", TABLE, 0.7, 0.01, settings)
+    assert text.startswith("int8 dynamic meets")
+    assert v.first_choice_text(None, TABLE, 0.1, 0.01, settings).startswith("No variant meets")
+    none = v.first_choice_text(None, TABLE, 0.6, 0.0, settings)
+    assert none.startswith("int8 dynamic meets the") and "but none is within 0.0 points" in none
+    slow = v.first_choice_text("int8_dynamic", TABLE, 1.1, 0.01, settings)
+    assert "whether unstructured pruning, 50% zeros stays within" in slow
 
 
 def test_skipped_variants_are_named_with_the_reason():
@@ -95,17 +104,17 @@ def test_amdahl_text_states_the_share_and_the_ceiling():
                                  postprocess_ms=0.0)
     times = {"fp32": 2.0, "int8_dynamic": 1.0, "prune_unstructured_90": 0.5}
     table = amdahl.end_to_end_table(times, "fp32", request)
-    text = v.amdahl_text(table, request, TABLE)
+    text = v.amdahl_text(table, request, TABLE, CompressionSettings())
     assert "the model is 50.0% of the request" in text
-    assert "request only 1.33x faster" in text and "more than 2x" in text
+    assert "request only 1.333x faster" in text and "more than 2.000x" in text
     assert "prune_unstructured_90" not in text  # its speed-up is inside the noise
     zero = amdahl.RequestPath(decode_ms=0, network_ms=0, preprocess_ms=0, postprocess_ms=0)
     assert "reaches the request whole" in v.amdahl_text(
-        amdahl.end_to_end_table(times, "fp32", zero), zero, TABLE)
+        amdahl.end_to_end_table(times, "fp32", zero), zero, TABLE, CompressionSettings())
     flat = TABLE.loc[["fp32", "prune_unstructured_90"]]
     assert "no variant is measurably faster" in v.amdahl_text(
         amdahl.end_to_end_table({"fp32": 2.0, "prune_unstructured_90": 1.9}, "fp32", request),
-        request, flat)
+        request, flat, CompressionSettings())
 
 
 def test_a_measurable_slow_down_is_called_one():
@@ -116,9 +125,25 @@ def test_a_measurable_slow_down_is_called_one():
 
 
 def test_the_pricing_text_states_its_assumptions():
-    text = v.pricing_text("", {"fp32": 1.0}, None, None)
+    request = amdahl.RequestPath(decode_ms=1.0, network_ms=0.0, preprocess_ms=0.0,
+                                 postprocess_ms=0.0)
+    table = amdahl.end_to_end_table({"fp32": 1.0, "int8_dynamic": 0.5}, "fp32", request)
+    text = v.pricing_text("", table, "int8_dynamic", CompressionSettings())
     assert "assumption, not a measurement" in text and "only model work" in text
-    assert "measured on your model" in v.pricing_text("/m.onnx", {"fp32": 1.0})
+    assert "the gain of int8 dynamic shrinks toward the request's 1.333x" in text
+    assert "measured on your model" in v.pricing_text("/m.onnx", table, None,
+                                                      CompressionSettings())
+
+
+def test_the_conditions_follow_the_machine_and_the_measurements():
+    native = {"avx512_vnni": True}
+    assert "measurably faster here" in v.conditions_text(native, TABLE, "")
+    assert "distilled student" in v.conditions_text(native, TABLE, "")
+    assert "distilled student" not in v.conditions_text(native, TABLE, "/m.onnx")
+    flat = TABLE.copy()
+    flat.loc["int8_dynamic", "speedup"] = 1.0
+    assert "yet no int8 variant" in v.conditions_text(native, flat, "")
+    assert "no native int8" in v.conditions_text({}, TABLE, "")
 
 
 def test_gains_are_priced_through_the_cost_chapters_service(root):

@@ -216,3 +216,15 @@ def test_sessions_one_percent_apart_are_not_an_effect_by_session_medians():
 def test_session_medians_need_two_sessions_of_positive_times(bad):
     with pytest.raises(ParameterError):
         sig.ratio_of_session_medians(bad, [[1.0, 1.0], [1.0, 1.0]])
+
+
+def test_a_candidate_that_loses_no_example_passes_any_budget():
+    baseline = np.r_[np.ones(900, bool), np.zeros(100, bool)]
+    same = sig.paired_accuracy(baseline, baseline)
+    assert same.low < 0 and sig.accuracy_gate(same, 0.0) == "within"  # interval alone: no
+    better = baseline.copy()
+    better[950:] = True  # right on 50 more, wrong on none fp32 got
+    assert sig.accuracy_gate(sig.paired_accuracy(baseline, better), 0.0) == "within"
+    worse = baseline.copy()
+    worse[:3] = False
+    assert sig.accuracy_gate(sig.paired_accuracy(baseline, worse), 0.0) != "within"

@@ -74,9 +74,9 @@ def test_labels_are_used_when_given(tmp_path):
     assert table.loc["fp32", "accuracy"] == pytest.approx(0.75)
 
 
-def row(p50, high, change_low, flops):
+def row(p50, high, change_low, flops, lost=5):
     return {"latency_p50_ms": p50, "latency_p50_high_ms": high,
-            "accuracy_change_low": change_low, "training_flops": flops}
+            "accuracy_change_low": change_low, "accuracy_lost": lost, "training_flops": flops}
 
 
 def test_first_to_try_reads_the_whole_intervals():
@@ -91,6 +91,9 @@ def test_first_to_try_reads_the_whole_intervals():
         "prune_structured_50"
     assert first_to_try(table, latency_target_ms=0.8, max_accuracy_drop=0.01) == "int8_dynamic"
     assert first_to_try(table, latency_target_ms=0.1, max_accuracy_drop=0.01) is None
+    # A variant that got no digit wrong that fp32 got right passes any budget, even 0.
+    table.loc["int8_static", ["accuracy_change_low", "accuracy_lost"]] = (-0.002, 0)
+    assert first_to_try(table, latency_target_ms=0.7, max_accuracy_drop=0.0) == "int8_static"
 
 
 def test_random_workloads_stay_within_memory():

@@ -85,13 +85,13 @@ def shown_table(table: pd.DataFrame, settings: CompressionSettings) -> pd.DataFr
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def stable_table(table: pd.DataFrame) -> pd.DataFrame:
+def stable_table(table: pd.DataFrame, settings: CompressionSettings) -> pd.DataFrame:
     """What is the same on every machine and run: accuracy rounded to two places, and each
-    file's size relative to fp32."""
+    file's size relative to fp32, by the variants' labels."""
     return pd.DataFrame({
         "accuracy": table["accuracy"].round(2),
         "size vs fp32": (table["size_bytes"] / table.loc["fp32", "size_bytes"]).round(2),
-    })
+    }).rename(lambda name: variant_label(name, settings))
 
 
 def skipped(variants: Sequence[str], model_path: str) -> list[str]:
@@ -157,15 +157,28 @@ def cpu_text(features: Mapping[str, object]) -> str:
     return f"This machine's CPU ({model}) has {int8_part}, and {half_part}."
 
 
-def conditions_text(features: Mapping[str, object]) -> str:
-    """How the answer moves with the hardware, from what this machine has."""
+def conditions_text(features: Mapping[str, object], table: pd.DataFrame,
+                    model_path: str) -> str:
+    """How the answer moves with the hardware and the model, from what was measured here."""
     native = any(features.get(n) for n in ("avx512_vnni", "avx_vnni", "amx_int8"))
-    int8 = ("This CPU runs int8 dot products natively (VNNI or AMX), so the int8 speed-ups "
-            "above are near the best a CPU gives; on one without them, int8 gains less"
-            if native else
-            "This CPU has no native int8 dot products (no VNNI or AMX); on one with them, or "
-            "on a GPU with int8 tensor cores, quantization gains more")
-    return int8 + "."
+    int8 = [n for n in ("int8_dynamic", "int8_static") if n in table.index]
+    faster = [n for n in int8 if table.loc[n, "speedup"] > 1.0]
+    if not int8:
+        text = "int8 was not measured here."
+    elif native and faster:
+        text = ("This CPU runs int8 dot products natively (VNNI or AMX), and int8 is "
+                "measurably faster here; on a CPU without them, int8 gains less.")
+    elif native:
+        text = ("This CPU runs int8 dot products natively (VNNI or AMX), yet no int8 variant "
+                "is measurably faster here: quantizing and dequantizing around each operator "
+                "costs more than the integer arithmetic saves on this model.")
+    else:
+        text = ("This CPU has no native int8 dot products (no VNNI or AMX); on one with them, "
+                "or on a GPU with int8 tensor cores, quantization gains more.")
+    if not model_path:
+        text += (" If quantization alone misses the target, quantize the distilled student: "
+                 "the two compose (distilled_int8).")
+    return text
 
 
 def quantization_text(table: pd.DataFrame) -> str:
@@ -239,41 +252,56 @@ def distillation_text(table: pd.DataFrame,
     return text
 
 
-def gate_table(table: pd.DataFrame, max_accuracy_drop: float) -> pd.Series:
-    """Each variant's accuracy verdict against the allowed drop: within, exceeds, or
-    inconclusive (the paired interval straddles the limit)."""
+def gate_table(table: pd.DataFrame, max_accuracy_drop: float,
+               settings: CompressionSettings) -> pd.Series:
+    """Each variant's accuracy verdict against the allowed drop (:func:`perfcost.
+    significance.accuracy_gate`): within, exceeds, or inconclusive (the paired interval
+    straddles the limit), by the variants' labels."""
+    gates = _gates(table.drop(["fp32"], errors="ignore"), max_accuracy_drop)
+    return gates.rename(lambda name: variant_label(name, settings)).rename("accuracy verdict")
+
+
+def _gates(table: pd.DataFrame, max_accuracy_drop: float) -> pd.Series:
     def verdict(row):
         paired = PairedAccuracy(row["accuracy_change"], row["accuracy_change_low"],
-                                row["accuracy_change_high"], row["accuracy_p_value"], 0, 0, 1)
+                                row["accuracy_change_high"], row["accuracy_p_value"],
+                                int(row["accuracy_lost"]), 0, 1)
         return accuracy_gate(paired, max_accuracy_drop)
 
-    return table.apply(verdict, axis=1).rename("accuracy verdict")
+    return table.apply(verdict, axis=1)
+
+
+def _names(names: Sequence[str], settings: CompressionSettings) -> str:
+    return "; ".join(variant_label(name, settings) for name in names)
 
 
 def first_choice_text(choice: str | None, table: pd.DataFrame, target_ms: float,
-                      max_accuracy_drop: float) -> str:
-    """Why the first choice was chosen, or why none was."""
+                      max_accuracy_drop: float, settings: CompressionSettings) -> str:
+    """Why the first choice was chosen, or why none was, naming variants by their labels."""
     candidates = table.drop(["fp32", *COMPARISONS], errors="ignore")
-    gates = gate_table(candidates, max_accuracy_drop)
-    fast = candidates.index[candidates["latency_p50_high_ms"] <= target_ms]
+    gates = _gates(candidates, max_accuracy_drop)
+    fast = list(candidates.index[candidates["latency_p50_high_ms"] <= target_ms])
     budget = f"{max_accuracy_drop * 100:.1f} points of accuracy"
-    if choice is None and fast.empty:
-        return f"No variant meets the {target_ms:.3f} ms target over its whole interval."
+    target = f"the {target_ms:.3f} ms target over {{}} whole interval"
+    if choice is None and not fast:
+        return f"No variant meets {target.format('its')}."
     if choice is None:
-        return (f"{len(fast)} variant(s) meet the {target_ms:.3f} ms target over the whole "
-                f"interval, but none is within {budget} over its whole paired interval.")
+        return (f"{_names(fast, settings)} meet{'s' if len(fast) == 1 else ''} "
+                f"{target.format('the')}, but none is within {budget} over its whole paired "
+                "interval.")
     unsure = [name for name in fast if gates[name] == "inconclusive"]
-    text = (f"{choice} meets the {target_ms:.3f} ms target over its whole interval and loses "
-            f"at most {budget} over its whole paired interval, with the least training.")
+    text = (f"{variant_label(choice, settings)} meets {target.format('its')} and loses at "
+            f"most {budget} over its whole paired interval, with the least training.")
     if unsure:
         verb, their = ("stays", "its paired interval straddles") if len(unsure) == 1 else (
             "stay", "their paired intervals straddle")
-        text += (f" The test set cannot tell whether {', '.join(unsure)} {verb} within the "
-                 f"budget: {their} it.")
+        text += (f" The test set cannot tell whether {_names(unsure, settings)} {verb} within "
+                 f"the budget: {their} it.")
     return text
 
 
-def noise_text(table: pd.DataFrame, confidence: float = 0.99) -> str:
+def noise_text(table: pd.DataFrame, settings: CompressionSettings,
+               confidence: float = 0.99) -> str:
     """How the timings were taken and how to read their intervals."""
     flat = [name for name in table.index if name != "fp32"
             and table.loc[name, "throughput_gain"] == 1.0]
@@ -288,13 +316,13 @@ def noise_text(table: pd.DataFrame, confidence: float = 0.99) -> str:
         text += (f" The distilled and from-scratch students share one architecture; their "
                  f"batch-1 medians differ by {noise:.1%}.")
     if flat:
-        text += (f" Throughput of {', '.join(flat)}: no measurable difference from fp32, so "
-                 "priced at a gain of 1.0.")
+        text += (f" Throughput of {_names(flat, settings)}: no measurable difference from "
+                 "fp32, so priced at a gain of 1.0.")
     return text
 
 
-def pricing_text(model_path: str, priced: Mapping[str, float],
-                 end_to_end: pd.DataFrame | None = None, choice: str | None = None) -> str:
+def pricing_text(model_path: str, end_to_end: pd.DataFrame, choice: str | None,
+                 settings: CompressionSettings) -> str:
     """What the priced gains stand for: the assumptions stated beside the bill."""
     source = ("your model on this CPU" if model_path else
               "the chapter's small MNIST model on this CPU")
@@ -302,16 +330,16 @@ def pricing_text(model_path: str, priced: Mapping[str, float],
             "chapter's fleet as if it held for that service's model and hardware: an "
             "assumption, not a measurement. It also assumes the instances do only model work "
             "(decoding and pre-processing run elsewhere)")
-    if end_to_end is not None and choice in end_to_end.index:
-        text += (f"; if they also decode and pre-process, {choice}'s gain shrinks toward the "
-                 f"request's {end_to_end.loc[choice, 'end_to_end_speedup']:.3g}x of the "
-                 "section above")
-    return text + (f". Priced: {len(priced)} variants. Measure your model on your instance "
-                   "type, then re-run the cost chapter with -p throughput_gain.")
+    if choice in end_to_end.index:
+        text += (f"; if they also decode and pre-process, the gain of "
+                 f"{variant_label(choice, settings)} shrinks toward the request's "
+                 f"{end_to_end.loc[choice, 'end_to_end_speedup']:.3f}x of the section above")
+    return text + (". Measure your model on your instance type, then re-run the cost chapter "
+                   "with -p throughput_gain.")
 
 
-def amdahl_text(end_to_end: pd.DataFrame, request: RequestPath,
-                table: pd.DataFrame) -> str:
+def amdahl_text(end_to_end: pd.DataFrame, request: RequestPath, table: pd.DataFrame,
+                settings: CompressionSettings) -> str:
     """How much of the fastest measurably faster variant's speed-up reaches the request."""
     baseline_ms = end_to_end["model_ms"].iloc[0]
     share = model_share(baseline_ms, request)
@@ -322,13 +350,13 @@ def amdahl_text(end_to_end: pd.DataFrame, request: RequestPath,
     if not faster:
         return text + ", and no variant is measurably faster than fp32 at batch 1."
     best = max(faster, key=lambda n: end_to_end.loc[n, "model_speedup"])
-    row = end_to_end.loc[best]
+    row, label = end_to_end.loc[best], variant_label(best, settings)
     if share >= 1.0:
-        return text + (f": {best}'s {row['model_speedup']:.2f}x model speed-up reaches the "
-                       "request whole.")
-    return text + (f". {best} makes the model {row['model_speedup']:.2f}x faster but the "
-                   f"request only {row['end_to_end_speedup']:.3g}x faster; no model speed-up "
-                   f"can make it more than {speedup_ceiling(share):.3g}x faster.")
+        return text + (f": the {row['model_speedup']:.2f}x model speed-up of {label} reaches "
+                       "the request whole.")
+    return text + (f". The fastest, {label}, makes the model {row['model_speedup']:.2f}x "
+                   f"faster but the request only {row['end_to_end_speedup']:.3f}x faster; no "
+                   f"model speed-up can make it more than {speedup_ceiling(share):.3f}x faster.")
 
 
 def headline_ratios(table: pd.DataFrame) -> dict[str, float]:

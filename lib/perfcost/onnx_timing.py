@@ -16,8 +16,8 @@ Protocol (:func:`time_models`):
 3. **Spin-free threads.** Sessions do not spin-wait between calls, so idle sessions' threads do
    not compete with the one being timed.
 
-:func:`compare_to_baseline` turns the samples into ratios of medians with bootstrap intervals
-over sessions and trials (:func:`perfcost.significance.ratio_of_medians`).
+:func:`compare_to_baseline` turns the samples into ratios of the sessions' medians with
+t-intervals over sessions (:func:`perfcost.significance.ratio_of_session_medians`).
 
 Used by chapter 4 (compression).
 """

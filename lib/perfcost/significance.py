@@ -256,12 +256,15 @@ def paired_accuracy(baseline_correct, candidate_correct, *,
 
 def accuracy_gate(paired: PairedAccuracy, max_drop: float) -> str:
     """``"within"`` when the whole interval is above −``max_drop`` (the drop is at most that,
-    at the interval's confidence), ``"exceeds"`` when the whole interval is below it, else
-    ``"inconclusive"``: the test set cannot tell. ``max_drop`` is in [0, 1]."""
+    at the interval's confidence) or when the candidate got no example wrong that the baseline
+    got right (it lost nothing on this test set; the Agresti-Min interval's 0.5 per cell would
+    otherwise keep any budget under about 1/n from ever passing), ``"exceeds"`` when the whole
+    interval is below it, else ``"inconclusive"``: the test set cannot tell.
+    ``max_drop`` is in [0, 1]."""
     if not isinstance(paired, PairedAccuracy):
         raise ParameterError("paired", "a PairedAccuracy", type(paired).__name__)
     max_drop = fraction("max_drop", max_drop)
-    if paired.low >= -max_drop:
+    if paired.low >= -max_drop or paired.only_baseline == 0:
         return "within"
     if paired.high < -max_drop:
         return "exceeds"

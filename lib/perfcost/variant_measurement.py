@@ -6,7 +6,7 @@ noise, so that only a measurable difference is reported (and priced) as one.
   (:func:`perfcost.significance.paired_accuracy`). Without labels (a reader's own model and
   random inputs), "accuracy" is top-1 agreement with the baseline's own predictions.
 - **Speed** is timed by :func:`perfcost.onnx_timing.time_models` (sessions as replicates,
-  interleaved trials) and compared by ratios of medians with bootstrap intervals.
+  interleaved trials) and compared by ratios of the sessions' medians with t-intervals.
 - **Size** is the ONNX file, and the same file after gzip; **memory** is the peak resident
   memory a fresh process adds (:func:`perfcost.onnx_timing.peak_memory_bytes`).
 
@@ -191,6 +191,7 @@ def measurements_table(measurements: list[VariantMeasurement]) -> pd.DataFrame:
         rows.append(row | {
             "accuracy_change": change.difference, "accuracy_change_low": change.low,
             "accuracy_change_high": change.high, "accuracy_p_value": change.p_value,
+            "accuracy_lost": change.only_baseline,
             "speedup_estimate": speedup.estimate, "speedup_low": speedup.low,
             "speedup_high": speedup.high, "speedup": speedup.gain,
             "throughput_gain_estimate": gain.estimate, "throughput_gain_low": gain.low,
@@ -204,21 +205,24 @@ def first_to_try(table: pd.DataFrame, *, latency_target_ms: float,
 
     Among the variants (not the baseline) that meet ``latency_target_ms`` at batch 1 with the
     whole interval of their median latency (``latency_p50_high_ms``), and whose paired accuracy
-    change is above −``max_accuracy_drop`` over its whole interval (``accuracy_change_low``),
+    change is above −``max_accuracy_drop`` over its whole interval (``accuracy_change_low``)
+    or that got no example wrong that fp32 got right (``accuracy_lost`` 0),
     the one that took the least training compute (no retraining beats fine-tuning beats
     training a student), then the fastest. None if no variant qualifies.
     ``latency_target_ms`` in (0, 60,000]; ``max_accuracy_drop`` in [0, 1].
     """
     latency_target_ms = positive("latency_target_ms", latency_target_ms, maximum=60_000.0)
     max_accuracy_drop = fraction("max_accuracy_drop", max_accuracy_drop)
-    needed = {"latency_p50_high_ms", "accuracy_change_low", "training_flops", "latency_p50_ms"}
+    needed = {"latency_p50_high_ms", "accuracy_change_low", "accuracy_lost", "training_flops",
+              "latency_p50_ms"}
     if not isinstance(table, pd.DataFrame) or not needed <= set(table.columns):
         raise ParameterError("table", "a table from measurements_table", type(table).__name__)
     if BASELINE not in table.index:
         raise ParameterError("table", "a table with the fp32 baseline", list(table.index))
     candidates = table.drop(index=[BASELINE, "student_scratch"], errors="ignore")
-    candidates = candidates[(candidates["latency_p50_high_ms"] <= latency_target_ms)
-                            & (candidates["accuracy_change_low"] >= -max_accuracy_drop)]
+    accurate = ((candidates["accuracy_change_low"] >= -max_accuracy_drop)
+                | (candidates["accuracy_lost"] == 0))  # as perfcost.significance.accuracy_gate
+    candidates = candidates[(candidates["latency_p50_high_ms"] <= latency_target_ms) & accurate]
     if candidates.empty:
         return None
     return str(candidates.sort_values(["training_flops", "latency_p50_ms"]).index[0])
