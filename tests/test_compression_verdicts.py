@@ -61,6 +61,8 @@ def test_missing_variants_are_said_to_be_missing_not_crashed_on():
     assert "not built" in v.distillation_text(subset)
     assert "not built" in v.fp16_text(subset, None)
     assert v.headline_ratios(subset) == {}
+    assert v.gate_table(subset, 0.01, settings).empty
+    assert v.first_choice_text(None, subset, 1.0, 0.01, settings).startswith("No variant")
     assert "no measurable difference" in v.pruning_text(TABLE, settings)
     assert "4.0x smaller" in v.quantization_text(TABLE)
 

@@ -268,6 +268,8 @@ def _gates(table: pd.DataFrame, max_accuracy_drop: float) -> pd.Series:
                                 int(row["accuracy_lost"]), 0, 1)
         return accuracy_gate(paired, max_accuracy_drop)
 
+    if table.empty:  # the baseline alone was built
+        return pd.Series(dtype=object)
     return table.apply(verdict, axis=1)
 
 
