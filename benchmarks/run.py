@@ -29,13 +29,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def hardware() -> str:
     """The CPU model, the cores this process may use, and the Python version."""
-    model = platform.processor() or "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+    from perfcost.onnx_timing import cpu_features
+
+    model = cpu_features()["model"]
+    if model == "unknown":
+        model = platform.processor() or "unknown CPU"
     return f"{model}, {len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}"
 
 

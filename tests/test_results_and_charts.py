@@ -41,6 +41,28 @@ def test_glue_stores_plain_python_and_refuses_non_finite():
             _plain("x", bad)
 
 
+def test_glue_fields_reads_attributes_keys_and_rows(monkeypatch):
+    from dataclasses import dataclass
+
+    from perfcost import results
+
+    glued = {}
+    monkeypatch.setattr(results, "glue", lambda name, value: glued.__setitem__(name, value))
+
+    @dataclass(frozen=True)
+    class Fleet:
+        instances: int = 3
+        monthly_usd: float = 10.5
+
+    results.glue_fields(Fleet(), ["instances", "monthly_usd"])
+    results.glue_fields({"rate": 2.0}, ["rate"], prefix="peak_")
+    results.glue_fields(pd.Series({"accuracy": 0.9}), ["accuracy"], prefix="fp32_")
+    assert glued == {"instances": 3, "monthly_usd": 10.5, "peak_rate": 2.0,
+                     "fp32_accuracy": 0.9}
+    with pytest.raises(AttributeError):
+        results.glue_fields(Fleet(), ["missing"])
+
+
 def simple_chart():
     data = pd.DataFrame({"x": [1, 2, 3], "y": [3, 1, 2]})
     return alt.Chart(data).mark_line().encode(x="x:Q", y="y:Q")

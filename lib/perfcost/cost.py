@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 import pandas as pd
 
-from perfcost.capacity import instances_for_utilization
+from perfcost.capacity import HOURS_PER_MONTH, instances_for_utilization
 from perfcost.pricing import MAX_EGRESS_TIERS, Catalog, Tier
 from perfcost.validation import ParameterError, in_range, integer_in_range
 
@@ -313,7 +313,7 @@ class InferenceService:
     instance_throughput_rps: float  # requests/s one instance serves at its target, [1e-6, 1e6]
     model_storage_gb: float  # model artefacts kept in object storage, [0, 10^7]
     storage_usd_per_gb_month: float  # price of the storage class they are kept in, [0, 10]
-    hours_per_month: float = 730.0  # [672, 744]: a calendar month
+    hours_per_month: float = HOURS_PER_MONTH  # [672, 744]: a calendar month
     peak_to_average: float = 1.0  # diurnal peak / average rate, [1, 2]; fleets are sized for it
     egress_route: str = "direct"  # "direct": all from the service's region; "eu_relay"
     # Levers (see perfcost.savings):

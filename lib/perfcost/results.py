@@ -10,13 +10,14 @@ from __future__ import annotations
 import ast
 import math
 import numbers
+from collections.abc import Iterable
 
 import myst_nb
 import numpy as np
 
 from perfcost.validation import ParameterError
 
-__all__ = ["GLUE_MIME_PREFIX", "glue", "glued_results"]
+__all__ = ["GLUE_MIME_PREFIX", "glue", "glue_fields", "glued_results"]
 
 GLUE_MIME_PREFIX = "application/papermill.record/"
 
@@ -47,6 +48,14 @@ def glue(name: str, value: object) -> None:
         raise ParameterError("name", "a glue name: letters, digits and _ (like a variable)",
                              name)
     myst_nb.glue(name, _plain(name, value), display=False)
+
+
+def glue_fields(source: object, names: Iterable[str], *, prefix: str = "") -> None:
+    """Glue each of ``names`` read from ``source`` under ``prefix + name``: a key of a mapping
+    or a pandas row (anything with ``keys``), else an attribute (a dataclass)."""
+    for name in names:
+        value = source[name] if hasattr(source, "keys") else getattr(source, name)
+        glue(f"{prefix}{name}", value)
 
 
 def _literal(text: str) -> object:
