@@ -138,6 +138,11 @@ def _change(table: pd.DataFrame, name: str) -> str:
     return f"{row['accuracy_change'] * 100:+.1f} points ({low:+.1f} to {high:+.1f})"
 
 
+def _times_smaller(table: pd.DataFrame, name: str, column: str = "size_bytes") -> float:
+    """How many times smaller than fp32's the variant's file is (``column``: raw or gzip)."""
+    return table.loc["fp32", column] / table.loc[name, column]
+
+
 def _smaller(ratio: float) -> str:
     """``3.9x smaller``, or ``the same size`` within 1%."""
     if abs(ratio - 1) < 0.01:
@@ -186,7 +191,7 @@ def quantization_text(table: pd.DataFrame) -> str:
     parts = []
     for name, label in (("int8_dynamic", "dynamic"), ("int8_static", "static")):
         if name in table.index:
-            size = table.loc["fp32", "size_bytes"] / table.loc[name, "size_bytes"]
+            size = _times_smaller(table, name)
             parts.append(f"{label} int8 is {size:.1f}x smaller, batch-1 speed-up "
                          f"{ratio_text(table, name)}, throughput "
                          f"{ratio_text(table, name, 'throughput_gain')}, accuracy "
@@ -200,7 +205,7 @@ def fp16_text(table: pd.DataFrame, fp16_share: float | None) -> str:
     """fp16's size and speed, and how much of it ran in fp16 on this CPU."""
     if "fp16" not in table.index or fp16_share is None:
         return f"fp16 was {NOT_BUILT}."
-    size = table.loc["fp32", "size_bytes"] / table.loc["fp16", "size_bytes"]
+    size = _times_smaller(table, "fp16")
     where = ("none of its matrix operators ran in fp16: ONNX Runtime's CPU provider computed "
              "them in fp32 behind casts, so only the file shrank" if fp16_share == 0 else
              f"{fp16_share:.0%} of its matrix operators ran in fp16")
@@ -213,8 +218,8 @@ def pruning_text(table: pd.DataFrame, settings: CompressionSettings) -> str:
     name = "prune_unstructured_90"
     if name not in table.index:
         return f"Unstructured pruning was {NOT_BUILT}."
-    gzip_ratio = table.loc["fp32", "gzip_size_bytes"] / table.loc[name, "gzip_size_bytes"]
-    size_ratio = table.loc["fp32", "size_bytes"] / table.loc[name, "size_bytes"]
+    gzip_ratio = _times_smaller(table, name, "gzip_size_bytes")
+    size_ratio = _times_smaller(table, name)
     return (f"With {settings.sparsity:.0%} of weights zeroed and exported dense, the file is "
             f"{_smaller(size_ratio)}, and {_smaller(gzip_ratio)} after gzip; batch-1 speed-up "
             f"{ratio_text(table, name)}, throughput {ratio_text(table, name, 'throughput_gain')}, "
@@ -226,7 +231,7 @@ def structured_text(table: pd.DataFrame, settings: CompressionSettings) -> str:
     name = "prune_structured_50"
     if name not in table.index:
         return f"Structured pruning was {NOT_BUILT}."
-    size = table.loc["fp32", "size_bytes"] / table.loc[name, "size_bytes"]
+    size = _times_smaller(table, name)
     return (f"Keeping {settings.keep_fraction:.0%} of the hidden units gives a dense network "
             f"{_smaller(size)}: batch-1 speed-up {ratio_text(table, name)}, accuracy "
             f"{_change(table, name)}, after fine-tuning.")
@@ -239,7 +244,7 @@ def distillation_text(table: pd.DataFrame,
     if not names:
         return f"Distillation was {NOT_BUILT}."
     name = names[0]
-    size = table.loc["fp32", "size_bytes"] / table.loc[name, "size_bytes"]
+    size = _times_smaller(table, name)
     text = (f"The student ({name}) is {_smaller(size)}, batch-1 speed-up "
             f"{ratio_text(table, name)}, accuracy {_change(table, name)}.")
     if versus_scratch is not None:
@@ -365,15 +370,14 @@ def headline_ratios(table: pd.DataFrame) -> dict[str, float]:
     """The ratios chapter 4 has always glued, for the variants that were built: int8's and the
     student's size ratios, unstructured pruning's gzip ratio, what distillation added to the
     student's accuracy, and how far the two same-shaped students' batch-1 medians differ."""
-    fp32 = table.loc["fp32"]
     found = {}
     if "int8_dynamic" in table.index:
-        found["int8_size_ratio"] = fp32["size_bytes"] / table.loc["int8_dynamic", "size_bytes"]
+        found["int8_size_ratio"] = _times_smaller(table, "int8_dynamic")
     if "prune_unstructured_90" in table.index:
-        found["unstructured_gzip_ratio"] = (
-            fp32["gzip_size_bytes"] / table.loc["prune_unstructured_90", "gzip_size_bytes"])
+        found["unstructured_gzip_ratio"] = _times_smaller(table, "prune_unstructured_90",
+                                                          "gzip_size_bytes")
     if "distilled" in table.index:
-        found["distilled_size_ratio"] = fp32["size_bytes"] / table.loc["distilled", "size_bytes"]
+        found["distilled_size_ratio"] = _times_smaller(table, "distilled")
         student, scratch = table.loc["distilled"], table.loc["student_scratch"]
         found["distilled_vs_scratch_accuracy"] = student["accuracy"] - scratch["accuracy"]
         found["timing_noise"] = abs(1 - student["latency_p50_ms"] / scratch["latency_p50_ms"])
