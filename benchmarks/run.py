@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from perfcost.batching import RESNET50_T4, LinearServiceTime, StaticBatching, simulate
-from perfcost.chapters import find_chapters, rerun
+from perfcost.book.chapters import find_chapters, rerun
 from perfcost.fleet_check import model_error_grid
 from perfcost.fleet_latency import DEFAULT_SERVICE_CV, ROUTINGS, FleetLatency
 from perfcost.queueing import MD1, MMc, erlang_c
@@ -212,7 +212,7 @@ def bench_compression() -> None:
     """Issue 11's figures: fp32's and unstructured pruning's throughput intervals, the gains
     priced, and how often two exports of one graph are called different (false alarms)."""
     from perfcost import compression, cost
-    from perfcost.chapters import default_values
+    from perfcost.book.chapters import default_values
     from perfcost.compression_run import run_variants
     from perfcost.onnx_timing import TimingPlan
     from perfcost.pricing import load_catalog
@@ -269,7 +269,7 @@ def bench_chapters() -> None:
 
 def _bad_command_lines() -> list[list[str]]:
     """One command line per (chapter, numeric parameter, bad value): NaN, inf, huge, text."""
-    from perfcost.inputs import CHAPTER_INPUTS, Number, WholeNumber
+    from perfcost.book.inputs import CHAPTER_INPUTS, Number, WholeNumber
 
     return [["rerun", chapter, "-p", name, value]
             for chapter, inputs in CHAPTER_INPUTS.items()
@@ -283,7 +283,7 @@ def bench_bad_input() -> None:
     import contextlib
     import io
 
-    from perfcost.cli import main
+    from perfcost.book.cli import main
 
     cases, times, statuses = _bad_command_lines(), [], []
     with tempfile.TemporaryDirectory() as scratch:

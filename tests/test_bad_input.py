@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from perfcost.chapters import chapter_parameters, find_chapters
-from perfcost.cli import EXIT_BAD_INPUT, main
-from perfcost.inputs import CHAPTER_INPUTS, Names, Number, Pair, Shape, Text, WholeNumber
+from perfcost.book.chapters import chapter_parameters, find_chapters
+from perfcost.book.cli import EXIT_BAD_INPUT, main
+from perfcost.book.inputs import CHAPTER_INPUTS, Names, Number, Pair, Shape, Text, WholeNumber
 
 BOOK = Path(__file__).resolve().parents[1]
 CHAPTERS = find_chapters(BOOK)
@@ -110,7 +110,7 @@ def test_the_ranges_cover_every_parameter_of_every_chapter():
 
 
 def test_the_defaults_are_inside_their_ranges():
-    from perfcost.inputs import check_values
+    from perfcost.book.inputs import check_values
 
     for chapter, parameters in PARAMETERS.items():
         check_values(chapter, {n: p.default for n, p in parameters.items()})
@@ -269,7 +269,7 @@ def test_parameter_files_are_read_safely(kind, tmp_path, capsys):
 
 
 def test_a_parameter_file_with_a_byte_order_mark_is_read(tmp_path):
-    from perfcost.chapters import read_parameter_file
+    from perfcost.book.chapters import read_parameter_file
 
     path = tmp_path / "p.yaml"
     path.write_bytes(b"\xef\xbb\xbfbursty_rps: [1e3, 2E3]\nseed: 3\n")
@@ -357,7 +357,7 @@ def test_a_non_utf8_catalog_is_refused(tmp_path, capsys):
 
 
 def test_a_relative_catalog_path_is_read_from_where_the_reader_is(tmp_path, monkeypatch):
-    from perfcost.chapters import anchor_paths, checked_parameters
+    from perfcost.book.chapters import anchor_paths, checked_parameters
 
     shutil.copy(Path(__import__("perfcost.pricing").pricing.load_catalog().path),
                 tmp_path / "my-prices.yaml")
@@ -449,7 +449,7 @@ def test_a_tight_slo_keeps_the_controllers_fallback_inside_its_wait_limit():
 
 
 def test_results_are_never_written_through_a_planted_link(tmp_path):
-    from perfcost.chapters import _write_atomically
+    from perfcost.book.chapters import _write_atomically
 
     victim = tmp_path / "victim.txt"
     victim.write_text("keep")

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from perfcost import batching_verdicts as v
+from perfcost.book import batching_verdicts as v
 
 
 def targets(rows):

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from perfcost.book.chapters import chapter_parameters, find_chapters
 from perfcost.capacity import CapacityQuestion, cheapest_instance
-from perfcost.chapters import chapter_parameters, find_chapters
 
 pytestmark = pytest.mark.slow
 

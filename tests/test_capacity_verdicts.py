@@ -3,14 +3,14 @@
 import pandas as pd
 
 from perfcost import capacity
-from perfcost.capacity import InstanceType, UtilizationRule
-from perfcost.capacity_verdicts import (
+from perfcost.book.capacity_verdicts import (
     at_peak_verdict,
     ceiling_verdict,
     crossover_verdict,
     rule_verdict,
     rule_vs_p95_verdict,
 )
+from perfcost.capacity import InstanceType, UtilizationRule
 
 CPU = InstanceType("cpu", 50.0, 0.34, 20.0)
 GPU = InstanceType("gpu", 800.0, 0.526, 10.0)

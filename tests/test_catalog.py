@@ -18,8 +18,8 @@ import nbformat
 import pytest
 import yaml
 
+from perfcost.book.results import glued_results
 from perfcost.pricing import load_catalog
-from perfcost.results import glued_results
 
 SHIPPED = load_catalog().path
 BOOK = Path(__file__).resolve().parents[1]

@@ -5,7 +5,7 @@ import ast
 import nbformat
 import pytest
 
-from perfcost.chapters import (
+from perfcost.book.chapters import (
     Chapter,
     Parameter,
     RerunError,

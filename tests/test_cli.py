@@ -9,8 +9,8 @@ import sys
 import nbformat
 import pytest
 
+from perfcost.book.cli import main
 from perfcost.capacity import HOURS_PER_MONTH, instances_for_utilization
-from perfcost.cli import main
 
 
 def run_cli(*args, cwd):
@@ -148,7 +148,7 @@ def _book_with_a_chapter_that_can_fail(folder):
     parameters = nbformat.v4.new_code_cell("fail = False  # fail in the second cell")
     parameters.metadata["tags"] = ["parameters"]
     cells = [parameters, nbformat.v4.new_code_cell(
-        "from perfcost.results import glue\nglue('answer', 42)\n"
+        "from perfcost.book.results import glue\nglue('answer', 42)\n"
         "if fail:\n    raise RuntimeError('asked to fail')")]
     notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {"name": "python3", "language": "python",

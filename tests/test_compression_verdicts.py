@@ -4,9 +4,10 @@ import pandas as pd
 import pytest
 
 from perfcost import amdahl, cost
-from perfcost import compression_verdicts as v
-from perfcost.chapters import default_values
+from perfcost.book import compression_verdicts as v
+from perfcost.book.chapters import default_values
 from perfcost.compression import CompressionSettings
+from perfcost.compression_run import skipped
 from perfcost.pricing import load_catalog
 
 
@@ -95,8 +96,8 @@ def test_first_choice_explains_itself():
 
 
 def test_skipped_variants_are_named_with_the_reason():
-    assert v.skipped(["fp32", "distilled", "int8_static"], "") == []
-    names = v.skipped(["fp32", "distilled", "int8_static"], "/m.onnx")
+    assert skipped(["fp32", "distilled", "int8_static"], "") == []
+    names = skipped(["fp32", "distilled", "int8_static"], "/m.onnx")
     assert names == ["distilled"]
     assert "distilled" in v.skipped_text(names) and "training" in v.skipped_text(names)
 

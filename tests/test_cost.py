@@ -10,7 +10,7 @@ import vl_convert
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perfcost import charts
+from perfcost.book import charts
 from perfcost.cost import (
     MIN_SPOT_FLEET,
     InferenceService,

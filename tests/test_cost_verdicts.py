@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from perfcost import cost_verdicts as v
+from perfcost.book import cost_verdicts as v
 from perfcost.cost import InferenceService
 from perfcost.pricing import load_catalog
 from perfcost.rightsizing import RightSized

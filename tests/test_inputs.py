@@ -1,4 +1,4 @@
-"""Chapter ranges (perfcost.inputs): never wider than what the chapter's own code accepts.
+"""Chapter ranges (perfcost.book.inputs): never wider than what the chapter's own code accepts.
 
 A value inside a chapter's range must pass the chapter's first cells, where the library objects
 are built; otherwise a reader would meet a library argument's name (``rates_rps``) instead of
@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from perfcost.inputs import CHAPTER_INPUTS, Number, Pair, WholeNumber, check_values
+from perfcost.book.inputs import CHAPTER_INPUTS, Number, Pair, WholeNumber, check_values
 from perfcost.validation import ParameterError
 
 BOOK = Path(__file__).resolve().parents[1]
@@ -81,7 +81,7 @@ def test_every_range_end_passes_the_chapters_first_cell(namespaces, chapter, nam
 
 
 def test_check_chapter_reads_a_namespace_and_names_the_parameter():
-    from perfcost.inputs import check_chapter
+    from perfcost.book.inputs import check_chapter
 
     defaults = {}
     exec(_first_cells("capacity")[0], defaults)

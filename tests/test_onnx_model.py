@@ -11,7 +11,7 @@ import pytest
 from onnx import TensorProto, helper
 from onnx_fixtures import fixed_batch_onnx, onnx_with_inputs, small_cnn_onnx, two_input_onnx
 
-from perfcost import inputs
+from perfcost.book import inputs
 from perfcost.onnx_model import (
     MAX_EXAMPLE_DIMENSIONS,
     MAX_EXAMPLE_ELEMENTS,
@@ -171,7 +171,7 @@ def test_the_chapters_shape_check_uses_the_same_limits():
 
 
 def test_checking_inputs_imports_neither_onnxruntime_nor_torch():
-    code = ("import sys, perfcost.inputs; assert 'onnx' not in sys.modules; "
+    code = ("import sys, perfcost.book.inputs; assert 'onnx' not in sys.modules; "
             "import perfcost.onnx_model; "
             "assert not {'torch', 'onnxruntime'} & set(sys.modules), 'heavy import'")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

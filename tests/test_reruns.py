@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from perfcost.book.chapters import chapter_parameters, checked_parameters, find_chapters, rerun
 from perfcost.capacity import HOURS_PER_MONTH
-from perfcost.chapters import chapter_parameters, checked_parameters, find_chapters, rerun
 from perfcost.pricing import load_catalog
 from perfcost.rightsizing import WORKLOAD
 
@@ -656,7 +656,7 @@ def published_compression(root: Path) -> dict:
     """The glued results of the book's executed chapter 4, as a re-run's JSON holds them."""
     import nbformat
 
-    from perfcost.results import glued_results
+    from perfcost.book.results import glued_results
 
     notebook = nbformat.read(root / "analyses" / "compression.ipynb", as_version=4)
     return json.loads(json.dumps(glued_results(notebook)))

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from perfcost import charts
-from perfcost.results import GLUE_MIME_PREFIX, _plain, glued_results
-from perfcost.sphinxext import VegaLiteMimeRenderer, _write_static_files
+from perfcost.book import charts
+from perfcost.book.results import GLUE_MIME_PREFIX, _plain, glued_results
+from perfcost.book.sphinxext import VegaLiteMimeRenderer, _write_static_files
 from perfcost.validation import ParameterError
 
 
@@ -44,7 +44,7 @@ def test_glue_stores_plain_python_and_refuses_non_finite():
 def test_glue_fields_reads_attributes_keys_and_rows(monkeypatch):
     from dataclasses import dataclass
 
-    from perfcost import results
+    from perfcost.book import results
 
     glued = {}
     monkeypatch.setattr(results, "glue", lambda name, value: glued.__setitem__(name, value))
@@ -118,7 +118,7 @@ def test_vegalite_output_renders_to_nothing_and_other_types_are_declined():
 def test_thinned_keeps_a_chart_under_altairs_row_limit():
     import pandas as pd
 
-    from perfcost.charts import thinned
+    from perfcost.book.charts import thinned
 
     frame = pd.DataFrame({"t_s": range(10_001)})
     kept = thinned(frame, max_rows=1_000)
@@ -130,7 +130,7 @@ def test_thinned_keeps_a_chart_under_altairs_row_limit():
 def test_thinned_refuses_a_row_count_it_cannot_honour(max_rows):
     import pandas as pd
 
-    from perfcost.charts import thinned
+    from perfcost.book.charts import thinned
     from perfcost.validation import ParameterError
 
     with pytest.raises(ParameterError, match="max_rows must be a whole number in"):
@@ -139,7 +139,7 @@ def test_thinned_refuses_a_row_count_it_cannot_honour(max_rows):
 
 @pytest.mark.parametrize("name", [5, "", "a\nb", "two words"])
 def test_glue_names_are_identifiers(name):
-    from perfcost.results import glue
+    from perfcost.book.results import glue
     from perfcost.validation import ParameterError
 
     with pytest.raises(ParameterError, match="name must be a glue name"):

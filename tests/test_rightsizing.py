@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from perfcost.book.measured import compression_throughput_gain
+from perfcost.book.results import glued_results
 from perfcost.cost import InferenceService, fleet_for, monthly_bill
 from perfcost.full_bill import full_monthly_bill, load_balancer_use
-from perfcost.measured import compression_throughput_gain
 from perfcost.pricing import load_catalog
-from perfcost.results import glued_results
 from perfcost.rightsizing import options_table, rightsize_lever, rightsizing_options
 from perfcost.validation import ParameterError
 
@@ -141,7 +141,7 @@ def _fork(folder, chapters=("cost", "compression")):
 
 
 def test_a_rerun_reads_the_gain_from_the_book_it_ran_from(tmp_path, monkeypatch):
-    from perfcost.chapters import checked_parameters, find_chapters
+    from perfcost.book.chapters import checked_parameters, find_chapters
 
     fork = _fork(tmp_path / "fork")
     monkeypatch.chdir(tmp_path)  # not inside either book
@@ -160,7 +160,7 @@ def test_a_rerun_reads_the_gain_from_the_book_it_ran_from(tmp_path, monkeypatch)
 
 
 def test_book_root_must_be_a_book(tmp_path):
-    from perfcost.inputs import BookFolder
+    from perfcost.book.inputs import BookFolder
 
     assert BookFolder().check("book_root", "") == ""
     assert BookFolder().check("book_root", str(BOOK)) == str(BOOK)
@@ -189,7 +189,7 @@ def test_no_qualifying_variant_means_no_gain(tmp_path):
 
 
 def test_a_gain_between_zero_and_one_is_refused_in_one_line():
-    from perfcost.chapters import checked_parameters, find_chapters
+    from perfcost.book.chapters import checked_parameters, find_chapters
 
     chapter = find_chapters(BOOK)["cost"]
     with pytest.raises(ParameterError, match=r"^throughput_gain must be 0 \(the gain measured "

@@ -2,6 +2,6 @@
 
 import sys
 
-from perfcost.cli import main
+from perfcost.book.cli import main
 
 sys.exit(main())

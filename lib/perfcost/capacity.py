@@ -40,9 +40,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from perfcost.fcfs_simulation import routed_response_times
 from perfcost.fleet_latency import FleetLatency
 from perfcost.queueing import MAX_CV, MAX_SERVERS, MMc, UnstableQueueError
-from perfcost.simulation import routed_response_times
 from perfcost.traffic import poisson_arrival_times
 from perfcost.validation import (
     ParameterError,
@@ -743,7 +743,7 @@ def simulated_response_quantile_ms(
     """Simulate the fleet and return its response-time quantile in milliseconds.
 
     Poisson arrivals at ``request_rate_rps`` are routed to ``count`` instances by ``routing``
-    (:func:`perfcost.simulation.routed_response_times`; ``shared_queue``, the default, is the
+    (:func:`perfcost.fcfs_simulation.routed_response_times`; ``shared_queue``, the default, is the
     M/M/c model's one queue for every slot); each instance serves its requests first come first
     served on its k slots, each with mean service time k / throughput; service times
     are gamma distributed with coefficient of variation ``service_cv`` (1: exponential, the

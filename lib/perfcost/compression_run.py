@@ -21,13 +21,13 @@ from perfcost.compression import (
     load_mnist_subset,
     measure_onnx_model,
 )
-from perfcost.compression_verdicts import skipped
 from perfcost.onnx_timing import TimingPlan
 from perfcost.onnx_variants import fp16_compute_share
 from perfcost.significance import PairedAccuracy
 from perfcost.variant_measurement import VariantMeasurement, Workload, paired_between
+from perfcost.variants import TRAINED_VARIANTS
 
-__all__ = ["ChapterRun", "run_variants"]
+__all__ = ["ChapterRun", "run_variants", "skipped"]
 
 
 @dataclass(frozen=True)
@@ -63,3 +63,8 @@ def run_variants(model_path: str, input_shape: Sequence[int], variants: Sequence
     share = fp16_compute_share(workdir / "fp16.onnx") if "fp16" in variants else None
     examples = found[0].accuracy_change.examples
     return ChapterRun(found, skipped(variants, model_path), share, examples, plan, versus)
+
+
+def skipped(variants: Sequence[str], model_path: str) -> list[str]:
+    """The requested variants a reader's own model cannot have: those needing training."""
+    return [name for name in variants if model_path and name in TRAINED_VARIANTS]

@@ -1,7 +1,7 @@
 """Check the fleet latency model against the discrete-event simulation of the same fleet.
 
 :mod:`perfcost.fleet_latency` approximates a routed fleet's p95; this module simulates the fleet
-(:func:`perfcost.simulation.routed_response_times`) and tabulates model against simulation, so
+(:func:`perfcost.fcfs_simulation.routed_response_times`) and tabulates model against simulation, so
 chapter 1 and ``make bench`` can report how far the approximation is off, and on which side.
 
 Used by chapter 1 (capacity sizing).
@@ -22,8 +22,8 @@ from perfcost.capacity import (
     simulated_response_quantile_ms,
     slots_per_instance,
 )
+from perfcost.fcfs_simulation import routed_response_times
 from perfcost.fleet_latency import FleetLatency
-from perfcost.simulation import routed_response_times
 from perfcost.traffic import poisson_arrival_times
 from perfcost.validation import ParameterError, fraction, integer_in_range, seed_value
 

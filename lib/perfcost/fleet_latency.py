@@ -35,7 +35,7 @@ evaluated with the regularised incomplete gamma function when θ < β (the gamma
 Kummer's function ₁F₁(1; α + 1; ·) otherwise. The model is exact for M/M/c (``shared_queue``
 with c_s = 1) and for ``random`` routing with exponential service (n independent M/M/k queues);
 elsewhere it is an approximation, checked against the discrete-event simulation of
-:func:`perfcost.simulation.routed_response_times` in ``tests/test_fleet_latency.py`` and in
+:func:`perfcost.fcfs_simulation.routed_response_times` in ``tests/test_fleet_latency.py`` and in
 chapter 1.
 
 Used by :mod:`perfcost.capacity` and chapter 1.

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from papermill.exceptions import PapermillExecutionError
 
-from perfcost.chapters import (
+from perfcost.book.chapters import (
     RerunError,
     anchor_paths,
     chapter_parameters,
@@ -29,7 +29,7 @@ from perfcost.chapters import (
     read_parameter_file,
     rerun,
 )
-from perfcost.inputs import CHAPTER_INPUTS
+from perfcost.book.inputs import CHAPTER_INPUTS
 from perfcost.validation import ParameterError
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_CHAPTER_FAILED", "EXIT_OK", "main"]

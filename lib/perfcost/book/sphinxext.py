@@ -41,7 +41,7 @@ def _write_static_files(folder: Path) -> None:
         code = vl_convert.javascript_bundle(vl_version=_vegalite_version())
         bundle.write_text(f"(function () {{\n{code}\n}})();\n")
         stamp.write_text(version)
-    charts_js = importlib.resources.files("perfcost").joinpath("charts.js").read_text()
+    charts_js = importlib.resources.files("perfcost.book").joinpath("charts.js").read_text()
     (folder / CHARTS_SCRIPT).write_text(charts_js)
     mathjax = Path(str(importlib.resources.files("mathjax"))) / "static/mathjax/es5/tex-svg.js"
     (folder / "mathjax").mkdir(exist_ok=True)
@@ -70,7 +70,7 @@ def setup(app):
 class VegaLiteMimeRenderer:
     """A myst-nb mime renderer that quietly drops the Vega-Lite MIME output of a chart.
 
-    :class:`perfcost.charts.Figure` outputs both Vega-Lite (for JupyterLab) and ``text/html``
+    :class:`perfcost.book.charts.Figure` outputs both Vega-Lite (for JupyterLab) and ``text/html``
     (for the book); the book draws the HTML one, so the Vega-Lite one renders to nothing instead
     of raising myst-nb's unknown-mime-type warning. Registered as a ``myst_nb.mime_renderers``
     entry point in pyproject.toml.

@@ -5,14 +5,14 @@ try first (its glued ``first_choice``): ``VARIANT_throughput_gain``, the ratio o
 throughput to fp32's when that ratio's interval excludes 1, else exactly 1.0 (no measurable
 difference is no gain). The figures are read from the book's
 committed, executed notebook (``analyses/compression.ipynb``) with
-:func:`perfcost.results.glued_results`, so the number and its provenance travel together and
+:func:`perfcost.book.results.glued_results`, so the number and its provenance travel together and
 change when that chapter is re-executed (``make outputs`` runs the chapters in name order, so
 compression before cost). The book is passed explicitly: chapter 2's ``book_root`` parameter,
 which ``perfcost rerun`` fills with the book it found the chapter in
-(:func:`perfcost.chapters.checked_parameters`), so a re-run reads the book it ran from, wherever
-it executes (``_build/reruns/``, any ``-o`` folder) and whichever book ``--root`` named. Only
-without one (the chapter executed in place) is the book found from the working directory
-upwards (:func:`perfcost.chapters.find_book_root`).
+(:func:`perfcost.book.chapters.checked_parameters`), so a re-run reads the book it ran from,
+wherever it executes (``_build/reruns/``, any ``-o`` folder) and whichever book ``--root`` named.
+Only without one (the chapter executed in place) is the book found from the working directory
+upwards (:func:`perfcost.book.chapters.find_book_root`).
 
 Used by chapter 2 (cost breakdown).
 """
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import nbformat
 
-from perfcost.results import glued_results
+from perfcost.book.results import glued_results
 from perfcost.validation import ParameterError
 
 __all__ = ["MeasuredGain", "chapter_results", "compression_throughput_gain"]
@@ -46,7 +46,7 @@ class MeasuredGain:
 
 
 def _notebook(chapter: str, root: Path | None) -> Path:
-    from perfcost.chapters import CHAPTER_FOLDER, RerunError, find_book_root
+    from perfcost.book.chapters import CHAPTER_FOLDER, RerunError, find_book_root
 
     try:
         root = find_book_root() if root is None else Path(root)

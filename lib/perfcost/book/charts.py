@@ -2,7 +2,7 @@
 
 ``show(chart)`` returns a :class:`Figure`. In JupyterLab it renders through the Vega-Lite MIME
 type; in the built book it is a ``<div>`` holding the spec as JSON, which the page draws with the
-Vega libraries that :mod:`perfcost.sphinxext` ships with the site (once per page, never from a
+Vega libraries that :mod:`perfcost.book.sphinxext` ships with the site (once per page, never from a
 CDN). Nothing here changes Altair's global renderer or theme.
 
 Colours mean one thing across the book (``COLORS``): the SLO line is always the same red.

@@ -15,10 +15,10 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from perfcost.amdahl import RequestPath, model_share, speedup_ceiling
+from perfcost.book.measured import NO_VARIANT
 from perfcost.compression import CompressionSettings
-from perfcost.measured import NO_VARIANT
 from perfcost.significance import PairedAccuracy, accuracy_gate
-from perfcost.variants import COMPARISONS, TRAINED_VARIANTS
+from perfcost.variants import COMPARISONS
 
 __all__ = [
     "NO_VARIANT",
@@ -37,7 +37,6 @@ __all__ = [
     "quantization_text",
     "ratio_text",
     "shown_table",
-    "skipped",
     "skipped_text",
     "stable_table",
     "structured_text",
@@ -92,11 +91,6 @@ def stable_table(table: pd.DataFrame, settings: CompressionSettings) -> pd.DataF
         "accuracy": table["accuracy"].round(2),
         "size vs fp32": (table["size_bytes"] / table.loc["fp32", "size_bytes"]).round(2),
     }).rename(lambda name: variant_label(name, settings))
-
-
-def skipped(variants: Sequence[str], model_path: str) -> list[str]:
-    """The requested variants a reader's own model cannot have: those needing training."""
-    return [name for name in variants if model_path and name in TRAINED_VARIANTS]
 
 
 def skipped_text(names: Sequence[str]) -> str:

@@ -529,7 +529,7 @@ def _archive_class_in_catalog(values: Mapping[str, object]) -> None:
 
 def _throughput_gain_measured_or_a_gain(values: Mapping[str, object]) -> None:
     """throughput_gain: 0 (use the gain chapter 4 measured, which must be readable) or [1, 100]."""
-    from perfcost.measured import compression_throughput_gain
+    from perfcost.book.measured import compression_throughput_gain
 
     gain = values["throughput_gain"]
     if gain == 0:

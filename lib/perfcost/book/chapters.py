@@ -23,9 +23,9 @@ from pathlib import Path
 import nbformat
 import papermill
 
+from perfcost.book.inputs import CHAPTER_INPUTS, FilePath, check_values
+from perfcost.book.results import glued_results
 from perfcost.files import decimal_number, load_yaml, parse_yaml
-from perfcost.inputs import CHAPTER_INPUTS, FilePath, check_values
-from perfcost.results import glued_results
 
 __all__ = [
     "Chapter",
@@ -97,7 +97,7 @@ def find_book_root(start: Path | None = None) -> Path:
     """Return the nearest folder at or above ``start`` (default: cwd) holding ``_toc.yml`` and
     ``analyses/``; failing that, the source checkout this package was installed from."""
     here = Path.cwd() if start is None else Path(start)
-    candidates = [here.resolve(), *here.resolve().parents, Path(__file__).resolve().parents[2]]
+    candidates = [here.resolve(), *here.resolve().parents, Path(__file__).resolve().parents[3]]
     for folder in candidates:
         if is_book(folder):
             return folder
@@ -286,7 +286,7 @@ def _check_outside(folder: Path, protected: Path) -> None:
 
 def checked_parameters(chapter: Chapter, values: Mapping[str, object]) -> dict[str, object]:
     """The reader's ``values`` typed like the defaults and checked against the chapter's ranges
-    (:mod:`perfcost.inputs`), with the defaults, before anything runs.
+    (:mod:`perfcost.book.inputs`), with the defaults, before anything runs.
 
     Returns only the names in ``values``, normalised (numbers typed, paths absolute), plus
     ``book_root`` where the chapter has that parameter and ``values`` leaves it empty: the book

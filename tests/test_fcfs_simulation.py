@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
+from perfcost.fcfs_simulation import fcfs_response_times
 from perfcost.queueing import MD1, MMc
-from perfcost.simulation import fcfs_response_times
 from perfcost.traffic import poisson_arrival_times
 from perfcost.validation import ParameterError
 
