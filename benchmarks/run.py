@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def hardware() -> str:
     """The CPU model, the cores this process may use, and the Python version."""
-    from perfcost.onnx_timing import cpu_features
+    from perfcost.compression.timing import cpu_features
 
     model = cpu_features()["model"]
     if model == "unknown":
@@ -161,12 +161,12 @@ def _batching_case(slo_p95_ms: float, instances: int, real) -> tuple:
     """Issue 10's target on one (SLO, instances) case: the synthetic traces at one instance's
     share of chapter 3's traffic times ``instances``, and the real trace at a 1,000/s peak per
     instance. Returns the evaluation table and the per-trace verdicts."""
-    from perfcost import batching_eval as be
+    from perfcost import batching
     from perfcost.parallel import default_workers
     from perfcost.traffic import replay_trace
 
     n = instances
-    factories = be.synthetic_traces(
+    factories = batching.synthetic_traces(
         duration_s=300.0, steady_rps=350.0 * n, diurnal_mean_rps=400.0 * n,
         bursty_rps=(200.0 * n, 800.0 * n), swing_peak_rps=800.0 * n,
         cold_start_rps=500.0 * n, seed=0)
@@ -174,10 +174,10 @@ def _batching_case(slo_p95_ms: float, instances: int, real) -> tuple:
     if real is not None:
         traces["real"] = replay_trace(real, 1000.0 * n, seed=1)
     service = LinearServiceTime(2.9, 0.77, 0.05)
-    case = be.evaluate_case(traces, service=service, slo_p95_ms=slo_p95_ms, instances=n,
-                            services={"drift": be.drift_service(service, 150.0)},
-                            workers=default_workers())
-    return case, be.meets_target(case)
+    case = batching.evaluate(traces, service=service, slo_p95_ms=slo_p95_ms, instances=n,
+                             services={"drift": batching.drift_service(service, 150.0)},
+                             workers=default_workers())
+    return case, batching.meets_target(case)
 
 
 def bench_batching_target() -> None:
@@ -213,15 +213,15 @@ def bench_compression() -> None:
     priced, and how often two exports of one graph are called different (false alarms)."""
     from perfcost import compression, cost
     from perfcost.book.chapters import default_values
-    from perfcost.compression_run import run_variants
-    from perfcost.onnx_timing import TimingPlan
-    from perfcost.pricing import load_catalog
-    from perfcost.variant_measurement import (
+    from perfcost.compression.measurement import (
         Built,
         measure_variants,
         measurements_table,
         random_workload,
     )
+    from perfcost.compression.run import run_variants
+    from perfcost.compression.timing import TimingPlan
+    from perfcost.pricing import load_catalog
 
     settings = compression.CompressionSettings()
     with tempfile.TemporaryDirectory() as scratch:
@@ -234,8 +234,8 @@ def bench_compression() -> None:
         row = table.loc[name]
         print(f"    {name:<22} throughput {row.throughput_rps:9,.0f} rps, 99% interval "
               f"{row.throughput_low_rps:,.0f}-{row.throughput_high_rps:,.0f}")
-    service = cost.service_from_parameters(default_values("cost", ROOT))
-    bills = cost.priced_gains(service, table["throughput_gain"], load_catalog())
+    service = cost.CostQuestion(**default_values("cost", ROOT)).service
+    bills = cost.bills_for_gains(service, table["throughput_gain"], load_catalog())
     for name, row in bills.iterrows():
         interval = table.loc[name, ["throughput_gain_low", "throughput_gain_high"]]
         print(f"    priced {name:<22} gain {row.throughput_gain:5.2f} (measured "

@@ -1,8 +1,9 @@
 """ONNX models a reader might hand chapter 4 (``model_path``), built for the tests.
 
 :func:`small_cnn_onnx` is one the chapter can measure: a little CNN exported from PyTorch the
-way :func:`perfcost.compression.export_onnx` exports the chapter's MLP. The others are ones it
-must refuse, written directly with ``onnx.helper`` (no exporter: quick, and shaped exactly).
+way :func:`perfcost.compression.onnx_export.export_onnx` exports the chapter's MLP. The others
+are ones it must refuse, written directly with ``onnx.helper`` (no exporter: quick, and shaped
+exactly).
 """
 
 from __future__ import annotations

@@ -442,7 +442,7 @@ def test_an_empty_notebook_is_named_not_a_traceback(tmp_path, capsys):
 
 
 def test_a_tight_slo_keeps_the_controllers_fallback_inside_its_wait_limit():
-    from perfcost.controllers import SLOBatchingController
+    from perfcost.batching.controllers import SLOBatchingController
 
     controller = SLOBatchingController(3.0)
     assert controller.fallback[0] <= controller.max_wait_limit_ms == pytest.approx(1.8)

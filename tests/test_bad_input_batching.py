@@ -24,7 +24,11 @@ from perfcost.batching import (
     verdict,
     window_p95_ms,
 )
-from perfcost.controllers import AIMDBatching, NaiveProportionalBatching, SLOBatchingController
+from perfcost.batching.controllers import (
+    AIMDBatching,
+    NaiveProportionalBatching,
+    SLOBatchingController,
+)
 from perfcost.validation import ParameterError
 
 ONE_MS_EACH = LinearServiceTime(base_ms=0.0, per_item_ms=1.0)

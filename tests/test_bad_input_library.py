@@ -16,7 +16,16 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from perfcost import capacity, cost, queueing, savings
+from perfcost import (
+    capacity,
+    cost,
+    fleet_check,
+    fleet_quantiles,
+    instance_types,
+    queueing,
+    savings,
+    sizing_tables,
+)
 from perfcost.capacity import CapacityQuestion, InfeasibleError, InstanceType
 from perfcost.fleet_latency import FleetLatency, service_cv_from_percentile, wait_model
 from perfcost.pricing import load_catalog
@@ -100,10 +109,11 @@ CASES = [
      dict(request_rate_rps=100.0, throughput_rps=10.0, utilization_target=0.7),
      {"request_rate_rps": bad_numbers(), "throughput_rps": bad_numbers(1e-308),
       "utilization_target": bad_numbers(1e-300)}),
-    ("fleet_queue", capacity.fleet_queue, dict(instance=GPU, count=2, request_rate_rps=1000.0),
+    ("fleet_queue", fleet_quantiles.fleet_queue,
+     dict(instance=GPU, count=2, request_rate_rps=1000.0),
      {"instance": [None, "gpu"], "count": bad_numbers(whole=True),
       "request_rate_rps": bad_numbers()}),
-    ("fleet_response_quantile_ms", capacity.fleet_response_quantile_ms,
+    ("fleet_response_quantile_ms", fleet_quantiles.fleet_response_quantile_ms,
      dict(instance=GPU, count=2, request_rate_rps=1000.0, quantile=0.95),
      {"quantile": bad_numbers(1.0), "model": [None, "least_outstanding"]}),
     ("size_fleet", capacity.size_fleet,
@@ -114,7 +124,7 @@ CASES = [
      dict(instance=GPU, request_rate_rps=1000.0, latency_slo_ms=100.0, quantile=0.95),
      {"request_rate_rps": bad_numbers(7e20), "latency_slo_ms": bad_numbers(),
       "quantile": bad_numbers(1.0)}),
-    ("sizing_table", capacity.sizing_table,
+    ("sizing_table", sizing_tables.sizing_table,
      dict(options=[CPU, GPU], request_rate_rps=1000.0, latency_slo_ms=100.0),
      {"options": [None, [], "cpu", [CPU, "gpu"], 3, [CPU] * 1001],
       "request_rate_rps": bad_numbers(), "size": [None, "size_fleet"]}),
@@ -128,16 +138,16 @@ CASES = [
      {"request_rate_rps": bad_numbers(), "quantile": bad_numbers()}),
     ("with_spares", capacity.with_spares, dict(fleet=FLEET, spares=1),
      {"fleet": [None, GPU], "spares": bad_numbers(zero_ok=True, whole=True)}),
-    ("quantile_curves", capacity.quantile_curves,
+    ("quantile_curves", fleet_quantiles.quantile_curves,
      dict(service_ms=20.0, fleet_sizes=[1, 4], utilizations=[0.5], quantile=0.95),
      {"service_ms": bad_numbers(), "fleet_sizes": [None, 3, "14", [], [0], [2.5], [10**400]],
       "utilizations": [None, [], [0.0], [1.0], [math.nan], np.linspace(0.01, 0.99, 10_001)],
       "quantile": bad_numbers()}),
-    ("cost_curves", capacity.cost_curves,
+    ("cost_curves", sizing_tables.cost_curves,
      dict(options=[CPU, GPU], request_rates_rps=[10.0, 100.0], latency_slo_ms=100.0),
      {"request_rates_rps": [None, 5, "10", [], [math.nan], [1e308], np.arange(1, 10_002)],
       "latency_slo_ms": bad_numbers()}),
-    ("simulated_response_quantile_ms", capacity.simulated_response_quantile_ms,
+    ("simulated_response_quantile_ms", fleet_check.simulated_response_quantile_ms,
      dict(instance=GPU, count=2, request_rate_rps=1000.0, quantile=0.95, service_cv=1.0,
           requests=1000, seed=0),
      {"count": bad_numbers(whole=True), "request_rate_rps": bad_numbers(2e6),
@@ -161,7 +171,7 @@ CASES = [
      dict(mean_ms=10.0, percentile_ms=15.0, quantile=0.99),
      {"mean_ms": bad_numbers(), "percentile_ms": [5.0, 10.0, math.nan, None],
       "quantile": bad_numbers(1.0)}),
-    ("max_utilization_for_quantile", capacity.max_utilization_for_quantile,
+    ("max_utilization_for_quantile", fleet_quantiles.max_utilization_for_quantile,
      dict(service_ms=20.0, servers=4, latency_slo_ms=100.0, quantile=0.95),
      {"service_ms": bad_numbers(), "servers": bad_numbers(whole=True),
       "latency_slo_ms": bad_numbers(), "quantile": bad_numbers()}),
@@ -211,6 +221,20 @@ CASES = [
      dict(service=BASE_SERVICE, catalog=CATALOG, levers=[], savings_target=0.1),
      {"service": [None], "catalog": [None], "levers": [None, "cache", [None]],
       "savings_target": bad_numbers(1.0, zero_ok=True)}),
+    ("CostQuestion", cost.CostQuestion, {},
+     {**{name: bad_numbers(zero_ok=name not in {
+         "request_rate_rps", "instance_hourly_usd", "instance_throughput_rps",
+         "utilization_target", "hours_per_month", "peak_to_average",
+         "response_compression_ratio"})
+         for name in ("request_rate_rps", "request_kb", "response_kb", "eu_egress_fraction",
+                      "instance_hourly_usd", "instance_throughput_rps", "utilization_target",
+                      "model_storage_gb", "storage_usd_per_gb_month", "hours_per_month",
+                      "savings_target", "peak_to_average", "commitment_discount", "spot_share",
+                      "spot_discount", "throughput_gain", "cache_hit_rate",
+                      "response_compression_ratio", "archived_storage_fraction",
+                      "block_storage_gb_per_instance")},
+      **{name: [None, 3, ["x"]]
+         for name in ("archive_storage_class", "price_catalog_path", "book_root")}}),
 ]
 
 
@@ -280,7 +304,7 @@ def test_a_fleet_beyond_a_million_instances_is_infeasible_not_a_hang():
             InfeasibleError, r"^slow: needs 14,285,715 instances, more than the 1,000,000 sized")
     refused(lambda: capacity.size_fleet_for_quantile(SLOW_CPU, 1e7, 50_000),
             InfeasibleError, r"^slow: more than 1,000,000 instances \(the most sized here\)")
-    refused(lambda: capacity.with_spares(FLEET, capacity.MAX_INSTANCES),
+    refused(lambda: capacity.with_spares(FLEET, instance_types.MAX_INSTANCES),
             ParameterError, r"^spares must be a whole number in \[0, 999998\]")
 
 
@@ -300,19 +324,19 @@ def test_a_saturated_rule_of_thumb_fleet_is_infeasible_and_stays_in_the_table():
     # 100 rps on 50-rps CPUs at a 100% target: 2 instances, 100% busy, an unbounded queue.
     refused(lambda: capacity.size_fleet(CPU, 100, 1000, utilization_target=1.0),
             InfeasibleError, r"^cpu: 2 instances would be 100% busy")
-    table = capacity.sizing_table([CPU, GPU], 100, 1000, capacity.UtilizationRule(1.0))
+    table = sizing_tables.sizing_table([CPU, GPU], 100, 1000, capacity.UtilizationRule(1.0))
     assert table.set_index("instance").loc["cpu", "feasible"] == False  # noqa: E712
     assert "100% busy" in table.set_index("instance").loc["cpu", "reason"]
 
 
 def test_no_feasible_option_leaves_an_empty_curve_not_a_key_error():
-    curves = capacity.cost_curves([CPU, GPU], [10.0, 100.0], latency_slo_ms=1.0)
+    curves = sizing_tables.cost_curves([CPU, GPU], [10.0, 100.0], latency_slo_ms=1.0)
     assert curves.empty and list(curves.columns) == [
         "request_rate_rps", "instance", "count", "monthly_usd", "cheapest"]
 
 
 def test_the_simulation_refuses_more_servers_than_it_can_hold():
-    refused(lambda: capacity.simulated_response_quantile_ms(HUGE_SLOTS, 1, 1e5),
+    refused(lambda: fleet_check.simulated_response_quantile_ms(HUGE_SLOTS, 1, 1e5),
             ParameterError, r"^count must be at most 0 for wide \(60,000,000 slots each")
 
 
@@ -324,7 +348,8 @@ def test_the_largest_valid_question_is_answered_within_seconds():
     start = time.perf_counter()
     for rate in (question.request_rate_rps, question.peak_rate_rps):
         for size in (capacity.size_fleet, capacity.size_fleet_for_quantile):
-            table = capacity.sizing_table(question.options, rate, question.latency_slo_ms, size)
+            table = sizing_tables.sizing_table(question.options, rate,
+                                               question.latency_slo_ms, size)
             assert set(table["instance"]) == {"c", "g"}
             assert (table["feasible"] | (table["reason"] != "")).all()
     assert time.perf_counter() - start < 10
@@ -369,13 +394,14 @@ def test_levers_check_their_changes_by_the_field_rule():
 def test_plans_and_their_tables_refuse_other_objects():
     for call in (lambda: savings.plan_table(None), lambda: savings.waterfall_rows("plan")):
         refused(call, pattern=r"^plan must be a Plan")
-    refused(lambda: capacity.cheapest_above_rps(None, "gpu"), pattern=r"^curves must be a table")
-    curves = capacity.cost_curves([CPU, GPU], [10.0, 100.0], 100.0)
-    refused(lambda: capacity.cheapest_above_rps(curves, ["gpu"]),
+    refused(lambda: sizing_tables.cheapest_above_rps(None, "gpu"),
+            pattern=r"^curves must be a table")
+    curves = sizing_tables.cost_curves([CPU, GPU], [10.0, 100.0], 100.0)
+    refused(lambda: sizing_tables.cheapest_above_rps(curves, ["gpu"]),
             pattern=r"^instance_name must be an instance name")
 
 
 def test_curves_a_hair_below_saturation_stay_finite():
     rho = 1 - 2**-53  # 25 × 50.76 × ρ rounds up to 25 × 50.76: the queue would be unstable
-    curves = capacity.quantile_curves(19.7, [25, 10**9], [rho, 0.5])
+    curves = fleet_quantiles.quantile_curves(19.7, [25, 10**9], [rho, 0.5])
     assert np.isfinite(curves["p95_ms"]).all() and (curves["p95_ms"] > 0).all()

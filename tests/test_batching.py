@@ -13,7 +13,6 @@ from perfcost.batching import (
     LinearServiceTime,
     ShiftedServiceTime,
     StaticBatching,
-    _p95,
     grid_search_static,
     most_efficient_static,
     recovery_time_s,
@@ -23,6 +22,7 @@ from perfcost.batching import (
     verdict,
     window_p95_ms,
 )
+from perfcost.batching.simulator import _p95
 from perfcost.queueing import MD1
 from perfcost.traffic import poisson_arrival_times, poisson_arrivals
 from perfcost.validation import ParameterError

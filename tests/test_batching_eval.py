@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perfcost import batching_eval as be
+from perfcost import batching
 from perfcost.batching import RESNET50_T4, LinearServiceTime, StaticBatching, simulate
 from perfcost.traffic import load_trace, poisson_arrivals
-from perfcost.validation import ParameterError
+from perfcost.validation import MAX_SEED, ParameterError
 
 REAL_TRACE = (Path(__file__).resolve().parents[2] / "shared" / "data" / "traces"
               / "mooncake_conversation.csv")
@@ -27,14 +27,14 @@ TEN_MS = LinearServiceTime(base_ms=10.0, per_item_ms=1e-9)  # every batch takes 
 
 def test_the_largest_batch_is_the_last_whose_own_service_fits_the_slo():
     # 2.9 + 0.77 b: b = 28 takes 24.46 ms, b = 29 takes 25.23 ms; 61 takes 49.87 ms, 62 50.64.
-    assert be.slo_batch_limit(RESNET50_T4, 25) == 28
-    assert be.slo_batch_limit(RESNET50_T4, 50) == 61
-    assert be.slo_batch_limit(RESNET50_T4, 50, share=0.5) == 28
+    assert batching.slo_batch_limit(RESNET50_T4, 25) == 28
+    assert batching.slo_batch_limit(RESNET50_T4, 50) == 61
+    assert batching.slo_batch_limit(RESNET50_T4, 50, share=0.5) == 28
 
 
 def test_an_slo_no_single_request_meets_is_refused():
     with pytest.raises(ParameterError, match="slo_p95_ms must be more than one request's"):
-        be.slo_batch_limit(RESNET50_T4, 3.0)  # one image takes 3.67 ms
+        batching.slo_batch_limit(RESNET50_T4, 3.0)  # one image takes 3.67 ms
 
 
 @settings(max_examples=50, deadline=None)
@@ -43,24 +43,24 @@ def test_the_batch_limit_is_exactly_the_boundary(base, per_item, slo):
     service = LinearServiceTime(base, per_item)
     if float(service.batch_ms(1)) > slo:
         with pytest.raises(ParameterError):
-            be.slo_batch_limit(service, slo)
+            batching.slo_batch_limit(service, slo)
         return
-    limit = be.slo_batch_limit(service, slo)
+    limit = batching.slo_batch_limit(service, slo)
     assert float(service.batch_ms(limit)) <= slo * (1 + 1e-12)
     assert limit == 4096 or float(service.batch_ms(limit + 1)) > slo * (1 - 1e-12)
 
 
 def test_the_static_grid_scales_with_the_slo():
-    waits, sizes = be.static_grid(RESNET50_T4, 25)
+    waits, sizes = batching.static_grid(RESNET50_T4, 25)
     assert waits == [0.0, 1.25, 2.5, 3.75, 5.0, 7.5, 10.0, 12.5, 15.0, 17.5]
     assert sizes == [1, 2, 3, 4, 6, 8, 12, 16, 24, 28]
-    waits, sizes = be.static_grid(RESNET50_T4, 50)
+    waits, sizes = batching.static_grid(RESNET50_T4, 50)
     assert max(waits) == 35.0 and sizes[-1] == 61 and 48 in sizes
 
 
 def test_the_static_grid_refuses_a_window_as_long_as_the_slo():
     with pytest.raises(ParameterError, match=r"wait_fractions\[1\] must be"):
-        be.static_grid(RESNET50_T4, 25, wait_fractions=[0.0, 1.0])
+        batching.static_grid(RESNET50_T4, 25, wait_fractions=[0.0, 1.0])
 
 
 # --- Baselines ----------------------------------------------------------------------------------
@@ -78,14 +78,14 @@ def test_the_single_static_configuration_is_chosen_on_the_other_traces():
         "b": grid([(5.0, 8, 1.0, 100.0), (10.0, 16, 0.8, 80.0)]),
         "c": grid([(5.0, 8, 0.8, 100.0), (10.0, 16, 1.0, 90.0)]),
     }
-    assert be.single_static(grids, exclude="c") == (5.0, 8)  # 1.0 against 0.65
-    assert be.single_static(grids, exclude="a") == (10.0, 16)  # 0.9 each; 0.9 against 1.0
+    assert batching.single_static(grids, exclude="c") == (5.0, 8)  # 1.0 against 0.65
+    assert batching.single_static(grids, exclude="a") == (10.0, 16)  # 0.9 each; 0.9 against 1.0
     with pytest.raises(ParameterError, match="grids must be at least one trace"):
-        be.single_static({"a": grids["a"]}, exclude="a")
+        batching.single_static({"a": grids["a"]}, exclude="a")
 
 
 def test_every_policy_starts_from_the_controllers_fallback():
-    policies = be.baseline_policies(25, RESNET50_T4)
+    policies = batching.baseline_policies(25, RESNET50_T4)
     starts = {name: make().start() for name, make in policies.items()}
     assert starts["controller"] == starts["AIMD (Clipper)"] == starts["AIMD (p95)"] == (2.0, 8)
     assert policies["AIMD (Clipper)"]().max_batch_limit == 28  # from the SLO, not 128
@@ -95,7 +95,7 @@ def test_every_policy_starts_from_the_controllers_fallback():
 def small_case():
     traces = {name: poisson_arrivals(rate, 40, seed=3)
               for name, rate in (("slow", 150.0), ("fast", 600.0), ("mid", 350.0))}
-    return be.evaluate_case(traces, service=RESNET50_T4, slo_p95_ms=25, instances=1)
+    return batching.evaluate(traces, service=RESNET50_T4, slo_p95_ms=25, instances=1)
 
 
 def test_the_hindsight_optimum_bounds_every_static_configuration(small_case):
@@ -126,7 +126,7 @@ def test_the_target_is_judged_row_by_row():
         ("u", "controller", 0.97, 100.0, 90.0), ("u", "single static", 0.98, 100.0, 90.0),
         ("u", "hindsight optimum", 0.98, 90.0, 90.0),
     ], columns=["trace", "policy", "slo_attainment", "gpu_busy_s", "efficient_gpu_s"])
-    verdict = be.meets_target(table).set_index("trace")
+    verdict = batching.meets_target(table).set_index("trace")
     assert bool(verdict.loc["t", "meets"])  # 0.1 points behind, 4% more GPU time
     assert verdict.loc["t", "gpu_excess"] == pytest.approx(0.04)
     assert not verdict.loc["u", "meets"] and verdict.loc["u", "behind"] == "single static"
@@ -147,23 +147,23 @@ def one_at_a_time():
 
 def test_the_sustainable_load_is_the_capacity_found_by_bisection():
     # 50 requests/s, one instance serving 100/s: the boundary is the multiplier 2.
-    found = be.sustainable_load(even(50.0), one_at_a_time, service=TEN_MS, slo_p95_ms=10.5,
+    found = batching.sustainable_load(even(50.0), one_at_a_time, service=TEN_MS, slo_p95_ms=10.5,
                                 low=0.5, high=8.0, steps=10)
     assert 2.0 / 16 ** (2.0**-10) <= found <= 2.0
 
 
 def test_a_load_sustained_everywhere_or_nowhere_is_the_bracket():
-    assert be.sustainable_load(even(10.0), one_at_a_time, service=TEN_MS, slo_p95_ms=10.5,
+    assert batching.sustainable_load(even(10.0), one_at_a_time, service=TEN_MS, slo_p95_ms=10.5,
                                low=0.5, high=4.0) == 4.0
-    assert be.sustainable_load(even(500.0), one_at_a_time, service=TEN_MS, slo_p95_ms=10.5,
+    assert batching.sustainable_load(even(500.0), one_at_a_time, service=TEN_MS, slo_p95_ms=10.5,
                                low=0.5, high=4.0) == 0.0
 
 
 def test_instances_needed_is_the_fewest_that_keep_up():
     # 250 requests/s every 4 ms, 10 ms each: three instances serve each one at once.
-    assert be.instances_needed(even(250.0), one_at_a_time, service=TEN_MS,
+    assert batching.instances_needed(even(250.0), one_at_a_time, service=TEN_MS,
                                slo_p95_ms=10.5) == 3
-    assert be.instances_needed(even(250.0), one_at_a_time, service=TEN_MS, slo_p95_ms=10.5,
+    assert batching.instances_needed(even(250.0), one_at_a_time, service=TEN_MS, slo_p95_ms=10.5,
                                max_instances=2) is None
 
 
@@ -181,44 +181,44 @@ def test_the_search_refuses_bad_bounds(arguments, message):
     run = {"trace": even(50.0), "policy": one_at_a_time, "service": TEN_MS,
            "slo_p95_ms": 10.5, **arguments}
     with pytest.raises(ParameterError, match=message):
-        be.sustainable_load(run.pop("trace"), run.pop("policy"), **run)
+        batching.sustainable_load(run.pop("trace"), run.pop("policy"), **run)
 
 
 def test_instances_needed_refuses_bad_bounds():
     with pytest.raises(ParameterError, match="max_instances must be a whole number in"):
-        be.instances_needed(even(50.0), one_at_a_time, service=TEN_MS, slo_p95_ms=10.5,
+        batching.instances_needed(even(50.0), one_at_a_time, service=TEN_MS, slo_p95_ms=10.5,
                             max_instances=0)
     with pytest.raises(ParameterError, match="multiplier must be a number in"):
-        be.instances_needed(even(50.0), one_at_a_time, service=TEN_MS, slo_p95_ms=10.5,
+        batching.instances_needed(even(50.0), one_at_a_time, service=TEN_MS, slo_p95_ms=10.5,
                             multiplier=-1)
 
 
-def test_evaluate_case_refuses_what_it_cannot_judge():
+def test_evaluate_refuses_what_it_cannot_judge():
     with pytest.raises(ParameterError, match="traces must be a dict of 1 to 32"):
-        be.evaluate_case({}, service=RESNET50_T4, slo_p95_ms=25)
+        batching.evaluate({}, service=RESNET50_T4, slo_p95_ms=25)
     with pytest.raises(ParameterError, match="service must be a LinearServiceTime"):
-        be.evaluate_case({"a": [0.1]}, service="T4", slo_p95_ms=25)
+        batching.evaluate({"a": [0.1]}, service="T4", slo_p95_ms=25)
     with pytest.raises(ParameterError, match=r"traces\['a'\] must be sorted"):
-        be.evaluate_case({"a": [0.2, 0.1]}, service=RESNET50_T4, slo_p95_ms=25)
+        batching.evaluate({"a": [0.2, 0.1]}, service=RESNET50_T4, slo_p95_ms=25)
 
 
 # --- The traces of the evaluation ---------------------------------------------------------------
 
 def test_synthetic_traces_scale_with_the_multiplier():
-    traces = be.synthetic_traces(duration_s=60)
+    traces = batching.synthetic_traces(duration_s=60)
     assert set(traces) == {"steady", "diurnal", "spike", "bursty", "swing", "cold start",
                            "drift"}
     assert traces["steady"](1.0).size == pytest.approx(350 * 60, rel=0.05)
-    doubled = be.synthetic_traces(duration_s=60, steady_rps=700)["steady"](1.0)
+    doubled = batching.synthetic_traces(duration_s=60, steady_rps=700)["steady"](1.0)
     assert traces["steady"](2.0).size == pytest.approx(doubled.size, rel=0.05)
     assert np.array_equal(traces["swing"](1.0), traces["swing"](1.0))  # seeded
-    bursty = be.synthetic_traces(duration_s=600, bursty_rps=(0.0, 1000.0))["bursty"](3.0)
+    bursty = batching.synthetic_traces(duration_s=600, bursty_rps=(0.0, 1000.0))["bursty"](3.0)
     busiest = np.bincount(bursty.astype(int)).max()  # the on state, scaled: 3,000/s
     assert busiest == pytest.approx(3000, abs=5 * math.sqrt(3000))
 
 
 def test_the_drift_trace_is_the_steady_rate_with_another_seed():
-    traces = be.synthetic_traces(duration_s=60, seed=be.MAX_SEED)
+    traces = batching.synthetic_traces(duration_s=60, seed=MAX_SEED)
     steady, drift = traces["steady"](1.0), traces["drift"](1.0)
     assert drift.size == pytest.approx(steady.size, rel=0.05)
     assert not np.array_equal(drift, steady)
@@ -227,20 +227,20 @@ def test_the_drift_trace_is_the_steady_rate_with_another_seed():
 def test_a_scaled_trace_pickles_and_multiplies_every_rate():
     import pickle
 
-    trace = be.Scaled(poisson_arrivals, {"rate_rps": 100.0}, {"duration_s": 50.0, "seed": 3})
+    trace = batching.Scaled(poisson_arrivals, {"rate_rps": 100.0}, {"duration_s": 50.0, "seed": 3})
     again = pickle.loads(pickle.dumps(trace))
     assert np.array_equal(again(2.0), poisson_arrivals(200.0, 50.0, seed=3))
 
 
 def test_the_drift_service_slows_down_at_its_time():
-    drift = be.drift_service(RESNET50_T4, 150.0, slowdown=2.0)
+    drift = batching.drift_service(RESNET50_T4, 150.0, slowdown=2.0)
     assert float(drift.at(149.9).batch_ms(8)) == pytest.approx(2.9 + 0.77 * 8)
     assert float(drift.at(150.0).batch_ms(8)) == pytest.approx(2 * (2.9 + 0.77 * 8))
 
 
 @needs_real_trace
 def test_the_real_trace_replays_at_its_peak_times_the_multiplier():
-    replay = be.replayed(load_trace(REAL_TRACE), 1000.0, seed=1)
+    replay = batching.replayed(load_trace(REAL_TRACE), 1000.0, seed=1)
     counts = np.bincount(replay(1.0).astype(int))
     assert counts.max() == pytest.approx(1000, abs=5 * math.sqrt(1000))
     assert replay(0.5).size == pytest.approx(replay(1.0).size / 2, rel=0.02)
@@ -249,9 +249,9 @@ def test_the_real_trace_replays_at_its_peak_times_the_multiplier():
 @needs_real_trace
 def test_on_the_real_trace_the_envelope_controller_holds_where_panic_mode_did_not():
     from perfcost.batching import slo_attainment
-    from perfcost.controllers import EnvelopeBatchingController, SLOBatchingController
+    from perfcost.batching.controllers import EnvelopeBatchingController, SLOBatchingController
 
-    arrivals = be.replayed(load_trace(REAL_TRACE), 1000.0, seed=1)(1.0)
+    arrivals = batching.replayed(load_trace(REAL_TRACE), 1000.0, seed=1)(1.0)
     service = LinearServiceTime(2.9, 0.77, 0.05)
     ours = simulate(arrivals, service=service, controller=EnvelopeBatchingController(50))
     first = simulate(arrivals, service=service, controller=SLOBatchingController(50))
@@ -264,28 +264,28 @@ def test_on_the_real_trace_the_envelope_controller_holds_where_panic_mode_did_no
 # --- What a fleet carries, in parallel ----------------------------------------------------------
 
 def _steady_case(slo_p95_ms=25.0):
-    traces = {"a": be.Scaled(poisson_arrivals, {"rate_rps": 60.0},
+    traces = {"a": batching.Scaled(poisson_arrivals, {"rate_rps": 60.0},
                              {"duration_s": 60.0, "seed": 1}),
-              "b": be.Scaled(poisson_arrivals, {"rate_rps": 40.0},
+              "b": batching.Scaled(poisson_arrivals, {"rate_rps": 40.0},
                              {"duration_s": 60.0, "seed": 2})}
-    case = be.evaluate_case({n: t(1.0) for n, t in traces.items()}, service=TEN_MS,
+    case = batching.evaluate({n: t(1.0) for n, t in traces.items()}, service=TEN_MS,
                             slo_p95_ms=slo_p95_ms, policies={})
     return traces, case
 
 
 def test_the_capacity_table_is_the_bisection_and_the_count_of_each_policy():
     traces, case = _steady_case()
-    table = be.capacity_table(traces, case, service=TEN_MS, slo_p95_ms=25.0,
+    table = batching.capacity_table(traces, case, service=TEN_MS, slo_p95_ms=25.0,
                               policies=["single static"], steps=3)
     assert list(table["trace"]) == ["a", "b"]
     for row in table.itertuples():
         config = case.set_index(["trace", "policy"]).loc[(row.trace, "single static"),
                                                          "configuration"]
         make = partial_static(config)
-        assert row.sustainable_load == be.sustainable_load(
+        assert row.sustainable_load == batching.sustainable_load(
             traces[row.trace], make, service=TEN_MS, slo_p95_ms=25.0, low=0.25, high=4.0,
             steps=3)
-        assert row.instances_needed == be.instances_needed(
+        assert row.instances_needed == batching.instances_needed(
             traces[row.trace], make, service=TEN_MS, slo_p95_ms=25.0, max_instances=8)
 
 
@@ -298,7 +298,7 @@ def test_a_window_longer_than_the_slo_needs_more_instances_than_any():
     case = case.copy()
     case.loc[case["policy"] == "hindsight optimum", "configuration"] = pd.Series(
         [(30.0, 64)] * 2, index=case.index[case["policy"] == "hindsight optimum"])
-    table = be.capacity_table({"b": traces["b"]}, case, service=TEN_MS, slo_p95_ms=25.0,
+    table = batching.capacity_table({"b": traces["b"]}, case, service=TEN_MS, slo_p95_ms=25.0,
                               policies=["hindsight optimum"], steps=1)
     assert table["instances_needed"].isna().all()  # the 30 ms window alone breaks 25 ms
     assert table["sustainable_load"].iloc[0] == 0.0
@@ -307,7 +307,7 @@ def test_a_window_longer_than_the_slo_needs_more_instances_than_any():
 def test_a_policy_the_case_does_not_know_is_refused():
     traces, case = _steady_case()
     with pytest.raises(ParameterError, match="policies must be names from controller"):
-        be.capacity_table(traces, case, service=TEN_MS, slo_p95_ms=25.0, policies=["best"])
+        batching.capacity_table(traces, case, service=TEN_MS, slo_p95_ms=25.0, policies=["best"])
 
 
 def test_work_spread_over_two_processes_gives_the_same_answers():
@@ -315,8 +315,8 @@ def test_work_spread_over_two_processes_gives_the_same_answers():
 
     traces, _ = _steady_case()
     arrivals = {n: t(1.0) for n, t in traces.items()}
-    alone = be.evaluate_case(arrivals, service=TEN_MS, slo_p95_ms=25.0)
-    spread = be.evaluate_case(arrivals, service=TEN_MS, slo_p95_ms=25.0, workers=2)
+    alone = batching.evaluate(arrivals, service=TEN_MS, slo_p95_ms=25.0)
+    spread = batching.evaluate(arrivals, service=TEN_MS, slo_p95_ms=25.0, workers=2)
     pd.testing.assert_frame_equal(alone, spread)
     assert mapped(pow, [(2, 3), (3, 2)], workers=2) == [8, 9]
 
@@ -331,7 +331,7 @@ def test_a_bad_worker_count_is_refused(workers):
 
 def test_fresh_policies_are_the_ones_the_case_ran():
     _, case = _steady_case()
-    made = be.fresh_policies(case, "a", ["single static", "hindsight optimum"],
+    made = batching.fresh_policies(case, "a", ["single static", "hindsight optimum"],
                              service=TEN_MS, slo_p95_ms=25.0)
     rows = case[case["trace"] == "a"].set_index("policy")["configuration"]
     for name, policy in made.items():
@@ -340,7 +340,7 @@ def test_fresh_policies_are_the_ones_the_case_ran():
 
 def test_the_gain_sweep_includes_the_controllers_default_gain():
     arrivals = poisson_arrivals(300.0, 30.0, seed=0)
-    sweep = be.gain_sweep(arrivals, service=RESNET50_T4, slo_p95_ms=25.0, gains=[1.0])
+    sweep = batching.gain_sweep(arrivals, service=RESNET50_T4, slo_p95_ms=25.0, gains=[1.0])
     assert sorted(set(sweep["gain"])) == [0.5, 1.0]
     assert set(sweep["controller"]) == {"naive proportional", "ours (feedback gain)"}
     assert (sweep["reversals"] >= 0).all() and sweep["slo_attainment"].between(0, 1).all()
@@ -349,7 +349,7 @@ def test_the_gain_sweep_includes_the_controllers_default_gain():
 def test_a_window_that_fails_light_load_is_not_read_as_no_capacity():
     # Batches of 64 after a 30 ms window, 10 ms each: light load waits out the window (p95 over
     # 25 ms), 6,000/s fills a batch in about 10.5 ms, and one instance serves at most 6,400/s.
-    trace = be.Scaled(poisson_arrivals, {"rate_rps": 6000.0}, {"duration_s": 20.0, "seed": 0})
-    load = be.sustainable_load(trace, lambda: StaticBatching(30.0, 64), service=TEN_MS,
+    trace = batching.Scaled(poisson_arrivals, {"rate_rps": 6000.0}, {"duration_s": 20.0, "seed": 0})
+    load = batching.sustainable_load(trace, lambda: StaticBatching(30.0, 64), service=TEN_MS,
                                slo_p95_ms=25.0)
     assert 1.0 <= load < 6400 / 6000

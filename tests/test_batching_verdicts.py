@@ -1,6 +1,7 @@
 """Chapter 3's computed sentences say what their tables show, at any numbers."""
 
 import pandas as pd
+import pytest
 
 from perfcost.book import batching_verdicts as v
 
@@ -104,3 +105,51 @@ def test_the_trap_outcome_follows_the_overload():
     assert v.trap_outcome(False, 44.0, 40.0, 0, 56) == (
         "Without overload ours raised the scale-out signal in 0 of 56 intervals.")
     assert "without need" in v.trap_outcome(False, 44.0, 40.0, 26, 26)
+
+
+def test_policy_figures_are_mean_attainment_and_total_gpu_time_by_glued_key():
+    rows = [(trace, policy, attainment, gpu)
+            for trace, scale in (("a", 1.0), ("b", 2.0))
+            for policy, attainment, gpu in (("controller", 1.0, 10.0),
+                                            ("AIMD (Clipper)", 0.8, 8.0),
+                                            ("hindsight optimum", 1.0, 9.0),
+                                            ("single static", 0.9 * scale / 2, 7.0),
+                                            ("AIMD (p95)", 0.5, 1.0))]
+    case = pd.DataFrame(rows, columns=["trace", "policy", "slo_attainment", "gpu_busy_s"])
+    figures = v.policy_figures(case)
+    assert figures == {"slo_attainment_controller": 1.0, "gpu_busy_s_controller": 20.0,
+                       "slo_attainment_aimd": 0.8, "gpu_busy_s_aimd": 16.0,
+                       "slo_attainment_best_static": 1.0, "gpu_busy_s_best_static": 18.0,
+                       "slo_attainment_single_static": 0.675,
+                       "gpu_busy_s_single_static": 14.0}
+
+
+def test_capacity_figures_are_the_least_load_of_each_policy():
+    capacity = pd.DataFrame({"trace": ["a", "a", "a", "b", "b", "b"],
+                             "policy": ["controller", "AIMD (Clipper)", "single static"] * 2,
+                             "sustainable_load": [2.0, 1.5, 0.0, 1.2, 3.0, 4.0]})
+    assert v.capacity_figures(capacity) == {"sustainable_load_controller": 1.2,
+                                            "sustainable_load_aimd": 1.5,
+                                            "sustainable_load_single_static": 0.0}
+
+
+def test_gain_figures_read_reversals_at_the_gains_the_prose_cites():
+    sweep = pd.DataFrame({"controller": ["naive proportional", "ours (feedback gain)"] * 3,
+                          "gain": [0.5, 0.5, 1.0, 1.0, 3.0, 3.0],
+                          "reversals": [1, 0, 7, 2, 9, 4]})
+    assert v.gain_figures(sweep, 0.5) == {"naive_reversals_at_1": 7,
+                                          "ours_reversals_at_default": 0,
+                                          "ours_reversals_at_3": 4}
+
+
+def test_design_figures_are_the_library_settings_as_shares_of_the_slo():
+    from perfcost.batching import SUSTAINED_SHARE, TARGET_GAP, EnvelopeBatchingController
+
+    design = v.design_figures(50.0)
+    controller = EnvelopeBatchingController(50.0)
+    assert design["wait_limit_share"] == pytest.approx(controller.max_wait_limit_ms / 50.0)
+    assert design["wait_limit_share"] == pytest.approx(0.8)  # the default: 80% of the SLO
+    assert (design["fallback_wait_ms"], design["fallback_size"]) == controller.fallback
+    assert design["target_gap_points"] == pytest.approx(100 * TARGET_GAP)
+    assert design["sustained_share"] == SUSTAINED_SHARE
+    assert design["aimd_backoff"] == pytest.approx(0.1) and design["grid_wait_share"] == 0.7

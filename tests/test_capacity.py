@@ -2,6 +2,7 @@
 
 import itertools
 import math
+import re
 from decimal import Decimal
 
 import numpy as np
@@ -9,20 +10,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perfcost import capacity
+from perfcost import capacity, fleet_check, fleet_quantiles, instance_types, sizing_tables
 from perfcost.capacity import (
-    FLEET,
-    MMC,
     CapacityQuestion,
     InfeasibleError,
     InstanceType,
     cheapest_instance,
     cheapest_instance_for_quantile,
     instances_for_utilization,
+    round_up,
     size_fleet,
     size_fleet_for_quantile,
 )
-from perfcost.fleet_latency import FleetLatency
+from perfcost.fleet_latency import FLEET, MMC, FleetLatency
 from perfcost.validation import ParameterError
 
 CPU = InstanceType("cpu", throughput_rps=50.0, hourly_usd=0.34, latency_ms=20.0)
@@ -41,6 +41,32 @@ def test_exact_fit_is_not_rounded_up_by_float_error():
 
 def test_a_tiny_rate_still_needs_one_instance():
     assert instances_for_utilization(1e-6, 1000, 0.5) == 1
+
+
+def test_round_up_keeps_an_exact_fit_exact():
+    assert math.ceil(63 / (90 * 0.7)) == 2  # 63 / 63.00000000000001: a plain ceil buys two
+    assert round_up(63 / (90 * 0.7)) == 1
+    assert round_up(2.1 / 0.7) == 3  # 3.0000000000000004
+    assert round_up(10.000000000000002) == 10
+    assert round_up(10.01) == 11  # a real excess, far beyond float error, rounds up
+    assert round_up(3.0) == 3
+    assert round_up(0.3) == 1 and round_up(0.0) == 1  # a fraction of an instance is one
+
+
+@settings(max_examples=300, deadline=None)
+@given(instances=st.floats(0.0, 1e9))
+def test_round_up_is_the_whole_count_at_or_just_above(instances):
+    count = round_up(instances)
+    assert isinstance(count, int) and count >= 1
+    assert count >= instances * (1 - 1e-9)  # never below, beyond float error
+    assert count == 1 or count - 1 < instances  # and never a whole one above
+
+
+@settings(max_examples=100, deadline=None)
+@given(rate=st.floats(0.01, 1e6), throughput=st.floats(0.1, 1e4), target=st.floats(0.05, 1.0))
+def test_the_rule_of_thumb_rounds_up_rate_over_capacity(rate, throughput, target):
+    assert (instances_for_utilization(rate, throughput, target)
+            == round_up(rate / (throughput * target)))
 
 
 decimal_st = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("5000"), places=2)
@@ -127,7 +153,7 @@ def test_slots_follow_littles_law():
     assert capacity.slots_per_instance(GPU) == 8  # 800 rps x 10 ms
     assert capacity.slots_per_instance(CPU) == 1  # 50 rps x 20 ms
     assert capacity.slots_per_instance(InstanceType("x", 10, 1, 5)) == 1  # at least one
-    queue = capacity.fleet_queue(GPU, 3, 1000)
+    queue = fleet_quantiles.fleet_queue(GPU, 3, 1000)
     assert (queue.servers, queue.service_rate) == (24, 100.0)
 
 
@@ -137,7 +163,7 @@ def test_quantile_sizing_is_the_smallest_count_meeting_the_slo(rate):
     assert fleet.p95_ms <= 150
     smaller = fleet.count - 1
     if smaller * CPU.throughput_rps > rate:  # a stable smaller fleet must miss the SLO
-        assert capacity.fleet_response_quantile_ms(CPU, smaller, rate) > 150
+        assert fleet_quantiles.fleet_response_quantile_ms(CPU, smaller, rate) > 150
 
 
 def test_the_rule_under_provisions_one_instance_and_over_provisions_many():
@@ -160,11 +186,11 @@ def test_an_slo_below_the_models_floor_is_infeasible():
 
 def test_max_utilization_is_the_edge_of_the_slo():
     for servers, model in itertools.product((1, 4, 64), (MMC, FLEET)):
-        rho = capacity.max_utilization_for_quantile(20, servers, 100, model=model)
-        at_edge = capacity.quantile_curves(20, [servers], [rho, min(rho + 1e-3, 0.9999)],
+        rho = fleet_quantiles.max_utilization_for_quantile(20, servers, 100, model=model)
+        at_edge = fleet_quantiles.quantile_curves(20, [servers], [rho, min(rho + 1e-3, 0.9999)],
                                            model=model)
         assert at_edge["p95_ms"].iloc[0] <= 100 + 1e-6 < at_edge["p95_ms"].iloc[1]
-    assert capacity.max_utilization_for_quantile(20, 1, 50, model=MMC) == 0.0  # 3 x 20 ms
+    assert fleet_quantiles.max_utilization_for_quantile(20, 1, 50, model=MMC) == 0.0  # 3 x 20 ms
 
 
 def test_with_spares_adds_instances_and_cost():
@@ -177,18 +203,18 @@ def test_with_spares_adds_instances_and_cost():
 
 def test_cost_curves_and_the_crossover():
     # One CPU serves 35 rps at 70% for $0.34 < $0.526 (one GPU); two CPUs cost more than a GPU.
-    curves = capacity.cost_curves([CPU, GPU], np.arange(1, 200), 100)
-    assert capacity.cheapest_above_rps(curves, "gpu") == 35.0
+    curves = sizing_tables.cost_curves([CPU, GPU], np.arange(1, 200), 100)
+    assert sizing_tables.cheapest_above_rps(curves, "gpu") == 35.0
     assert curves.groupby("request_rate_rps")["cheapest"].sum().eq(1).all()
     with pytest.raises(ParameterError, match="instance_name"):
-        capacity.cheapest_above_rps(curves, "tpu")
+        sizing_tables.cheapest_above_rps(curves, "tpu")
 
 
 def test_simulation_agrees_with_the_fleet_model():
-    model = capacity.fleet_response_quantile_ms(GPU, 2, 1200, model=MMC)
-    simulated = capacity.simulated_response_quantile_ms(GPU, 2, 1200, requests=300_000)
+    model = fleet_quantiles.fleet_response_quantile_ms(GPU, 2, 1200, model=MMC)
+    simulated = fleet_check.simulated_response_quantile_ms(GPU, 2, 1200, requests=300_000)
     assert simulated == pytest.approx(model, rel=0.03)
-    constant = capacity.simulated_response_quantile_ms(GPU, 2, 1200, service_cv=0.0)
+    constant = fleet_check.simulated_response_quantile_ms(GPU, 2, 1200, service_cv=0.0)
     assert constant < simulated
 
 
@@ -226,20 +252,46 @@ def test_the_bounded_search_finds_the_least_count_or_none(smallest, threshold, l
     assert len(calls) <= 2 * math.log2(largest + 1) + 3  # gallop and bisect, never a scan
 
 
+def test_the_question_takes_the_chapters_ranges():
+    """Every numeric parameter's range in the question is the chapter's (perfcost.book.inputs),
+    built from the same constants; request_rate_rps alone differs: (0, 10^6] here, [10^-3, 10^6]
+    in the chapter."""
+    from perfcost.book.inputs import CHAPTER_INPUTS, Number
+
+    good = dict(request_rate_rps=2000, latency_slo_ms=100, utilization_target=0.7,
+                peak_to_average=2, cpu_name="c", cpu_throughput_rps=50, cpu_hourly_usd=0.3,
+                cpu_latency_ms=20, gpu_name="g", gpu_throughput_rps=800, gpu_hourly_usd=0.5,
+                gpu_latency_ms=10)
+    for name, check in CHAPTER_INPUTS["capacity"].checks.items():
+        if not isinstance(check, Number) or name == "request_rate_rps":
+            continue
+        inside = [math.nextafter(check.low, math.inf) if check.low_open else check.low,
+                  math.nextafter(check.high, -math.inf) if check.high_open else check.high]
+        outside = [check.low if check.low_open else math.nextafter(check.low, -math.inf),
+                   check.high if check.high_open else math.nextafter(check.high, math.inf)]
+        for value in inside:
+            assert getattr(CapacityQuestion(**{**good, name: value}), name) == value
+        for value in outside:
+            with pytest.raises(ParameterError, match=re.escape(f"{name} must be {check}")):
+                CapacityQuestion(**{**good, name: value})
+
+
 def test_sizing_limits_are_the_chapter_limits():
-    assert capacity.MAX_REQUEST_RATE_RPS == 1e6 * 100  # the largest average at the largest peak
+    # the largest average at the largest peak
+    assert instance_types.MAX_REQUEST_RATE_RPS == 1e6 * 100
     largest = CapacityQuestion(
         request_rate_rps=1e6, latency_slo_ms=60_000, utilization_target=0.01,
         peak_to_average=100, cpu_name="c", cpu_throughput_rps=1e-3, cpu_hourly_usd=1000,
         cpu_latency_ms=60_000, gpu_name="g", gpu_throughput_rps=1e6, gpu_hourly_usd=1000,
         gpu_latency_ms=60_000)
-    assert largest.peak_rate_rps == capacity.MAX_REQUEST_RATE_RPS
+    assert largest.peak_rate_rps == instance_types.MAX_REQUEST_RATE_RPS
     with pytest.raises(InfeasibleError, match="no instance type can meet the SLO"):
         cheapest_instance(largest.options, largest.peak_rate_rps, 60_000, 0.01)
 
 
 def test_cost_curves_refuse_more_sizings_than_seconds_allow():
-    from perfcost.capacity import InstanceType, cost_curves
+    from perfcost.capacity import InstanceType
+    from perfcost.sizing_tables import cost_curves
     from perfcost.validation import ParameterError
 
     options = [InstanceType(f"i{k}", 100.0, 1.0, 10.0) for k in range(3)]

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from perfcost import capacity
+from perfcost import capacity, sizing_tables
 from perfcost.book.capacity_verdicts import (
     at_peak_verdict,
     ceiling_verdict,
@@ -42,9 +42,9 @@ def test_ceiling_verdict_quotes_each_ceiling_or_says_none_exists():
 
 
 def test_crossover_verdict_always_never_and_above():
-    curves = capacity.cost_curves([CPU, GPU], [10.0, 100.0, 1000.0], 100.0)
+    curves = sizing_tables.cost_curves([CPU, GPU], [10.0, 100.0, 1000.0], 100.0)
     rate, said = crossover_verdict(curves, "gpu", 1000.0)
-    assert rate == capacity.cheapest_above_rps(curves, "gpu") and f"{rate:,.0f}" in said
+    assert rate == sizing_tables.cheapest_above_rps(curves, "gpu") and f"{rate:,.0f}" in said
     rate, said = crossover_verdict(curves[curves["request_rate_rps"] > 10], "gpu", 1000.0)
     assert rate == 0 and "every rate" in said
     rate, said = crossover_verdict(curves[curves["instance"] == "cpu"], "gpu", 1000.0)

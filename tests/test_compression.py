@@ -26,11 +26,12 @@ from perfcost.compression import (
     train,
     weight_sparsity,
 )
-from perfcost.onnx_timing import TimingPlan, cpu_features, peak_memory_bytes, predict
-from perfcost.onnx_variants import quantize_int8_dynamic
+from perfcost.compression.measurement import Built, Workload, first_to_try, measure_variants
+from perfcost.compression.onnx_export import quantize_int8_dynamic
+from perfcost.compression.peak_memory import peak_memory_bytes
+from perfcost.compression.timing import TimingPlan, cpu_features, predict
 from perfcost.significance import accuracy_with_ci
 from perfcost.validation import ParameterError
-from perfcost.variant_measurement import Built, Workload, first_to_try, measure_variants
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import pytest
 from perfcost import amdahl, cost
 from perfcost.book import compression_verdicts as v
 from perfcost.book.chapters import default_values
-from perfcost.compression import CompressionSettings
-from perfcost.compression_run import skipped
+from perfcost.compression.run import skipped
+from perfcost.compression.settings import CompressionSettings
 from perfcost.pricing import load_catalog
 
 
@@ -150,10 +150,21 @@ def test_the_conditions_follow_the_machine_and_the_measurements():
 
 
 def test_gains_are_priced_through_the_cost_chapters_service(root):
-    service = cost.service_from_parameters(default_values("cost", root))
+    service = cost.CostQuestion(**default_values("cost", root)).service
     assert service.request_kb == default_values("cost", root)["request_kb"]
-    bills = cost.priced_gains(service, {"fp32": 1.0, "faster": 2.0}, load_catalog())
+    bills = cost.bills_for_gains(service, {"fp32": 1.0, "faster": 2.0}, load_catalog())
     assert bills.loc["faster", "instances"] <= bills.loc["fp32", "instances"]
     assert bills.loc["faster", "monthly_usd"] < bills.loc["fp32", "monthly_usd"]
     with pytest.raises(ValueError, match="throughput_gain"):
-        cost.priced_gains(service, {"bad": -1.0}, load_catalog())
+        cost.bills_for_gains(service, {"bad": -1.0}, load_catalog())
+
+
+def test_every_variant_gets_its_figures_under_its_own_name():
+    figures = v.variant_figures(TABLE)
+    assert len(figures) == len(TABLE) * (len(v.VARIANT_FIGURES) + 1)
+    assert figures["int8_dynamic_size_bytes"] == 1e6
+    assert figures["int8_dynamic_speedup_b1"] == 2.0  # the estimate, measurable or not
+    assert figures["prune_unstructured_90_throughput_gain"] == 1.0  # priced: not measurable
+    assert figures["fp32_latency_p50_ms"] == 1.0 and figures["fp32_accuracy"] == 0.9
+    assert list(figures)[:2] == ["fp32_accuracy", "fp32_size_bytes"]  # the table's order
+    assert v.variant_figures(TABLE.iloc[:0]) == {}

@@ -14,7 +14,7 @@ from perfcost.batching import (
     simulate,
     slo_attainment,
 )
-from perfcost.controllers import (
+from perfcost.batching.controllers import (
     AIMDBatching,
     ClipperAIMDBatching,
     EnvelopeBatchingController,

@@ -153,9 +153,9 @@ def test_a_diurnal_day_averages_to_the_rate_and_peaks_at_the_ratio():
     assert fleet.peak_instances == 9  # ceil(825 / 100)
     assert fleet.instance_hours == pytest.approx(9 * 730)
     scaled = fleet_for(replace(service, autoscale=True))
-    # ceil(500 (1 + 0.65 cos(2π h / 24)) / 100) for h = 0..23, worked by hand:
-    assert scaled.hourly_counts == (9, 9, 8, 8, 7, 6, 5, 5, 4, 3, 3, 2, 2, 2, 3, 3, 4, 5, 5, 6, 7,
-                                    8, 8, 9)
+    # ceil(500 (1 − 0.65 cos(2π h / 24)) / 100) for h = 0..23 (the trough at hour 0), by hand:
+    assert scaled.hourly_counts == (2, 2, 3, 3, 4, 5, 5, 6, 7, 8, 8, 9, 9, 9, 8, 8, 7, 6, 5, 5, 4,
+                                    3, 3, 2)
     assert scaled.instance_hours == pytest.approx(131 * 730 / 24)
     assert scaled.floor_instances == 2
 

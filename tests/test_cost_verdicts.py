@@ -113,3 +113,29 @@ def test_spot_on_a_small_fleet_is_never_in_a_plan(rate):
     chosen = plan(0.95, replace(QUESTION, request_rate_rps=rate))
     if rate < 300:
         assert "spot" not in {s.lever.key for s in chosen.steps}
+
+
+def test_the_throughput_gains_source_in_each_case():
+    from pathlib import Path
+
+    from perfcost.book.measured import NO_VARIANT, MeasuredGain
+
+    assert v.throughput_gain_source(None, 2.5) == "given as a parameter (2.5x)"
+    none = MeasuredGain(1.0, "compression", NO_VARIANT, ("first_choice",), 900.0, 900.0,
+                        Path("c.ipynb"))
+    assert v.throughput_gain_source(none, 1.0) == ("none: chapter 4 found no variant that "
+                                                  "meets its target")
+    names = ("first_choice", "int8_dynamic_throughput_gain", "int8_dynamic_throughput_rps",
+             "fp32_throughput_rps")
+    measured = MeasuredGain(1.6, "compression", "int8_dynamic", names, 1_440.4, 900.2,
+                            Path("c.ipynb"))
+    assert v.throughput_gain_source(measured, 1.6) == (
+        "chapter 4's first choice, int8_dynamic, served 1,440 requests/s against fp32's 900 "
+        "at batch 64; the gain is glued int8_dynamic_throughput_gain, 1.0 where not measurable")
+
+
+def test_the_plans_levers_by_name():
+    assert v.plan_levers_text(plan(0.30)) == "commit to the always-on floor (37% off)"
+    assert v.plan_levers_text(plan(0.35)) == ("commit to the always-on floor (37% off) and "
+                                              "compress responses 3:1")
+    assert v.plan_levers_text(plan_savings(QUESTION, CATALOG, [], 0.3)) == "no lever"

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
-from perfcost import capacity
+from perfcost import capacity, fleet_check, fleet_latency, fleet_quantiles
 from perfcost.capacity import InstanceType, cheapest_instance, instances_for_utilization
 from perfcost.fleet_check import (
     fleet_models_table,
@@ -120,13 +120,13 @@ def test_the_default_service_cv_is_fitted_to_the_cited_measurement():
 
 
 def test_the_models_table_puts_each_model_beside_its_simulation():
-    models = [capacity.MMC, FleetLatency("random", 0.0)]
+    models = [fleet_latency.MMC, FleetLatency("random", 0.0)]
     table = fleet_models_table(T4, 3, 2000.0, models, max_requests=50_000)
     assert list(table["routing"]) == ["shared_queue", "random"]
     assert table["relative_error"].tolist() == pytest.approx(
         (table["model_p95_ms"] / table["simulated_p95_ms"] - 1).tolist())
     assert table.loc[0, "model_p95_ms"] == pytest.approx(
-        capacity.fleet_response_quantile_ms(T4, 3, 2000.0, model=capacity.MMC))
+        fleet_quantiles.fleet_response_quantile_ms(T4, 3, 2000.0, model=fleet_latency.MMC))
     assert list(table["converged"]) == [False, False]  # 100,284 requests needed, 50,000 run
 
 
@@ -136,7 +136,7 @@ def test_a_hot_big_fleet_needs_more_requests_to_converge():
 
 
 def test_two_choices_sits_between_seeing_every_instance_and_random():
-    p95 = {routing: capacity.simulated_response_quantile_ms(
+    p95 = {routing: fleet_check.simulated_response_quantile_ms(
         InstanceType("x", 50.0, 1.0, 20.0), 16, 0.9 * 16 * 50, service_cv=0.3,
         routing=routing, requests=100_000) for routing in
         ("least_outstanding", "two_choices", "random")}
@@ -183,7 +183,7 @@ def test_cheapest_instance_meets_the_slo_it_was_given(options, rate, slo, target
     assert fleet.p95_ms <= slo
     assert fleet.instance.latency_ms <= slo
     assert fleet.count >= instances_for_utilization(rate, fleet.instance.throughput_rps, target)
-    assert fleet.p95_ms == capacity.fleet_response_quantile_ms(
+    assert fleet.p95_ms == fleet_quantiles.fleet_response_quantile_ms(
         fleet.instance, fleet.count, rate, model=model)
 
 

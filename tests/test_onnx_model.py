@@ -1,5 +1,5 @@
-"""A reader's ONNX model for chapter 4 (perfcost.onnx_model): accepted when the chapter can
-measure it, otherwise refused in one line that says why, before any work."""
+"""A reader's ONNX model for chapter 4 (perfcost.compression.reader_model): accepted when the
+chapter can measure it, otherwise refused in one line that says why, before any work."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from onnx import TensorProto, helper
 from onnx_fixtures import fixed_batch_onnx, onnx_with_inputs, small_cnn_onnx, two_input_onnx
 
 from perfcost.book import inputs
-from perfcost.onnx_model import (
+from perfcost.compression.reader_model import (
     MAX_EXAMPLE_DIMENSIONS,
     MAX_EXAMPLE_ELEMENTS,
     ModelInput,
@@ -172,7 +172,7 @@ def test_the_chapters_shape_check_uses_the_same_limits():
 
 def test_checking_inputs_imports_neither_onnxruntime_nor_torch():
     code = ("import sys, perfcost.book.inputs; assert 'onnx' not in sys.modules; "
-            "import perfcost.onnx_model; "
+            "import perfcost.compression.reader_model; "
             "assert not {'torch', 'onnxruntime'} & set(sys.modules), 'heavy import'")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)

@@ -6,14 +6,15 @@ import pytest
 import torch
 from onnx import numpy_helper
 
-from perfcost.compression import export_onnx, mlp
-from perfcost.onnx_timing import predict
-from perfcost.onnx_variants import (
+from perfcost.compression.onnx_export import (
     ONNX_BUILDERS,
     convert_fp16,
+    export_onnx,
     fp16_compute_share,
     quantize_int8_static,
 )
+from perfcost.compression.timing import predict
+from perfcost.compression.training import mlp
 from perfcost.validation import ParameterError
 
 

@@ -57,8 +57,11 @@ def test_glue_fields_reads_attributes_keys_and_rows(monkeypatch):
     results.glue_fields(Fleet(), ["instances", "monthly_usd"])
     results.glue_fields({"rate": 2.0}, ["rate"], prefix="peak_")
     results.glue_fields(pd.Series({"accuracy": 0.9}), ["accuracy"], prefix="fp32_")
+    usd = pd.Series({"fp32": 7.5, "int8": 2.5})
+    results.glue_fields(usd, usd.index, suffix="_monthly_usd")
     assert glued == {"instances": 3, "monthly_usd": 10.5, "peak_rate": 2.0,
-                     "fp32_accuracy": 0.9}
+                     "fp32_accuracy": 0.9, "fp32_monthly_usd": 7.5,
+                     "int8_monthly_usd": 2.5}
     with pytest.raises(AttributeError):
         results.glue_fields(Fleet(), ["missing"])
 

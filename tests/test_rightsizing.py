@@ -198,3 +198,38 @@ def test_a_gain_between_zero_and_one_is_refused_in_one_line():
     # The re-run names the book it found the chapter in: the gain is read from that book.
     assert checked_parameters(chapter, {"throughput_gain": 0.0}) == {
         "throughput_gain": 0.0, "book_root": str(BOOK)}
+
+
+# --- The cheapest option as the chapter reports it (issue 12) -----------------------------------
+
+def test_the_cheapest_option_and_its_figures_by_hand():
+    from perfcost.rightsizing import cheapest, cheapest_figures
+
+    options = rightsizing_options(QUESTION, CATALOG, 0.7)
+    assert cheapest(options) is options[0]
+    assert rightsize_lever(options).changes[0] == ("instance_hourly_usd",
+                                                   cheapest(options).hourly_usd)
+    figures = cheapest_figures(options, QUESTION)
+    assert {k: figures[k] for k in ("instance", "instances", "peak_instances")} == {
+        "instance": "g4dn.xlarge", "instances": 2, "peak_instances": 1}
+    assert figures["compute_monthly_usd"] == pytest.approx(2 * 0.526 * 730)
+    # $2.5/h for 100 requests/s against $0.526/h for 5,563.1 x 0.7.
+    assert figures["price_ratio"] == pytest.approx((2.5 / 100) / (0.526 / (5563.1 * 0.7)))
+
+
+def test_without_an_option_the_figures_are_none_and_zeros():
+    from perfcost.rightsizing import cheapest, cheapest_figures
+
+    assert cheapest(()) is None
+    assert cheapest_figures((), QUESTION) == {"instance": "none", "instances": 0,
+                                              "peak_instances": 0, "compute_monthly_usd": 0.0,
+                                              "price_ratio": 1.0}
+    with pytest.raises(ParameterError, match=r"^options must be RightSized options"):
+        cheapest([None])
+    with pytest.raises(ParameterError, match=r"^service must be an InferenceService"):
+        cheapest_figures((), None)
+
+
+def test_an_instance_name_with_braces_names_the_lever_as_it_is():
+    option = replace(rightsizing_options(QUESTION, CATALOG, 0.7)[0], instance="g{5}.x}")
+    assert rightsize_lever((option,)).name == "move to 2 x g{5}.x} (1 + 1 spare)"

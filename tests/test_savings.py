@@ -250,3 +250,84 @@ def test_the_planned_service_has_every_lever_of_the_plan():
     after = planned_service(QUESTION, plan)
     assert after.spare_instances == 1
     assert monthly_bill(after, CATALOG).total_usd == pytest.approx(plan.final.total_usd)
+
+
+# --- Lever names, plan sums, each lever alone (issue 12) ----------------------------------------
+
+def test_lever_names_show_their_checked_values():
+    names = {lever.key: lever.name for lever in levers()}
+    assert names == {
+        "cache": "answer 0% of requests from a cache",
+        "throughput": "raise per-instance throughput 1x",
+        "autoscale": "autoscale to the diurnal curve",
+        "spot": "run 40% of instances on spot (50% off)",
+        "commitment": "commit to the always-on floor (28% off)",
+        "compression": "compress responses 3:1",
+        "tiering": "archive 75% of model storage",
+    }
+    # Whole numbers name a lever as their floats do.
+    assert [lever.name for lever in levers(throughput_gain=2, response_compression_ratio=3)] \
+        == [lever.name for lever in levers(throughput_gain=2.0)]
+    # A name is filled in once: replacing a field keeps it.
+    assert replace(levers()[0], effort=3).name == names["cache"]
+
+
+@pytest.mark.parametrize("name", ["answer {colour} of requests", "answer {cache_hit_rate:d}",
+                                  "answer {0}"])
+def test_a_name_naming_no_change_is_refused(name):
+    with pytest.raises(ParameterError, match=r"^name must be a description whose braces"):
+        Lever("cache", name, (("cache_hit_rate", 0.1),), 1, 1, 1)
+
+
+@pytest.mark.parametrize("bad", ["40%", None, 1.0])
+def test_a_lever_input_is_checked_once_by_its_own_name(bad):
+    with pytest.raises(ParameterError, match=r"^spot_share must be"):
+        levers(spot_share=bad)
+
+
+def test_the_plans_keys_and_sums_by_hand():
+    plan = plan_savings(QUESTION, CATALOG, levers(), 0.30)
+    assert plan.lever_keys == ("commitment", "compression")
+    assert plan.steps_saving_usd == pytest.approx(2_555 + 772.7)
+    assert plan.steps_saving_usd == pytest.approx(plan.saving_usd)
+    assert plan.least_step_saving_usd == pytest.approx(772.7)  # compression
+    empty = plan_savings(QUESTION, CATALOG, levers()[:3], 0.30)  # none of them saves
+    assert (empty.lever_keys, empty.steps_saving_usd, empty.least_step_saving_usd) == (
+        (), 0.0, 0.0)
+
+
+def test_each_lever_alone_by_hand():
+    from perfcost.savings import alone_savings
+
+    table = alone_savings(QUESTION, CATALOG, levers())
+    assert list(table.columns) == ["key", "lever", "risk_score", "saving_usd", "saving_share"]
+    # Least risky first, ties in the order given; cache, throughput and autoscale save nothing.
+    assert list(table["key"]) == ["compression", "tiering", "commitment", "spot"]
+    assert list(table["risk_score"]) == [3, 3, 5, 6]
+    baseline = monthly_bill(QUESTION, CATALOG).total_usd
+    expected = {"compression": 772.7, "tiering": 150 * (0.02 - 0.004),
+                "commitment": 0.28 * 5 * 2.5 * 730,
+                "spot": 2 * 0.5 * 2.5 * 730}  # floor(0.4 x 5) = 2 instances at half price
+    for row in table.itertuples():
+        assert row.saving_usd == pytest.approx(expected[row.key])
+        assert row.saving_share == pytest.approx(expected[row.key] / baseline)
+    plan = plan_savings(QUESTION, CATALOG, levers(), 0.30)
+    assert set(table["key"]) == {lever.key for lever in levers()} - {
+        lever.key for lever in plan.ineffective}
+
+
+def test_each_lever_alone_refuses_what_is_not_a_service_or_levers():
+    from perfcost.savings import alone_savings
+
+    assert alone_savings(QUESTION, CATALOG, []).empty
+    with pytest.raises(ParameterError, match=r"^service must be an InferenceService"):
+        alone_savings(None, CATALOG, levers())
+    with pytest.raises(ParameterError, match=r"^levers must be a list of Lever"):
+        alone_savings(QUESTION, CATALOG, "cache")
+
+
+def test_nothing_stranded_stands_in_for_no_commitment():
+    from perfcost.savings import NOTHING_STRANDED
+
+    assert (NOTHING_STRANDED.stranded_usd, NOTHING_STRANDED.stranded_fraction,
+            NOTHING_STRANDED.type_change, NOTHING_STRANDED.levers) == (0.0, 0.0, False, ())

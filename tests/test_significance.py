@@ -75,7 +75,7 @@ def test_two_exports_of_the_same_graph_are_not_different():
     import torch
 
     from perfcost.compression import export_onnx, mlp
-    from perfcost.onnx_timing import session as _session
+    from perfcost.compression.timing import session as _session
 
     torch.manual_seed(0)
     model = mlp([784, 256, 10])

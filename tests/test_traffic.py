@@ -335,13 +335,88 @@ def test_many_mmpp_state_changes_finish():
     assert arrivals.size > 0 and np.all(np.diff(arrivals) >= 0)
 
 
-def test_arrival_rate_series_counts_per_second_and_widens_bins_for_long_traces():
-    from perfcost.traffic import arrival_rate_series
+def test_rate_per_second_counts_per_second_and_widens_bins_for_long_traces():
+    from perfcost.traffic import rate_per_second
 
-    t_s, rps = arrival_rate_series([0.2, 0.7, 1.5, 2.9], 3.0)
+    t_s, rps = rate_per_second([0.2, 0.7, 1.5, 2.9], 3.0)
     assert t_s.tolist() == [0.0, 1.0, 2.0] and rps.tolist() == [2.0, 1.0, 1.0]
-    t_s, rps = arrival_rate_series(np.arange(0, 6000, 0.5), 6000.0, max_points=300)
+    t_s, rps = rate_per_second(np.arange(0, 6000, 0.5), 6000.0, max_points=300)
     assert len(t_s) == 300 and t_s[1] == 20.0 and np.allclose(rps, 2.0)  # 20 s bins
+
+
+def test_the_rate_table_stacks_each_trace_over_the_longer_of_its_span_and_the_duration():
+    from perfcost.traffic import rate_table
+
+    table = rate_table({"short": [0.2, 0.7, 1.5], "long": [0.5, 4.5]}, 3.0)
+    assert list(table.columns) == ["trace", "t_s", "arrival_rps"]
+    assert table["trace"].tolist() == ["short"] * 3 + ["long"] * 5  # 4.5 s: five seconds
+    assert table["arrival_rps"].tolist() == [2.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+    assert table["t_s"].tolist() == [0.0, 1.0, 2.0, 0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+@pytest.mark.parametrize(("traces", "message"), [
+    ({}, "traces must be a dict of 1 to 100 name: arrival times"),
+    ([0.1, 0.2], "traces must be a dict of 1 to 100"),
+    ({"a": [0.2, 0.1]}, r"traces\['a'\] must be sorted ascending"),
+    ({"a": []}, r"traces\['a'\] must be a non-empty"),
+])
+def test_the_rate_table_refuses_what_is_not_a_set_of_traces(traces, message):
+    from perfcost.traffic import rate_table
+
+    with pytest.raises(ParameterError, match=message):
+        rate_table(traces, 10.0)
+
+
+def test_the_diurnal_curve_starts_at_its_trough_and_peaks_at_half_the_period():
+    from perfcost.traffic import diurnal_rate_rps
+
+    # mean 100, peak/average 1.5: 100 (1 - 0.5 cos(2π t / 24)): 50 at 0, 100 at 6, 150 at 12.
+    rates = diurnal_rate_rps([0.0, 6.0, 12.0, 18.0, 24.0], 100.0, 1.5, period_s=24.0)
+    assert rates == pytest.approx([50.0, 100.0, 150.0, 100.0, 50.0])
+    day = diurnal_rate_rps(np.arange(24) * 3600.0, 100.0, 1.5)  # hourly over a default day
+    assert day.mean() == pytest.approx(100.0) and day.max() == pytest.approx(150.0)
+    assert day.argmin() == 0 and day.argmax() == 12
+    assert np.array_equal(diurnal_rate_rps(np.arange(5.0), 7.0, 1.0), np.full(5, 7.0))
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    ({"peak_to_average": 2.5}, r"peak_to_average must be in \[1, 2\] \(a sinusoidal day\)"),
+    ({"peak_to_average": 0.5}, "peak_to_average must be a finite number >= 1"),
+    ({"mean_rps": 0.0}, r"mean_rps must be a number in \(0, 1e\+06\]"),
+    ({"period_s": 0.0}, r"period_s must be a number in \[0.001, 1e\+09\]"),
+    ({"t_s": [0.0, math.nan]}, "t_s must be finite times in seconds"),
+])
+def test_the_diurnal_curve_refuses_bad_arguments_by_name(arguments, message):
+    from perfcost.traffic import diurnal_rate_rps
+
+    values = {"t_s": [0.0, 1.0], "mean_rps": 10.0, "peak_to_average": 1.5, **arguments}
+    with pytest.raises(ParameterError, match=message):
+        diurnal_rate_rps(**values)
+
+
+def test_the_diurnal_trace_follows_the_one_curve_bit_for_bit():
+    from perfcost.traffic import diurnal_rate_rps, rate_curve_arrivals
+
+    curve = lambda t: diurnal_rate_rps(t, 300.0, 1.6, 50.0)  # noqa: E731
+    assert np.array_equal(diurnal_arrivals(300.0, 100.0, peak_to_average=1.6, period_s=50.0,
+                                           seed=4),
+                          rate_curve_arrivals(curve, 100.0, 480.0, seed=4))
+
+
+def test_the_checks_of_a_day_and_an_on_off_trace_name_the_argument():
+    from perfcost.traffic import check_mmpp_rates, check_mmpp_sojourns, check_peak_to_average
+
+    assert check_peak_to_average("diurnal_peak_to_average", 2) == 2.0
+    with pytest.raises(ParameterError, match=r"^diurnal_peak_to_average must be in \[1, 2\]"):
+        check_peak_to_average("diurnal_peak_to_average", 2.01)
+    assert check_mmpp_rates("bursty_rps", (0, 5)) == [0.0, 5.0]
+    with pytest.raises(ParameterError, match="bursty_rps must be two rates, not both zero"):
+        check_mmpp_rates("bursty_rps", [0.0, 0.0])
+    with pytest.raises(ParameterError, match="bursty_rps must be two numbers"):
+        check_mmpp_rates("bursty_rps", [1.0])
+    assert check_mmpp_sojourns("bursty_sojourn_s", [0.001, 1e7]) == [0.001, 1e7]
+    with pytest.raises(ParameterError, match=r"bursty_sojourn_s must be a number in \[0.001,"):
+        check_mmpp_sojourns("bursty_sojourn_s", [0.0, 1.0])
 
 
 @pytest.mark.parametrize(("first_row", "message"), [

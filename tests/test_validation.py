@@ -10,7 +10,7 @@ from perfcost.validation import (
     at_least,
     finite,
     fraction,
-    integer_at_least,
+    integer_in_range,
     non_negative,
     positive,
 )
@@ -46,14 +46,14 @@ def test_fraction_bounds_open_and_closed():
         fraction("eu_egress_fraction", 1.7)
 
 
-def test_at_least_and_integer_at_least():
+def test_at_least_and_integer_in_range():
     assert at_least("peak", 1, 1.0) == 1.0
     with pytest.raises(ParameterError, match=">= 1"):
         at_least("peak", 0.99, 1.0)
-    assert integer_at_least("servers", 3.0, 1) == 3
+    assert integer_in_range("servers", 3.0, 1) == 3
     for bad in (0, 2.5, math.nan, True, "2"):
         with pytest.raises(ParameterError, match="servers must be a whole number >= 1"):
-            integer_at_least("servers", bad, 1)
+            integer_in_range("servers", bad, 1)
 
 
 def test_parameter_error_is_a_value_error_with_fields():
@@ -67,13 +67,13 @@ def test_upper_limits_are_part_of_the_range_and_the_message():
     with pytest.raises(ParameterError, match=r"rate must be a number in \(0, 1e\+06\]; got 7e\+20"):
         positive("rate", 7e20, maximum=1e6)
     with pytest.raises(ParameterError, match=r"n must be a whole number in \[1, 64\]; got 65"):
-        integer_at_least("n", 65, 1, maximum=64)
+        integer_in_range("n", 65, 1, 64)
 
 
 @pytest.mark.parametrize("huge", [10**400, 1e308, -(10**400)])
 def test_huge_numbers_are_refused_not_overflowed(huge):
     with pytest.raises(ParameterError, match="servers must be a whole number in"):
-        integer_at_least("servers", huge, 1, maximum=10**6)
+        integer_in_range("servers", huge, 1, 10**6)
     with pytest.raises(ParameterError, match="x must be a number in"):
         positive("x", huge, maximum=1e6)
 

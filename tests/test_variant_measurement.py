@@ -5,9 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
-from perfcost.compression import export_onnx, mlp
-from perfcost.onnx_timing import TimingPlan
-from perfcost.variant_measurement import (
+from perfcost.compression.measurement import (
     Built,
     Workload,
     first_to_try,
@@ -15,6 +13,9 @@ from perfcost.variant_measurement import (
     measurements_table,
     random_workload,
 )
+from perfcost.compression.onnx_export import export_onnx
+from perfcost.compression.timing import TimingPlan
+from perfcost.compression.training import mlp
 
 QUICK = TimingPlan(sessions=3, trials=20, budget_s=20)
 
@@ -64,7 +65,7 @@ def test_labels_are_used_when_given(tmp_path):
     torch.manual_seed(0)
     path = export_onnx(mlp([4, 3]).eval(), tmp_path / "m.onnx")
     x = np.random.default_rng(0).random((80, 4), dtype=np.float32)
-    from perfcost.onnx_timing import predict
+    from perfcost.compression.timing import predict
 
     labels = predict(path, x).argmax(axis=1)
     labels[:20] = (labels[:20] + 1) % 3  # a quarter wrong
@@ -105,7 +106,7 @@ def test_random_workloads_stay_within_memory():
 
 
 def test_a_readers_model_with_its_weights_in_a_separate_file_is_measured(tmp_path):
-    from perfcost.compression import measure_onnx_model
+    from perfcost.compression.pipeline import measure_onnx_model
 
     torch.manual_seed(0)
     model = mlp([32, 64, 10]).eval()

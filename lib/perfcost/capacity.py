@@ -6,27 +6,17 @@ latency_slo_ms) -> Sizing``, carrying its own settings so that no table or curve
 * :class:`UtilizationRule` (the rule of thumb), ``count = ceil(rate / (throughput × target))``,
   which keeps every instance below a utilisation target (70% by default) and ignores the queue;
 * :class:`QuantileRule`, the smallest count whose p95 response time meets the SLO in a latency
-  model of the fleet (:class:`perfcost.fleet_latency.FleetLatency`);
+  model of the fleet (:mod:`perfcost.fleet_quantiles`);
 * :class:`SLORule`, the rule of thumb raised until the p95 meets the SLO: what
   :func:`cheapest_instance` (the interview's function) uses.
 
-The model of one instance: it sustains ``throughput_rps`` with a per-request ``latency_ms``. By
-Little's law it then holds k = throughput × latency requests in flight (its batch or thread
-concurrency); we round k to a whole number of *slots*, at least 1, and give each slot the rate
-throughput / k, so an instance's capacity is exactly ``throughput_rps`` and its mean service time
-is close to ``latency_ms``. A fleet of n instances is n queues of k slots behind a load balancer
-(:data:`FLEET`: least outstanding requests, gamma service); :data:`MMC`, one shared M/M/(n·k)
-queue with exponential service, is the lower bound earlier editions used, kept for comparison.
+:class:`CapacityQuestion` holds chapter 1's inputs, validated. What is sized (an
+:class:`~perfcost.instance_types.InstanceType`, a :class:`~perfcost.instance_types.Sizing`) and
+the valid range of every argument are in :mod:`perfcost.instance_types`; the fleet's latency in
+:mod:`perfcost.fleet_quantiles`; tables of sizings in :mod:`perfcost.sizing_tables`; the
+simulation that checks the latency model in :mod:`perfcost.fleet_check`.
 
-Valid ranges, checked before any work (a bad value raises ParameterError naming the argument):
-
-* request rates: (0, 10^8] requests/s for sizing (:data:`MAX_REQUEST_RATE_RPS`: the chapter's
-  largest peak, 10^6 average × 100); (0, 10^6] in :class:`CapacityQuestion`;
-* an instance's ``throughput_rps`` in [10^-3, 10^6], ``latency_ms`` in (0, 60,000] (a minute),
-  ``hourly_usd`` in (0, 1,000];
-* ``latency_slo_ms`` in (0, 60,000]; ``utilization_target`` in [0.01, 1]; quantiles in (0, 1).
-
-Every search is bounded: a fleet needing more than :data:`MAX_INSTANCES` instances, or an M/M/c
+Every search is bounded: a fleet needing more than ``MAX_INSTANCES`` instances, or an M/M/c
 model of more than ``queueing.MAX_SERVERS`` servers, raises InfeasibleError saying so.
 """
 
@@ -37,28 +27,36 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
-
-from perfcost.fcfs_simulation import routed_response_times
-from perfcost.fleet_latency import FleetLatency
-from perfcost.queueing import MAX_CV, MAX_SERVERS, MMc, UnstableQueueError
-from perfcost.traffic import poisson_arrival_times
-from perfcost.validation import (
-    ParameterError,
-    fraction,
-    in_range,
-    integer_in_range,
-    positive,
-    seed_value,
+from perfcost.fleet_latency import FLEET, FleetLatency
+from perfcost.fleet_quantiles import fleet_response_quantile_ms
+from perfcost.instance_types import (
+    _INSTANCE_CHECKS,
+    HOURS_PER_MONTH,
+    MAX_HOURLY_USD,
+    MAX_INSTANCES,
+    MAX_LATENCY_MS,
+    MAX_PEAK_TO_AVERAGE,
+    MIN_LATENCY_MS,
+    InfeasibleError,
+    InstanceType,
+    Sizing,
+    _check_fleet,
+    _instance,
+    _latency,
+    _model,
+    _quantile,
+    _rate,
+    _target,
+    slots_per_instance,
 )
+from perfcost.queueing import MAX_SERVERS
+from perfcost.traffic import MAX_RATE_RPS
+from perfcost.validation import ParameterError, in_range, integer_in_range, positive
 
 __all__ = [
-    "FLEET",
     "HOURS_PER_MONTH",
-    "MAX_INSTANCES",
-    "MAX_REQUEST_RATE_RPS",
-    "MMC",
+    "MAX_HOURLY_USD",
+    "MAX_OPTIONS",
     "CapacityQuestion",
     "InfeasibleError",
     "InstanceType",
@@ -67,155 +65,33 @@ __all__ = [
     "Sizer",
     "Sizing",
     "UtilizationRule",
-    "cheapest_above_rps",
+    "cheapest",
     "cheapest_instance",
     "cheapest_instance_for_quantile",
-    "cost_curves",
-    "fleet_queue",
-    "fleet_response_quantile_ms",
     "instances_for_utilization",
-    "max_utilization_for_quantile",
-    "quantile_curves",
-    "simulated_response_quantile_ms",
+    "round_up",
     "size_fleet",
     "size_fleet_for_quantile",
-    "sizing_table",
     "slots_per_instance",
     "with_spares",
 ]
 
-HOURS_PER_MONTH = 730.0  # 8,760 hours a year / 12, the convention of cloud price calculators
-MAX_REQUEST_RATE_RPS = 1e8  # sizing: the chapter's largest peak, 10^6 rps average × 100
-MAX_QUESTION_RATE_RPS = 1e6  # chapter 1's average rate: far beyond one service
-MIN_THROUGHPUT_RPS = 1e-3  # one request in ~17 minutes: keeps every count finite
-MAX_THROUGHPUT_RPS = 1e6
-MAX_LATENCY_MS = 60_000.0  # a minute: longer is a batch job, not inference serving
-MAX_HOURLY_USD = 1_000.0  # the largest cloud instances cost under $100/h
-MIN_UTILIZATION_TARGET = 0.01  # below 1% busy the rule buys 100x the capacity: a typo
-MAX_PEAK_TO_AVERAGE = 100.0  # beyond 100x, size for the peak directly
-MAX_CURVE_SIZINGS = 20_000  # options x rates in one cost curve: a few seconds of sizing
-MAX_INSTANCES = 10**6  # the largest fleet sized here; the searches stop there
 MAX_OPTIONS = 1_000  # instance types compared at once
-MAX_CURVE_POINTS = 10_000  # rates in cost_curves, rows in quantile_curves: seconds of work
-MAX_SIMULATED_SERVERS = 10**6  # the simulation keeps one heap entry per server
-MAX_SIMULATED_REQUESTS = 5 * 10**6  # ~3 s and ~200 MB of float64 arrays
-MAX_SLOTS = 10_000  # requests one instance holds at once (chapter 1's limit on rate × latency)
-# The M/M/c model of earlier editions: one queue for every slot, exponential service. No load
-# balancer achieves a shared queue, so it is the lower bound on a fleet's latency.
-MMC = FleetLatency("shared_queue", 1.0)
-# A fleet as a load balancer builds it: per-instance queues, least outstanding requests, and
-# service times as variable as perfcost.fleet_latency.DEFAULT_SERVICE_CV says.
-FLEET = FleetLatency()
 
 
-class InfeasibleError(ValueError):
-    """No instance count of an instance type (or no type at all) can meet the latency SLO."""
+# --- The rule of thumb ---------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class InstanceType:
-    """One way to serve the model: an instance type and what it does on this workload.
-
-    Parameters
-    ----------
-    name : str
-        A label, e.g. ``"g4dn.xlarge"``: one line, 1 to 64 characters.
-    throughput_rps : float
-        Requests per second one instance sustains at full load, in [10^-3, 10^6].
-    hourly_usd : float
-        Price of one instance for one hour, in (0, 1,000].
-    latency_ms : float
-        Time to serve one request on an otherwise idle instance, in (0, 60,000].
-    """
-
-    name: str
-    throughput_rps: float
-    hourly_usd: float
-    latency_ms: float
-
-    def __post_init__(self):
-        for field, check in _INSTANCE_CHECKS.items():
-            object.__setattr__(self, field, check(field, getattr(self, field)))
-
-
-@dataclass(frozen=True)
-class Sizing:
-    """A fleet: ``count`` instances of ``instance`` and what it costs and does at a request rate.
-
-    ``utilization`` is the busy fraction at the request rate (rate / (count × throughput));
-    ``p95_ms`` is the fleet's p95 response time in ``model``, the latency model it was sized
-    with (:class:`perfcost.fleet_latency.FleetLatency`).
-    """
-
-    instance: InstanceType
-    count: int
-    request_rate_rps: float
-    utilization: float
-    p95_ms: float
-    model: FleetLatency = FLEET
-
-    @property
-    def hourly_usd(self) -> float:
-        """The fleet's price per hour."""
-        return self.count * self.instance.hourly_usd
-
-    @property
-    def monthly_usd(self) -> float:
-        """The fleet's price per 730-hour month."""
-        return self.hourly_usd * HOURS_PER_MONTH
-
-
-def _name(name: str, value: object) -> str:
-    if (not isinstance(value, str) or not value.strip() or len(value) > 64
-            or not value.isprintable()):
-        raise ParameterError(name, "one line of text, 1 to 64 characters", value)
-    return value
-
-
-def _throughput(name: str, value: object) -> float:
-    return in_range(name, value, MIN_THROUGHPUT_RPS, MAX_THROUGHPUT_RPS)
-
-
-def _hourly(name: str, value: object) -> float:
-    return positive(name, value, maximum=MAX_HOURLY_USD)
-
-
-def _latency(name: str, value: object) -> float:
-    return positive(name, value, maximum=MAX_LATENCY_MS)
-
-
-def _rate(value: object, name: str = "request_rate_rps") -> float:
-    return positive(name, value, maximum=MAX_REQUEST_RATE_RPS)
-
-
-def _target(value: object, name: str = "utilization_target") -> float:
-    return in_range(name, value, MIN_UTILIZATION_TARGET, 1.0)
-
-
-def _quantile(value: object) -> float:
-    return fraction("quantile", value, low_open=True, high_open=True)
-
-
-_INSTANCE_CHECKS = {"name": _name, "throughput_rps": _throughput, "hourly_usd": _hourly,
-                    "latency_ms": _latency}
-
-
-def _instance(instance: object) -> InstanceType:
-    if not isinstance(instance, InstanceType):
-        raise ParameterError("instance", "an InstanceType", instance)
-    return instance
-
-
-def _ceil_exact(x: float) -> int:
-    """ceil(x), except that an x within float error (1e-9 relative) of an integer is that integer.
+def round_up(instances: float) -> int:
+    """Round a number of instances up to whole instances, at least one; keep an exact fit exact.
 
     0.7 and 100 are not exact binary fractions, so 70 / (100 × 0.7) may come out as
-    1.0000000000000002; a plain ceil would then buy a second instance for an exact fit.
+    1.0000000000000002; a plain ceil would then buy a second instance for an exact fit. A value
+    within float error (1e-9 relative) of a whole number is that number.
     """
-    nearest = round(x)
-    if nearest >= 1 and math.isclose(x, nearest, rel_tol=1e-9):
+    nearest = round(instances)
+    if nearest >= 1 and math.isclose(instances, nearest, rel_tol=1e-9):
         return int(nearest)
-    return max(1, math.ceil(x))
+    return max(1, math.ceil(instances))
 
 
 def instances_for_utilization(
@@ -224,79 +100,14 @@ def instances_for_utilization(
     """Return ceil(rate / (throughput × target)): the fewest instances each below the target.
 
     An exact fit stays exact (700 rps at 100 rps × 0.7 is 10 instances, not 11), and at least one
-    instance is always returned. Rate in (0, 10^8], throughput in [10^-9, 10^9] (the cost
-    chapter's throughput × gain), target in [0.01, 1]: the count stays below 10^20.
+    instance is always returned (:func:`round_up`). Rate in (0, 10^8], throughput in
+    [10^-9, 10^9] (the cost chapter's throughput × gain), target in [0.01, 1]: the count stays
+    below 10^20.
     """
     request_rate_rps = _rate(request_rate_rps)
     throughput_rps = in_range("throughput_rps", throughput_rps, 1e-9, 1e9)
     utilization_target = _target(utilization_target)
-    return _ceil_exact(request_rate_rps / (throughput_rps * utilization_target))
-
-
-def slots_per_instance(instance: InstanceType) -> int:
-    """Return k = round(throughput × latency), at least 1: requests one instance holds at once."""
-    instance = _instance(instance)
-    return max(1, round(instance.throughput_rps * instance.latency_ms / 1000.0))
-
-
-def _check_fleet(instance: InstanceType, count: int) -> None:
-    """Raise InfeasibleError if ``count`` instances are more than this module sizes or models."""
-    if count > MAX_INSTANCES:
-        raise InfeasibleError(f"{instance.name}: needs {count:,} instances, more than the "
-                              f"{MAX_INSTANCES:,} sized here")
-    slots = slots_per_instance(instance)
-    if count * slots > MAX_SERVERS:
-        raise InfeasibleError(
-            f"{instance.name}: {count:,} instances of {slots:,} slots are more than the "
-            f"{MAX_SERVERS:,} servers the M/M/c model evaluates")
-
-
-def fleet_queue(instance: InstanceType, count: int, request_rate_rps: float) -> MMc:
-    """Return the M/M/(count·k) queue that models ``count`` instances at ``request_rate_rps``.
-
-    ``count`` in [1, 10^6]; the rate must be below the fleet's capacity, count × throughput.
-    """
-    instance = _instance(instance)
-    count = integer_in_range("count", count, 1, MAX_INSTANCES)
-    request_rate_rps = _rate(request_rate_rps)
-    _check_fleet(instance, count)
-    capacity_rps = count * instance.throughput_rps
-    if request_rate_rps >= capacity_rps:
-        raise UnstableQueueError(
-            "request_rate_rps", f"< count × throughput_rps = {capacity_rps:g} (at or above "
-            "the fleet's capacity the queue is unstable)", request_rate_rps)
-    slots = slots_per_instance(instance)
-    return MMc(request_rate_rps, instance.throughput_rps / slots, count * slots)
-
-
-def _model(model: object) -> FleetLatency:
-    if not isinstance(model, FleetLatency):
-        raise ParameterError("model", "a FleetLatency (perfcost.fleet_latency)", model)
-    return model
-
-
-def fleet_response_quantile_ms(
-    instance: InstanceType, count: int, request_rate_rps: float, quantile: float = 0.95,
-    *, model: FleetLatency = FLEET,
-) -> float:
-    """Return the fleet's response-time quantile in milliseconds in ``model``.
-
-    The default, :data:`FLEET`, is per-instance queues behind a least-outstanding-requests
-    balancer; :data:`MMC` is the M/M/c model (one shared queue, exponential service).
-    """
-    quantile = _quantile(quantile)
-    model = _model(model)
-    queue = fleet_queue(instance, count, request_rate_rps)
-    return 1000.0 * _quantile_s(model, count, queue.service_rate, queue.arrival_rate, quantile,
-                                slots_per_instance(instance))
-
-
-def _quantile_s(model: FleetLatency, instances: int, slot_rate: float, arrival_rate: float,
-                quantile: float, slots: int = 1) -> float:
-    """The quantile in seconds; the M/M/c case by its exact formula (queueing.MMc)."""
-    if model == MMC:
-        return MMc(arrival_rate, slot_rate, instances * slots).response_quantile(quantile)
-    return model.response_quantile_s(instances, slots, slot_rate, arrival_rate, quantile)
+    return round_up(request_rate_rps / (throughput_rps * utilization_target))
 
 
 def _sizing(instance: InstanceType, count: int, request_rate_rps: float,
@@ -349,6 +160,8 @@ def size_fleet(
     return _sizing(instance, count, request_rate_rps, model)
 
 
+# --- Sizing for a response-time quantile ---------------------------------------------------------
+
 def _count_meeting(meets: Callable[[int], bool], smallest: int, largest: int) -> int | None:
     """Return the least n in [smallest, largest] with meets(n), for meets monotone; None if
     even ``largest`` does not meet it."""
@@ -369,8 +182,7 @@ def _fewest_meeting_quantile(instance: InstanceType, request_rate_rps: float,
     """The fewest instances (at least ``at_least``) whose ``quantile`` meets the SLO in
     ``model``; InfeasibleError if no count does."""
     slots = slots_per_instance(instance)
-    slot_rate = instance.throughput_rps / slots
-    floor_ms = 1000.0 * model.idle_quantile_s(slot_rate, quantile)
+    floor_ms = 1000.0 * model.idle_quantile_s(instance.throughput_rps / slots, quantile)
     if floor_ms >= latency_slo_ms:  # one service time alone: no count removes it
         raise InfeasibleError(
             f"{instance.name}: even an idle fleet has a p{100 * quantile:g} of {floor_ms:.3g} ms "
@@ -417,6 +229,8 @@ def size_fleet_for_quantile(
     count = _fewest_meeting_quantile(instance, request_rate_rps, latency_slo_ms, quantile, model)
     return _sizing(instance, count, request_rate_rps, model)
 
+
+# --- The sizers ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class UtilizationRule:
@@ -518,56 +332,7 @@ def _sizer(size: object) -> Sizer:
     return size
 
 
-def _points(name: str, values: object, limit: int = MAX_CURVE_POINTS) -> list:
-    """``values`` as a list of at most ``limit`` items (a str or a non-iterable is refused)."""
-    valid = f"a non-empty sequence of at most {limit:,} numbers"
-    if isinstance(values, str | bytes):
-        raise ParameterError(name, valid, values)
-    try:
-        chosen = list(itertools.islice(values, limit + 1))
-    except TypeError:
-        raise ParameterError(name, valid, values) from None
-    if not chosen or len(chosen) > limit:
-        raise ParameterError(name, valid, f"{len(chosen):,}+ values" if chosen else chosen)
-    return chosen
-
-
-def sizing_table(
-    options: Iterable[InstanceType],
-    request_rate_rps: float,
-    latency_slo_ms: float,
-    size: Sizer = UtilizationRule(),
-) -> pd.DataFrame:
-    """Size every option with the sizer ``size`` and return one row per option, cheapest first.
-
-    ``size`` is called as ``size(option, request_rate_rps, latency_slo_ms)`` and carries its own
-    settings (``UtilizationRule(0.5)``, ``QuantileRule(0.99, model)``). Infeasible options stay
-    in the table with ``feasible`` False and the ``reason``.
-    """
-    size = _sizer(size)
-    rows = []
-    for option in _options(options):
-        try:
-            fleet = size(option, request_rate_rps, latency_slo_ms)
-        except InfeasibleError as infeasible:
-            rows.append({"instance": option.name, "feasible": False, "reason": str(infeasible)})
-            continue
-        rows.append({
-            "instance": option.name,
-            "feasible": True,
-            "count": fleet.count,
-            "hourly_usd": fleet.hourly_usd,
-            "monthly_usd": fleet.monthly_usd,
-            "utilization": fleet.utilization,
-            "p95_ms": fleet.p95_ms,
-            "reason": "",
-        })
-    table = pd.DataFrame(rows)
-    for column in ("count", "hourly_usd", "monthly_usd", "utilization", "p95_ms"):
-        if column not in table:  # no option is feasible
-            table[column] = math.nan
-    return table.sort_values(["feasible", "hourly_usd"], ascending=[False, True], kind="stable")
-
+# --- The cheapest fleet: the interview's function ------------------------------------------------
 
 def cheapest(options: Iterable[InstanceType], request_rate_rps: float, latency_slo_ms: float,
              size: Sizer) -> Sizing:
@@ -642,159 +407,25 @@ def with_spares(fleet: Sizing, spares: int = 1) -> Sizing:
     return _sizing(fleet.instance, fleet.count + spares, fleet.request_rate_rps, fleet.model)
 
 
-def quantile_curves(
-    service_ms: float,
-    fleet_sizes: Iterable[int],
-    utilizations: Iterable[float],
-    quantile: float = 0.95,
-    *,
-    model: FleetLatency = FLEET,
-    slots: int = 1,
-) -> pd.DataFrame:
-    """Return the response-time quantile in ``model`` against utilisation for each fleet size.
-
-    Each instance has ``slots`` slots (1 to 10^4), each with mean service time ``service_ms``
-    in [10^-6, 60,000];
-    fleet sizes are whole numbers in [1, 10^9], utilisations in (0, 1), and the table holds at
-    most ``MAX_CURVE_POINTS`` rows. Columns: ``fleet`` (a label), ``servers``, ``utilization``,
-    ``p95_ms`` (the ``quantile`` response time).
-    """
-    service_rate = 1000.0 / in_range("service_ms", service_ms, 1e-6, MAX_LATENCY_MS)
-    quantile = _quantile(quantile)
-    model = _model(model)
-    slots = integer_in_range("slots", slots, 1, MAX_SLOTS)
-    fleet_sizes = [integer_in_range("fleet_sizes", n, 1, MAX_SERVERS // slots)
-                   for n in _points("fleet_sizes", fleet_sizes)]
-    utilizations = [fraction("utilizations", rho, low_open=True, high_open=True)
-                    for rho in _points("utilizations", utilizations)]
-    if len(fleet_sizes) * len(utilizations) > MAX_CURVE_POINTS:
-        raise ParameterError("fleet_sizes × utilizations", f"at most {MAX_CURVE_POINTS:,} "
-                             "points", len(fleet_sizes) * len(utilizations))
-    rows = []
-    for servers in fleet_sizes:
-        capacity = servers * slots * service_rate
-        for rho in utilizations:
-            # ρ within an ulp of 1 can round cμρ up to cμ: keep the arrival rate just below it.
-            arrival_rate = min(rho * capacity, math.nextafter(capacity, 0.0))
-            rows.append({
-                "fleet": f"{servers} instance{'s' if servers > 1 else ''}",
-                "servers": servers,
-                "utilization": rho,
-                "p95_ms": 1000.0 * _quantile_s(model, servers, service_rate, arrival_rate,
-                                               quantile, slots),
-            })
-    return pd.DataFrame(rows)
-
-
-def cost_curves(
-    options: Iterable[InstanceType],
-    request_rates_rps: Iterable[float],
-    latency_slo_ms: float,
-    size: Sizer = UtilizationRule(),
-) -> pd.DataFrame:
-    """Return each feasible option's fleet cost at each request rate (long format), sized by
-    the sizer ``size`` (see :func:`sizing_table`).
-
-    Columns: ``request_rate_rps``, ``instance``, ``count``, ``monthly_usd``, ``cheapest`` (True on
-    the row of the cheapest option at that rate). At most ``MAX_CURVE_POINTS`` rates.
-    """
-    options = _options(options)
-    rates = [_rate(rate, "request_rates_rps") for rate in
-             _points("request_rates_rps", request_rates_rps)]
-    tables = []
-    if len(options) * len(rates) > MAX_CURVE_SIZINGS:
-        raise ParameterError("len(options) * len(request_rates_rps)",
-                             f"at most {MAX_CURVE_SIZINGS:,} sizings", len(options) * len(rates))
-    for rate in rates:
-        table = sizing_table(options, rate, latency_slo_ms, size)
-        table = table[table["feasible"]].assign(request_rate_rps=float(rate))
-        table["cheapest"] = table["hourly_usd"] == table["hourly_usd"].min()
-        tables.append(table[["request_rate_rps", "instance", "count", "monthly_usd", "cheapest"]])
-    return pd.concat(tables, ignore_index=True)
-
-
-def cheapest_above_rps(curves: pd.DataFrame, instance_name: str) -> float:
-    """Return the highest request rate in ``curves`` at which ``instance_name`` is *not* the
-    cheapest: above it, it is the cheapest at every rate the curves hold (0 if it always is)."""
-    columns = {"instance", "cheapest", "request_rate_rps"}
-    if not isinstance(curves, pd.DataFrame) or not columns <= set(curves.columns):
-        raise ParameterError("curves", "a table from cost_curves", type(curves).__name__)
-    if not isinstance(instance_name, str):
-        raise ParameterError("instance_name", "an instance name (text)", instance_name)
-    mine = curves[curves["instance"] == instance_name]
-    if mine.empty:
-        raise ParameterError("instance_name", f"one of {sorted(set(curves['instance']))}",
-                             instance_name)
-    losing = mine.loc[~mine["cheapest"], "request_rate_rps"]
-    return float(losing.max()) if len(losing) else 0.0
-
-
-def simulated_response_quantile_ms(
-    instance: InstanceType,
-    count: int,
-    request_rate_rps: float,
-    *,
-    quantile: float = 0.95,
-    service_cv: float = 1.0,
-    requests: int = 200_000,
-    seed: int = 0,
-    routing: str = "shared_queue",
-) -> float:
-    """Simulate the fleet and return its response-time quantile in milliseconds.
-
-    Poisson arrivals at ``request_rate_rps`` are routed to ``count`` instances by ``routing``
-    (:func:`perfcost.fcfs_simulation.routed_response_times`; ``shared_queue``, the default, is the
-    M/M/c model's one queue for every slot); each instance serves its requests first come first
-    served on its k slots, each with mean service time k / throughput; service times
-    are gamma distributed with coefficient of variation ``service_cv`` (1: exponential, the
-    M/M/c model itself; 0, or below 10^-6: deterministic, closer to a real inference server).
-    The first 10% of requests are dropped as warm-up.
-
-    Ranges: rate in [10^-3, 10^6] (the traffic generator's), ``service_cv`` in [0, 100],
-    ``requests`` in [1,000, 5 × 10^6], ``seed`` in [0, 2^32 - 1], and at most 10^6 servers
-    (count × k) simulated.
-    """
-    instance = _instance(instance)
-    count = integer_in_range("count", count, 1, MAX_INSTANCES)
-    request_rate_rps = in_range("request_rate_rps", request_rate_rps, 1e-3, 1e6)
-    service_cv = in_range("service_cv", service_cv, 0.0, MAX_CV)
-    quantile = _quantile(quantile)
-    requests = integer_in_range("requests", requests, 1000, MAX_SIMULATED_REQUESTS)
-    seed = seed_value(seed)
-    slots = slots_per_instance(instance)
-    if count * slots > MAX_SIMULATED_SERVERS:
-        raise ParameterError("count", f"at most {MAX_SIMULATED_SERVERS // slots:,} for "
-                             f"{instance.name} ({slots:,} slots each; the simulation holds at "
-                             f"most {MAX_SIMULATED_SERVERS:,} servers)", count)
-    queue = fleet_queue(instance, count, request_rate_rps)
-    arrivals_s = poisson_arrival_times(queue.arrival_rate, requests, seed=seed)
-    mean_s = 1.0 / queue.service_rate
-    if service_cv < 1e-6:  # gamma(1 / cv²) would overflow; at this cv it is a constant
-        services_s = np.full(requests, mean_s)
-    else:
-        shape = 1.0 / service_cv**2
-        rng = np.random.default_rng(seed + 1)
-        services_s = rng.gamma(shape, mean_s / shape, size=requests)
-    response_s = routed_response_times(arrivals_s, services_s, count, slots, routing, seed=seed)
-    return 1000.0 * float(np.quantile(response_s[requests // 10:], quantile))
-
+# --- Chapter 1's question ------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class CapacityQuestion:
     """Chapter 1's inputs, validated on construction; each field is a notebook parameter.
 
     A bad value raises ParameterError naming the notebook parameter (``cpu_throughput_rps``,
-    not ``throughput_rps``) and its valid range.
+    not ``throughput_rps``) and its valid range: the chapter's range
+    (``perfcost.book.inputs.CAPACITY`` is built from the same constants).
     """
 
     request_rate_rps: float  # predicted average request rate, (0, 10^6]
-    latency_slo_ms: float  # the latency SLO, read as a p95 bound, (0, 60,000]
+    latency_slo_ms: float  # the latency SLO, read as a p95 bound, [10^-3, 60,000]
     utilization_target: float  # the rule of thumb's per-instance target, in [0.01, 1]
     peak_to_average: float  # peak request rate / average request rate, [1, 100]
     cpu_name: str  # one line, 1 to 64 characters
     cpu_throughput_rps: float  # [10^-3, 10^6]
     cpu_hourly_usd: float  # (0, 1,000]
-    cpu_latency_ms: float  # (0, 60,000]
+    cpu_latency_ms: float  # [10^-3, 60,000]
     gpu_name: str
     gpu_throughput_rps: float
     gpu_hourly_usd: float
@@ -835,46 +466,16 @@ class CapacityQuestion:
         return self.request_rate_rps * self.peak_to_average
 
 
+def _chapter_latency(name: str, value: object) -> float:
+    """A latency the chapter takes as a parameter: a microsecond to a minute."""
+    return in_range(name, value, MIN_LATENCY_MS, MAX_LATENCY_MS)
+
+
 _QUESTION_CHECKS = {
-    "request_rate_rps": lambda name, value: positive(name, value, maximum=MAX_QUESTION_RATE_RPS),
-    "latency_slo_ms": _latency,
+    "request_rate_rps": lambda name, value: positive(name, value, maximum=MAX_RATE_RPS),
+    "latency_slo_ms": _chapter_latency,
     "utilization_target": lambda name, value: _target(value),
     "peak_to_average": lambda name, value: in_range(name, value, 1.0, MAX_PEAK_TO_AVERAGE),
     **{f"{kind}_{field}": check for kind in ("cpu", "gpu")
-       for field, check in _INSTANCE_CHECKS.items()},
+       for field, check in {**_INSTANCE_CHECKS, "latency_ms": _chapter_latency}.items()},
 }
-
-
-def max_utilization_for_quantile(
-    service_ms: float, servers: int, latency_slo_ms: float, quantile: float = 0.95,
-    *, model: FleetLatency = FLEET, slots: int = 1,
-) -> float:
-    """Return the highest utilisation at which ``servers`` instances still meet the SLO.
-
-    Each instance has ``slots`` slots (1 to 10^4), each with mean service time ``service_ms`` in
-    [10^-6, 60,000], and latency is modelled by ``model`` (:data:`FLEET` by default);
-    ``servers`` (instances) × slots at most 10^9. Found by bisection on ρ in (0, 1) (60 steps),
-    since the response-time quantile rises with ρ. Returns 0.0 if even an idle fleet misses the
-    SLO.
-    """
-    service_rate = 1000.0 / in_range("service_ms", service_ms, 1e-6, MAX_LATENCY_MS)
-    slots = integer_in_range("slots", slots, 1, MAX_SLOTS)
-    servers = integer_in_range("servers", servers, 1, MAX_SERVERS // slots)
-    latency_slo_ms = _latency("latency_slo_ms", latency_slo_ms)
-    quantile = _quantile(quantile)
-    model = _model(model)
-    capacity = servers * slots * service_rate
-
-    def quantile_ms(rho: float) -> float:
-        return 1000.0 * _quantile_s(model, servers, service_rate, rho * capacity, quantile,
-                                    slots)
-
-    low, high = 1e-9, 1.0 - 1e-9
-    if quantile_ms(low) > latency_slo_ms:
-        return 0.0
-    if quantile_ms(high) <= latency_slo_ms:
-        return high
-    for _ in range(60):
-        middle = (low + high) / 2
-        low, high = (middle, high) if quantile_ms(middle) <= latency_slo_ms else (low, middle)
-    return low

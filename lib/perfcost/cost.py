@@ -8,8 +8,9 @@ so when the EU share is relayed through a second region, that region's ladder ge
 first region left of it (:func:`after_free_use`).
 
 Conventions (chapter 2): decimal units (1 kB = 1,000 bytes, 1 GB = 10^9 bytes); a month of
-``hours_per_month`` hours (730 by default, [672, 744]: a calendar month, so that monthly prices
-such as storage need no proration); uploads are ingress, responses are egress. The bill holds
+``hours_per_month`` hours (:data:`perfcost.capacity.HOURS_PER_MONTH` by default, [672, 744]: a
+calendar month, so that monthly prices such as storage need no proration); uploads are ingress,
+responses are egress. The bill holds
 the question's three components; ingress (:func:`ingress_item`) belongs to the fuller bill of
 :mod:`perfcost.full_bill`.
 
@@ -22,6 +23,9 @@ Every :class:`InferenceService` field has a finite range (:data:`FIELD_CHECKS`, 
 used by :mod:`perfcost.savings`), chosen so that a bill is a few hundred microseconds of
 arithmetic at any valid input and every total is finite. A sweep (:func:`bill_sensitivity`)
 holds at most :data:`MAX_SWEEP_VALUES` values.
+
+The chapter's question is one object, :class:`CostQuestion`: its fields are the chapter's
+parameters, checked on construction by the rules above, and it builds the service it prices.
 """
 
 from __future__ import annotations
@@ -35,7 +39,9 @@ import numpy as np
 import pandas as pd
 
 from perfcost.capacity import HOURS_PER_MONTH, instances_for_utilization
-from perfcost.pricing import MAX_EGRESS_TIERS, Catalog, Tier
+from perfcost.instance_types import MIN_UTILIZATION_TARGET
+from perfcost.pricing import MAX_EGRESS_TIERS, Catalog, Price, Tier, load_catalog
+from perfcost.traffic import MAX_DIURNAL_PEAK_TO_AVERAGE, diurnal_rate_rps
 from perfcost.validation import ParameterError, in_range, integer_in_range
 
 __all__ = [
@@ -43,12 +49,15 @@ __all__ = [
     "FIELD_CHECKS",
     "LEVER_FIELDS",
     "MAX_SWEEP_VALUES",
+    "MAX_VOLUME_GB",
     "Bill",
+    "CostQuestion",
     "Fleet",
     "InferenceService",
     "LineItem",
     "after_free_use",
     "bill_sensitivity",
+    "bills_for_gains",
     "check_field",
     "diurnal_rates_rps",
     "first_paid_usd_per_gb",
@@ -57,7 +66,6 @@ __all__ = [
     "ingress_item",
     "monthly_bill",
     "monthly_gb",
-    "service_from_parameters",
     "tier_expression",
     "tiered_cost_usd",
     "tiered_items",
@@ -79,6 +87,7 @@ MAX_SPARE_INSTANCES = 1_000
 # The most a valid service moves in a month: 10^6 rps × 10^6 kB × 744 h, twice (EU relay).
 MAX_MONTHLY_GB = 2 * MAX_RATE_RPS * MAX_KB * BYTES_PER_KB * MAX_HOURS_PER_MONTH * 3600 / 1e9
 MAX_SWEEP_VALUES = 10_000  # ~1 s of bills; a chart shows a few hundred points
+MAX_VOLUME_GB = 16_000.0  # an EBS gp3 volume on each instance holds at most 16 TiB
 
 
 @dataclass(frozen=True)
@@ -274,7 +283,7 @@ FIELD_CHECKS: dict[str, Check] = {
     "model_storage_gb": _number(0.0, 1e7),  # 10 PB
     "storage_usd_per_gb_month": _usd_per_gb_month,
     "hours_per_month": _hours,
-    "peak_to_average": _number(1.0, 2.0),  # a sinusoidal day: rate = mean (1 + a cos)
+    "peak_to_average": _number(1.0, MAX_DIURNAL_PEAK_TO_AVERAGE),  # the diurnal curve's
     "egress_route": _route,
     "spare_instances": _whole(0, MAX_SPARE_INSTANCES),
     "throughput_gain": _number(0.01, 1_000.0),  # a measured gain may be below 1 (slower)
@@ -342,14 +351,6 @@ LEVER_FIELDS = (
 )
 
 
-def service_from_parameters(values: Mapping[str, object]) -> InferenceService:
-    """The cost chapter's service from its parameters (any mapping holding at least the first
-    eight fields of :class:`InferenceService`; others that are fields are used, the rest
-    ignored): one way from a chapter's inputs to the service it prices."""
-    names = {f.name for f in fields(InferenceService)} - set(LEVER_FIELDS)
-    return InferenceService(**{name: values[name] for name in names if name in values})
-
-
 def _service(service: object) -> InferenceService:
     if not isinstance(service, InferenceService):
         raise ParameterError("service", "an InferenceService", service)
@@ -370,15 +371,19 @@ def without_levers(service: InferenceService) -> InferenceService:
 
 
 def diurnal_rates_rps(service: InferenceService) -> np.ndarray:
-    """The request rate in each hour of a day: a sinusoid with the service's average and peak.
+    """The request rate at the start of each hour of a day: the book's one diurnal curve,
+    :func:`perfcost.traffic.diurnal_rate_rps`, with the service's average and peak.
 
-    rate(h) = average × (1 + (peak_to_average − 1) cos(2π h / 24)), h = 0…23; its mean over the
-    24 hours is the average exactly, its maximum the peak.
+    rate(h) = average × (1 − (peak_to_average − 1) cos(2π h / 24)), h = 0…23: the trough at
+    hour 0, the peak at hour 12; its mean over the 24 hours is the average, its maximum the
+    peak. (Before issue 12 this day started at its peak: the same 24 values in another order.
+    A fleet and its bill depend only on those values, never on their order, so every bill is
+    unchanged; only ``Fleet.hourly_counts`` is rotated by 12 hours.)
     """
+
     service = _service(service)
     hours = np.arange(24)
-    swing = service.peak_to_average - 1.0
-    return service.request_rate_rps * (1.0 + swing * np.cos(2 * np.pi * hours / 24))
+    return diurnal_rate_rps(hours * 3600.0, service.request_rate_rps, service.peak_to_average)
 
 
 @dataclass(frozen=True)
@@ -492,8 +497,8 @@ def monthly_bill(service: InferenceService, catalog: Catalog) -> Bill:
     ]))
 
 
-def priced_gains(service: InferenceService, gains: Mapping[str, float],
-                 catalog: Catalog) -> pd.DataFrame:
+def bills_for_gains(service: InferenceService, gains: Mapping[str, float],
+                    catalog: Catalog) -> pd.DataFrame:
     """The fleet and monthly bill of ``service`` at each throughput gain in ``gains``
     (name: gain, each in [0.01, 1,000]): one row per name, columns ``throughput_gain``,
     ``instances`` (at the peak) and ``monthly_usd``."""
@@ -591,3 +596,121 @@ def bill_sensitivity(service: InferenceService, catalog: Catalog, parameter: str
         rows.append({"parameter": parameter, "value": float(value), "component": "total",
                      "monthly_usd": bill.total_usd})
     return pd.DataFrame(rows)
+
+
+# --- The chapter's question ----------------------------------------------------------------------
+
+# The question's fields that describe the service (InferenceService's first ten), and those the
+# levers take from it as they are; each is checked by the InferenceService field of its name.
+SERVICE_INPUTS = ("request_rate_rps", "request_kb", "response_kb", "eu_egress_fraction",
+                  "instance_hourly_usd", "instance_throughput_rps", "model_storage_gb",
+                  "storage_usd_per_gb_month", "hours_per_month", "peak_to_average")
+_LEVER_INPUTS = ("commitment_discount", "spot_share", "spot_discount", "cache_hit_rate",
+                 "response_compression_ratio", "archived_storage_fraction")
+
+
+def _text(name: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise ParameterError(name, "text", value)
+    return value
+
+
+def _gain_or_measured(name: str, value: object) -> float:
+    """0 (the gain chapter 4 measured, filled in by :meth:`CostQuestion.lever_inputs`) or a gain
+    in the service's range."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value == 0:
+        return 0.0
+    try:
+        return FIELD_CHECKS["throughput_gain"](name, value)
+    except ParameterError as error:
+        raise ParameterError(name, f"0 (the gain chapter 4 measured) or {error.valid}",
+                             value) from None
+
+
+# Each CostQuestion field's check: the service's own (FIELD_CHECKS) where it is a service field.
+_QUESTION_CHECKS: dict[str, Check] = {
+    **{name: FIELD_CHECKS[name] for name in (*SERVICE_INPUTS, *_LEVER_INPUTS)},
+    "throughput_gain": _gain_or_measured,
+    "utilization_target": _number(MIN_UTILIZATION_TARGET, 1.0),
+    "savings_target": _share_below_one,
+    "block_storage_gb_per_instance": _number(0.0, MAX_VOLUME_GB),
+    "archive_storage_class": _text,
+    "price_catalog_path": _text,
+    "book_root": _text,
+}
+
+
+@dataclass(frozen=True)
+class CostQuestion:
+    """Chapter 2's inputs, validated on construction; each field is a notebook parameter.
+
+    ``CostQuestion()`` is the chapter's own question. A bad value raises ParameterError naming
+    the parameter and its valid range; a field that is also an :class:`InferenceService` field
+    is checked by the service's rule (:data:`FIELD_CHECKS`). Three zeros stand for a cited
+    figure, filled in by :meth:`lever_inputs`: the two discounts (the low end of the catalog's
+    range) and the throughput gain (the one chapter 4 measured).
+    """
+
+    request_rate_rps: float = 500.0  # average request rate, (0, 10^6]
+    request_kb: float = 50.0  # upload per request (ingress)
+    response_kb: float = 10.0  # response per request (egress)
+    eu_egress_fraction: float = 0.30  # share of responses to EU clients
+    instance_hourly_usd: float = 2.5  # on-demand price of an instance-hour
+    instance_throughput_rps: float = 100.0  # requests/s per instance at the target
+    utilization_target: float = 0.70  # the target that throughput is measured at, [0.01, 1]
+    model_storage_gb: float = 200.0  # model artefacts in object storage
+    storage_usd_per_gb_month: float = 0.02  # their price
+    hours_per_month: float = HOURS_PER_MONTH  # a billing month, [672, 744]
+    savings_target: float = 0.30  # cut the total by this fraction, [0, 1)
+    peak_to_average: float = 1.0  # diurnal peak / average, [1, 2]; steady: 1
+    commitment_discount: float = 0.0  # 1-yr Standard RI, [0, 1); 0: the catalog's low end
+    spot_share: float = 0.4  # share of instances on spot, [0, 1)
+    spot_discount: float = 0.0  # [0, 1); 0: the catalog's low end
+    throughput_gain: float = 0.0  # 0: the gain chapter 4 measured; else [0.01, 1,000]
+    cache_hit_rate: float = 0.0  # share of requests a result cache answers, [0, 1)
+    response_compression_ratio: float = 3.0  # response bytes before / after, [1, 1,000]
+    archived_storage_fraction: float = 0.75  # share of model storage archived, [0, 1]
+    archive_storage_class: str = "glacier_instant_retrieval"  # a storage class of the catalog
+    block_storage_gb_per_instance: float = 100.0  # each instance's disk, [0, 16,000]
+    price_catalog_path: str = ""  # a catalog YAML; "": the one shipped with perfcost
+    book_root: str = ""  # the book chapter 4's gain is read from; "": this one
+
+    def __post_init__(self):
+        for f in fields(self):
+            value = _QUESTION_CHECKS[f.name](f.name, getattr(self, f.name))
+            object.__setattr__(self, f.name, value)
+
+    @property
+    def service(self) -> InferenceService:
+        """The service the question prices, with no cost lever pulled."""
+        return InferenceService(**{name: getattr(self, name) for name in SERVICE_INPUTS})
+
+    def catalog(self) -> Catalog:
+        """The price catalog at ``price_catalog_path`` ("" loads the one shipped)."""
+        return load_catalog(self.price_catalog_path)
+
+    def archive(self, catalog: Catalog) -> Price:
+        """The price of ``archive_storage_class`` in ``catalog``."""
+        return _catalog(catalog).storage_class(self.archive_storage_class,
+                                               parameter="archive_storage_class")
+
+    def lever_inputs(self, catalog: Catalog, measured_gain: float | None = None
+                     ) -> dict[str, float]:
+        """The keyword arguments of :func:`perfcost.savings.standard_levers`, each 0 that stands
+        for a cited figure filled in: a discount of 0 by the low end of the catalog's range
+        (``commitment_1yr``, ``spot``), a throughput gain of 0 by ``measured_gain`` (chapter 4's,
+        in [0.01, 1,000]; unused otherwise). The archive is priced at its storage class."""
+        catalog = _catalog(catalog)
+        gain = self.throughput_gain or FIELD_CHECKS["throughput_gain"]("measured_gain",
+                                                                      measured_gain)
+        return {
+            "commitment_discount": (self.commitment_discount
+                                    or catalog.discount("commitment_1yr").low),
+            "spot_share": self.spot_share,
+            "spot_discount": self.spot_discount or catalog.discount("spot").low,
+            "throughput_gain": gain,
+            "cache_hit_rate": self.cache_hit_rate,
+            "response_compression_ratio": self.response_compression_ratio,
+            "archived_storage_fraction": self.archived_storage_fraction,
+            "archive_usd_per_gb_month": self.archive(catalog).usd,
+        }

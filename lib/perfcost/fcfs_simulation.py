@@ -155,16 +155,20 @@ def routed_response_times(arrival_times_s, service_times_s, instances: int, slot
     if services.shape != arrivals.shape:
         raise ParameterError("service_times_s", f"the same length as arrival_times_s "
                              f"({arrivals.size})", services.size)
+    return _routed_finish(arrivals, services, instances, slots, routing, seed) - arrivals
+
+
+def _routed_finish(arrivals, services, instances: int, slots: int, routing: str,
+                   seed) -> np.ndarray:
+    """Finish times under ``routing`` (arguments checked, except the seed)."""
     if routing == "shared_queue":
-        finish = np.asarray(_fcfs_kernel(arrivals.tolist(), services.tolist(),
-                                         instances * slots))
-    elif routing == "least_outstanding":
-        finish = _least_outstanding_finish(arrivals, services, instances, slots)
-    elif routing == "two_choices":
+        return np.asarray(_fcfs_kernel(arrivals.tolist(), services.tolist(),
+                                       instances * slots))
+    if routing == "least_outstanding":
+        return _least_outstanding_finish(arrivals, services, instances, slots)
+    if routing == "two_choices":
         choices = _two_choices(instances, arrivals.size, seed_value(seed))
-        finish = _least_outstanding_finish(arrivals, services, instances, slots, choices)
-    else:
-        owner = (np.arange(arrivals.size) % instances if routing == "round_robin" else
-                 np.random.default_rng(seed_value(seed)).integers(instances, size=arrivals.size))
-        finish = _split_finish(arrivals, services, owner, instances, slots)
-    return finish - arrivals
+        return _least_outstanding_finish(arrivals, services, instances, slots, choices)
+    owner = (np.arange(arrivals.size) % instances if routing == "round_robin" else
+             np.random.default_rng(seed_value(seed)).integers(instances, size=arrivals.size))
+    return _split_finish(arrivals, services, owner, instances, slots)

@@ -1,8 +1,9 @@
 """Check the fleet latency model against the discrete-event simulation of the same fleet.
 
 :mod:`perfcost.fleet_latency` approximates a routed fleet's p95; this module simulates the fleet
-(:func:`perfcost.fcfs_simulation.routed_response_times`) and tabulates model against simulation, so
-chapter 1 and ``make bench`` can report how far the approximation is off, and on which side.
+(:func:`simulated_response_quantile_ms`, on :func:`perfcost.fcfs_simulation.routed_response_times`)
+and tabulates model against simulation, so chapter 1 and ``make bench`` can report how far the
+approximation is off, and on which side.
 
 Used by chapter 1 (capacity sizing).
 """
@@ -15,25 +16,89 @@ import math
 import numpy as np
 import pandas as pd
 
-from perfcost.capacity import (
-    MAX_SIMULATED_REQUESTS,
-    InstanceType,
-    fleet_response_quantile_ms,
-    simulated_response_quantile_ms,
-    slots_per_instance,
-)
 from perfcost.fcfs_simulation import routed_response_times
 from perfcost.fleet_latency import FleetLatency
-from perfcost.traffic import poisson_arrival_times
-from perfcost.validation import ParameterError, fraction, integer_in_range, seed_value
+from perfcost.fleet_quantiles import fleet_queue, fleet_response_quantile_ms
+from perfcost.instance_types import (
+    InstanceType,
+    _count,
+    _instance,
+    _quantile,
+    slots_per_instance,
+)
+from perfcost.queueing import MAX_CV
+from perfcost.traffic import MAX_RATE_RPS, poisson_arrival_times
+from perfcost.validation import ParameterError, fraction, in_range, integer_in_range, seed_value
 
-__all__ = ["MAX_GRID_SIMULATIONS", "fleet_models_table", "model_error_grid",
-           "requests_to_converge", "simulated_p95_s"]
+__all__ = ["MAX_GRID_SIMULATIONS", "MAX_SIMULATED_REQUESTS", "MAX_SIMULATED_SERVERS",
+           "fleet_models_table", "model_error_grid", "requests_to_converge", "simulated_p95_s",
+           "simulated_response_quantile_ms"]
 
 MAX_GRID_SIMULATIONS = 200  # each a few tenths of a second at 60,000 requests
+MAX_SIMULATED_SERVERS = 10**6  # the simulation keeps one heap entry per server
+MAX_SIMULATED_REQUESTS = 5 * 10**6  # ~3 s and ~200 MB of float64 arrays
 MIN_REQUESTS = 50_000
 AGREEMENT = 0.05  # two seeds within 5% of each other: the p95 has converged
 SEEDS = (0, 1)
+
+
+def _simulated_slots(instance: InstanceType, count: int) -> int:
+    """The slots of one instance; ParameterError if the fleet has more than the simulation holds."""
+    slots = slots_per_instance(instance)
+    if count * slots > MAX_SIMULATED_SERVERS:
+        raise ParameterError("count", f"at most {MAX_SIMULATED_SERVERS // slots:,} for "
+                             f"{instance.name} ({slots:,} slots each; the simulation holds at "
+                             f"most {MAX_SIMULATED_SERVERS:,} servers)", count)
+    return slots
+
+
+def _service_times_s(mean_s: float, service_cv: float, requests: int, seed: int) -> np.ndarray:
+    """``requests`` gamma service times (mean ``mean_s``, coefficient of variation
+    ``service_cv``) from ``numpy.random.default_rng(seed)``; constant below a cv of 10^-6."""
+    if service_cv < 1e-6:  # gamma(1 / cv²) would overflow; at this cv it is a constant
+        return np.full(requests, mean_s)
+    shape = 1.0 / service_cv**2
+    return np.random.default_rng(seed).gamma(shape, mean_s / shape, size=requests)
+
+
+def simulated_response_quantile_ms(
+    instance: InstanceType,
+    count: int,
+    request_rate_rps: float,
+    *,
+    quantile: float = 0.95,
+    service_cv: float = 1.0,
+    requests: int = 200_000,
+    seed: int = 0,
+    routing: str = "shared_queue",
+) -> float:
+    """Simulate the fleet and return its response-time quantile in milliseconds.
+
+    Poisson arrivals at ``request_rate_rps`` are routed to ``count`` instances by ``routing``
+    (:func:`perfcost.fcfs_simulation.routed_response_times`; ``shared_queue``, the default, is the
+    M/M/c model's one queue for every slot); each instance serves its requests first come first
+    served on its k slots, each with mean service time k / throughput; service times
+    are gamma distributed with coefficient of variation ``service_cv`` (1: exponential, the
+    M/M/c model itself; 0, or below 10^-6: deterministic, closer to a real inference server).
+    The first 10% of requests are dropped as warm-up.
+
+    Ranges: rate in [10^-3, 10^6] (the traffic generator's), ``service_cv`` in [0, 100],
+    ``requests`` in [1,000, 5 × 10^6], ``seed`` in [0, 2^32 - 1], and at most 10^6 servers
+    (count × k) simulated.
+    """
+    instance = _instance(instance)
+    count = _count(count)
+    request_rate_rps = in_range("request_rate_rps", request_rate_rps, 1e-3, MAX_RATE_RPS)
+    service_cv = in_range("service_cv", service_cv, 0.0, MAX_CV)
+    quantile = _quantile(quantile)
+    requests = integer_in_range("requests", requests, 1000, MAX_SIMULATED_REQUESTS)
+    seed = seed_value(seed)
+    slots = _simulated_slots(instance, count)
+    queue = fleet_queue(instance, count, request_rate_rps)
+    arrivals_s = poisson_arrival_times(queue.arrival_rate, requests, seed=seed)
+    services_s = _service_times_s(1.0 / queue.service_rate, service_cv, requests, seed + 1)
+    response_s = routed_response_times(arrivals_s, services_s, count, slots, routing, seed=seed)
+    return 1000.0 * float(np.quantile(response_s[requests // 10:], quantile))  # after warm-up
 
 
 def requests_to_converge(instances: int, slots: int, utilization: float) -> int:
@@ -55,6 +120,24 @@ def _two_seeds(simulate) -> tuple[float, float]:
     return mean, abs(first - second) / 2 / mean
 
 
+def _max_requests(value: object) -> int:
+    return integer_in_range("max_requests", value, MIN_REQUESTS, MAX_SIMULATED_REQUESTS)
+
+
+def _model_against_simulation(instance: InstanceType, count: int, request_rate_rps: float,
+                              model: FleetLatency, requests: int, enough: bool) -> dict:
+    """One row of :func:`fleet_models_table`: ``enough`` says the requests it needed were run."""
+    predicted = fleet_response_quantile_ms(instance, count, request_rate_rps, model=model)
+    simulated, spread = _two_seeds(lambda seed: simulated_response_quantile_ms(
+        instance, count, request_rate_rps, service_cv=model.service_cv,
+        routing=model.routing, requests=requests, seed=seed))
+    return {"model": model.label, "routing": model.routing,
+            "service_cv": model.service_cv, "model_p95_ms": predicted,
+            "simulated_p95_ms": simulated, "spread": spread,
+            "converged": enough and spread <= AGREEMENT,
+            "relative_error": predicted / simulated - 1.0}
+
+
 def fleet_models_table(instance: InstanceType, count: int, request_rate_rps: float,
                        models: list[FleetLatency], *,
                        max_requests: int = 2_000_000) -> pd.DataFrame:
@@ -69,24 +152,14 @@ def fleet_models_table(instance: InstanceType, count: int, request_rate_rps: flo
     if not isinstance(models, list | tuple) or not models or not all(
             isinstance(m, FleetLatency) for m in models):
         raise ParameterError("models", "a non-empty list of FleetLatency", models)
-    max_requests = integer_in_range("max_requests", max_requests, MIN_REQUESTS,
-                                    MAX_SIMULATED_REQUESTS)
+    max_requests = _max_requests(max_requests)
     slots = slots_per_instance(instance)
     needed = requests_to_converge(count, slots, request_rate_rps / (count *
                                                                     instance.throughput_rps))
-    requests = min(needed, max_requests)
-    rows = []
-    for model in models:
-        predicted = fleet_response_quantile_ms(instance, count, request_rate_rps, model=model)
-        simulated, spread = _two_seeds(lambda seed, model=model: simulated_response_quantile_ms(
-            instance, count, request_rate_rps, service_cv=model.service_cv,
-            routing=model.routing, requests=requests, seed=seed))
-        rows.append({"model": model.label, "routing": model.routing,
-                     "service_cv": model.service_cv, "model_p95_ms": predicted,
-                     "simulated_p95_ms": simulated, "spread": spread,
-                     "converged": needed <= max_requests and spread <= AGREEMENT,
-                     "relative_error": predicted / simulated - 1.0})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([
+        _model_against_simulation(instance, count, request_rate_rps, model,
+                                  min(needed, max_requests), needed <= max_requests)
+        for model in models])
 
 
 def simulated_p95_s(model: FleetLatency, instances: int, slots: int, slot_rate: float,
@@ -103,6 +176,21 @@ def simulated_p95_s(model: FleetLatency, instances: int, slots: int, slot_rate: 
     return float(np.quantile(times[requests // 10:], 0.95))
 
 
+def _grid_row(model: FleetLatency, instances: int, slots: int, slot_rate: float,
+              utilization: float, max_requests: int, seed: int) -> dict:
+    """One row of :func:`model_error_grid`."""
+    needed = requests_to_converge(instances, slots, utilization)
+    rate = utilization * instances * slots * slot_rate
+    predicted = model.response_quantile_s(instances, slots, slot_rate, rate)
+    simulated = simulated_p95_s(model, instances, slots, slot_rate, utilization,
+                                requests=min(needed, max_requests), seed=seed)
+    return {"routing": model.routing, "service_cv": model.service_cv,
+            "instances": instances, "model_p95_ms": 1000 * predicted,
+            "simulated_p95_ms": 1000 * simulated,
+            "relative_error": predicted / simulated - 1.0,
+            "converged": needed <= max_requests}
+
+
 def model_error_grid(models: list[FleetLatency], fleet_sizes: list[int], *, slots: int = 1,
                      utilization: float = 0.7, service_ms: float = 20.0,
                      max_requests: int = 200_000, seed: int = 0) -> pd.DataFrame:
@@ -116,23 +204,12 @@ def model_error_grid(models: list[FleetLatency], fleet_sizes: list[int], *, slot
     sizes = [integer_in_range("fleet_sizes", n, 1, 1000) for n in fleet_sizes]
     slots = integer_in_range("slots", slots, 1, 64)
     utilization = fraction("utilization", utilization, low_open=True, high_open=True)
-    max_requests = integer_in_range("max_requests", max_requests, MIN_REQUESTS,
-                                    MAX_SIMULATED_REQUESTS)
+    max_requests = _max_requests(max_requests)
     seed = seed_value(seed)
     if len(models) * len(sizes) > MAX_GRID_SIMULATIONS:
         raise ParameterError("len(models) * len(fleet_sizes)",
                              f"at most {MAX_GRID_SIMULATIONS}", len(models) * len(sizes))
     slot_rate = 1000.0 / service_ms
-    rows = []
-    for model, instances in itertools.product(models, sizes):
-        needed = requests_to_converge(instances, slots, utilization)
-        rate = utilization * instances * slots * slot_rate
-        predicted = model.response_quantile_s(instances, slots, slot_rate, rate)
-        simulated = simulated_p95_s(model, instances, slots, slot_rate, utilization,
-                                    requests=min(needed, max_requests), seed=seed)
-        rows.append({"routing": model.routing, "service_cv": model.service_cv,
-                     "instances": instances, "model_p95_ms": 1000 * predicted,
-                     "simulated_p95_ms": 1000 * simulated,
-                     "relative_error": predicted / simulated - 1.0,
-                     "converged": needed <= max_requests})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([
+        _grid_row(model, instances, slots, slot_rate, utilization, max_requests, seed)
+        for model, instances in itertools.product(models, sizes)])

@@ -38,7 +38,7 @@ elsewhere it is an approximation, checked against the discrete-event simulation 
 :func:`perfcost.fcfs_simulation.routed_response_times` in ``tests/test_fleet_latency.py`` and in
 chapter 1.
 
-Used by :mod:`perfcost.capacity` and chapter 1.
+Used by :mod:`perfcost.capacity`, :mod:`perfcost.fleet_quantiles` and chapter 1.
 """
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ from perfcost.validation import ParameterError, fraction, in_range, integer_in_r
 
 __all__ = [
     "DEFAULT_SERVICE_CV",
+    "FLEET",
+    "MMC",
     "ROUTINGS",
     "FleetLatency",
     "Wait",
@@ -152,15 +154,29 @@ def wait_model(routing: str, instances: int, slots: int, slot_rate: float,
     if not arrival_rate < capacity:
         raise UnstableQueueError("arrival_rate", f"< instances × slots × slot_rate = "
                                  f"{capacity:g} (the fleet's capacity)", arrival_rate)
-    scale_s = (1.0 + service_cv**2) / 2.0  # Allen–Cunneen with Poisson arrivals (c_a = 1)
     if routing in ("random", "round_robin"):
-        per_instance = arrival_rate / instances
-        if routing == "round_robin":  # every n-th arrival of a Poisson stream: c_a² = 1/n
-            scale_s = (1.0 / instances + service_cv**2) / 2.0
-        p_wait = _erlang_c_or_zero(slots, per_instance / slot_rate)
-        return Wait(p_wait, scale_s / (slots * slot_rate - per_instance))
+        return _own_queue_wait(routing, instances, slots, slot_rate, arrival_rate, service_cv)
+    return _pooled_wait(routing, instances, slots, slot_rate, arrival_rate, service_cv)
+
+
+def _own_queue_wait(routing: str, instances: int, slots: int, slot_rate: float,
+                    arrival_rate: float, service_cv: float) -> Wait:
+    """``random`` and ``round_robin``: each instance is its own M/G/k (G/G/k) queue at λ/n."""
+    per_instance = arrival_rate / instances
+    if routing == "round_robin":  # every n-th arrival of a Poisson stream: c_a² = 1/n
+        scale_s = (1.0 / instances + service_cv**2) / 2.0
+    else:  # Allen–Cunneen with Poisson arrivals (c_a = 1)
+        scale_s = (1.0 + service_cv**2) / 2.0
+    p_wait = _erlang_c_or_zero(slots, per_instance / slot_rate)
+    return Wait(p_wait, scale_s / (slots * slot_rate - per_instance))
+
+
+def _pooled_wait(routing: str, instances: int, slots: int, slot_rate: float,
+                 arrival_rate: float, service_cv: float) -> Wait:
+    """``shared_queue`` and ``least_outstanding``: a request waits only if every slot is busy."""
+    scale_s = (1.0 + service_cv**2) / 2.0  # Allen–Cunneen with Poisson arrivals (c_a = 1)
     p_wait = _erlang_c_or_zero(instances * slots, arrival_rate / slot_rate)
-    mean_s = 1.0 / (capacity - arrival_rate)
+    mean_s = 1.0 / (instances * slots * slot_rate - arrival_rate)
     if routing == "least_outstanding":  # its own instance's next completion, not the fleet's
         mean_s += (instances - 1) / (instances * slots * slot_rate)
     return Wait(p_wait, scale_s * mean_s)
@@ -251,3 +267,11 @@ class FleetLatency:
     def label(self) -> str:
         """e.g. "least outstanding, service cv 0.3"."""
         return f"{self.routing.replace('_', ' ')}, service cv {self.service_cv:g}"
+
+
+# The M/M/c model of earlier editions: one queue for every slot, exponential service. No load
+# balancer achieves a shared queue, so it is the lower bound on a fleet's latency.
+MMC = FleetLatency("shared_queue", 1.0)
+# A fleet as a load balancer builds it: per-instance queues, least outstanding requests, and
+# service times as variable as DEFAULT_SERVICE_CV says.
+FLEET = FleetLatency()

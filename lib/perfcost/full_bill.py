@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from perfcost.cost import (
     BYTES_PER_GB,
     BYTES_PER_KB,
+    MAX_VOLUME_GB,
     SECONDS_PER_HOUR,
     Bill,
     InferenceService,
@@ -45,7 +46,6 @@ from perfcost.validation import in_range
 
 __all__ = ["LEFT_OUT", "MAX_VOLUME_GB", "LoadBalancerUse", "full_monthly_bill", "load_balancer_use"]
 
-MAX_VOLUME_GB = 16_000.0  # an EBS gp3 volume holds at most 16 TiB
 # What the full bill still leaves out: each needs an input the question does not give.
 LEFT_OUT = (
     "logs, metrics and monitoring",

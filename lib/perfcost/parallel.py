@@ -4,7 +4,7 @@ An evaluation of batching policies is hundreds of independent, seeded simulation
 the same answer in any process, so running them side by side changes the wall time and nothing
 else. This module fills the cores of one machine and nothing beyond it.
 
-Used by :mod:`perfcost.batching_eval`.
+Used by :mod:`perfcost.batching.evaluation` and :mod:`perfcost.batching.sustained_load`.
 """
 
 from __future__ import annotations

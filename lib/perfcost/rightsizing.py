@@ -25,12 +25,13 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from perfcost.cost import InferenceService, _catalog, _service, fleet_for, monthly_bill
+from perfcost.instance_types import MIN_UTILIZATION_TARGET
 from perfcost.pricing import Catalog
 from perfcost.savings import Lever
 from perfcost.validation import ParameterError, in_range
 
-__all__ = ["SPARE_INSTANCES", "WORKLOAD", "RightSized", "options_table", "rightsize_lever",
-           "rightsizing_options"]
+__all__ = ["SPARE_INSTANCES", "WORKLOAD", "RightSized", "cheapest", "cheapest_figures",
+           "options_table", "rightsize_lever", "rightsizing_options"]
 
 WORKLOAD = "image_classification"  # the question's workload, as the catalog names it
 SPARE_INSTANCES = 1  # N+1: a right-sized fleet keeps one spare, so never fewer than two
@@ -70,7 +71,7 @@ def rightsizing_options(service: InferenceService, catalog: Catalog, utilization
     instance is allowed to carry. The service's levers are kept as they are.
     """
     service, catalog = _service(service), _catalog(catalog)
-    target = in_range("utilization_target", utilization_target, 0.01, 1.0)
+    target = in_range("utilization_target", utilization_target, MIN_UTILIZATION_TARGET, 1.0)
     options = []
     for name, figure in catalog.workload(workload).items():
         hourly = catalog.instance(name).hourly_usd
@@ -85,11 +86,38 @@ def rightsizing_options(service: InferenceService, catalog: Catalog, utilization
     return tuple(sorted(options, key=lambda o: (o.compute_monthly_usd, o.instance)))
 
 
-def options_table(options: tuple[RightSized, ...]) -> pd.DataFrame:
-    """The options as a table, one row each, cheapest first."""
+def _options(options: object) -> tuple[RightSized, ...]:
     if not isinstance(options, tuple | list) or not all(isinstance(o, RightSized)
                                                          for o in options):
         raise ParameterError("options", "RightSized options (from rightsizing_options)", options)
+    return tuple(options)
+
+
+def cheapest(options: tuple[RightSized, ...]) -> RightSized | None:
+    """The option with the cheapest compute (then the first name); None if there is none."""
+    options = _options(options)
+    return min(options, key=lambda o: (o.compute_monthly_usd, o.instance)) if options else None
+
+
+def cheapest_figures(options: tuple[RightSized, ...],
+                     service: InferenceService) -> dict[str, object]:
+    """The cheapest option as chapter 2 reports it: ``instance``, ``instances``,
+    ``peak_instances`` and ``compute_monthly_usd`` ("none" and zeros without one), and
+    ``price_ratio``, the service's price per usable request/s over the option's
+    (hourly / throughput at the target; 1 without an option)."""
+    best, service = cheapest(options), _service(service)
+    question_usd = service.instance_hourly_usd / service.instance_throughput_rps
+    best_usd = best.hourly_usd / best.usable_rps if best else question_usd
+    return {"instance": best.instance if best else "none",
+            "instances": best.instances if best else 0,
+            "peak_instances": best.peak_instances if best else 0,
+            "compute_monthly_usd": best.compute_monthly_usd if best else 0.0,
+            "price_ratio": question_usd / best_usd}
+
+
+def options_table(options: tuple[RightSized, ...]) -> pd.DataFrame:
+    """The options as a table, one row each, cheapest first."""
+    options = _options(options)
     columns = ["instance", "hourly_usd", "throughput_rps", "usable_rps", "precision",
                "scenario", "latency_ms", "latency_statistic", "batch", "peak_instances",
                "instances", "compute_monthly_usd", "setup", "source", "as_of"]
@@ -106,10 +134,11 @@ def rightsize_lever(options: tuple[RightSized, ...]) -> Lever | None:
     Ratings (effort, SLO risk, irreversibility) = (2, 2, 1): a new instance type to deploy and
     benchmark, a latency to re-measure against the SLO, and on-demand capacity to switch back to.
     """
-    if not options:
+    best = cheapest(options)
+    if best is None:
         return None
-    best = min(options, key=lambda o: (o.compute_monthly_usd, o.instance))
-    return Lever("rightsize", f"move to {best.instances} x {best.instance}"
+    instance = best.instance.replace("{", "{{").replace("}", "}}")  # a name, not a template
+    return Lever("rightsize", f"move to {best.instances} x {instance}"
                               f" ({best.peak_instances} + {SPARE_INSTANCES} spare)",
                  (("instance_hourly_usd", best.hourly_usd),
                   ("instance_throughput_rps", best.usable_rps),

@@ -34,15 +34,19 @@ Used by chapter 2 (cost breakdown).
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, replace
 
 import pandas as pd
 
+from perfcost.capacity import HOURS_PER_MONTH
 from perfcost.cost import (
     FIELD_CHECKS,
     MIN_SPOT_FLEET,
     Bill,
     InferenceService,
+    _catalog,
+    _service,
     check_field,
     fleet_for,
     monthly_bill,
@@ -50,10 +54,9 @@ from perfcost.cost import (
 from perfcost.pricing import Catalog
 from perfcost.validation import ParameterError, fraction, integer_in_range
 
-__all__ = ["EXCLUSIVE", "FLEET_LEVERS", "LEVER_ORDER", "Lever", "Plan", "PlanStep", "Strand",
-           "commitment_strand", "compatible", "ineffective_reason", "plan_savings", "plan_table",
-           "planned_service",
-           "reserve",
+__all__ = ["EXCLUSIVE", "FLEET_LEVERS", "LEVER_ORDER", "NOTHING_STRANDED", "Lever", "Plan",
+           "PlanStep", "Strand", "alone_savings", "commitment_strand", "compatible",
+           "ineffective_reason", "plan_savings", "plan_table", "planned_service", "reserve",
            "standard_levers", "waterfall_rows"]
 
 # Volume first (fewer requests, then the hardware for what is left, more per instance), then how
@@ -79,7 +82,9 @@ class Lever:
     """A change to the service that may cut its bill, with its ratings (1 low to 3 high).
 
     Each change is checked on construction by the field's own rule (:data:`cost.FIELD_CHECKS`),
-    so a bad value fails here, under the field's name, not when a plan is priced.
+    so a bad value fails here, under the field's name, not when a plan is priced. ``name`` may
+    show the changed values in braces, as :meth:`str.format` does
+    (``"answer {cache_hit_rate:.0%} of requests"``): they are filled in once checked.
     """
 
     key: str  # one of LEVER_ORDER
@@ -95,6 +100,7 @@ class Lever:
         if not isinstance(self.name, str) or not self.name:
             raise ParameterError("name", "a non-empty description", self.name)
         object.__setattr__(self, "changes", _changes(self.changes))
+        object.__setattr__(self, "name", _described(self.name, self.changes))
         for rating in ("effort", "slo_risk", "irreversibility"):
             object.__setattr__(self, rating, integer_in_range(rating, getattr(self, rating), 1, 3))
 
@@ -119,6 +125,15 @@ def _changes(changes: object) -> tuple[tuple[str, object], ...]:
     return tuple((name, check_field(name, value)) for name, value in pairs)
 
 
+def _described(name: str, changes: tuple[tuple[str, object], ...]) -> str:
+    """``name`` with the values of ``changes`` it names in braces filled in."""
+    try:
+        return name.format(**dict(changes))
+    except (KeyError, IndexError, ValueError) as error:
+        raise ParameterError("name", "a description whose braces name its changes", name) \
+            from error
+
+
 def standard_levers(
     *,
     commitment_discount: float,
@@ -137,31 +152,22 @@ def standard_levers(
     autoscaling (2, 2, 1): scale-up lag risks the SLO at the morning ramp; spot (2, 3, 1):
     interruptions remove capacity at short notice; commitment (1, 1, 3): a contract, locked for
     its term; compression (1, 1, 1): a server setting; tiering (1, 1, 1): a storage lifecycle rule.
-    Every input is checked by its own name, against the InferenceService field of that name
-    (:data:`perfcost.cost.FIELD_CHECKS`), before a lever is built.
+    Every input is an InferenceService field, checked by that field's rule, under its own name,
+    as its lever is built (:class:`Lever`).
     """
-    inputs = {"cache_hit_rate": cache_hit_rate, "throughput_gain": throughput_gain,
-              "spot_share": spot_share, "spot_discount": spot_discount,
-              "commitment_discount": commitment_discount,
-              "response_compression_ratio": response_compression_ratio,
-              "archived_storage_fraction": archived_storage_fraction,
-              "archive_usd_per_gb_month": archive_usd_per_gb_month}
-    for name, value in inputs.items():
-        check_field(name, value)
     return [
-        Lever("cache", f"answer {cache_hit_rate:.0%} of requests from a cache",
+        Lever("cache", "answer {cache_hit_rate:.0%} of requests from a cache",
               (("cache_hit_rate", cache_hit_rate),), 2, 1, 1),
-        Lever("throughput", f"raise per-instance throughput {throughput_gain:.3g}x",
+        Lever("throughput", "raise per-instance throughput {throughput_gain:.3g}x",
               (("throughput_gain", throughput_gain),), 3, 2, 2),
         Lever("autoscale", "autoscale to the diurnal curve", (("autoscale", True),), 2, 2, 1),
-        Lever("spot", f"run {spot_share:.0%} of instances on spot "
-                      f"({spot_discount:.0%} off)",
+        Lever("spot", "run {spot_share:.0%} of instances on spot ({spot_discount:.0%} off)",
               (("spot_share", spot_share), ("spot_discount", spot_discount)), 2, 3, 1),
-        Lever("commitment", f"commit to the always-on floor ({commitment_discount:.0%} off)",
+        Lever("commitment", "commit to the always-on floor ({commitment_discount:.0%} off)",
               (("committed", True), ("commitment_discount", commitment_discount)), 1, 1, 3),
-        Lever("compression", f"compress responses {response_compression_ratio:g}:1",
+        Lever("compression", "compress responses {response_compression_ratio:g}:1",
               (("response_compression_ratio", response_compression_ratio),), 1, 1, 1),
-        Lever("tiering", f"archive {archived_storage_fraction:.0%} of model storage",
+        Lever("tiering", "archive {archived_storage_fraction:.0%} of model storage",
               (("archived_storage_fraction", archived_storage_fraction),
                ("archive_usd_per_gb_month", archive_usd_per_gb_month)), 1, 1, 1),
     ]
@@ -212,6 +218,21 @@ class Plan:
         """The sum of the levers' risk scores."""
         return sum(step.lever.risk_score for step in self.steps)
 
+    @property
+    def lever_keys(self) -> tuple[str, ...]:
+        """The keys of the plan's levers, in the plan's order."""
+        return tuple(step.lever.key for step in self.steps)
+
+    @property
+    def steps_saving_usd(self) -> float:
+        """The sum of the lines' savings (equal to ``saving_usd``: the lines add up)."""
+        return math.fsum(step.saving_usd for step in self.steps)
+
+    @property
+    def least_step_saving_usd(self) -> float:
+        """The smallest line's saving (0 for a plan of no lever)."""
+        return min((step.saving_usd for step in self.steps), default=0.0)
+
 
 def _ordered(levers) -> list[Lever]:
     return sorted(levers, key=lambda lever: LEVER_ORDER.index(lever.key))
@@ -242,6 +263,12 @@ def _commits_too_early(service: InferenceService, combination, useful) -> bool:
                and compatible([*combination, lever]))
 
 
+def _saving_alone(service: InferenceService, catalog: Catalog, levers, baseline: Bill):
+    """The levers that cut ``baseline`` when pulled alone, with the bill's total after each."""
+    alone = [(lever, monthly_bill(lever.apply(service), catalog).total_usd) for lever in levers]
+    return [(lever, total) for lever, total in alone if total < baseline.total_usd]
+
+
 def _apply(service: InferenceService, catalog: Catalog, levers, baseline: Bill):
     steps, bill = [], baseline
     for lever in _ordered(levers):
@@ -265,20 +292,11 @@ def plan_savings(
     and ``reaches_target`` is False. At most one lever of each key (so at most 2^8 combinations
     are priced).
     """
-    if not isinstance(service, InferenceService):
-        raise ParameterError("service", "an InferenceService", service)
-    if not isinstance(catalog, Catalog):
-        raise ParameterError("catalog", "a Catalog (from perfcost.pricing.load_catalog)", catalog)
+    service, catalog = _service(service), _catalog(catalog)
     savings_target = fraction("savings_target", savings_target, high_open=True)
-    if (not isinstance(levers, list | tuple)
-            or not all(isinstance(lever, Lever) for lever in levers)):
-        raise ParameterError("levers", "a list of Lever", levers)
-    keys = [lever.key for lever in levers]
-    if len(set(keys)) != len(keys):
-        raise ParameterError("levers", "at most one lever of each key", keys)
+    levers = _levers(levers)
     baseline = monthly_bill(service, catalog)
-    useful = [lever for lever in levers
-              if monthly_bill(lever.apply(service), catalog).total_usd < baseline.total_usd]
+    useful = [lever for lever, _ in _saving_alone(service, catalog, levers, baseline)]
     ineffective = tuple(lever for lever in levers if lever not in useful)
     plans = []
     for size in range(len(useful) + 1):
@@ -292,6 +310,36 @@ def plan_savings(
     if reaching:
         return min(reaching, key=lambda p: (p.risk_score, -p.saving_usd, len(p.steps)))
     return max(plans, key=lambda p: (p.saving_usd, -p.risk_score))
+
+
+def _levers(levers: object) -> list[Lever]:
+    """``levers`` as a list: Levers, at most one of each key."""
+    if (not isinstance(levers, list | tuple)
+            or not all(isinstance(lever, Lever) for lever in levers)):
+        raise ParameterError("levers", "a list of Lever", levers)
+    keys = [lever.key for lever in levers]
+    if len(set(keys)) != len(keys):
+        raise ParameterError("levers", "at most one lever of each key", keys)
+    return list(levers)
+
+
+def alone_savings(service: InferenceService, catalog: Catalog, levers: list[Lever]
+                  ) -> pd.DataFrame:
+    """Each lever that saves something pulled alone, from the same baseline, least risky first
+    (ties in the order given).
+
+    Columns: ``key``, ``lever`` (its name), ``risk_score``, ``saving_usd`` and ``saving_share``
+    (1 − bill after / baseline bill).
+    """
+    service, catalog = _service(service), _catalog(catalog)
+    baseline = monthly_bill(service, catalog)
+    rows = [{"key": lever.key, "lever": lever.name, "risk_score": lever.risk_score,
+             "saving_usd": baseline.total_usd - total,
+             "saving_share": 1 - total / baseline.total_usd}
+            for lever, total in _saving_alone(service, catalog, _levers(levers), baseline)]
+    rows.sort(key=lambda row: row["risk_score"])
+    return pd.DataFrame(rows, columns=["key", "lever", "risk_score", "saving_usd",
+                                       "saving_share"])
 
 
 def reserve(plan: Plan, levers) -> list[Lever]:
@@ -366,6 +414,10 @@ class Strand:
         return max(0.0, paid - self.needed_usd_per_hour) / paid if paid > 0 else 0.0
 
 
+# What a plan without a commitment strands: nothing (glued in its place).
+NOTHING_STRANDED = Strand(0.0, 0.0, 12, HOURS_PER_MONTH, ())
+
+
 def commitment_strand(service: InferenceService, catalog: Catalog, levers: list[Lever],
                       term_months: int = 12) -> Strand | None:
     """Commit to today's fleet, then pull the fleet levers that save: what is stranded.
@@ -379,9 +431,9 @@ def commitment_strand(service: InferenceService, catalog: Catalog, levers: list[
     commitment = next((lever for lever in levers if lever.key == "commitment"), None)
     if commitment is None:
         return None
-    baseline = monthly_bill(service, catalog).total_usd
-    shrinking = [lever for lever in levers if lever.key in FLEET_LEVERS
-                 and monthly_bill(lever.apply(service), catalog).total_usd < baseline]
+    baseline = monthly_bill(service, catalog)
+    fleet_levers = [lever for lever in levers if lever.key in FLEET_LEVERS]
+    shrinking = [lever for lever, _ in _saving_alone(service, catalog, fleet_levers, baseline)]
     committed = _committed_usd_per_hour(commitment.apply(service))
     hours = service.hours_per_month
     if any(lever.key == "rightsize" for lever in shrinking):
@@ -421,10 +473,4 @@ def ineffective_reason(lever: Lever, service: InferenceService) -> str:
 
 def planned_service(service: InferenceService, plan: Plan) -> InferenceService:
     """The service with every lever of ``plan`` pulled, in the plan's order."""
-    return _through(_service_of(service), [step.lever for step in _plan(plan).steps])
-
-
-def _service_of(service: object) -> InferenceService:
-    if not isinstance(service, InferenceService):
-        raise ParameterError("service", "an InferenceService", service)
-    return service
+    return _through(_service(service), [step.lever for step in _plan(plan).steps])

@@ -5,7 +5,9 @@ Markov-modulated Poisson process), load that swings tenfold, a cold start rampin
 :func:`load_trace` for a reader's own CSV of timestamps, and :func:`replay_trace`, which replays
 a real trace's per-second shape at a chosen peak rate.
 Every generator takes a ``seed`` and returns the same trace for the same seed.
-:func:`check_arrival_times` is the one check of a trace that every simulator applies.
+:func:`check_arrival_times` is the one check of a trace that every simulator applies;
+:func:`diurnal_rate_rps` the one diurnal curve (the cost model's hourly rates use it too);
+:func:`rate_per_second` and :func:`rate_table` count a trace's arrivals for a chart.
 
 Every argument has an upper limit, so a generator never tries to allocate terabytes or loop for
 hours: rates up to ``MAX_RATE_RPS``, durations up to ``MAX_DURATION_S``, and at most
@@ -22,11 +24,12 @@ import math
 import os
 import re
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from numbers import Integral
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from perfcost.files import decimal_number, read_text
 from perfcost.validation import (
@@ -42,19 +45,25 @@ from perfcost.validation import (
 
 __all__ = [
     "MAX_ARRIVAL_S",
+    "MAX_DIURNAL_PEAK_TO_AVERAGE",
     "MAX_DURATION_S",
     "MAX_RATE_RPS",
     "MAX_REQUESTS",
     "MAX_SEED",
-    "arrival_rate_series",
     "check_arrival_times",
+    "check_mmpp_rates",
+    "check_mmpp_sojourns",
+    "check_peak_to_average",
     "cold_start_arrivals",
     "diurnal_arrivals",
+    "diurnal_rate_rps",
     "load_trace",
     "mmpp_arrivals",
     "poisson_arrival_times",
     "poisson_arrivals",
     "rate_curve_arrivals",
+    "rate_per_second",
+    "rate_table",
     "replay_rates",
     "replay_trace",
     "step_spike_arrivals",
@@ -68,7 +77,10 @@ MAX_REQUESTS = 5e7  # expected requests per generated trace: 400 MB of float64 t
 MIN_SOJOURN_S = 1e-3  # an MMPP state shorter than a millisecond is no burst
 MAX_STATE_CHANGES = 1e6  # expected MMPP state changes: each is a Python step (~5 s per million)
 MAX_MULTIPLIER = 1000.0  # a spike of 1000x the base rate
+MAX_DIURNAL_PEAK_TO_AVERAGE = 2.0  # a sinusoidal day's peak / mean: at 2 the trough is 0
+PERIOD_S = (1e-3, 1e9)  # a diurnal or swing period: a millisecond to ~32 years
 MAX_TRACE_BYTES = 256_000_000  # a CSV trace of ~10^7 timestamps
+MAX_RATE_TABLE_TRACES = 100  # traces in one rate table: a chart of more is unreadable
 _MISREAD_UNITS = "are these milliseconds or nanoseconds?"
 
 
@@ -210,27 +222,57 @@ def rate_curve_arrivals(
     return _thinned(rate_rps, duration_s, peak_rps, seed_value(seed))
 
 
+def check_peak_to_average(name: str, value) -> float:
+    """Return ``value`` as a sinusoidal day's peak / mean rate, in [1, 2], or raise
+    ParameterError naming ``name``: the one range check of the diurnal curve."""
+    value = at_least(name, value, 1.0)
+    if value > MAX_DIURNAL_PEAK_TO_AVERAGE:
+        raise ParameterError(name, f"in [1, {MAX_DIURNAL_PEAK_TO_AVERAGE:g}] (a sinusoidal "
+                             "day)", value)
+    return value
+
+
+def diurnal_rate_rps(t_s, mean_rps: float, peak_to_average: float,
+                     period_s: float = 86_400.0) -> np.ndarray:
+    """The request rate of a sinusoidal day at times ``t_s`` (seconds): the one diurnal curve.
+
+    rate(t) = mean_rps × (1 − a cos(2π t / period_s)),  a = peak_to_average − 1.
+
+    Phase: the trough, mean_rps × (2 − peak_to_average), is at t = 0 (and every whole period);
+    the peak, mean_rps × peak_to_average, at half the period. Over a whole period the mean is
+    mean_rps. ``mean_rps`` is in (0, 10^6], ``peak_to_average`` in [1, 2] (at 2 the trough
+    reaches zero) and ``period_s`` in [0.001, 10^9]; ``t_s`` is a time or an array of finite
+    times. Used by :func:`diurnal_arrivals` and by the cost model's hourly rates
+    (:func:`perfcost.cost.diurnal_rates_rps`).
+    """
+    mean_rps = _rate("mean_rps", mean_rps)
+    swing = check_peak_to_average("peak_to_average", peak_to_average) - 1.0
+    period_s = in_range("period_s", period_s, *PERIOD_S)
+    t = np.asarray(t_s, dtype=float)
+    if not np.all(np.isfinite(t)):
+        raise ParameterError("t_s", "finite times in seconds", "a time that is not finite")
+    return mean_rps * (1.0 - swing * np.cos(2 * np.pi * t / period_s))
+
+
 def diurnal_arrivals(
     mean_rps: float, duration_s: float, *, peak_to_average: float = 1.6,
     period_s: float = 86_400.0, seed: int = 0,
 ) -> np.ndarray:
-    """A day-shaped trace: rate(t) = mean × (1 − a cos(2π t / period)), a = peak/average − 1.
+    """A day-shaped trace: Poisson arrivals at :func:`diurnal_rate_rps`,
+    rate(t) = mean × (1 − a cos(2π t / period)), a = peak/average − 1.
 
     It starts at the trough and peaks at half the period. ``period_s`` (1 ms to 10^9 s) can be
     shortened to fit a whole day into a short simulation.
     """
     mean_rps = _rate("mean_rps", mean_rps)
     duration_s = _duration("duration_s", duration_s)
-    peak_to_average = at_least("peak_to_average", peak_to_average, 1.0)
-    if peak_to_average > 2.0:
-        raise ParameterError("peak_to_average", "in [1, 2] (a sinusoidal day)", peak_to_average)
-    period_s = in_range("period_s", period_s, 1e-3, 1e9)
+    peak_to_average = check_peak_to_average("peak_to_average", peak_to_average)
+    period_s = in_range("period_s", period_s, *PERIOD_S)
     _expected_count("mean_rps × peak_to_average × duration_s",
                     mean_rps * peak_to_average * duration_s)
-    swing = peak_to_average - 1.0
 
     def rate(t):
-        return mean_rps * (1.0 - swing * np.cos(2 * np.pi * t / period_s))
+        return diurnal_rate_rps(t, mean_rps, peak_to_average, period_s)
 
     return _thinned(rate, duration_s, mean_rps * peak_to_average, seed_value(seed))
 
@@ -258,6 +300,21 @@ def step_spike_arrivals(
     return _thinned(rate, duration_s, base_rps * multiplier, seed_value(seed))
 
 
+def check_mmpp_rates(name: str, values) -> list[float]:
+    """The two state rates of an on-off trace, each in [0, 10^6] requests/s and not both
+    zero, or ParameterError naming ``name``."""
+    rates = _pair(name, values, lambda name, r: non_negative(name, r, maximum=MAX_RATE_RPS))
+    if max(rates) <= 0:
+        raise ParameterError(name, "two rates, not both zero", values)
+    return rates
+
+
+def check_mmpp_sojourns(name: str, values) -> list[float]:
+    """The two mean sojourns of an on-off trace, each in [0.001, 10^7] s, or ParameterError
+    naming ``name``."""
+    return _pair(name, values, lambda name, s: in_range(name, s, MIN_SOJOURN_S, MAX_DURATION_S))
+
+
 def mmpp_arrivals(
     duration_s: float, *, rates_rps: tuple[float, float], mean_sojourn_s: tuple[float, float],
     seed: int = 0,
@@ -271,12 +328,8 @@ def mmpp_arrivals(
     max(rates_rps) × duration_s at most ``MAX_REQUESTS``.
     """
     duration_s = _duration("duration_s", duration_s)
-    rates = _pair("rates_rps", rates_rps,
-                  lambda name, r: non_negative(name, r, maximum=MAX_RATE_RPS))
-    if max(rates) <= 0:
-        raise ParameterError("rates_rps", "two rates, not both zero", rates_rps)
-    sojourns = _pair("mean_sojourn_s", mean_sojourn_s,
-                     lambda name, s: in_range(name, s, MIN_SOJOURN_S, MAX_DURATION_S))
+    rates = check_mmpp_rates("rates_rps", rates_rps)
+    sojourns = check_mmpp_sojourns("mean_sojourn_s", mean_sojourn_s)
     _expected_count("max(rates_rps) × duration_s", max(rates) * duration_s)
     if 2 * duration_s / sum(sojourns) > MAX_STATE_CHANGES:
         raise ParameterError("mean_sojourn_s", f"long enough for at most {MAX_STATE_CHANGES:.0e}"
@@ -305,7 +358,7 @@ def swing_arrivals(
     peak_rps = _rate("peak_rps", peak_rps)
     duration_s = _duration("duration_s", duration_s)
     swing = at_least("swing", swing, 1.0, maximum=MAX_MULTIPLIER)
-    period_s = in_range("period_s", period_s, 1e-3, 1e9)
+    period_s = in_range("period_s", period_s, *PERIOD_S)
     _expected_count("peak_rps × duration_s", peak_rps * duration_s)
 
     def rate(t):
@@ -465,8 +518,8 @@ def _checked_trace(path: Path, text: str, times: np.ndarray, *, skip: bool,
     raise ValueError(f"{path}: row {line}: {cell!r}: times must be {valid}; got {found}")
 
 
-def arrival_rate_series(arrival_times_s, duration_s: float, *,
-                        max_points: int = 300) -> tuple[np.ndarray, np.ndarray]:
+def rate_per_second(arrival_times_s, duration_s: float, *,
+                    max_points: int = 300) -> tuple[np.ndarray, np.ndarray]:
     """Arrivals per second in equal bins over [0, duration_s): (bin starts in s, rates in rps).
 
     Bins are 1 s wide, or ``duration_s / max_points`` when that is wider, so a chart of a long
@@ -480,6 +533,26 @@ def arrival_rate_series(arrival_times_s, duration_s: float, *,
     index = np.minimum((times // bin_s).astype(np.int64), bins)  # beyond the end: dropped
     counts = np.bincount(index, minlength=bins + 1)[:bins]
     return np.arange(bins) * bin_s, counts / bin_s
+
+
+def rate_table(traces, duration_s: float, *, max_points: int = 300) -> pd.DataFrame:
+    """The :func:`rate_per_second` of several traces as one long table (columns ``trace``,
+    ``t_s``, ``arrival_rps``), each over [0, max(``duration_s``, its last arrival)).
+
+    ``traces`` maps names to arrival times (at most 100 traces); used by chapter 3's traffic
+    chart.
+    """
+    if not isinstance(traces, Mapping) or not 0 < len(traces) <= MAX_RATE_TABLE_TRACES:
+        raise ParameterError("traces", f"a dict of 1 to {MAX_RATE_TABLE_TRACES} name: arrival "
+                             "times", type(traces).__name__)
+    duration_s = _duration("duration_s", duration_s)
+    frames = []
+    for name, times in traces.items():
+        times = check_arrival_times(f"traces[{name!r}]", times)
+        t_s, rps = rate_per_second(times, max(float(times[-1]), duration_s),
+                                   max_points=max_points)
+        frames.append(pd.DataFrame({"trace": name, "t_s": t_s, "arrival_rps": rps}))
+    return pd.concat(frames, ignore_index=True)
 
 
 # --- Replaying a real trace -------------------------------------------------------------------

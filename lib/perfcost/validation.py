@@ -5,8 +5,9 @@ fails with one kind of message everywhere: the parameter's name, the valid range
 received. Each helper returns the value converted (``float`` or ``int``) so callers can write
 ``rate = positive("request_rate_rps", rate)``.
 
-Every helper takes an optional ``maximum``: the upper limit that keeps the work a value causes
-bounded (a fleet of 10^8 instances, a trace of 10^12 requests). Ranges are written the way
+The range helpers take an upper limit (``maximum``, or ``high`` where both ends are named): the
+limit that keeps the work a value causes bounded (a fleet of 10^8 instances, a trace of 10^12
+requests). Whole numbers have one check, :func:`integer_in_range`. Ranges are written the way
 mathematicians write intervals, ``(0, 1e+06]``, so the message is the documentation.
 """
 
@@ -23,7 +24,6 @@ __all__ = [
     "finite",
     "fraction",
     "in_range",
-    "integer_at_least",
     "integer_in_range",
     "non_negative",
     "positive",
@@ -117,7 +117,8 @@ def fraction(
 
 
 def integer_in_range(name: str, value: object, low: int, high: float = math.inf) -> int:
-    """Return ``value`` as an int; it must be a whole number in [low, high]."""
+    """Return ``value`` as an int; it must be a whole number in [low, high] (with ``high``
+    infinite, the default: any whole number >= low)."""
     valid = describe_range(low, high, integer=True)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ParameterError(name, valid, value)
@@ -128,12 +129,6 @@ def integer_in_range(name: str, value: object, low: int, high: float = math.inf)
     if not low <= value <= high:  # exact for ints of any size, no float overflow
         raise ParameterError(name, valid, value)
     return int(value)
-
-
-def integer_at_least(name: str, value: object, minimum: int, *,
-                     maximum: float = math.inf) -> int:
-    """Return ``value`` as an int; it must be a whole number >= ``minimum`` (and <= ``maximum``)."""
-    return integer_in_range(name, value, minimum, maximum)
 
 
 def seed_value(value: object, name: str = "seed") -> int:

@@ -1,9 +1,10 @@
 """Chapter 3's conclusions as sentences computed from its tables, so they hold at any numbers.
 
-Each function reads an evaluation table (:func:`perfcost.batching_eval.evaluate_case`,
-:func:`~perfcost.batching_eval.meets_target`, :func:`~perfcost.batching_eval.capacity_table`)
+Each function reads an evaluation table (:func:`perfcost.batching.evaluate`,
+:func:`~perfcost.batching.meets_target`, :func:`~perfcost.batching.capacity_table`)
 and says what it shows: where the controller meets the target and where it does not, whether
 one static configuration would have done as well, and what each policy's fleet can carry.
+The ``*_figures`` functions give the numbers the prose cites, named as the chapter glues them.
 
 Used by chapter 3 (batching).
 """
@@ -14,17 +15,76 @@ import math
 
 import pandas as pd
 
-from perfcost.batching_eval import (
+from perfcost.batching import (
     LOAD_BRACKET,
     LOAD_STEPS,
     SUSTAINED_SHARE,
     TARGET_GAP,
     TARGET_GPU_EXCESS,
+    WAIT_FRACTIONS,
+    ClipperAIMDBatching,
+    EnvelopeBatchingController,
 )
-from perfcost.controllers import EnvelopeBatchingController
 
-__all__ = ["capacity_note", "capacity_verdict", "gain_verdict", "margin_verdict",
+__all__ = ["POLICY_KEYS", "capacity_figures", "capacity_note", "capacity_verdict",
+           "design_figures", "gain_figures", "gain_verdict", "margin_verdict", "policy_figures",
            "spike_verdict", "static_verdict", "target_verdict", "trap_outcome", "trap_verdict"]
+
+# How the chapter's glued names call the policies: slo_attainment_aimd, sustainable_load_...
+POLICY_KEYS = {"controller": "controller", "AIMD (Clipper)": "aimd",
+               "hindsight optimum": "best_static", "single static": "single_static"}
+
+
+def design_figures(slo_p95_ms: float) -> dict[str, float]:
+    """The settings the prose describes, as the library has them: the controller's target,
+    window step and limit (shares of the SLO), its fallback, its peak headroom, Clipper's
+    AIMD step and backoff, the grid's longest window and issue 10's target."""
+    envelope = EnvelopeBatchingController(slo_p95_ms)
+    clipper = ClipperAIMDBatching(slo_p95_ms)
+    return {
+        "target_share": envelope.target_fraction,
+        "wait_step_share": envelope.max_wait_step,
+        "wait_limit_share": envelope.max_wait_limit_ms / slo_p95_ms,
+        "fallback_wait_ms": envelope.fallback[0],
+        "fallback_size": envelope.fallback[1],
+        "peak_headroom": envelope.capacity_headroom,
+        "aimd_step": clipper.additive_step,
+        "aimd_backoff": 1 - clipper.decrease_factor,
+        "grid_wait_share": max(WAIT_FRACTIONS),
+        "target_gap_points": 100 * TARGET_GAP,
+        "target_gpu_excess": TARGET_GPU_EXCESS,
+        "sustained_share": SUSTAINED_SHARE,
+    }
+
+
+def policy_figures(case: pd.DataFrame) -> dict[str, float]:
+    """Per policy of :data:`POLICY_KEYS`, the mean SLO attainment over the traces of an
+    :func:`~perfcost.batching.evaluate` table (``slo_attainment_KEY``) and the total GPU
+    busy time (``gpu_busy_s_KEY``)."""
+    mean = case.groupby("policy")["slo_attainment"].mean()
+    gpu_s = case.groupby("policy")["gpu_busy_s"].sum()
+    figures = {}
+    for policy, key in POLICY_KEYS.items():
+        figures[f"slo_attainment_{key}"] = mean[policy]
+        figures[f"gpu_busy_s_{key}"] = gpu_s[policy]
+    return figures
+
+
+def capacity_figures(capacity: pd.DataFrame) -> dict[str, float]:
+    """Per policy of a :func:`~perfcost.batching.capacity_table`, the least sustainable load
+    over the traces (``sustainable_load_KEY``, keys of :data:`POLICY_KEYS`)."""
+    least = capacity.groupby("policy")["sustainable_load"].min()
+    return {f"sustainable_load_{POLICY_KEYS[policy]}": load for policy, load in least.items()}
+
+
+def gain_figures(sweep: pd.DataFrame, default_gain: float) -> dict[str, int]:
+    """Reversals in a :func:`~perfcost.batching.gain_sweep`: the naive controller's at gain
+    1, ours at ``default_gain`` and at gain 3."""
+    reversals = sweep.pivot(index="gain", columns="controller", values="reversals")
+    return {"naive_reversals_at_1": int(reversals.loc[1.0, "naive proportional"]),
+            "ours_reversals_at_default": int(reversals.loc[default_gain,
+                                                           "ours (feedback gain)"]),
+            "ours_reversals_at_3": int(reversals.loc[3.0, "ours (feedback gain)"])}
 
 
 def _count(part: int, whole: int) -> str:
@@ -45,7 +105,7 @@ def _shortfall(row) -> str:
 
 def target_verdict(targets: pd.DataFrame, *, policy: str = "the controller") -> str:
     """One sentence: on how many traces ``policy`` meets the target, and why it misses where
-    it does. ``targets`` is a :func:`~perfcost.batching_eval.meets_target` table."""
+    it does. ``targets`` is a :func:`~perfcost.batching.meets_target` table."""
     missed = targets[~targets["meets"]]
     text = (f"{policy.capitalize()} meets the whole target on "
             f"{_count(len(targets) - len(missed), len(targets))} traces")

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from perfcost.capacity import (
-    InstanceType,
-    Sizing,
-    cheapest_above_rps,
-    fleet_response_quantile_ms,
-)
+from perfcost.fleet_quantiles import fleet_response_quantile_ms
+from perfcost.instance_types import InstanceType, Sizing
+from perfcost.sizing_tables import cheapest_above_rps
 
 __all__ = ["at_peak_verdict", "balancer_verdict", "capacity_price_verdict", "ceiling_verdict",
            "crossover_verdict", "grid_verdict", "headroom_verdict", "model_check_verdict",

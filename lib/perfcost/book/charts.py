@@ -140,7 +140,7 @@ def quantile_vs_utilization_chart(curves: pd.DataFrame, slo_ms: float) -> alt.La
     """p95 response time against utilisation, one line per fleet size, with the SLO line.
 
     ``curves`` has columns ``utilization``, ``p95_ms`` and ``fleet`` (a label such as "16
-    instances"), as made by :func:`perfcost.capacity.quantile_curves`.
+    instances"), as made by :func:`perfcost.fleet_quantiles.quantile_curves`.
     """
     lines = alt.Chart(curves).mark_line(strokeWidth=2).encode(
         x=alt.X("utilization:Q", title="utilisation", axis=alt.Axis(format="%")),

@@ -1,6 +1,6 @@
 """Chapter 4's sentences that depend on what was built and measured: computed, never typed.
 
-Each function reads the measurements table (:func:`perfcost.variant_measurement.
+Each function reads the measurements table (:func:`perfcost.compression.measurement.
 measurements_table`) and returns a sentence for the chapter to glue. A variant the reader left
 out, or one the reader's own model cannot have, is said to be missing instead of crashing the
 chapter; a ratio whose interval includes 1 is "no measurable difference".
@@ -16,9 +16,9 @@ import pandas as pd
 
 from perfcost.amdahl import RequestPath, model_share, speedup_ceiling
 from perfcost.book.measured import NO_VARIANT
-from perfcost.compression import CompressionSettings
+from perfcost.compression.settings import CompressionSettings
+from perfcost.compression.variants import COMPARISONS
 from perfcost.significance import PairedAccuracy, accuracy_gate
-from perfcost.variants import COMPARISONS
 
 __all__ = [
     "NO_VARIANT",
@@ -40,10 +40,15 @@ __all__ = [
     "skipped_text",
     "stable_table",
     "structured_text",
+    "variant_figures",
     "variant_label",
 ]
 
 NOT_BUILT = "not built in this run"
+# Each variant's figures glued as VARIANT_NAME (int8_dynamic_accuracy), beside VARIANT_speedup_b1.
+VARIANT_FIGURES = ("accuracy", "size_bytes", "latency_p50_ms", "latency_p95_ms",
+                   "throughput_rps", "throughput_low_rps", "throughput_high_rps",
+                   "peak_memory_bytes", "throughput_gain")
 
 
 def variant_label(name: str, settings: CompressionSettings) -> str:
@@ -358,6 +363,17 @@ def amdahl_text(end_to_end: pd.DataFrame, request: RequestPath, table: pd.DataFr
     return text + (f". The fastest, {label}, makes the model {row['model_speedup']:.2f}x "
                    f"faster but the request only {row['end_to_end_speedup']:.3f}x faster; no "
                    f"model speed-up can make it more than {speedup_ceiling(share):.3f}x faster.")
+
+
+def variant_figures(table: pd.DataFrame) -> dict[str, float]:
+    """Every variant's :data:`VARIANT_FIGURES` under ``VARIANT_FIGURE`` names
+    (``int8_dynamic_accuracy``) and its batch-1 speed-up estimate as ``VARIANT_speedup_b1``:
+    the figures chapter 4 glues for each variant, in the table's order."""
+    found = {}
+    for variant, row in table.iterrows():  # a row holds floats: sizes read 7461333.0
+        found |= {f"{variant}_{name}": row[name] for name in VARIANT_FIGURES}
+        found[f"{variant}_speedup_b1"] = row["speedup_estimate"]
+    return found
 
 
 def headline_ratios(table: pd.DataFrame) -> dict[str, float]:

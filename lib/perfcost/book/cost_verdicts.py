@@ -11,13 +11,15 @@ Used by chapter 2 (cost breakdown).
 
 from __future__ import annotations
 
+from perfcost.book.measured import NO_VARIANT, MeasuredGain
 from perfcost.rightsizing import SPARE_INSTANCES, RightSized
 from perfcost.savings import Plan, Strand
 
 __all__ = ["bill_verdict", "compute_formula", "count", "egress_free_text", "joined",
-           "next_levers_verdict", "number", "other_reading_verdict", "plan_verdict",
-           "reserve_verdict", "rightsize_paragraph", "rightsize_question", "set_apart_header",
-           "share", "spare_verdict", "strand_verdict"]
+           "next_levers_verdict", "number", "other_reading_verdict", "plan_levers_text",
+           "plan_verdict", "reserve_verdict", "rightsize_paragraph", "rightsize_question",
+           "set_apart_header", "share", "spare_verdict", "strand_verdict",
+           "throughput_gain_source"]
 
 STRAND_NAMES = {"cache": "caching", "rightsize": "right-sizing",
                 "throughput": "the throughput gain", "autoscale": "autoscaling"}
@@ -69,6 +71,19 @@ def egress_free_text(free_gb: float, first_paid_usd_per_gb: float) -> str:
     return f"no allowance is free: volume tiers from the first GB ({price} in the first)"
 
 
+def throughput_gain_source(measured: MeasuredGain | None, given_gain: float) -> str:
+    """Where the throughput lever's gain comes from: the parameter (``measured`` None), or
+    chapter 4's measurement of its first choice."""
+    if measured is None:
+        return f"given as a parameter ({given_gain:g}x)"
+    if measured.variant == NO_VARIANT:
+        return "none: chapter 4 found no variant that meets its target"
+    return (f"chapter 4's first choice, {measured.variant}, served "
+            f"{measured.variant_rps:,.0f} requests/s against fp32's "
+            f"{measured.baseline_rps:,.0f} at batch 64; the gain is glued "
+            f"{measured.glued_names[1]}, 1.0 where not measurable")
+
+
 def bill_verdict(usd: dict[str, float]) -> str:
     """The largest component and the next, with their shares of the total."""
     total = sum(usd.values())
@@ -113,6 +128,11 @@ def rightsize_paragraph(best: RightSized | None, question_compute_usd: float,
     if in_plan:
         return said + ". It is the plan's right-sizing lever."
     return said + ". The plan does without it."
+
+
+def plan_levers_text(plan: Plan) -> str:
+    """The plan's levers by name, joined by "and" ("no lever" for an empty plan)."""
+    return " and ".join(step.lever.name for step in plan.steps) or "no lever"
 
 
 def plan_verdict(plan: Plan) -> str:

@@ -24,7 +24,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from perfcost.compression.variants import VARIANTS
 from perfcost.fleet_latency import MAX_FLEET_CV, ROUTINGS
+from perfcost.instance_types import (
+    MAX_HOURLY_USD,
+    MAX_LATENCY_MS,
+    MAX_NAME_CHARS,
+    MAX_PEAK_TO_AVERAGE,
+    MAX_THROUGHPUT_RPS,
+    MIN_LATENCY_MS,
+    MIN_THROUGHPUT_RPS,
+    MIN_UTILIZATION_TARGET,
+)
 from perfcost.traffic import MAX_RATE_RPS
 from perfcost.validation import (
     MAX_SEED,
@@ -33,7 +44,6 @@ from perfcost.validation import (
     in_range,
     integer_in_range,
 )
-from perfcost.variants import VARIANTS
 
 __all__ = [
     "CHAPTER_INPUTS",
@@ -59,8 +69,8 @@ __all__ = [
 MIN_TRACE_REQUESTS = 1e3  # per batching trace: ~100 per 10 s window at the shortest duration
 MAX_BACKLOG = 10.0  # the busiest trace at batch 1 keeps the instances busy <= 10x its length
 MAX_TRACE_REQUESTS = 5e6  # per batching trace: ~150 simulations of each, minutes on 2 cores
-MAX_SHAPE_DIMENSIONS = 8  # an example's rank: images are 3, video 4 (onnx_model's limit too)
-# One dimension of an example: at most onnx_model.MAX_EXAMPLE_ELEMENTS (16 MB of float32), a
+MAX_SHAPE_DIMENSIONS = 8  # an example's rank: images are 3, video 4 (reader_model's limit too)
+# One dimension of an example: at most reader_model.MAX_EXAMPLE_ELEMENTS (16 MB of float32), a
 # copy kept here so checking a shape imports no onnx.
 MAX_SHAPE_SIZE = 2**22
 
@@ -252,11 +262,12 @@ class TracePath(FilePath):
 @dataclass(frozen=True)
 class OnnxPath(FilePath):
     """``""`` (chapter 4's own MNIST model) or the path of an ONNX model chapter 4 can measure
-    (:func:`perfcost.onnx_model.model_input`): one float32 input, its batch dimension dynamic."""
+    (:func:`perfcost.compression.reader_model.model_input`): one float32 input, its batch
+    dimension dynamic."""
 
     def load(self, path: Path) -> None:
         """Load and check the model; ValueError says why it cannot be measured."""
-        from perfcost.onnx_model import model_input
+        from perfcost.compression.reader_model import model_input
 
         model_input(path)
 
@@ -315,10 +326,10 @@ def _share(*, low_open: bool = False, high_open: bool = False) -> Number:
 
 SEED = WholeNumber(0, MAX_SEED)
 RATE_RPS = Number(1e-3, MAX_RATE_RPS)  # >= one request in ~17 minutes: every model is finite
-LATENCY_MS = Number(1e-3, 60_000.0)  # 1 us to a minute: beyond is a batch job, not serving
-HOURLY_USD = _positive(1_000.0)  # the largest cloud instances cost under $100/h
-THROUGHPUT_RPS = Number(1e-3, MAX_RATE_RPS)  # >= one request in ~17 minutes keeps fleets finite
-UTILIZATION_TARGET = Number(0.01, 1.0)  # below 1% busy the rule buys 100x the capacity: a typo
+LATENCY_MS = Number(MIN_LATENCY_MS, MAX_LATENCY_MS)  # 1 us to a minute: beyond is a batch job
+HOURLY_USD = _positive(MAX_HOURLY_USD)  # the largest cloud instances cost under $100/h
+THROUGHPUT_RPS = Number(MIN_THROUGHPUT_RPS, MAX_THROUGHPUT_RPS)  # >= a request in ~17 minutes
+UTILIZATION_TARGET = Number(MIN_UTILIZATION_TARGET, 1.0)  # below 1%: 100x the capacity, a typo
 
 
 # --- Rules that tie parameters together --------------------------------------------------------
@@ -446,7 +457,7 @@ def _capacity_has_an_answer(values: Mapping[str, object]) -> None:
     """Both options' latencies are within latency_slo_ms (the chapter compares them); some
     option meets it at the average and peak rates (both sizings), with at most 10,000 requests
     in flight per instance and a p95 fleet small enough to simulate."""
-    from perfcost import capacity
+    from perfcost import capacity, fleet_check
 
     for kind in ("cpu", "gpu"):
         if values[f"{kind}_latency_ms"] > values["latency_slo_ms"]:
@@ -473,9 +484,9 @@ def _capacity_has_an_answer(values: Mapping[str, object]) -> None:
         raise NoAnswerError(names, str(error)) from None
     for fleet in fleets:  # the chapter simulates each of them
         servers = fleet.count * capacity.slots_per_instance(fleet.instance)
-        if servers > capacity.MAX_SIMULATED_SERVERS:
+        if servers > fleet_check.MAX_SIMULATED_SERVERS:
             raise NoAnswerError(names, f"a fleet of {servers:,} slots to simulate; at most "
-                                f"{capacity.MAX_SIMULATED_SERVERS:,}")
+                                f"{fleet_check.MAX_SIMULATED_SERVERS:,}")
 
 
 MAX_TRAINING_MACS = 3e8  # per training example: ~10x chapter 4's defaults, minutes on 2 cores
@@ -514,7 +525,7 @@ def _input_shape_fits_model(values: Mapping[str, object]) -> None:
                                  "(the chapter's MLP reads 28x28 MNIST pixels, flattened)",
                                  values["input_shape"])
         return
-    from perfcost.onnx_model import check_input_shape, model_input
+    from perfcost.compression.reader_model import check_input_shape, model_input
 
     check_input_shape(model_input(Path(values["model_path"])), values["input_shape"])
 
@@ -545,14 +556,14 @@ CAPACITY = ChapterInputs(checks={
     "request_rate_rps": RATE_RPS,
     "latency_slo_ms": LATENCY_MS,
     "utilization_target": UTILIZATION_TARGET,
-    "peak_to_average": Number(1.0, 100.0),  # beyond 100x, size for the peak directly
+    "peak_to_average": Number(1.0, MAX_PEAK_TO_AVERAGE),  # beyond, size for the peak directly
     "routing": Choice(ROUTINGS),
     "service_cv": Number(0.0, MAX_FLEET_CV),  # beyond, a gamma's p95 falls below its mean
-    "cpu_name": Text(),
+    "cpu_name": Text(MAX_NAME_CHARS),
     "cpu_throughput_rps": THROUGHPUT_RPS,
     "cpu_hourly_usd": HOURLY_USD,
     "cpu_latency_ms": LATENCY_MS,
-    "gpu_name": Text(),
+    "gpu_name": Text(MAX_NAME_CHARS),
     "gpu_throughput_rps": THROUGHPUT_RPS,
     "gpu_hourly_usd": HOURLY_USD,
     "gpu_latency_ms": LATENCY_MS,

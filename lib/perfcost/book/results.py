@@ -50,12 +50,14 @@ def glue(name: str, value: object) -> None:
     myst_nb.glue(name, _plain(name, value), display=False)
 
 
-def glue_fields(source: object, names: Iterable[str], *, prefix: str = "") -> None:
-    """Glue each of ``names`` read from ``source`` under ``prefix + name``: a key of a mapping
-    or a pandas row (anything with ``keys``), else an attribute (a dataclass)."""
+def glue_fields(source: object, names: Iterable[str], *, prefix: str = "",
+                suffix: str = "") -> None:
+    """Glue each of ``names`` read from ``source`` under ``prefix + name + suffix``: a key of a
+    mapping or a pandas row or series (anything with ``keys``), else an attribute (a
+    dataclass)."""
     for name in names:
         value = source[name] if hasattr(source, "keys") else getattr(source, name)
-        glue(f"{prefix}{name}", value)
+        glue(f"{prefix}{name}{suffix}", value)
 
 
 def _literal(text: str) -> object:

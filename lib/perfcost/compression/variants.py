@@ -1,7 +1,7 @@
 """The names of the model variants chapter 4 builds and measures.
 
-Kept apart from :mod:`perfcost.compression` (which imports PyTorch and ONNX Runtime) so that
-checking a re-run's ``variants`` parameter costs no heavy import.
+Kept apart from the modules that import PyTorch and ONNX Runtime, so that checking a re-run's
+``variants`` parameter costs no heavy import.
 
 :data:`ONNX_VARIANTS` can be made from any ONNX model (a reader's own, ``model_path``): they
 convert or quantize the graph. :data:`TRAINED_VARIANTS` need the model's training code and

@@ -19,14 +19,14 @@ Protocol (:func:`time_models`):
 :func:`compare_to_baseline` turns the samples into ratios of the sessions' medians with
 t-intervals over sessions (:func:`perfcost.significance.ratio_of_session_medians`).
 
+The peak memory a model adds to a process is measured apart, in a fresh process
+(:mod:`perfcost.compression.peak_memory`).
+
 Used by chapter 4 (compression).
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from perfcost.compression.settings import MAX_BATCH, check_threads
 from perfcost.significance import (
     Ratio,
     interleaved_trials,
@@ -48,15 +49,12 @@ __all__ = [
     "Timings",
     "compare_to_baseline",
     "cpu_features",
-    "peak_memory_bytes",
     "predict",
     "session",
     "sessions_that_fit",
     "time_models",
 ]
 
-MAX_THREADS = 64
-MAX_BATCH = 65_536
 SESSION_MEMORY_BYTES = 4e9  # model files held open at once: sessions x the models' sizes
 MIN_SESSIONS = 3
 
@@ -91,7 +89,7 @@ def session(onnx_path: Path, threads: int) -> ort.InferenceSession:
     """An ONNX Runtime CPU session with ``threads`` intra-op threads (in [1, 64]) that does not
     spin-wait between calls."""
     options = ort.SessionOptions()
-    options.intra_op_num_threads = integer_in_range("threads", threads, 1, MAX_THREADS)
+    options.intra_op_num_threads = check_threads(threads)
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -226,52 +224,6 @@ def compare_to_baseline(timings: Mapping[str, Timings], baseline: str, *,
                                                       confidence=confidence),
             len(t.single_ms))
     return found
-
-
-_PEAK_MEMORY_SCRIPT = """
-import json, sys
-from pathlib import Path
-import numpy as np
-import onnxruntime as ort
-
-def status_kb(key):
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-
-path, shape, threads = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])
-Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current size
-before = status_kb("VmRSS")
-options = ort.SessionOptions()
-options.intra_op_num_threads = threads
-session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-inputs = np.zeros(shape, dtype=np.float32)
-for _ in range(5):
-    session.run(None, {session.get_inputs()[0].name: inputs})
-print((status_kb("VmHWM") - before) * 1024)
-"""
-
-
-def peak_memory_bytes(onnx_path: Path, *, input_shape: tuple[int, ...], batch: int = 64,
-                      threads: int = 2) -> int:
-    """Peak resident memory that loading ``onnx_path`` and running a batch adds to a process.
-
-    Measured in a fresh Python process (Linux): after the imports, the kernel's high-water mark
-    is reset (``/proc/self/clear_refs``), the ONNX Runtime session is created and run five times
-    on zeros of shape (``batch``, *``input_shape``), and the new high-water mark minus the
-    resident size before is the answer: weights, arena, activations and the session's own
-    overhead, as a deployment would see them. ``batch`` in [1, 65,536], ``threads`` in [1, 64].
-    """
-    shape = [integer_in_range("batch", batch, 1, MAX_BATCH),
-             *(integer_in_range("input_shape", n, 1, 2**22) for n in input_shape)]
-    run = subprocess.run(
-        [sys.executable, "-c", _PEAK_MEMORY_SCRIPT, str(onnx_path), json.dumps(shape),
-         str(integer_in_range("threads", threads, 1, MAX_THREADS))],
-        capture_output=True, text=True, timeout=600)
-    if run.returncode != 0:
-        raise RuntimeError(f"peak memory measurement failed (Linux /proc needed): "
-                           f"{run.stderr.strip()[-500:]}")
-    return int(run.stdout.strip())
 
 
 def cpu_features() -> dict[str, bool | str]:

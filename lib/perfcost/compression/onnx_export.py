@@ -1,8 +1,9 @@
-"""Variants any ONNX model can be turned into without training: fp16, int8 dynamic, int8 static.
+"""ONNX export and the variants any ONNX model can be turned into without training.
 
-Each function reads an fp32 ONNX file and writes the variant beside it; none needs the model's
+:func:`export_onnx` writes chapter 4's PyTorch model as ONNX (the torch.export-based exporter).
+The conversions read an fp32 ONNX file and write the variant beside it; none needs the model's
 training code or labelled data, so they apply to a reader's own model as well as to chapter 4's
-MNIST network (:data:`perfcost.variants.ONNX_VARIANTS`).
+MNIST network (:data:`perfcost.compression.variants.ONNX_VARIANTS`).
 
 - ``int8_dynamic``: ONNX Runtime's dynamic quantization. Weights become int8 (per tensor) when
   the model is converted; activations are quantized on the fly, on every call, from their
@@ -32,12 +33,17 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import torch
+from torch import nn
 
+from perfcost.compression.pruning import make_pruning_permanent
+from perfcost.compression.training import linears
 from perfcost.validation import ParameterError
 
 __all__ = [
     "ONNX_BUILDERS",
     "convert_fp16",
+    "export_onnx",
     "fp16_compute_share",
     "quantize_int8_dynamic",
     "quantize_int8_static",
@@ -63,6 +69,20 @@ def quiet_converters() -> Iterator[None]:
     finally:
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
+
+
+def export_onnx(model: nn.Module, path: Path) -> Path:
+    """Export ``model`` to ONNX at ``path`` (batch dimension dynamic, weights inside the file)
+    with the torch.export-based exporter; pruning masks are folded into the weights first."""
+    path = Path(path)
+    make_pruning_permanent(model).eval()
+    example = torch.zeros(1, linears(model)[0].in_features)
+    with quiet_converters():
+        torch.onnx.export(model, (example,), str(path), input_names=["x"],
+                          output_names=["logits"],
+                          dynamic_shapes=({0: torch.export.Dim("batch")},), dynamo=True,
+                          external_data=False)
+    return path
 
 
 def _prepared(onnx_path: Path, folder: Path) -> Path:

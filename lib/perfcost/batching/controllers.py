@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from perfcost.batching import (
+from perfcost.batching.policy import (
     MAX_BATCH_SIZE,
-    MAX_SERVICE_MS,
     MAX_SLO_MS,
     MAX_WAIT_MS,
-    LinearServiceTime,
     Measurement,
+    _slo,
 )
+from perfcost.batching.service import MAX_SERVICE_MS, LinearServiceTime
 from perfcost.validation import (
     ParameterError,
     at_least,
@@ -43,10 +43,6 @@ MAX_MIN_SAMPLES = 1_000_000  # more completions than a 1 s interval at 10^6 rps:
 MAX_GAIN = 100.0  # a gain of 100 already moves by 100x the error per interval
 MAX_WINDOW_S = 86_400.0  # a day of history: longer is no longer a feedback window
 MAX_RATIO = 1000.0  # spike thresholds and growth steps: 1000x per interval
-
-
-def _slo(value) -> float:
-    return positive("slo_p95_ms", value, maximum=MAX_SLO_MS)
 
 
 def _batch_limit(value) -> int:
@@ -68,6 +64,18 @@ def _wait_limit(value, slo_p95_ms: float, default_share: float) -> float:
         raise ParameterError("max_wait_limit_ms", f"< slo_p95_ms = {slo_p95_ms:g} "
                              "(a window as long as the SLO spends it all waiting)", value)
     return value
+
+
+def _windowed_p95(latencies: deque, t_s: float, window_s: float,
+                  min_samples: int) -> float | None:
+    """The p95 of the latencies (``(t_s, array)`` pairs) completed within ``window_s`` of
+    ``t_s``, dropping older ones from the deque; None on fewer than ``min_samples``."""
+    while latencies and latencies[0][0] <= t_s - window_s:
+        latencies.popleft()
+    samples = [lat for _, lat in latencies]
+    if sum(s.size for s in samples) < min_samples:
+        return None
+    return float(np.quantile(np.concatenate(samples), 0.95))
 
 
 def _check_aimd_settings(policy) -> None:
@@ -313,14 +321,35 @@ class SLOBatchingController:
         self.last_decision = {}
         return self._wait_ms, self._batch
 
-    def _windowed_p95(self, t_s: float) -> float | None:
-        while self._latencies and self._latencies[0][0] <= t_s - self.latency_window_s:
-            self._latencies.popleft()
-        samples = [lat for _, lat in self._latencies]
-        count = sum(s.size for s in samples)
-        if count < self.min_samples:
-            return None
-        return float(np.quantile(np.concatenate(samples), 0.95))
+    def _estimate(self, m: Measurement) -> tuple[float | None, bool]:
+        """Measure and estimate: record the interval; return the windowed p95 (None on too
+        few samples) and whether the controller is in panic mode."""
+        self._latencies.append((m.t_s, m.latencies_ms))
+        self._fit.add(m.batch_sizes, m.batch_service_ms)
+        p95_ms = _windowed_p95(self._latencies, m.t_s, self.latency_window_s,
+                               self.min_samples)
+        previous_long = self._update_long_rate(m.arrival_rps, m.interval_s)
+        spike = m.arrival_rps > self.panic_ratio * max(previous_long, 1e-9)
+        if spike and m.arrivals >= self.min_samples:
+            self._panic_until = m.t_s + self.panic_hold_s
+        return p95_ms, m.t_s < self._panic_until
+
+    def _update_long_rate(self, short_rps: float, interval_s: float) -> float:
+        """Move the long-window rate (an exponential average over ``long_window_s``) towards
+        the interval's; return its previous value (the interval's own on a cold start)."""
+        alpha = min(1.0, interval_s / self.long_window_s)
+        previous = self._long_rps if self._long_rps is not None else short_rps
+        self._long_rps = previous + alpha * (short_rps - previous)
+        if self._long_rps == 0:  # nothing has arrived yet: a cold start, not a rate of zero
+            self._long_rps = None
+        return previous
+
+    def _planning_rate(self, m: Measurement, panic: bool) -> float:
+        """The rate to plan for: the interval's (in panic) or the higher of it and the long
+        one, plus the backlog drained over one interval."""
+        backlog_rps = m.queue_len / m.interval_s
+        short_rps = m.arrival_rps
+        return (short_rps if panic else max(short_rps, self._long_rps or 0.0)) + backlog_rps
 
     # --- the model ------------------------------------------------------------------------------
 
@@ -335,91 +364,92 @@ class SLOBatchingController:
             queueing_ms = np.where(rho < 1, rho / (1 - rho) * (1 / sizes) / 2 * service_ms, np.inf)
         return fill_ms + service_ms + queueing_ms, rho
 
-    # --- the loop -------------------------------------------------------------------------------
-
-    def update(self, m: Measurement) -> tuple[float, int]:
-        """Measure, estimate, decide, apply; see the class docstring."""
-        # Measure and estimate.
-        self._latencies.append((m.t_s, m.latencies_ms))
-        self._fit.add(m.batch_sizes, m.batch_service_ms)
-        p95_ms = self._windowed_p95(m.t_s)
-        short_rps = m.arrival_rps
-        alpha = min(1.0, m.interval_s / self.long_window_s)
-        previous_long = self._long_rps if self._long_rps is not None else short_rps
-        self._long_rps = previous_long + alpha * (short_rps - previous_long)
-        if self._long_rps == 0:  # nothing has arrived yet: a cold start, not a rate of zero
-            self._long_rps = None
-        spike = short_rps > self.panic_ratio * max(previous_long, 1e-9)
-        if spike and m.arrivals >= self.min_samples:
-            self._panic_until = m.t_s + self.panic_hold_s
-        panic = m.t_s < self._panic_until
-        model = self._fit.model()
-        decision = {"mode": "normal", "scale_out": False, "predicted_p95_ms": math.nan,
-                    "bias_ms": self._bias_ms, "long_rps": self._long_rps or 0.0}
-        if model is None:  # safety: not identified yet
-            decision["mode"] = "fallback"
-            self.last_decision = decision
-            self._wait_ms, self._batch = self.fallback
-            return self.fallback
-
-        # Feed-forward: the rate to plan for, with the backlog drained over one interval.
-        backlog_rps = m.queue_len / m.interval_s
-        rate = (short_rps if panic else max(short_rps, self._long_rps or 0.0)) + backlog_rps
-        sizes = np.arange(1, self.max_batch_limit + 1, dtype=float)
-        predicted, rho = self._predict_ms(model, rate, m.instances, sizes)
-        corrected = predicted + self._bias_ms
-        target = self.target_fraction * self.slo_p95_ms
-        fits = np.flatnonzero(corrected <= target)
-        overloaded = not np.any(rho < 1)
+    def _wanted(self, predicted: np.ndarray, corrected: np.ndarray, rho: np.ndarray,
+                sizes: np.ndarray) -> tuple[int, bool]:
+        """The batch size to aim for, and whether to ask for more instances: the largest whose
+        corrected prediction meets the target; in overload the largest there is (the most
+        throughput an instance has); else the stable batch with the lowest prediction, asking
+        for more when even it misses the SLO."""
+        fits = np.flatnonzero(corrected <= self.target_fraction * self.slo_p95_ms)
         if fits.size:
-            want = int(sizes[fits[-1]])
-        elif overloaded:
-            want = self.max_batch_limit  # the most throughput an instance has
-            decision["scale_out"] = True
-        else:  # feasible only above target: the stable batch with the lowest prediction
-            stable = np.flatnonzero(rho < 1)
-            want = int(sizes[stable[np.argmin(predicted[stable])]])
-            decision["scale_out"] = bool(predicted[stable].min() + self._bias_ms
-                                         > self.slo_p95_ms)
-        decision["mode"] = "overload" if overloaded else ("panic" if panic else "normal")
+            return int(sizes[fits[-1]]), False
+        if not np.any(rho < 1):
+            return self.max_batch_limit, True
+        stable = np.flatnonzero(rho < 1)
+        want = int(sizes[stable[np.argmin(predicted[stable])]])
+        return want, bool(predicted[stable].min() + self._bias_ms > self.slo_p95_ms)
 
-        # Feedback on the p95 error, with anti-windup.
-        current_prediction = float(self._predict_ms(model, rate, m.instances,
+    def _feedback(self, model: LinearServiceTime, rate: float, instances: int,
+                  p95_ms: float | None, saturated: bool) -> None:
+        """Integrate the p95 error of the batch in force into the bias, with anti-windup: a
+        clamp to ±SLO/2, and no change while saturated."""
+        current_prediction = float(self._predict_ms(model, rate, instances,
                                                     np.array([float(self._batch)]))[0][0])
-        saturated = overloaded or panic or self._batch in (1, self.max_batch_limit)
         if p95_ms is not None and math.isfinite(current_prediction) and not saturated:
             error = p95_ms - current_prediction - self._bias_ms
             limit = self.slo_p95_ms / 2
             self._bias_ms = min(limit, max(-limit, self._bias_ms + self.integral_gain * error))
 
-        # Safety: too few samples and no spike: hold.
-        if p95_ms is None and not (panic or overloaded):
-            decision["mode"] = "hold"
-            self.last_decision = decision
-            return self._wait_ms, self._batch
-
-        # Stability: hysteresis, deadband and rate limits.
+    def _limited_batch(self, want: int, p95_ms: float | None, urgent: bool) -> int:
+        """The step towards ``want`` that hysteresis, the deadband and the rate limits allow;
+        ``urgent`` (overload or panic) lets batches grow at any p95 and never shrink."""
         batch = self._batch
         if want > batch and (p95_ms is None or p95_ms < self.grow_below * self.slo_p95_ms
-                             or overloaded or panic):
+                             or urgent):
             batch = min(want, math.floor(batch * self.max_step_up))
-        elif want < batch and not (panic or overloaded):  # never shrink under overload
+        elif want < batch and not urgent:  # never shrink under overload
             batch = max(want, math.ceil(batch * self.max_step_down))
         if abs(batch - self._batch) < self.deadband * self._batch:
             batch = self._batch
-        batch = min(self.max_batch_limit, max(1, batch))
-        fill_ms = (batch - 1) / max(rate, 1e-9) * 1000.0
-        wait = min(self.max_wait_limit_ms, fill_ms)
-        if overloaded or panic:
+        return min(self.max_batch_limit, max(1, batch))
+
+    def _limited_wait(self, batch: int, rate: float, urgent: bool) -> float:
+        """The time to fill ``batch`` at ``rate``, within the wait limit, the step limit and the
+        deadband; ``urgent`` (overload or panic) never waits longer than now."""
+        wait = min(self.max_wait_limit_ms, (batch - 1) / max(rate, 1e-9) * 1000.0)
+        if urgent:
             wait = min(wait, self._wait_ms)  # a backlog fills batches; never wait longer then
         step = self.max_wait_step_ms
         wait = min(self._wait_ms + step, max(self._wait_ms - step, wait))
         if abs(wait - self._wait_ms) < self.deadband * max(self._wait_ms, 1.0):
             wait = self._wait_ms
+        return wait
+
+    def _apply(self, decision: dict, wait: float, batch: int) -> tuple[float, int]:
         self._wait_ms, self._batch = wait, batch
-        decision.update(predicted_p95_ms=float(corrected[batch - 1]), bias_ms=self._bias_ms)
         self.last_decision = decision
         return wait, batch
+
+    # --- the loop -------------------------------------------------------------------------------
+
+    def update(self, m: Measurement) -> tuple[float, int]:
+        """Measure, estimate, decide, apply; see the class docstring."""
+        p95_ms, panic = self._estimate(m)
+        model = self._fit.model()
+        decision = {"mode": "normal", "scale_out": False, "predicted_p95_ms": math.nan,
+                    "bias_ms": self._bias_ms, "long_rps": self._long_rps or 0.0}
+        if model is None:  # safety: not identified yet
+            decision["mode"] = "fallback"
+            return self._apply(decision, *self.fallback)
+        # Feed-forward: the largest batch predicted to meet the target at the planning rate.
+        rate = self._planning_rate(m, panic)
+        sizes = np.arange(1, self.max_batch_limit + 1, dtype=float)
+        predicted, rho = self._predict_ms(model, rate, m.instances, sizes)
+        corrected = predicted + self._bias_ms
+        want, decision["scale_out"] = self._wanted(predicted, corrected, rho, sizes)
+        overloaded = not np.any(rho < 1)
+        decision["mode"] = "overload" if overloaded else ("panic" if panic else "normal")
+        urgent = overloaded or panic
+        self._feedback(model, rate, m.instances, p95_ms,
+                       saturated=urgent or self._batch in (1, self.max_batch_limit))
+        if p95_ms is None and not urgent:  # safety: too few samples and no spike: hold
+            decision["mode"] = "hold"
+            return self._apply(decision, self._wait_ms, self._batch)
+        # Stability: hysteresis, deadband and rate limits.
+        batch = self._limited_batch(want, p95_ms, urgent)
+        wait = self._limited_wait(batch, rate, urgent)
+        decision.update(predicted_p95_ms=float(corrected[batch - 1]), bias_ms=self._bias_ms)
+        return self._apply(decision, wait, batch)
 
 
 @dataclass
@@ -690,32 +720,23 @@ class EnvelopeBatchingController:
         wait = min(float(waits[i]), self._wait_ms + self.max_wait_step * self.slo_p95_ms)
         return wait, int(sizes[j]), True
 
-    def update(self, m: Measurement) -> tuple[float, int]:
-        """Measure, estimate, decide, apply; see the class docstring."""
-        self._latencies.append((m.t_s, m.latencies_ms))
-        while self._latencies and self._latencies[0][0] <= m.t_s - self.latency_window_s:
-            self._latencies.popleft()
-        self._fit.add(m.batch_sizes, m.batch_service_ms)
-        typical, envelope = self._rates_now(m)
-        count = sum(lat.size for _, lat in self._latencies)
-        p95_ms = (float(np.quantile(np.concatenate([lat for _, lat in self._latencies]), 0.95))
-                  if count >= self.min_samples else None)
-        model = self._fit.model()
-        decision = {"mode": "fallback", "scale_out": False, "bias_ms": self._bias_ms,
-                    "envelope_rps": envelope, "shed": 0}
-        if model is None:  # the fallback; full batches of one size cannot identify the line,
-            wait, size = self.fallback  # so then try half that size
-            if self._fit.count and self._fit.largest == size:
-                size = max(1, size // 2) if size > 1 else min(2, self.max_batch_limit)
-            self.last_decision = decision
-            self._wait_ms, self._batch = wait, size
-            return wait, size
-        current = (m.arrivals + m.queue_len) / m.interval_s
-        wait, batch, safe = self._plan(model, typical, envelope, current, m.instances)
-        # Feedback: the bias follows the model's error (measured minus predicted p95 of the
-        # configuration in force), fast when the model was optimistic, slowly when it was
-        # pessimistic; not in overload (load, not a model error). It tracks an error, so it
-        # cannot wind up, and it sits at a clamp only while the error does.
+    def _fallback(self, decision: dict) -> tuple[float, int]:
+        """The fallback configuration; full batches of one size cannot identify the line, so
+        then half that size (or 2 after batches of 1)."""
+        wait, size = self.fallback
+        if self._fit.count and self._fit.largest == size:
+            size = max(1, size // 2) if size > 1 else min(2, self.max_batch_limit)
+        self.last_decision = decision
+        self._wait_ms, self._batch = wait, size
+        return wait, size
+
+    def _feedback(self, model: LinearServiceTime, m: Measurement, p95_ms: float | None,
+                  safe: bool) -> None:
+        """Move the bias after the model's error (measured minus predicted p95 of the
+        configuration in force), fast when the model was optimistic, slowly when it was
+        pessimistic; not in overload (load, not a model error), where it relaxes towards zero.
+        It tracks an error, so it cannot wind up, and it sits at a clamp only while the error
+        does."""
         decay = 1.0 - math.exp(-m.interval_s / self.bias_decay_s)
         if p95_ms is not None and safe:
             predicted = float(self._predict_ms(model, m.max_wait_ms, float(m.max_batch_size),
@@ -729,6 +750,22 @@ class EnvelopeBatchingController:
         ceiling = self.target_fraction * self.slo_p95_ms - float(model.batch_ms(1))
         self._bias_ms = min(max(self._bias_ms, -self.slo_p95_ms / 4),
                             max(-self.slo_p95_ms / 4, min(self.slo_p95_ms / 2, ceiling)))
+
+    def update(self, m: Measurement) -> tuple[float, int]:
+        """Measure, estimate, decide, apply; see the class docstring."""
+        self._latencies.append((m.t_s, m.latencies_ms))
+        p95_ms = _windowed_p95(self._latencies, m.t_s, self.latency_window_s,
+                               self.min_samples)
+        self._fit.add(m.batch_sizes, m.batch_service_ms)
+        typical, envelope = self._rates_now(m)
+        model = self._fit.model()
+        decision = {"mode": "fallback", "scale_out": False, "bias_ms": self._bias_ms,
+                    "envelope_rps": envelope, "shed": 0}
+        if model is None:
+            return self._fallback(decision)
+        current = (m.arrivals + m.queue_len) / m.interval_s
+        wait, batch, safe = self._plan(model, typical, envelope, current, m.instances)
+        self._feedback(model, m, p95_ms, safe)
         decision.update(mode="normal" if safe else "overload", scale_out=not safe,
                         bias_ms=self._bias_ms)
         if self.shed_queue_over is not None:

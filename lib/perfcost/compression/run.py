@@ -1,10 +1,10 @@
 """Chapter 4's measurement in one call: the MNIST model's variants, or a reader's own model's.
 
 With ``model_path`` empty, the chapter's MNIST network is trained and every requested variant
-built and measured (:func:`perfcost.compression.compress_and_measure`). With a path, the
-reader's ONNX model is converted into the requested variants that need no training
-(:data:`perfcost.variants.ONNX_VARIANTS`) and measured on random inputs
-(:func:`perfcost.compression.measure_onnx_model`); the rest are listed as skipped.
+built and measured (:func:`perfcost.compression.pipeline.compress_and_measure`). With a path,
+the reader's ONNX model is converted into the requested variants that need no training
+(:data:`perfcost.compression.variants.ONNX_VARIANTS`) and measured on random inputs
+(:func:`perfcost.compression.pipeline.measure_onnx_model`); the rest are listed as skipped.
 
 Used by chapter 4 (compression).
 """
@@ -15,17 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from perfcost.compression import (
-    CompressionSettings,
-    compress_and_measure,
-    load_mnist_subset,
-    measure_onnx_model,
-)
-from perfcost.onnx_timing import TimingPlan
-from perfcost.onnx_variants import fp16_compute_share
+from perfcost.compression.data import load_mnist_subset
+from perfcost.compression.measurement import VariantMeasurement, Workload, paired_between
+from perfcost.compression.onnx_export import fp16_compute_share
+from perfcost.compression.pipeline import compress_and_measure, measure_onnx_model
+from perfcost.compression.settings import CompressionSettings
+from perfcost.compression.timing import TimingPlan
+from perfcost.compression.variants import TRAINED_VARIANTS
 from perfcost.significance import PairedAccuracy
-from perfcost.variant_measurement import VariantMeasurement, Workload, paired_between
-from perfcost.variants import TRAINED_VARIANTS
 
 __all__ = ["ChapterRun", "run_variants", "skipped"]
 

@@ -5,10 +5,10 @@ noise, so that only a measurable difference is reported (and priced) as one.
   difference gets McNemar's test and an Agresti-Min interval
   (:func:`perfcost.significance.paired_accuracy`). Without labels (a reader's own model and
   random inputs), "accuracy" is top-1 agreement with the baseline's own predictions.
-- **Speed** is timed by :func:`perfcost.onnx_timing.time_models` (sessions as replicates,
+- **Speed** is timed by :func:`perfcost.compression.timing.time_models` (sessions as replicates,
   interleaved trials) and compared by ratios of the sessions' medians with t-intervals.
 - **Size** is the ONNX file, and the same file after gzip; **memory** is the peak resident
-  memory a fresh process adds (:func:`perfcost.onnx_timing.peak_memory_bytes`).
+  memory a fresh process adds (:func:`perfcost.compression.peak_memory.peak_memory_bytes`).
 
 Used by chapter 4 (compression).
 """
@@ -24,13 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from perfcost.onnx_timing import (
-    TimingPlan,
-    compare_to_baseline,
-    peak_memory_bytes,
-    predict,
-    time_models,
-)
+from perfcost.compression.peak_memory import peak_memory_bytes
+from perfcost.compression.timing import TimingPlan, compare_to_baseline, predict, time_models
 from perfcost.significance import (
     PairedAccuracy,
     Ratio,

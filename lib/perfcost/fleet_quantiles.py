@@ -1,0 +1,199 @@
+"""The response-time quantile of a fleet of one instance type, and how hot a fleet may run.
+
+A fleet of n instances of k slots each (:func:`perfcost.instance_types.slots_per_instance`) is n
+queues of k slots behind a load balancer; its response-time quantile comes from a latency model,
+:class:`perfcost.fleet_latency.FleetLatency` (:data:`~perfcost.fleet_latency.FLEET` by default:
+least outstanding requests, gamma service). :data:`~perfcost.fleet_latency.MMC`, one shared
+M/M/(n·k) queue with exponential service, is evaluated by its exact formula
+(:class:`perfcost.queueing.MMc`): the lower bound earlier editions used, kept for comparison.
+
+:func:`quantile_curves` draws the quantile against utilisation for several fleet sizes, and
+:func:`max_utilization_for_quantile` finds the highest utilisation at which a fleet still meets
+an SLO: whether big fleets run hotter depends on the balancer pooling them.
+
+Used by chapter 1 (capacity sizing) and :mod:`perfcost.capacity`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable
+
+import pandas as pd
+
+from perfcost.fleet_latency import FLEET, MMC, FleetLatency
+from perfcost.instance_types import (
+    MAX_CURVE_POINTS,
+    MAX_LATENCY_MS,
+    MAX_SLOTS,
+    InstanceType,
+    _check_fleet,
+    _count,
+    _instance,
+    _latency,
+    _model,
+    _points,
+    _quantile,
+    _rate,
+    slots_per_instance,
+)
+from perfcost.queueing import MAX_SERVERS, MMc, UnstableQueueError
+from perfcost.validation import ParameterError, fraction, in_range, integer_in_range
+
+__all__ = [
+    "fleet_queue",
+    "fleet_response_quantile_ms",
+    "max_utilization_for_quantile",
+    "quantile_curves",
+]
+
+BISECTION_STEPS = 60  # halves (0, 1) to below 10^-18: a float's resolution near any ρ
+
+
+def fleet_queue(instance: InstanceType, count: int, request_rate_rps: float) -> MMc:
+    """Return the M/M/(count·k) queue that models ``count`` instances at ``request_rate_rps``.
+
+    ``count`` in [1, 10^6]; the rate must be below the fleet's capacity, count × throughput.
+    """
+    instance = _instance(instance)
+    count = _count(count)
+    request_rate_rps = _rate(request_rate_rps)
+    _check_fleet(instance, count)
+    capacity_rps = count * instance.throughput_rps
+    if request_rate_rps >= capacity_rps:
+        raise UnstableQueueError(
+            "request_rate_rps", f"< count × throughput_rps = {capacity_rps:g} (at or above "
+            "the fleet's capacity the queue is unstable)", request_rate_rps)
+    slots = slots_per_instance(instance)
+    return MMc(request_rate_rps, instance.throughput_rps / slots, count * slots)
+
+
+def fleet_response_quantile_ms(
+    instance: InstanceType, count: int, request_rate_rps: float, quantile: float = 0.95,
+    *, model: FleetLatency = FLEET,
+) -> float:
+    """Return the fleet's response-time quantile in milliseconds in ``model``.
+
+    The default, :data:`~perfcost.fleet_latency.FLEET`, is per-instance queues behind a
+    least-outstanding-requests balancer; :data:`~perfcost.fleet_latency.MMC` is the M/M/c model
+    (one shared queue, exponential service).
+    """
+    quantile = _quantile(quantile)
+    model = _model(model)
+    queue = fleet_queue(instance, count, request_rate_rps)
+    return 1000.0 * _quantile_s(model, count, queue.service_rate, queue.arrival_rate, quantile,
+                                slots_per_instance(instance))
+
+
+def _quantile_s(model: FleetLatency, instances: int, slot_rate: float, arrival_rate: float,
+                quantile: float, slots: int = 1) -> float:
+    """The quantile in seconds; the M/M/c case by its exact formula (queueing.MMc)."""
+    if model == MMC:
+        return MMc(arrival_rate, slot_rate, instances * slots).response_quantile(quantile)
+    return model.response_quantile_s(instances, slots, slot_rate, arrival_rate, quantile)
+
+
+def _slot_rate(service_ms: object) -> float:
+    """A slot's service rate (per second) from its mean service time, in [10^-6, 60,000] ms."""
+    return 1000.0 / in_range("service_ms", service_ms, 1e-6, MAX_LATENCY_MS)
+
+
+def _slots(value: object) -> int:
+    return integer_in_range("slots", value, 1, MAX_SLOTS)
+
+
+def _instances(name: str, value: object, slots: int) -> int:
+    """Instances of ``slots`` slots each: at most ``queueing.MAX_SERVERS`` slots in all."""
+    return integer_in_range(name, value, 1, MAX_SERVERS // slots)
+
+
+def _curve_axes(fleet_sizes: Iterable[int], utilizations: Iterable[float],
+                slots: int) -> tuple[list[int], list[float]]:
+    """The checked fleet sizes and utilisations of :func:`quantile_curves`."""
+    fleet_sizes = [_instances("fleet_sizes", n, slots)
+                   for n in _points("fleet_sizes", fleet_sizes)]
+    utilizations = [fraction("utilizations", rho, low_open=True, high_open=True)
+                    for rho in _points("utilizations", utilizations)]
+    if len(fleet_sizes) * len(utilizations) > MAX_CURVE_POINTS:
+        raise ParameterError("fleet_sizes × utilizations", f"at most {MAX_CURVE_POINTS:,} "
+                             "points", len(fleet_sizes) * len(utilizations))
+    return fleet_sizes, utilizations
+
+
+def quantile_curves(
+    service_ms: float,
+    fleet_sizes: Iterable[int],
+    utilizations: Iterable[float],
+    quantile: float = 0.95,
+    *,
+    model: FleetLatency = FLEET,
+    slots: int = 1,
+) -> pd.DataFrame:
+    """Return the response-time quantile in ``model`` against utilisation for each fleet size.
+
+    Each instance has ``slots`` slots (1 to 10^4), each with mean service time ``service_ms``
+    in [10^-6, 60,000];
+    fleet sizes are whole numbers in [1, 10^9], utilisations in (0, 1), and the table holds at
+    most ``MAX_CURVE_POINTS`` rows. Columns: ``fleet`` (a label), ``servers``, ``utilization``,
+    ``p95_ms`` (the ``quantile`` response time).
+    """
+    service_rate = _slot_rate(service_ms)
+    quantile = _quantile(quantile)
+    model = _model(model)
+    slots = _slots(slots)
+    fleet_sizes, utilizations = _curve_axes(fleet_sizes, utilizations, slots)
+    rows = []
+    for servers, rho in itertools.product(fleet_sizes, utilizations):
+        capacity = servers * slots * service_rate
+        # ρ within an ulp of 1 can round cμρ up to cμ: keep the arrival rate just below it.
+        arrival_rate = min(rho * capacity, math.nextafter(capacity, 0.0))
+        rows.append({
+            "fleet": f"{servers} instance{'s' if servers > 1 else ''}",
+            "servers": servers,
+            "utilization": rho,
+            "p95_ms": 1000.0 * _quantile_s(model, servers, service_rate, arrival_rate,
+                                           quantile, slots),
+        })
+    return pd.DataFrame(rows)
+
+
+def max_utilization_for_quantile(
+    service_ms: float, servers: int, latency_slo_ms: float, quantile: float = 0.95,
+    *, model: FleetLatency = FLEET, slots: int = 1,
+) -> float:
+    """Return the highest utilisation at which ``servers`` instances still meet the SLO.
+
+    Each instance has ``slots`` slots (1 to 10^4), each with mean service time ``service_ms`` in
+    [10^-6, 60,000], and latency is modelled by ``model`` (:data:`FLEET` by default);
+    ``servers`` (instances) × slots at most 10^9. Found by bisection on ρ in (0, 1) (60 steps),
+    since the response-time quantile rises with ρ. Returns 0.0 if even an idle fleet misses the
+    SLO.
+    """
+    service_rate = _slot_rate(service_ms)
+    slots = _slots(slots)
+    servers = _instances("servers", servers, slots)
+    latency_slo_ms = _latency("latency_slo_ms", latency_slo_ms)
+    quantile = _quantile(quantile)
+    model = _model(model)
+    capacity = servers * slots * service_rate
+
+    def meets(rho: float) -> bool:
+        quantile_ms = 1000.0 * _quantile_s(model, servers, service_rate, rho * capacity,
+                                           quantile, slots)
+        return quantile_ms <= latency_slo_ms
+
+    return _highest_meeting(meets, 1e-9, 1.0 - 1e-9)
+
+
+def _highest_meeting(meets, low: float, high: float) -> float:
+    """The highest ρ in [low, high] with meets(ρ), for meets true below some ρ and false above
+    it; 0.0 if not even ``low`` meets it. Bisection, :data:`BISECTION_STEPS` steps."""
+    if not meets(low):
+        return 0.0
+    if meets(high):
+        return high
+    for _ in range(BISECTION_STEPS):
+        middle = (low + high) / 2
+        low, high = (middle, high) if meets(middle) else (low, middle)
+    return low

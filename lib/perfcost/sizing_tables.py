@@ -1,0 +1,109 @@
+"""Tables of sizings: every option sized at one rate, and every option's cost across rates.
+
+Each table is built by a sizer from :mod:`perfcost.capacity` (``UtilizationRule(0.7)``,
+``QuantileRule(0.99, model)``, ``SLORule(0.7, model)``), called as ``size(option,
+request_rate_rps, latency_slo_ms)``, so a table cannot drop one of the sizer's settings.
+:func:`cheapest_above_rps` reads from the cost curves the rate above which an option is always
+the cheapest.
+
+Used by chapter 1 (capacity sizing).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import pandas as pd
+
+from perfcost.capacity import (
+    InfeasibleError,
+    InstanceType,
+    Sizer,
+    UtilizationRule,
+    _options,
+    _sizer,
+)
+from perfcost.instance_types import MAX_CURVE_POINTS, _points, _rate
+from perfcost.validation import ParameterError
+
+__all__ = ["MAX_CURVE_SIZINGS", "cheapest_above_rps", "cost_curves", "sizing_table"]
+
+MAX_CURVE_SIZINGS = 20_000  # options x rates in one cost curve: a few seconds of sizing
+SIZING_COLUMNS = ("count", "hourly_usd", "monthly_usd", "utilization", "p95_ms")
+RULE_OF_THUMB = UtilizationRule()  # the tables' default sizer: the 70% rule
+
+
+def _row(option: InstanceType, request_rate_rps: float, latency_slo_ms: float,
+         size: Sizer) -> dict:
+    """One option sized: its fleet's figures, or ``feasible`` False and the ``reason``."""
+    try:
+        fleet = size(option, request_rate_rps, latency_slo_ms)
+    except InfeasibleError as infeasible:
+        return {"instance": option.name, "feasible": False, "reason": str(infeasible)}
+    return {"instance": option.name, "feasible": True,
+            **{column: getattr(fleet, column) for column in SIZING_COLUMNS}, "reason": ""}
+
+
+def sizing_table(
+    options: Iterable[InstanceType],
+    request_rate_rps: float,
+    latency_slo_ms: float,
+    size: Sizer = RULE_OF_THUMB,
+) -> pd.DataFrame:
+    """Size every option with the sizer ``size`` and return one row per option, cheapest first.
+
+    ``size`` is called as ``size(option, request_rate_rps, latency_slo_ms)`` and carries its own
+    settings (``UtilizationRule(0.5)``, ``QuantileRule(0.99, model)``). Infeasible options stay
+    in the table with ``feasible`` False and the ``reason``.
+    """
+    size = _sizer(size)
+    table = pd.DataFrame([_row(option, request_rate_rps, latency_slo_ms, size)
+                          for option in _options(options)])
+    for column in SIZING_COLUMNS:
+        if column not in table:  # no option is feasible
+            table[column] = math.nan
+    return table.sort_values(["feasible", "hourly_usd"], ascending=[False, True], kind="stable")
+
+
+def cost_curves(
+    options: Iterable[InstanceType],
+    request_rates_rps: Iterable[float],
+    latency_slo_ms: float,
+    size: Sizer = RULE_OF_THUMB,
+) -> pd.DataFrame:
+    """Return each feasible option's fleet cost at each request rate (long format), sized by
+    the sizer ``size`` (see :func:`sizing_table`).
+
+    Columns: ``request_rate_rps``, ``instance``, ``count``, ``monthly_usd``, ``cheapest`` (True on
+    the row of the cheapest option at that rate). At most ``MAX_CURVE_POINTS`` rates.
+    """
+    options = _options(options)
+    rates = [_rate(rate, "request_rates_rps") for rate in
+             _points("request_rates_rps", request_rates_rps, MAX_CURVE_POINTS)]
+    tables = []
+    if len(options) * len(rates) > MAX_CURVE_SIZINGS:
+        raise ParameterError("len(options) * len(request_rates_rps)",
+                             f"at most {MAX_CURVE_SIZINGS:,} sizings", len(options) * len(rates))
+    for rate in rates:
+        table = sizing_table(options, rate, latency_slo_ms, size)
+        table = table[table["feasible"]].assign(request_rate_rps=float(rate))
+        table["cheapest"] = table["hourly_usd"] == table["hourly_usd"].min()
+        tables.append(table[["request_rate_rps", "instance", "count", "monthly_usd", "cheapest"]])
+    return pd.concat(tables, ignore_index=True)
+
+
+def cheapest_above_rps(curves: pd.DataFrame, instance_name: str) -> float:
+    """Return the highest request rate in ``curves`` at which ``instance_name`` is *not* the
+    cheapest: above it, it is the cheapest at every rate the curves hold (0 if it always is)."""
+    columns = {"instance", "cheapest", "request_rate_rps"}
+    if not isinstance(curves, pd.DataFrame) or not columns <= set(curves.columns):
+        raise ParameterError("curves", "a table from cost_curves", type(curves).__name__)
+    if not isinstance(instance_name, str):
+        raise ParameterError("instance_name", "an instance name (text)", instance_name)
+    mine = curves[curves["instance"] == instance_name]
+    if mine.empty:
+        raise ParameterError("instance_name", f"one of {sorted(set(curves['instance']))}",
+                             instance_name)
+    losing = mine.loc[~mine["cheapest"], "request_rate_rps"]
+    return float(losing.max()) if len(losing) else 0.0
