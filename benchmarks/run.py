@@ -163,7 +163,7 @@ def _batching_case(slo_p95_ms: float, instances: int, real) -> tuple:
     instance. Returns the evaluation table and the per-trace verdicts."""
     from perfcost import batching
     from perfcost.parallel import default_workers
-    from perfcost.traffic import replay_trace
+    from perfcost.replay import replay_trace
 
     n = instances
     factories = batching.synthetic_traces(
@@ -183,7 +183,7 @@ def _batching_case(slo_p95_ms: float, instances: int, real) -> tuple:
 def bench_batching_target() -> None:
     """Issue 10's target for the controller: every trace (the real one when the shared trace
     is here), SLO 25 and 50 ms, 1 to 4 instances; every policy on the real trace."""
-    from perfcost.traffic import load_trace
+    from perfcost.trace_files import load_trace
 
     real = load_trace(REAL_TRACE) if REAL_TRACE.exists() else None
     if real is None:
@@ -269,7 +269,8 @@ def bench_chapters() -> None:
 
 def _bad_command_lines() -> list[list[str]]:
     """One command line per (chapter, numeric parameter, bad value): NaN, inf, huge, text."""
-    from perfcost.book.inputs import CHAPTER_INPUTS, Number, WholeNumber
+    from perfcost.book.inputs import CHAPTER_INPUTS
+    from perfcost.book.parameter_types import Number, WholeNumber
 
     return [["rerun", chapter, "-p", name, value]
             for chapter, inputs in CHAPTER_INPUTS.items()

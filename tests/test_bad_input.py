@@ -21,7 +21,8 @@ import pytest
 
 from perfcost.book.chapters import chapter_parameters, find_chapters
 from perfcost.book.cli import EXIT_BAD_INPUT, main
-from perfcost.book.inputs import CHAPTER_INPUTS, Names, Number, Pair, Shape, Text, WholeNumber
+from perfcost.book.inputs import CHAPTER_INPUTS
+from perfcost.book.parameter_types import Names, Number, Pair, Shape, Text, WholeNumber
 
 BOOK = Path(__file__).resolve().parents[1]
 CHAPTERS = find_chapters(BOOK)
@@ -442,7 +443,7 @@ def test_an_empty_notebook_is_named_not_a_traceback(tmp_path, capsys):
 
 
 def test_a_tight_slo_keeps_the_controllers_fallback_inside_its_wait_limit():
-    from perfcost.batching.controllers import SLOBatchingController
+    from perfcost.batching.slo_controller import SLOBatchingController
 
     controller = SLOBatchingController(3.0)
     assert controller.fallback[0] <= controller.max_wait_limit_ms == pytest.approx(1.8)

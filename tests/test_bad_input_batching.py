@@ -24,11 +24,9 @@ from perfcost.batching import (
     verdict,
     window_p95_ms,
 )
-from perfcost.batching.controllers import (
-    AIMDBatching,
-    NaiveProportionalBatching,
-    SLOBatchingController,
-)
+from perfcost.batching.aimd import AIMDBatching
+from perfcost.batching.naive_proportional import NaiveProportionalBatching
+from perfcost.batching.slo_controller import SLOBatchingController
 from perfcost.validation import ParameterError
 
 ONE_MS_EACH = LinearServiceTime(base_ms=0.0, per_item_ms=1.0)

@@ -22,13 +22,16 @@ from perfcost import (
     fleet_check,
     fleet_quantiles,
     instance_types,
+    levers,
     queueing,
     savings,
     sizing_tables,
+    volume_tiers,
+    what_if,
 )
 from perfcost.capacity import CapacityQuestion, InfeasibleError, InstanceType
 from perfcost.fleet_latency import FleetLatency, service_cv_from_percentile, wait_model
-from perfcost.pricing import load_catalog
+from perfcost.pricing import Tier, load_catalog
 from perfcost.validation import ParameterError
 
 CATALOG = load_catalog()
@@ -181,17 +184,19 @@ CASES = [
                                              "peak_to_average", "throughput_gain",
                                              "response_compression_ratio"})
       for name in SERVICE}),
-    ("tiered_items", cost.tiered_items,
+    ("tiered_items", volume_tiers.tiered_items,
      dict(quantity_gb=100.0, tiers=CATALOG.internet_egress, component="egress", name="egress"),
      {"quantity_gb": bad_numbers(zero_ok=True),
-      "tiers": [None, (), "tiers", (cost.Tier(10.0, 0.1),), CATALOG.internet_egress[::-1]],
+      "tiers": [None, (), "tiers", (Tier(10.0, 0.1),), CATALOG.internet_egress[::-1]],
       "component": [None, 3], "name": [None]}),
-    ("tiered_cost_usd", cost.tiered_cost_usd,
+    ("tiered_cost_usd", volume_tiers.tiered_cost_usd,
      dict(quantity_gb=100.0, tiers=CATALOG.internet_egress),
      {"quantity_gb": bad_numbers(zero_ok=True)}),
-    ("tier_expression", cost.tier_expression, dict(tiers=CATALOG.internet_egress, variable="gb"),
+    ("tier_expression", volume_tiers.tier_expression,
+     dict(tiers=CATALOG.internet_egress, variable="gb"),
      {"tiers": [None, ()], "variable": [None, ""]}),
-    ("monthly_gb", cost.monthly_gb, dict(rate_rps=1.0, size_kb=1.0, hours_per_month=730.0),
+    ("monthly_gb", volume_tiers.monthly_gb,
+     dict(rate_rps=1.0, size_kb=1.0, hours_per_month=730.0),
      {"rate_rps": bad_numbers(zero_ok=True), "size_kb": bad_numbers(zero_ok=True),
       "hours_per_month": bad_numbers(745)}),
     ("monthly_bill", cost.monthly_bill, dict(service=BASE_SERVICE, catalog=CATALOG),
@@ -200,17 +205,17 @@ CASES = [
     ("diurnal_rates_rps", cost.diurnal_rates_rps, dict(service=BASE_SERVICE),
      {"service": [None]}),
     ("without_levers", cost.without_levers, dict(service=BASE_SERVICE), {"service": [None]}),
-    ("what_if_expressions", cost.what_if_expressions,
+    ("what_if_expressions", what_if.what_if_expressions,
      dict(service=BASE_SERVICE, catalog=CATALOG), {"service": [None], "catalog": [None]}),
-    ("bill_sensitivity", cost.bill_sensitivity,
+    ("bill_sensitivity", what_if.bill_sensitivity,
      dict(service=BASE_SERVICE, catalog=CATALOG, parameter="response_kb", values=[1.0, 2.0]),
      {"service": [None], "catalog": [None],
       "parameter": [None, "colour", "egress_route", "autoscale", ["response_kb"]],
       "values": [None, 5, "12", [], np.arange(10_001)]}),
-    ("standard_levers", savings.standard_levers, LEVERS,
+    ("standard_levers", levers.standard_levers, LEVERS,
      {name: bad_numbers(zero_ok=name not in {"throughput_gain", "response_compression_ratio"})
       for name in LEVERS}),
-    ("Lever", savings.Lever,
+    ("Lever", levers.Lever,
      dict(key="cache", name="cache", changes=(("cache_hit_rate", 0.1),), effort=1, slo_risk=1,
           irreversibility=1),
      {"key": [None, "magic", ["cache"]], "name": [None, ""],
@@ -368,25 +373,25 @@ def test_bills_at_the_range_ends_are_finite_and_never_negative(hours, discount):
     bill = cost.monthly_bill(extreme, CATALOG)
     assert math.isfinite(bill.total_usd) and bill.total_usd >= 0
     assert all(item.quantity >= 0 and math.isfinite(item.monthly_usd) for item in bill.items)
-    plan = savings.plan_savings(extreme, CATALOG, savings.standard_levers(**LEVERS), 0.5)
+    plan = savings.plan_savings(extreme, CATALOG, levers.standard_levers(**LEVERS), 0.5)
     assert math.isfinite(plan.savings_fraction)
 
 
 def test_a_sweep_of_the_largest_size_is_quick():
     start = time.perf_counter()
-    sweep = cost.bill_sensitivity(BASE_SERVICE, CATALOG, "request_rate_rps",
-                                  np.linspace(1.0, 1e6, cost.MAX_SWEEP_VALUES))
-    assert len(sweep) == 4 * cost.MAX_SWEEP_VALUES  # compute, egress, storage, total
+    sweep = what_if.bill_sensitivity(BASE_SERVICE, CATALOG, "request_rate_rps",
+                                     np.linspace(1.0, 1e6, what_if.MAX_SWEEP_VALUES))
+    assert len(sweep) == 4 * what_if.MAX_SWEEP_VALUES  # compute, egress, storage, total
     assert np.isfinite(sweep["monthly_usd"]).all()
     assert time.perf_counter() - start < 10
-    refused(lambda: cost.bill_sensitivity(BASE_SERVICE, CATALOG, "response_kb", [1.0, -1.0]),
+    refused(lambda: what_if.bill_sensitivity(BASE_SERVICE, CATALOG, "response_kb", [1.0, -1.0]),
             pattern=r"^response_kb must be a number in \[0, 1e\+06\]; got -1")
 
 
 def test_levers_check_their_changes_by_the_field_rule():
-    refused(lambda: savings.Lever("cache", "x", (("cache_hit_rate", 1.0),), 1, 1, 1),
+    refused(lambda: levers.Lever("cache", "x", (("cache_hit_rate", 1.0),), 1, 1, 1),
             pattern=r"^cache_hit_rate must be a number in \[0, 1\); got 1\.0$")
-    refused(lambda: savings.Lever("commitment", "x", (("committed", "yes"),), 1, 1, 3),
+    refused(lambda: levers.Lever("commitment", "x", (("committed", "yes"),), 1, 1, 3),
             pattern=r"^committed must be True or False; got 'yes'$")
     refused(lambda: cost.check_field("colour", 1), pattern=r"^field must be an InferenceService")
 

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from perfcost import batching
 from perfcost.batching import RESNET50_T4, LinearServiceTime, StaticBatching, simulate
-from perfcost.traffic import load_trace, poisson_arrivals
+from perfcost.trace_files import load_trace
+from perfcost.traffic import poisson_arrivals
 from perfcost.validation import MAX_SEED, ParameterError
 
 REAL_TRACE = (Path(__file__).resolve().parents[2] / "shared" / "data" / "traces"
@@ -249,7 +250,8 @@ def test_the_real_trace_replays_at_its_peak_times_the_multiplier():
 @needs_real_trace
 def test_on_the_real_trace_the_envelope_controller_holds_where_panic_mode_did_not():
     from perfcost.batching import slo_attainment
-    from perfcost.batching.controllers import EnvelopeBatchingController, SLOBatchingController
+    from perfcost.batching.envelope import EnvelopeBatchingController
+    from perfcost.batching.slo_controller import SLOBatchingController
 
     arrivals = batching.replayed(load_trace(REAL_TRACE), 1000.0, seed=1)(1.0)
     service = LinearServiceTime(2.9, 0.77, 0.05)

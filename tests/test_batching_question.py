@@ -95,13 +95,16 @@ def test_synthetic_traces_refuse_a_bad_setting_by_its_own_name_before_any_trace(
 
 
 def test_the_package_re_exports_each_modules_names_and_the_old_paths_are_gone():
-    for module in ("service", "policy", "simulator", "scorecard", "controllers", "traces",
+    for module in ("service", "policy", "simulator", "scorecard", "feedback", "aimd",
+                   "naive_proportional", "slo_controller", "envelope", "traces",
                    "evaluation", "sustained_load", "question"):
         names = importlib.import_module(f"perfcost.batching.{module}").__all__
         assert all(getattr(batching, name) is not None for name in names), module
     assert batching.evaluate is batching.evaluation.evaluate
     assert not hasattr(batching, "evaluate_case")
-    for gone in ("perfcost.controllers", "perfcost.batching_eval"):
+    assert batching.EnvelopeBatchingController is batching.envelope.EnvelopeBatchingController
+    for gone in ("perfcost.controllers", "perfcost.batching_eval",
+                 "perfcost.batching.controllers"):
         with pytest.raises(ModuleNotFoundError):
             importlib.import_module(gone)
 

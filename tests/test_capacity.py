@@ -256,7 +256,8 @@ def test_the_question_takes_the_chapters_ranges():
     """Every numeric parameter's range in the question is the chapter's (perfcost.book.inputs),
     built from the same constants; request_rate_rps alone differs: (0, 10^6] here, [10^-3, 10^6]
     in the chapter."""
-    from perfcost.book.inputs import CHAPTER_INPUTS, Number
+    from perfcost.book.inputs import CHAPTER_INPUTS
+    from perfcost.book.parameter_types import Number
 
     good = dict(request_rate_rps=2000, latency_slo_ms=100, utilization_target=0.7,
                 peak_to_average=2, cpu_name="c", cpu_throughput_rps=50, cpu_hourly_usd=0.3,

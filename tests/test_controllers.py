@@ -14,13 +14,10 @@ from perfcost.batching import (
     simulate,
     slo_attainment,
 )
-from perfcost.batching.controllers import (
-    AIMDBatching,
-    ClipperAIMDBatching,
-    EnvelopeBatchingController,
-    NaiveProportionalBatching,
-    SLOBatchingController,
-)
+from perfcost.batching.aimd import AIMDBatching, ClipperAIMDBatching
+from perfcost.batching.envelope import EnvelopeBatchingController
+from perfcost.batching.naive_proportional import NaiveProportionalBatching
+from perfcost.batching.slo_controller import SLOBatchingController
 from perfcost.traffic import (
     cold_start_arrivals,
     mmpp_arrivals,

@@ -1,93 +1,20 @@
-"""The itemised bill: tier arithmetic, totals, scaling, fleets, and the in-browser formulas."""
+"""The itemised bill: totals, scaling, fleets, routes, and one range per service field."""
 
 import math
-import re
 from dataclasses import fields, replace
 
-import numpy as np
 import pytest
-import vl_convert
+from cost_fixtures import QUESTION
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perfcost.book import charts
-from perfcost.cost import (
-    MIN_SPOT_FLEET,
-    InferenceService,
-    bill_sensitivity,
-    fleet_for,
-    ingress_item,
-    monthly_bill,
-    monthly_gb,
-    tier_expression,
-    tiered_cost_usd,
-    tiered_items,
-    what_if_expressions,
-)
-from perfcost.pricing import Tier, load_catalog
+from perfcost.cost import MIN_SPOT_FLEET, InferenceService, fleet_for, ingress_item, monthly_bill
+from perfcost.pricing import load_catalog
 from perfcost.validation import ParameterError
+from perfcost.volume_tiers import monthly_gb
 
 CATALOG = load_catalog()
 TIERS = CATALOG.internet_egress
-QUESTION = InferenceService(
-    request_rate_rps=500, request_kb=50, response_kb=10, eu_egress_fraction=0.3,
-    instance_hourly_usd=2.5, instance_throughput_rps=100, model_storage_gb=200,
-    storage_usd_per_gb_month=0.02,
-)
-
-
-# --- Tiers ------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize(
-    ("gb", "usd"),
-    [
-        (0, 0.0),
-        (100, 0.0),  # the free allowance
-        (5_000, 4_900 * 0.09),
-        (10_000, 891.0),  # 9,900 x 0.09
-        (13_140, 891.0 + 3_140 * 0.085),
-        (50_000, 891.0 + 40_000 * 0.085),  # 4,291
-        (200_000, 891 + 3_400 + 100_000 * 0.07 + 50_000 * 0.05),  # 13,791
-    ],
-)
-def test_tiers_on_hand_computed_cases(gb, usd):
-    assert tiered_cost_usd(gb, TIERS) == pytest.approx(usd, rel=1e-12)
-
-
-def test_tier_lines_are_labelled_and_sum_to_the_volume():
-    items = tiered_items(200_000, TIERS, component="egress", name="egress")
-    assert [i.name for i in items] == ["egress, free allowance, first 100 GB",
-                                       "egress, next 9.9 TB", "egress, next 40 TB",
-                                       "egress, next 100 TB", "egress, over 150 TB"]
-    assert math.fsum(i.quantity for i in items) == pytest.approx(200_000)
-
-
-@pytest.mark.parametrize("boundary", [100.0, 10_000.0, 50_000.0, 150_000.0])
-def test_tiers_are_continuous_at_each_boundary(boundary):
-    below, above = tiered_cost_usd(boundary - 1e-6, TIERS), tiered_cost_usd(boundary + 1e-6, TIERS)
-    assert above - below == pytest.approx(0.0, abs=1e-6)
-
-
-@settings(max_examples=300, deadline=None)
-@given(low=st.floats(0, 1e6), high=st.floats(0, 1e6))
-def test_tiers_are_monotone_and_bounded_by_the_first_and_last_paid_price(low, high):
-    low, high = sorted((low, high))
-    assert tiered_cost_usd(low, TIERS) <= tiered_cost_usd(high, TIERS) + 1e-9
-    cost = tiered_cost_usd(high, TIERS)
-    paid = max(high - 100, 0)  # past the free allowance
-    assert 0.05 * paid - 1e-6 <= cost <= 0.09 * paid + 1e-6
-
-
-@settings(max_examples=300, deadline=None)
-@given(gb=st.floats(0, 1e6))
-def test_the_expression_form_agrees_with_the_tiers(gb):
-    expression = tier_expression(TIERS, "gb")
-    assert eval(expression, {"min": min, "max": max, "gb": gb}) == pytest.approx(
-        tiered_cost_usd(gb, TIERS), rel=1e-12, abs=1e-9)
-
-
-def test_a_single_flat_tier():
-    assert tiered_cost_usd(123.0, (Tier(math.inf, 0.02),)) == pytest.approx(2.46)
 
 
 # --- The question's bill ----------------------------------------------------------------------
@@ -207,56 +134,7 @@ def test_bad_input_names_the_field(field, value, message):
         replace(QUESTION, **{field: value})
 
 
-# --- Sensitivity and the in-browser what-if ---------------------------------------------
-
-def test_sensitivity_has_a_total_per_value():
-    sweep = bill_sensitivity(QUESTION, CATALOG, "response_kb", [5, 10, 40])
-    totals = sweep[sweep["component"] == "total"].set_index("value")["monthly_usd"]
-    assert totals[10.0] == pytest.approx(10_286.90)
-    assert list(totals.index) == [5.0, 10.0, 40.0]
-    with pytest.raises(ParameterError, match="parameter must be a numeric InferenceService field"):
-        bill_sensitivity(QUESTION, CATALOG, "colour", [1])
-
-
-@settings(max_examples=200, deadline=None)
-@given(rate=st.floats(1, 20_000), eu=st.floats(0, 1), response_kb=st.floats(0, 500))
-def test_what_if_formulas_reproduce_the_bill(rate, eu, response_kb):
-    expressions = what_if_expressions(QUESTION, CATALOG)
-    scope = {"min": min, "max": max, "ceil": math.ceil, "rate": rate, "eu": eu,
-             "response_kb": response_kb}
-    value = {key: eval(text, dict(scope)) for key, text in expressions.items()}
-    service = replace(QUESTION, request_rate_rps=rate, eu_egress_fraction=eu,
-                      response_kb=response_kb)
-    for route, key in (("direct", "egress_direct"), ("eu_relay", "egress_eu_relay")):
-        bill = monthly_bill(replace(service, egress_route=route), CATALOG)
-        assert value[key] == pytest.approx(bill.component_usd("egress"), rel=1e-9, abs=1e-9)
-        assert value["storage"] == pytest.approx(bill.component_usd("storage"))
-    # The expressions use a plain ceil; the library forgives float error on exact fits.
-    compute = monthly_bill(service, CATALOG).component_usd("compute")
-    assert value["compute"] in (pytest.approx(compute), pytest.approx(compute + 2.5 * 730))
-
-
-def test_what_if_chart_computes_the_bill_in_vega():
-    figure = charts.show(charts.what_if_bill_chart(
-        what_if_expressions(QUESTION, CATALOG), rate_rps=500, eu_share=0.3, response_kb=10,
-        max_rate_rps=5000, max_response_kb=200))
-    svg = vl_convert.vegalite_to_svg(figure.spec)
-    labels = set(re.findall(r">\$([\d,]+)<", svg))
-    assert {"10,287", "10,381"} <= labels  # direct and relayed totals, computed by Vega itself
-
-
-def test_what_if_refuses_a_service_with_levers():
-    with pytest.raises(ParameterError, match="no cost levers pulled"):
-        what_if_expressions(replace(QUESTION, committed=True), CATALOG)
-
-
-def test_sensitivity_shows_the_tier_kink_in_egress():
-    rates = np.array([370.0, 380.0, 390.0, 400.0])  # 10 TB is reached at 380.5 rps
-    sweep = bill_sensitivity(QUESTION, CATALOG, "request_rate_rps", rates)
-    egress = sweep[sweep["component"] == "egress"]["monthly_usd"].to_numpy()
-    slopes = np.diff(egress)
-    assert slopes[0] > slopes[2]  # cheaper per GB after the boundary
-
+# --- Zero troughs, one range per field -------------------------------------------------------
 
 def test_a_two_to_one_day_keeps_one_instance_at_its_zero_trough():
     fleet = fleet_for(replace(QUESTION, peak_to_average=2.0, autoscale=True))
@@ -265,7 +143,7 @@ def test_a_two_to_one_day_keeps_one_instance_at_its_zero_trough():
 
 def test_every_field_has_one_range_that_the_levers_share():
     from perfcost.cost import FIELD_CHECKS, check_field
-    from perfcost.savings import standard_levers
+    from perfcost.levers import standard_levers
 
     assert set(FIELD_CHECKS) == {f.name for f in fields(InferenceService)}
     for name, low, high in [("hours_per_month", 672, 744), ("throughput_gain", 0.01, 1000),
@@ -284,39 +162,6 @@ def test_every_field_has_one_range_that_the_levers_share():
 
 
 # --- The free allowance, shared across regions ----------------------------------------------
-
-def test_the_free_allowance_is_the_first_tier_and_the_first_paid_price_follows():
-    from perfcost.cost import first_paid_usd_per_gb, free_allowance_gb
-
-    assert free_allowance_gb(TIERS) == 100
-    assert first_paid_usd_per_gb(TIERS) == 0.09
-    paid_only = TIERS[1:]
-    assert free_allowance_gb(paid_only) == 0 and first_paid_usd_per_gb(paid_only) == 0.09
-    assert first_paid_usd_per_gb((Tier(math.inf, 0.0),)) == 0.0
-
-
-@pytest.mark.parametrize(("used", "left"), [(0, 100), (30, 70), (100, None), (5_000, None)])
-def test_another_region_gets_what_the_first_left_of_the_allowance(used, left):
-    from perfcost.cost import after_free_use
-
-    ladder = after_free_use(TIERS, used)
-    assert ladder[1 if left else 0:] == TIERS[1:]  # paid tiers keep their bounds
-    if left:
-        assert ladder[0] == Tier(left, 0.0)
-
-
-@settings(max_examples=200, deadline=None)
-@given(us=st.floats(0, 3e5), eu=st.floats(0, 3e5))
-def test_the_allowance_is_granted_once_whatever_the_split(us, eu):
-    from perfcost.cost import after_free_use
-
-    both = tiered_cost_usd(us, TIERS) + tiered_cost_usd(eu, after_free_use(TIERS, us))
-    free_gb = min(us + eu, 100)  # given once
-    no_allowance = tiered_cost_usd(us, TIERS[1:]) + tiered_cost_usd(eu, TIERS[1:])
-    assert both == pytest.approx(no_allowance - 0.09 * free_gb, rel=1e-9, abs=1e-6)
-    # Splitting a volume over two ladders never costs less than one ladder.
-    assert both >= tiered_cost_usd(us + eu, TIERS) - 1e-6
-
 
 def test_a_tiny_eu_share_uses_what_is_left_of_the_allowance():
     service = replace(QUESTION, request_rate_rps=10, response_kb=1, egress_route="eu_relay")

@@ -7,9 +7,10 @@ import pytest
 
 from perfcost.book import cost_verdicts as v
 from perfcost.cost import InferenceService
+from perfcost.levers import standard_levers
 from perfcost.pricing import load_catalog
 from perfcost.rightsizing import RightSized
-from perfcost.savings import Strand, plan_savings, standard_levers
+from perfcost.savings import Strand, plan_savings
 
 CATALOG = load_catalog()
 QUESTION = InferenceService(500, 50, 10, 0.3, 2.5, 100, 200, 0.02)

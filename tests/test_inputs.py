@@ -14,7 +14,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from perfcost.book.inputs import CHAPTER_INPUTS, Number, Pair, WholeNumber, check_values
+from perfcost.book.inputs import CHAPTER_INPUTS, check_values
+from perfcost.book.parameter_types import Number, Pair, WholeNumber
 from perfcost.validation import ParameterError
 
 BOOK = Path(__file__).resolve().parents[1]

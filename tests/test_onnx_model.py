@@ -11,7 +11,7 @@ import pytest
 from onnx import TensorProto, helper
 from onnx_fixtures import fixed_batch_onnx, onnx_with_inputs, small_cnn_onnx, two_input_onnx
 
-from perfcost.book import inputs
+from perfcost.book import parameter_types
 from perfcost.compression.reader_model import (
     MAX_EXAMPLE_DIMENSIONS,
     MAX_EXAMPLE_ELEMENTS,
@@ -166,8 +166,8 @@ def test_one_dimension_is_named_in_the_singular():
 
 
 def test_the_chapters_shape_check_uses_the_same_limits():
-    assert MAX_EXAMPLE_ELEMENTS == 2**22 == inputs.MAX_SHAPE_SIZE
-    assert MAX_EXAMPLE_DIMENSIONS == inputs.MAX_SHAPE_DIMENSIONS
+    assert MAX_EXAMPLE_ELEMENTS == 2**22 == parameter_types.MAX_SHAPE_SIZE
+    assert MAX_EXAMPLE_DIMENSIONS == parameter_types.MAX_SHAPE_DIMENSIONS
 
 
 def test_checking_inputs_imports_neither_onnxruntime_nor_torch():

@@ -9,13 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perfcost.traffic import (
-    cold_start_arrivals,
-    load_trace,
-    replay_rates,
-    replay_trace,
-    swing_arrivals,
-)
+from perfcost.replay import replay_rates, replay_trace
+from perfcost.trace_files import load_trace
+from perfcost.traffic import cold_start_arrivals, swing_arrivals
 from perfcost.validation import ParameterError
 
 # The project's shared folder sits beside the checkout: ../shared/data/traces (not committed).

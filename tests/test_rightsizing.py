@@ -6,12 +6,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from cost_fixtures import QUESTION
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from perfcost.book.measured import compression_throughput_gain
 from perfcost.book.results import glued_results
-from perfcost.cost import InferenceService, fleet_for, monthly_bill
+from perfcost.cost import fleet_for, monthly_bill
 from perfcost.full_bill import full_monthly_bill, load_balancer_use
 from perfcost.pricing import load_catalog
 from perfcost.rightsizing import options_table, rightsize_lever, rightsizing_options
@@ -19,11 +20,6 @@ from perfcost.validation import ParameterError
 
 CATALOG = load_catalog()
 BOOK = Path(__file__).resolve().parents[1]
-QUESTION = InferenceService(
-    request_rate_rps=500, request_kb=50, response_kb=10, eu_egress_fraction=0.3,
-    instance_hourly_usd=2.5, instance_throughput_rps=100, model_storage_gb=200,
-    storage_usd_per_gb_month=0.02,
-)
 
 
 # --- Right-sizing -----------------------------------------------------------------------------
@@ -160,7 +156,7 @@ def test_a_rerun_reads_the_gain_from_the_book_it_ran_from(tmp_path, monkeypatch)
 
 
 def test_book_root_must_be_a_book(tmp_path):
-    from perfcost.book.inputs import BookFolder
+    from perfcost.book.parameter_types import BookFolder
 
     assert BookFolder().check("book_root", "") == ""
     assert BookFolder().check("book_root", str(BOOK)) == str(BOOK)

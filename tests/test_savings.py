@@ -3,36 +3,22 @@
 from dataclasses import replace
 
 import pytest
+from cost_fixtures import QUESTION, levers
 
-from perfcost.cost import InferenceService, monthly_bill
+from perfcost.cost import monthly_bill
+from perfcost.levers import Lever, compatible, ineffective_reason
 from perfcost.pricing import load_catalog
 from perfcost.savings import (
-    Lever,
     commitment_strand,
-    compatible,
-    ineffective_reason,
     plan_savings,
     plan_table,
     planned_service,
     reserve,
-    standard_levers,
     waterfall_rows,
 )
 from perfcost.validation import ParameterError
 
 CATALOG = load_catalog()
-QUESTION = InferenceService(
-    request_rate_rps=500, request_kb=50, response_kb=10, eu_egress_fraction=0.3,
-    instance_hourly_usd=2.5, instance_throughput_rps=100, model_storage_gb=200,
-    storage_usd_per_gb_month=0.02,
-)
-INPUTS = dict(commitment_discount=0.28, spot_share=0.4, spot_discount=0.5, throughput_gain=1.0,
-              cache_hit_rate=0.0, response_compression_ratio=3.0, archived_storage_fraction=0.75,
-              archive_usd_per_gb_month=0.004)
-
-
-def levers(**changes):
-    return standard_levers(**{**INPUTS, **changes})
 
 
 def test_the_question_plan_by_hand():
@@ -100,20 +86,6 @@ def test_tables_for_the_chapter():
     assert list(rows["label"]) == ["baseline", "commitment", "compression", "with the plan"]
     assert rows["end_usd"].iloc[-1] == pytest.approx(plan.final.total_usd)
     assert rows["end_usd"].iloc[0] == pytest.approx(plan.baseline.total_usd)
-
-
-@pytest.mark.parametrize(
-    ("changes", "message"),
-    [
-        ({"spot_share": 1.5}, r"spot_share must be a number in \[0, 1\)"),
-        ({"commitment_discount": -0.1}, "commitment_discount must be"),
-        ({"response_compression_ratio": 0.5}, "response_compression_ratio must be"),
-        ({"throughput_gain": 0}, "throughput_gain must be"),
-    ],
-)
-def test_bad_lever_inputs_are_named(changes, message):
-    with pytest.raises(ParameterError, match=message):
-        levers(**changes)
 
 
 def test_lever_definitions_are_checked():
@@ -252,38 +224,7 @@ def test_the_planned_service_has_every_lever_of_the_plan():
     assert monthly_bill(after, CATALOG).total_usd == pytest.approx(plan.final.total_usd)
 
 
-# --- Lever names, plan sums, each lever alone (issue 12) ----------------------------------------
-
-def test_lever_names_show_their_checked_values():
-    names = {lever.key: lever.name for lever in levers()}
-    assert names == {
-        "cache": "answer 0% of requests from a cache",
-        "throughput": "raise per-instance throughput 1x",
-        "autoscale": "autoscale to the diurnal curve",
-        "spot": "run 40% of instances on spot (50% off)",
-        "commitment": "commit to the always-on floor (28% off)",
-        "compression": "compress responses 3:1",
-        "tiering": "archive 75% of model storage",
-    }
-    # Whole numbers name a lever as their floats do.
-    assert [lever.name for lever in levers(throughput_gain=2, response_compression_ratio=3)] \
-        == [lever.name for lever in levers(throughput_gain=2.0)]
-    # A name is filled in once: replacing a field keeps it.
-    assert replace(levers()[0], effort=3).name == names["cache"]
-
-
-@pytest.mark.parametrize("name", ["answer {colour} of requests", "answer {cache_hit_rate:d}",
-                                  "answer {0}"])
-def test_a_name_naming_no_change_is_refused(name):
-    with pytest.raises(ParameterError, match=r"^name must be a description whose braces"):
-        Lever("cache", name, (("cache_hit_rate", 0.1),), 1, 1, 1)
-
-
-@pytest.mark.parametrize("bad", ["40%", None, 1.0])
-def test_a_lever_input_is_checked_once_by_its_own_name(bad):
-    with pytest.raises(ParameterError, match=r"^spot_share must be"):
-        levers(spot_share=bad)
-
+# --- Plan sums, each lever alone (issue 12) ------------------------------------------------------
 
 def test_the_plans_keys_and_sums_by_hand():
     plan = plan_savings(QUESTION, CATALOG, levers(), 0.30)

@@ -51,7 +51,7 @@ from perfcost.instance_types import (
 )
 from perfcost.queueing import MAX_SERVERS
 from perfcost.traffic import MAX_RATE_RPS
-from perfcost.validation import ParameterError, in_range, integer_in_range, positive
+from perfcost.validation import ParameterError, in_range, instance_of, integer_in_range, positive
 
 __all__ = [
     "HOURS_PER_MONTH",
@@ -400,8 +400,7 @@ def with_spares(fleet: Sizing, spares: int = 1) -> Sizing:
     The fleet with its spares may hold at most ``MAX_INSTANCES`` instances; its p95 is in the
     model the fleet was sized with.
     """
-    if not isinstance(fleet, Sizing):
-        raise ParameterError("fleet", "a Sizing (from size_fleet and the like)", fleet)
+    instance_of("fleet", fleet, Sizing, "a Sizing (from size_fleet and the like)")
     spares = integer_in_range("spares", spares, 0, MAX_INSTANCES - fleet.count)
     _check_fleet(fleet.instance, fleet.count + spares)
     return _sizing(fleet.instance, fleet.count + spares, fleet.request_rate_rps, fleet.model)

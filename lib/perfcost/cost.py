@@ -1,18 +1,17 @@
-"""An itemised monthly bill for an inference service: compute, egress and storage.
+"""The monthly bill of an inference service: the service, its fleet, and its bill.
 
-The bill reads like a cloud cost tool's: one :class:`LineItem` per component with its unit,
-monthly quantity, unit price and monthly cost, and totals that are sums of their items. Volume
-tiers (internet egress) are split exactly: each tier's gigabytes are a line of their own. A first
-tier priced at $0 is a free allowance (AWS gives 100 GB a month); it is granted once per account,
-so when the EU share is relayed through a second region, that region's ladder gets only what the
-first region left of it (:func:`after_free_use`).
+Chapter 2's question prices one service. :class:`InferenceService` is what the bill depends
+on; :func:`fleet_for` sizes its fleet hour by hour; :func:`monthly_bill` prices it as line items
+(:mod:`perfcost.line_items`) of the question's three components: compute, egress (every
+response, tier by tier, :mod:`perfcost.volume_tiers`) and storage. Ingress
+(:func:`ingress_item`) belongs to the fuller bill of :mod:`perfcost.full_bill`; the bill as
+formulas and swept over one input is in :mod:`perfcost.what_if`.
 
-Conventions (chapter 2): decimal units (1 kB = 1,000 bytes, 1 GB = 10^9 bytes); a month of
+Conventions (chapter 2, :mod:`perfcost.volume_tiers`): decimal units; a month of
 ``hours_per_month`` hours (:data:`perfcost.capacity.HOURS_PER_MONTH` by default, [672, 744]: a
-calendar month, so that monthly prices such as storage need no proration); uploads are ingress,
-responses are egress. The bill holds
-the question's three components; ingress (:func:`ingress_item`) belongs to the fuller bill of
-:mod:`perfcost.full_bill`.
+calendar month); uploads are ingress, responses are egress. When the EU share is relayed
+through a second region, the free egress allowance is the account's, spent first in the
+service's own region (:func:`perfcost.volume_tiers.after_free_use`).
 
 How instances are bought. Every count is whole instances: each hour runs ceil(rate / capacity)
 instances plus ``spare_instances``; spot takes floor(``spot_share`` × count) of them, and only in
@@ -20,17 +19,16 @@ hours with at least :data:`MIN_SPOT_FLEET` instances (a reclaim must not take a 
 capacity away); a commitment covers the whole instances that run on-demand every hour.
 
 Every :class:`InferenceService` field has a finite range (:data:`FIELD_CHECKS`, one place, also
-used by :mod:`perfcost.savings`), chosen so that a bill is a few hundred microseconds of
-arithmetic at any valid input and every total is finite. A sweep (:func:`bill_sensitivity`)
-holds at most :data:`MAX_SWEEP_VALUES` values.
+used by :mod:`perfcost.levers`), chosen so that a bill is a few hundred microseconds of
+arithmetic at any valid input and every total is finite.
 
 The chapter's question is one object, :class:`CostQuestion`: its fields are the chapter's
 parameters, checked on construction by the rules above, and it builds the service it prices.
+:func:`bills_for_gains` prices the question's service at each of several throughput gains.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -39,203 +37,44 @@ import numpy as np
 import pandas as pd
 
 from perfcost.capacity import HOURS_PER_MONTH, instances_for_utilization
-from perfcost.instance_types import MIN_UTILIZATION_TARGET
-from perfcost.pricing import MAX_EGRESS_TIERS, Catalog, Price, Tier, load_catalog
-from perfcost.traffic import MAX_DIURNAL_PEAK_TO_AVERAGE, diurnal_rate_rps
-from perfcost.validation import ParameterError, in_range, integer_in_range
+from perfcost.instance_types import MAX_HOURLY_USD, MIN_UTILIZATION_TARGET
+from perfcost.line_items import Bill, LineItem
+from perfcost.pricing import Catalog, Price, load_catalog
+from perfcost.traffic import MAX_DIURNAL_PEAK_TO_AVERAGE, MAX_RATE_RPS, diurnal_rate_rps
+from perfcost.validation import ParameterError, in_range, instance_of, integer_in_range
+from perfcost.volume_tiers import (
+    MAX_HOURS_PER_MONTH,
+    MAX_KB,
+    MIN_HOURS_PER_MONTH,
+    after_free_use,
+    monthly_gb,
+    tiered_items,
+)
 
 __all__ = [
     "EGRESS_ROUTES",
     "FIELD_CHECKS",
     "LEVER_FIELDS",
-    "MAX_SWEEP_VALUES",
+    "MAX_STORAGE_GB",
     "MAX_VOLUME_GB",
-    "Bill",
+    "MIN_SPOT_FLEET",
     "CostQuestion",
     "Fleet",
     "InferenceService",
-    "LineItem",
-    "after_free_use",
-    "bill_sensitivity",
     "bills_for_gains",
     "check_field",
     "diurnal_rates_rps",
-    "first_paid_usd_per_gb",
     "fleet_for",
-    "free_allowance_gb",
     "ingress_item",
     "monthly_bill",
-    "monthly_gb",
-    "tier_expression",
-    "tiered_cost_usd",
-    "tiered_items",
-    "what_if_expressions",
     "without_levers",
 ]
 
 EGRESS_ROUTES = ("direct", "eu_relay")
-SECONDS_PER_HOUR = 3600.0
-BYTES_PER_KB = 1_000.0
-BYTES_PER_GB = 1_000_000_000.0
-
-MAX_RATE_RPS = 1e6  # a million requests/s: far beyond one service
-MAX_KB = 1e6  # a gigabyte per request or response
-MIN_HOURS_PER_MONTH = 672.0  # 28 days
-MAX_HOURS_PER_MONTH = 744.0  # 31 days
 MIN_SPOT_FLEET = 3  # fewer instances: one spot reclaim takes a third or more of the capacity
 MAX_SPARE_INSTANCES = 1_000
-# The most a valid service moves in a month: 10^6 rps × 10^6 kB × 744 h, twice (EU relay).
-MAX_MONTHLY_GB = 2 * MAX_RATE_RPS * MAX_KB * BYTES_PER_KB * MAX_HOURS_PER_MONTH * 3600 / 1e9
-MAX_SWEEP_VALUES = 10_000  # ~1 s of bills; a chart shows a few hundred points
+MAX_STORAGE_GB = 1e7  # model artefacts in object storage: 10 PB
 MAX_VOLUME_GB = 16_000.0  # an EBS gp3 volume on each instance holds at most 16 TiB
-
-
-@dataclass(frozen=True)
-class LineItem:
-    """One line of a bill: ``quantity`` ``unit`` a month at ``unit_price_usd`` each."""
-
-    component: str  # compute, egress, storage (ingress, load_balancer, block_storage: full bill)
-    name: str
-    unit: str
-    quantity: float
-    unit_price_usd: float
-
-    @property
-    def monthly_usd(self) -> float:
-        """quantity × unit price."""
-        return self.quantity * self.unit_price_usd
-
-
-@dataclass(frozen=True)
-class Bill:
-    """A monthly bill: its line items, and totals that are sums of them."""
-
-    items: tuple[LineItem, ...]
-
-    @property
-    def total_usd(self) -> float:
-        """The sum of every line item."""
-        return math.fsum(item.monthly_usd for item in self.items)
-
-    def component_usd(self, component: str) -> float:
-        """The sum of the line items of one component (``compute``, ``egress``, ...)."""
-        return math.fsum(i.monthly_usd for i in self.items if i.component == component)
-
-    def quantity(self, component: str, unit: str) -> float:
-        """The summed quantity of a component's items in ``unit`` (e.g. egress in GB)."""
-        return math.fsum(i.quantity for i in self.items
-                         if i.component == component and i.unit == unit)
-
-    def to_frame(self) -> pd.DataFrame:
-        """The line items as a table, one row each, with ``monthly_usd``."""
-        return pd.DataFrame([
-            {"component": i.component, "item": i.name, "unit": i.unit, "quantity": i.quantity,
-             "unit_price_usd": i.unit_price_usd, "monthly_usd": i.monthly_usd}
-            for i in self.items
-        ])
-
-
-# --- Volume tiers --------------------------------------------------------------------------------
-
-def _tier_label(lower_gb: float, tier: Tier) -> str:
-    if lower_gb == 0 and tier.usd_per_gb == 0 and not math.isinf(tier.up_to_gb):
-        return f"free allowance, first {tier.up_to_gb:,.0f} GB"
-    if math.isinf(tier.up_to_gb):
-        return f"over {lower_gb / 1000:g} TB"
-    size_tb = (tier.up_to_gb - lower_gb) / 1000
-    return f"{'first' if lower_gb == 0 else 'next'} {size_tb:g} TB"
-
-
-def _tiers(tiers: object) -> tuple[Tier, ...]:
-    """``tiers`` as a tuple: Tiers with rising bounds, the last one unbounded."""
-    valid = (f"1 to {MAX_EGRESS_TIERS} volume tiers (Tier) with rising up_to_gb and finite "
-             "prices >= 0, the last one math.inf")
-    if not isinstance(tiers, tuple | list) or not tiers or len(tiers) > MAX_EGRESS_TIERS:
-        raise ParameterError("tiers", valid, tiers)
-    bounds = [t.up_to_gb if isinstance(t, Tier) else math.nan for t in tiers]
-    prices = [t.usd_per_gb if isinstance(t, Tier) else math.nan for t in tiers]
-    if not all(isinstance(p, int | float) and 0 <= p < math.inf for p in prices):
-        raise ParameterError("tiers", valid, tiers)
-    if bounds[-1] != math.inf or not all(a < b for a, b in itertools.pairwise([0.0, *bounds])):
-        raise ParameterError("tiers", valid, tiers)
-    return tuple(tiers)
-
-
-def tiered_items(quantity_gb: float, tiers: tuple[Tier, ...], *, component: str,
-                 name: str) -> list[LineItem]:
-    """Split ``quantity_gb`` (at most ``MAX_MONTHLY_GB``) across volume tiers: one line item
-    per tier it reaches."""
-    quantity_gb = in_range("quantity_gb", quantity_gb, 0.0, MAX_MONTHLY_GB)
-    tiers = _tiers(tiers)
-    for label, text in (("component", component), ("name", name)):
-        if not isinstance(text, str):
-            raise ParameterError(label, "text", text)
-    items, lower = [], 0.0
-    for tier in tiers:
-        used = min(quantity_gb, tier.up_to_gb) - lower
-        if used <= 0:
-            break
-        items.append(LineItem(component, f"{name}, {_tier_label(lower, tier)}", "GB", used,
-                              tier.usd_per_gb))
-        lower = tier.up_to_gb
-    return items
-
-
-def tiered_cost_usd(quantity_gb: float, tiers: tuple[Tier, ...]) -> float:
-    """The cost of ``quantity_gb`` priced tier by tier: Σ price_i × (GB that fall in tier i)."""
-    return math.fsum(i.monthly_usd for i in tiered_items(quantity_gb, tiers, component="",
-                                                         name=""))
-
-
-def free_allowance_gb(tiers: tuple[Tier, ...]) -> float:
-    """GB a month the ladder gives free: its first tier's size if that tier is priced $0."""
-    tiers = _tiers(tiers)
-    return tiers[0].up_to_gb if tiers[0].usd_per_gb == 0 else 0.0
-
-
-def first_paid_usd_per_gb(tiers: tuple[Tier, ...]) -> float:
-    """The price of the first tier that is not free (0 if every tier is)."""
-    return next((t.usd_per_gb for t in _tiers(tiers) if t.usd_per_gb > 0), 0.0)
-
-
-def after_free_use(tiers: tuple[Tier, ...], used_gb: float) -> tuple[Tier, ...]:
-    """The ladder another region of the same account prices on once ``used_gb`` of the free
-    allowance are spent: the free tier shrinks, or goes when used up; paid bounds stay."""
-    tiers = _tiers(tiers)
-    used_gb = in_range("used_gb", used_gb, 0.0, MAX_MONTHLY_GB)
-    free = free_allowance_gb(tiers)
-    if free == 0 or math.isinf(free):
-        return tiers
-    left = free - min(used_gb, free)
-    return ((Tier(left, 0.0),) if left > 0 else ()) + tiers[1:]
-
-
-def tier_expression(tiers: tuple[Tier, ...], variable: str) -> str:
-    """The tiered cost of ``variable`` GB as an expression using only + * min max.
-
-    The same text is valid in Vega expressions (the book's in-browser what-if charts) and in
-    Python, which is how the tests check it against :func:`tiered_cost_usd`.
-    """
-    tiers = _tiers(tiers)
-    if not isinstance(variable, str) or not variable:
-        raise ParameterError("variable", "an expression (non-empty text)", variable)
-    terms, lower = [], 0.0
-    for tier in tiers:
-        amount = f"max({variable} - {lower!r}, 0)"
-        if not math.isinf(tier.up_to_gb):
-            amount = f"min({amount}, {tier.up_to_gb - lower!r})"
-        terms.append(f"{tier.usd_per_gb!r} * {amount}")
-        lower = tier.up_to_gb
-    return " + ".join(terms)
-
-
-def monthly_gb(rate_rps: float, size_kb: float, hours_per_month: float) -> float:
-    """GB a month moved by ``rate_rps`` messages of ``size_kb`` each (decimal units)."""
-    rate_rps = in_range("rate_rps", rate_rps, 0.0, MAX_RATE_RPS)
-    size_kb = in_range("size_kb", size_kb, 0.0, MAX_KB)
-    hours_per_month = _hours("hours_per_month", hours_per_month)
-    seconds = hours_per_month * SECONDS_PER_HOUR
-    return rate_rps * size_kb * BYTES_PER_KB * seconds / BYTES_PER_GB
 
 
 # --- The service ---------------------------------------------------------------------------------
@@ -276,11 +115,11 @@ FIELD_CHECKS: dict[str, Check] = {
     "request_kb": _number(0.0, MAX_KB),
     "response_kb": _number(0.0, MAX_KB),
     "eu_egress_fraction": _share,
-    "instance_hourly_usd": _number(0.0, 1_000.0, low_open=True),  # largest instances: < $100/h
+    "instance_hourly_usd": _number(0.0, MAX_HOURLY_USD, low_open=True),
     # Down to 10^-6 so that the chapter's throughput × utilization target (>= 10^-3 × 0.01)
     # fits; a fleet then has at most ~10^14 instances, still exact and finite.
     "instance_throughput_rps": _number(1e-6, 1e6),
-    "model_storage_gb": _number(0.0, 1e7),  # 10 PB
+    "model_storage_gb": _number(0.0, MAX_STORAGE_GB),
     "storage_usd_per_gb_month": _usd_per_gb_month,
     "hours_per_month": _hours,
     "peak_to_average": _number(1.0, MAX_DIURNAL_PEAK_TO_AVERAGE),  # the diurnal curve's
@@ -325,7 +164,7 @@ class InferenceService:
     hours_per_month: float = HOURS_PER_MONTH  # [672, 744]: a calendar month
     peak_to_average: float = 1.0  # diurnal peak / average rate, [1, 2]; fleets are sized for it
     egress_route: str = "direct"  # "direct": all from the service's region; "eu_relay"
-    # Levers (see perfcost.savings):
+    # Levers (see perfcost.levers):
     spare_instances: int = 0  # instances kept beyond the count each hour needs (N+1: 1)
     throughput_gain: float = 1.0  # per-instance throughput multiplier, [0.01, 1,000]
     cache_hit_rate: float = 0.0  # share of requests answered from a cache, [0, 1)
@@ -352,15 +191,12 @@ LEVER_FIELDS = (
 
 
 def _service(service: object) -> InferenceService:
-    if not isinstance(service, InferenceService):
-        raise ParameterError("service", "an InferenceService", service)
-    return service
+    return instance_of("service", service, InferenceService, "an InferenceService")
 
 
 def _catalog(catalog: object) -> Catalog:
-    if not isinstance(catalog, Catalog):
-        raise ParameterError("catalog", "a Catalog (from perfcost.pricing.load_catalog)", catalog)
-    return catalog
+    return instance_of("catalog", catalog, Catalog,
+                       "a Catalog (from perfcost.pricing.load_catalog)")
 
 
 def without_levers(service: InferenceService) -> InferenceService:
@@ -511,93 +347,6 @@ def bills_for_gains(service: InferenceService, gains: Mapping[str, float],
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def what_if_expressions(service: InferenceService, catalog: Catalog) -> dict[str, str]:
-    """The baseline bill's components as expressions of three variables, for in-browser charts.
-
-    The variables are ``rate`` (requests/s), ``eu`` (EU share of responses) and ``response_kb``;
-    everything else is fixed at the service's values. Keys: ``compute``, ``storage``,
-    ``egress_direct`` and ``egress_eu_relay``. The expressions use only + - * / min max ceil, so
-    the same text runs as a Vega expression and as Python (with ``ceil = math.ceil``); they
-    reproduce :func:`monthly_bill` for a service with no levers pulled.
-    """
-    service, catalog = _service(service), _catalog(catalog)
-    if without_levers(service) != service:
-        raise ParameterError("service", "a service with no cost levers pulled", service)
-    capacity_rps = service.instance_throughput_rps
-    hourly = service.instance_hourly_usd * service.hours_per_month
-    gb_per_kb_rps = service.hours_per_month * SECONDS_PER_HOUR * BYTES_PER_KB / BYTES_PER_GB
-    gb = f"(rate * response_kb * {gb_per_kb_rps!r})"
-    tiers = catalog.internet_egress
-    inter_region = catalog.transfer["inter_region"].usd
-    storage = service.model_storage_gb * service.storage_usd_per_gb_month
-    us_gb, eu_gb = f"({gb} * (1 - eu))", f"({gb} * eu)"
-    return {
-        "compute": f"max(ceil(rate * {service.peak_to_average!r} / {capacity_rps!r}), 1)"
-                   f" * {hourly!r}",
-        "egress_direct": tier_expression(tiers, gb),
-        "egress_eu_relay": f"{tier_expression(tiers, us_gb)}"
-                           f" + {inter_region!r} * {gb} * eu"
-                           f" + {_eu_ladder_expression(tiers, us_gb, eu_gb)}",
-        "storage": repr(storage),
-    }
-
-
-def _eu_ladder_expression(tiers: tuple[Tier, ...], us_gb: str, eu_gb: str) -> str:
-    """The EU region's egress when the free allowance F is shared with us-east-1.
-
-    With the free tier removed (``tiers[1:]``, bounds unchanged) a volume x costs P(x); what
-    us-east-1 left of the allowance, r = max(F − us, 0), is free at the first paid price p1, so
-    the EU region pays P(x) − p1 · min(x, r) (r ≤ F lies inside the first paid tier).
-    """
-    free = free_allowance_gb(tiers)
-    if free == 0 or math.isinf(free):
-        return tier_expression(tiers, eu_gb)
-    paid = tiers[1:]
-    return (f"{tier_expression(paid, eu_gb)} - {paid[0].usd_per_gb!r}"
-            f" * min({eu_gb}, max({free!r} - {us_gb}, 0))")
-
-
-_NOT_SWEPT = ("egress_route", "autoscale", "committed", "spare_instances")
-
-
-def _sweep(values: object) -> list:
-    """``values`` as a list of 1 to MAX_SWEEP_VALUES items; a str or non-iterable is refused."""
-    valid = f"a sequence of 1 to {MAX_SWEEP_VALUES:,} numbers"
-    if isinstance(values, str | bytes):
-        raise ParameterError("values", valid, values)
-    try:
-        chosen = list(itertools.islice(values, MAX_SWEEP_VALUES + 1))
-    except TypeError:
-        raise ParameterError("values", valid, values) from None
-    if not chosen or len(chosen) > MAX_SWEEP_VALUES:
-        raise ParameterError("values", valid, f"{len(chosen):,}+ values" if chosen else chosen)
-    return chosen
-
-
-def bill_sensitivity(service: InferenceService, catalog: Catalog, parameter: str,
-                     values) -> pd.DataFrame:
-    """The bill by component as one numeric service field sweeps ``values`` (long format).
-
-    ``values``: 1 to ``MAX_SWEEP_VALUES`` numbers, each valid for the field (checked first).
-    Columns: ``parameter`` (the field's name), ``value``, ``component`` (compute, egress,
-    storage and ``total``) and ``monthly_usd``.
-    """
-    service, catalog = _service(service), _catalog(catalog)
-    numeric = [f.name for f in fields(InferenceService) if f.name not in _NOT_SWEPT]
-    if not isinstance(parameter, str) or parameter not in numeric:
-        raise ParameterError("parameter", "a numeric InferenceService field", parameter)
-    values = [check_field(parameter, value) for value in _sweep(values)]
-    rows = []
-    for value in values:
-        bill = monthly_bill(replace(service, **{parameter: value}), catalog)
-        for component in ("compute", "egress", "storage"):
-            rows.append({"parameter": parameter, "value": float(value), "component": component,
-                         "monthly_usd": bill.component_usd(component)})
-        rows.append({"parameter": parameter, "value": float(value), "component": "total",
-                     "monthly_usd": bill.total_usd})
-    return pd.DataFrame(rows)
-
-
 # --- The chapter's question ----------------------------------------------------------------------
 
 # The question's fields that describe the service (InferenceService's first ten), and those the
@@ -696,7 +445,7 @@ class CostQuestion:
 
     def lever_inputs(self, catalog: Catalog, measured_gain: float | None = None
                      ) -> dict[str, float]:
-        """The keyword arguments of :func:`perfcost.savings.standard_levers`, each 0 that stands
+        """The keyword arguments of :func:`perfcost.levers.standard_levers`, each 0 that stands
         for a cited figure filled in: a discount of 0 by the low end of the catalog's range
         (``commitment_1yr``, ``spot``), a throughput gain of 0 by ``measured_gain`` (chapter 4's,
         in [0.01, 1,000]; unused otherwise). The archive is priced at its storage class."""

@@ -28,21 +28,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from perfcost.cost import (
-    BYTES_PER_GB,
-    BYTES_PER_KB,
     MAX_VOLUME_GB,
-    SECONDS_PER_HOUR,
-    Bill,
     InferenceService,
-    LineItem,
     _catalog,
     _service,
     fleet_for,
     ingress_item,
     monthly_bill,
 )
+from perfcost.line_items import Bill, LineItem
 from perfcost.pricing import Catalog
 from perfcost.validation import in_range
+from perfcost.volume_tiers import BYTES_PER_GB, BYTES_PER_KB, SECONDS_PER_HOUR
 
 __all__ = ["LEFT_OUT", "MAX_VOLUME_GB", "LoadBalancerUse", "full_monthly_bill", "load_balancer_use"]
 

@@ -29,7 +29,14 @@ from dataclasses import dataclass
 from perfcost.fleet_latency import FLEET, FleetLatency
 from perfcost.queueing import MAX_SERVERS
 from perfcost.traffic import MAX_RATE_RPS
-from perfcost.validation import ParameterError, fraction, in_range, integer_in_range, positive
+from perfcost.validation import (
+    ParameterError,
+    fraction,
+    in_range,
+    instance_of,
+    integer_in_range,
+    positive,
+)
 
 __all__ = [
     "HOURS_PER_MONTH",
@@ -184,15 +191,11 @@ def _count(value: object) -> int:
 
 
 def _instance(instance: object) -> InstanceType:
-    if not isinstance(instance, InstanceType):
-        raise ParameterError("instance", "an InstanceType", instance)
-    return instance
+    return instance_of("instance", instance, InstanceType, "an InstanceType")
 
 
 def _model(model: object) -> FleetLatency:
-    if not isinstance(model, FleetLatency):
-        raise ParameterError("model", "a FleetLatency (perfcost.fleet_latency)", model)
-    return model
+    return instance_of("model", model, FleetLatency, "a FleetLatency (perfcost.fleet_latency)")
 
 
 def _points(name: str, values: object, limit: int = MAX_CURVE_POINTS) -> list:

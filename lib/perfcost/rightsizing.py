@@ -7,7 +7,7 @@ where one exists (MLPerf Server for every NVIDIA card), each with its precision,
 statistic, scenario, source and date. Each option's fleet follows the utilisation rule at the
 peak, ceil(rate × peak-to-average / (throughput × target)) instances and at least one, plus one
 spare (N+1, so at least two, one per availability zone), and is priced at the catalog's
-on-demand rate; the cheapest becomes the ``rightsize`` lever of :mod:`perfcost.savings`.
+on-demand rate; the cheapest becomes the ``rightsize`` lever of :mod:`perfcost.levers`.
 
 The figures are for the model alone (preprocessed tensors, the vendor's own software and
 precision), not the question's service: decoding the uploads takes CPU, and a different model
@@ -26,8 +26,8 @@ import pandas as pd
 
 from perfcost.cost import InferenceService, _catalog, _service, fleet_for, monthly_bill
 from perfcost.instance_types import MIN_UTILIZATION_TARGET
+from perfcost.levers import Lever
 from perfcost.pricing import Catalog
-from perfcost.savings import Lever
 from perfcost.validation import ParameterError, in_range
 
 __all__ = ["SPARE_INSTANCES", "WORKLOAD", "RightSized", "cheapest", "cheapest_figures",

@@ -1,32 +1,26 @@
 """A cost-reduction planner: which levers to pull, in what order, to cut a bill by a target.
 
-Each :class:`Lever` is a change to the :class:`~perfcost.cost.InferenceService` (cache, move to
-another instance type, raise per-instance throughput, autoscale, move a share to spot, commit to
-the always-on floor, compress responses, archive old model versions). Its saving is never
-asserted: the planner prices the service before and after the change with
-:func:`perfcost.cost.monthly_bill`.
+The levers are :class:`perfcost.levers.Lever` objects (changes to the service, each with its
+effort, SLO-risk and irreversibility ratings). A lever's saving is never asserted: the planner
+prices the service before and after the change with :func:`perfcost.cost.monthly_bill`.
 
-How plans are ranked. Each lever carries three 1 (low) to 3 (high) ratings: the engineering
-effort, the risk it poses to the latency SLO, and how hard it is to undo (a one-year commitment
-is 3). A plan's risk score is the sum of its levers' ratings. :func:`plan_savings` evaluates every
-combination of the levers that save money at all, keeps those that reach the target, and picks
-the lowest risk score, then the larger saving, then the fewer levers. Levers are applied in a
-fixed order (:data:`LEVER_ORDER`), so each plan line's saving is the difference between the bill
-before and after that lever, given the levers above it.
+How plans are ranked. A plan's risk score is the sum of its levers' risk scores.
+:func:`plan_savings` evaluates every combination of the levers that save money at all, keeps
+those that reach the target, and picks the lowest risk score, then the larger saving, then the
+fewer levers. Levers are applied in a fixed order (:data:`perfcost.levers.LEVER_ORDER`), so each
+plan line's saving is the difference between the bill before and after that lever, given the
+levers above it. Every line of a plan saves something: a combination in which a lever saves
+nothing after the others is not a plan, and neither is one that pulls both levers of an
+:data:`~perfcost.levers.EXCLUSIVE` pair.
 
 Commitments come last. A commitment is the one lever that cannot be undone within its term, so
 it applies to the fleet left after every reversible lever, and a combination that commits to a
-fleet which another available fleet lever (:data:`FLEET_LEVERS`) would still shrink is never
-chosen: it would pay for instances that lever makes unnecessary. :func:`commitment_strand` prices
-that mistake (commit first, optimise later) over the commitment's term. The discount modelled
-is a one-year Standard Reserved Instance's, which is bound to its instance family: a
-right-sizing that changes the instance type strands the whole commitment. Every line of a plan
-saves something: a combination in which a lever saves nothing after the others is not a plan.
-
-Right-sizing and the throughput gain exclude each other (:data:`EXCLUSIVE`): the right-sizing
-figures are already the vendors' optimised engines (TensorRT INT8, Neuron), and a gain measured
-against an fp32 baseline (chapter 4) does not multiply onto them. The throughput lever applies
-to the question's own instance only.
+fleet which another available fleet lever (:data:`perfcost.levers.FLEET_LEVERS`) would still
+shrink is never chosen: it would pay for instances that lever makes unnecessary.
+:func:`commitment_strand` prices that mistake (commit first, optimise later) over the
+commitment's term. The discount modelled is a one-year Standard Reserved Instance's, which is
+bound to its instance family: a right-sizing that changes the instance type strands the whole
+commitment.
 
 Used by chapter 2 (cost breakdown).
 """
@@ -35,142 +29,22 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import pandas as pd
 
 from perfcost.capacity import HOURS_PER_MONTH
-from perfcost.cost import (
-    FIELD_CHECKS,
-    MIN_SPOT_FLEET,
-    Bill,
-    InferenceService,
-    _catalog,
-    _service,
-    check_field,
-    fleet_for,
-    monthly_bill,
-)
+from perfcost.cost import InferenceService, _catalog, _service, fleet_for, monthly_bill
+from perfcost.levers import FLEET_LEVERS, LEVER_ORDER, Lever, compatible
+from perfcost.line_items import Bill
 from perfcost.pricing import Catalog
-from perfcost.validation import ParameterError, fraction, integer_in_range
+from perfcost.validation import ParameterError, fraction, instance_of, integer_in_range
 
-__all__ = ["EXCLUSIVE", "FLEET_LEVERS", "LEVER_ORDER", "NOTHING_STRANDED", "Lever", "Plan",
-           "PlanStep", "Strand", "alone_savings", "commitment_strand", "compatible",
-           "ineffective_reason", "plan_savings", "plan_table", "planned_service", "reserve",
-           "standard_levers", "waterfall_rows"]
+__all__ = ["NOTHING_STRANDED", "Plan", "PlanStep", "Strand", "alone_savings",
+           "commitment_strand", "plan_savings", "plan_table", "planned_service", "reserve",
+           "waterfall_rows"]
 
-# Volume first (fewer requests, then the hardware for what is left, more per instance), then how
-# the fleet is shaped and bought, then transfer and storage: a commitment covers the fleet that
-# is left, not the one removed.
-LEVER_ORDER = ("cache", "rightsize", "throughput", "autoscale", "spot", "commitment",
-               "compression", "tiering")
-# Reversible levers that change how many instances (or which) the fleet needs.
-FLEET_LEVERS = ("cache", "rightsize", "throughput", "autoscale")
 SAVES_NOTHING_USD = 1e-9  # a line that saves less than this saves nothing
-# Pairs of levers never pulled together.
-EXCLUSIVE = (frozenset({"rightsize", "throughput"}),)
-
-
-def compatible(levers) -> bool:
-    """True unless ``levers`` holds both levers of an :data:`EXCLUSIVE` pair."""
-    keys = {lever.key for lever in levers}
-    return not any(pair <= keys for pair in EXCLUSIVE)
-
-
-@dataclass(frozen=True)
-class Lever:
-    """A change to the service that may cut its bill, with its ratings (1 low to 3 high).
-
-    Each change is checked on construction by the field's own rule (:data:`cost.FIELD_CHECKS`),
-    so a bad value fails here, under the field's name, not when a plan is priced. ``name`` may
-    show the changed values in braces, as :meth:`str.format` does
-    (``"answer {cache_hit_rate:.0%} of requests"``): they are filled in once checked.
-    """
-
-    key: str  # one of LEVER_ORDER
-    name: str
-    changes: tuple[tuple[str, object], ...]  # (InferenceService field, new value) pairs
-    effort: int
-    slo_risk: int
-    irreversibility: int
-
-    def __post_init__(self):
-        if not isinstance(self.key, str) or self.key not in LEVER_ORDER:
-            raise ParameterError("key", f"one of {', '.join(LEVER_ORDER)}", self.key)
-        if not isinstance(self.name, str) or not self.name:
-            raise ParameterError("name", "a non-empty description", self.name)
-        object.__setattr__(self, "changes", _changes(self.changes))
-        object.__setattr__(self, "name", _described(self.name, self.changes))
-        for rating in ("effort", "slo_risk", "irreversibility"):
-            object.__setattr__(self, rating, integer_in_range(rating, getattr(self, rating), 1, 3))
-
-    @property
-    def risk_score(self) -> int:
-        """effort + SLO risk + irreversibility."""
-        return self.effort + self.slo_risk + self.irreversibility
-
-    def apply(self, service: InferenceService) -> InferenceService:
-        """The service with this lever pulled."""
-        return replace(service, **dict(self.changes))
-
-
-def _changes(changes: object) -> tuple[tuple[str, object], ...]:
-    """The (field, value) pairs as a tuple, each value checked by its field's rule."""
-    pairs = changes if isinstance(changes, tuple | list) else None
-    if pairs is None or not all(isinstance(p, tuple | list) and len(p) == 2 for p in pairs):
-        raise ParameterError("changes", "(InferenceService field, value) pairs", changes)
-    for name, _ in pairs:
-        if not isinstance(name, str) or name not in FIELD_CHECKS:
-            raise ParameterError("changes", "InferenceService field names", name)
-    return tuple((name, check_field(name, value)) for name, value in pairs)
-
-
-def _described(name: str, changes: tuple[tuple[str, object], ...]) -> str:
-    """``name`` with the values of ``changes`` it names in braces filled in."""
-    try:
-        return name.format(**dict(changes))
-    except (KeyError, IndexError, ValueError) as error:
-        raise ParameterError("name", "a description whose braces name its changes", name) \
-            from error
-
-
-def standard_levers(
-    *,
-    commitment_discount: float,
-    spot_share: float,
-    spot_discount: float,
-    throughput_gain: float,
-    cache_hit_rate: float,
-    response_compression_ratio: float,
-    archived_storage_fraction: float,
-    archive_usd_per_gb_month: float,
-) -> list[Lever]:
-    """The seven levers of chapter 2, with the book's ratings, built from the reader's inputs.
-
-    Ratings (effort, SLO risk, irreversibility): caching (2, 1, 1): a cache in front of the model;
-    throughput (3, 2, 2): batching or a compressed model, work that can move latency;
-    autoscaling (2, 2, 1): scale-up lag risks the SLO at the morning ramp; spot (2, 3, 1):
-    interruptions remove capacity at short notice; commitment (1, 1, 3): a contract, locked for
-    its term; compression (1, 1, 1): a server setting; tiering (1, 1, 1): a storage lifecycle rule.
-    Every input is an InferenceService field, checked by that field's rule, under its own name,
-    as its lever is built (:class:`Lever`).
-    """
-    return [
-        Lever("cache", "answer {cache_hit_rate:.0%} of requests from a cache",
-              (("cache_hit_rate", cache_hit_rate),), 2, 1, 1),
-        Lever("throughput", "raise per-instance throughput {throughput_gain:.3g}x",
-              (("throughput_gain", throughput_gain),), 3, 2, 2),
-        Lever("autoscale", "autoscale to the diurnal curve", (("autoscale", True),), 2, 2, 1),
-        Lever("spot", "run {spot_share:.0%} of instances on spot ({spot_discount:.0%} off)",
-              (("spot_share", spot_share), ("spot_discount", spot_discount)), 2, 3, 1),
-        Lever("commitment", "commit to the always-on floor ({commitment_discount:.0%} off)",
-              (("committed", True), ("commitment_discount", commitment_discount)), 1, 1, 3),
-        Lever("compression", "compress responses {response_compression_ratio:g}:1",
-              (("response_compression_ratio", response_compression_ratio),), 1, 1, 1),
-        Lever("tiering", "archive {archived_storage_fraction:.0%} of model storage",
-              (("archived_storage_fraction", archived_storage_fraction),
-               ("archive_usd_per_gb_month", archive_usd_per_gb_month)), 1, 1, 1),
-    ]
 
 
 @dataclass(frozen=True)
@@ -286,11 +160,11 @@ def plan_savings(
 
     Levers that save nothing alone are set aside (reported in ``ineffective``). Combinations
     that commit before a fleet lever they leave out, that pull both levers of an
-    :data:`EXCLUSIVE` pair, or in which a lever saves nothing after the others, are not plans.
-    Among the rest that reach the target, the lowest risk score wins, then the larger saving,
-    then fewer levers. If none reaches it, the plan is the combination with the largest saving,
-    and ``reaches_target`` is False. At most one lever of each key (so at most 2^8 combinations
-    are priced).
+    :data:`~perfcost.levers.EXCLUSIVE` pair, or in which a lever saves nothing after the
+    others, are not plans. Among the rest that reach the target, the lowest risk score wins,
+    then the larger saving, then fewer levers. If none reaches it, the plan is the combination
+    with the largest saving, and ``reaches_target`` is False. At most one lever of each key (so
+    at most 2^8 combinations are priced).
     """
     service, catalog = _service(service), _catalog(catalog)
     savings_target = fraction("savings_target", savings_target, high_open=True)
@@ -344,7 +218,7 @@ def alone_savings(service: InferenceService, catalog: Catalog, levers: list[Leve
 
 def reserve(plan: Plan, levers) -> list[Lever]:
     """The levers that save on their own, are not in ``plan`` and could join it (not
-    :data:`EXCLUSIVE` with its levers), least risky first."""
+    :data:`~perfcost.levers.EXCLUSIVE` with its levers), least risky first."""
     steps = [step.lever for step in _plan(plan).steps]
     chosen = {lever.key for lever in steps}
     left = [lever for lever in levers
@@ -354,9 +228,7 @@ def reserve(plan: Plan, levers) -> list[Lever]:
 
 
 def _plan(plan: object) -> Plan:
-    if not isinstance(plan, Plan):
-        raise ParameterError("plan", "a Plan (from plan_savings)", plan)
-    return plan
+    return instance_of("plan", plan, Plan, "a Plan (from plan_savings)")
 
 
 def plan_table(plan: Plan) -> pd.DataFrame:
@@ -444,31 +316,6 @@ def commitment_strand(service: InferenceService, catalog: Catalog, levers: list[
         > needed + SAVES_NOTHING_USD]
     return Strand(committed, needed, term_months, hours,
                   tuple(lever.key for lever in _ordered(adding)))
-
-
-def ineffective_reason(lever: Lever, service: InferenceService) -> str:
-    """Why ``lever`` saves nothing for ``service``, in a few words (for the chapter's list)."""
-    changes = dict(lever.changes)
-    peak = fleet_for(service).peak_instances
-    reasons = {
-        "cache": changes.get("cache_hit_rate") == 0 and "a 0% hit rate answers nothing",
-        "throughput": (changes.get("throughput_gain", 1) <= 1
-                       and f"a gain of {changes.get('throughput_gain', 1):g}x adds nothing"),
-        "autoscale": (service.peak_to_average == 1
-                      and "steady traffic needs the same fleet every hour"),
-        "spot": ((changes.get("spot_share") == 0 or changes.get("spot_discount") == 0)
-                 and "no share or no discount")
-                or (peak < MIN_SPOT_FLEET
-                    and f"a fleet of {peak} is too small for spot: one reclaim would take "
-                        f"{1 / peak:.0%} of its capacity (spot needs {MIN_SPOT_FLEET} or more)")
-                or "the share is less than one whole instance",
-        "commitment": changes.get("commitment_discount") == 0 and "a 0% discount",
-        "compression": (changes.get("response_compression_ratio") == 1
-                        and "1:1 compresses nothing"),
-        "rightsize": ("no published option, priced with its spare instance, costs less than "
-                      "the question's fleet"),
-    }
-    return reasons.get(lever.key) or "it removes nothing the bill charges for at these inputs"
 
 
 def planned_service(service: InferenceService, plan: Plan) -> InferenceService:

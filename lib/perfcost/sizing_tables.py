@@ -25,7 +25,7 @@ from perfcost.capacity import (
     _sizer,
 )
 from perfcost.instance_types import MAX_CURVE_POINTS, _points, _rate
-from perfcost.validation import ParameterError
+from perfcost.validation import ParameterError, instance_of
 
 __all__ = ["MAX_CURVE_SIZINGS", "cheapest_above_rps", "cost_curves", "sizing_table"]
 
@@ -99,8 +99,7 @@ def cheapest_above_rps(curves: pd.DataFrame, instance_name: str) -> float:
     columns = {"instance", "cheapest", "request_rate_rps"}
     if not isinstance(curves, pd.DataFrame) or not columns <= set(curves.columns):
         raise ParameterError("curves", "a table from cost_curves", type(curves).__name__)
-    if not isinstance(instance_name, str):
-        raise ParameterError("instance_name", "an instance name (text)", instance_name)
+    instance_of("instance_name", instance_name, str, "an instance name (text)")
     mine = curves[curves["instance"] == instance_name]
     if mine.empty:
         raise ParameterError("instance_name", f"one of {sorted(set(curves['instance']))}",

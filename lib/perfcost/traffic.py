@@ -1,9 +1,9 @@
 """Request arrival traces: seeded generators of arrival times in seconds, sorted ascending.
 
 Constant-rate Poisson, a diurnal curve, a step spike, bursty on-off traffic (a two-state
-Markov-modulated Poisson process), load that swings tenfold, a cold start ramping from zero,
-:func:`load_trace` for a reader's own CSV of timestamps, and :func:`replay_trace`, which replays
-a real trace's per-second shape at a chosen peak rate.
+Markov-modulated Poisson process), load that swings tenfold and a cold start ramping from zero.
+A reader's own CSV of timestamps is read by :func:`perfcost.trace_files.load_trace`, and
+:func:`perfcost.replay.replay_trace` replays a real trace's per-second shape at a chosen peak.
 Every generator takes a ``seed`` and returns the same trace for the same seed.
 :func:`check_arrival_times` is the one check of a trace that every simulator applies;
 :func:`diurnal_rate_rps` the one diurnal curve (the cost model's hourly rates use it too);
@@ -18,20 +18,12 @@ Used by chapter 1 (checking the M/M/c formulas against simulation) and chapter 3
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-import os
-import re
-from array import array
-from collections.abc import Callable, Iterator, Mapping
-from numbers import Integral
-from pathlib import Path
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
 
-from perfcost.files import decimal_number, read_text
 from perfcost.validation import (
     MAX_SEED,
     ParameterError,
@@ -57,15 +49,12 @@ __all__ = [
     "cold_start_arrivals",
     "diurnal_arrivals",
     "diurnal_rate_rps",
-    "load_trace",
     "mmpp_arrivals",
     "poisson_arrival_times",
     "poisson_arrivals",
     "rate_curve_arrivals",
     "rate_per_second",
     "rate_table",
-    "replay_rates",
-    "replay_trace",
     "step_spike_arrivals",
     "swing_arrivals",
 ]
@@ -79,7 +68,6 @@ MAX_STATE_CHANGES = 1e6  # expected MMPP state changes: each is a Python step (~
 MAX_MULTIPLIER = 1000.0  # a spike of 1000x the base rate
 MAX_DIURNAL_PEAK_TO_AVERAGE = 2.0  # a sinusoidal day's peak / mean: at 2 the trough is 0
 PERIOD_S = (1e-3, 1e9)  # a diurnal or swing period: a millisecond to ~32 years
-MAX_TRACE_BYTES = 256_000_000  # a CSV trace of ~10^7 timestamps
 MAX_RATE_TABLE_TRACES = 100  # traces in one rate table: a chart of more is unreadable
 _MISREAD_UNITS = "are these milliseconds or nanoseconds?"
 
@@ -392,131 +380,7 @@ def cold_start_arrivals(
     return _thinned(rate, duration_s, peak_rps, seed_value(seed))
 
 
-# --- A reader's trace -------------------------------------------------------------------------
-
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_ ()\[\]/%.-]*")
-_DIGIT_DOT = re.compile(r"\d\.|\.\d")
-_TIME_IN_SECONDS = re.compile(r"(arrival|arrival_time|arrived_at|t|time|timestamp|ts)_s",
-                              re.IGNORECASE)
-
-
-def _is_header(cells: list[str]) -> bool:
-    """A header is a row of names: each starts with a letter and has no digit next to a dot
-    (so ``arrival_s`` is a name, a typo such as ``O.5`` is not)."""
-    return all(_NAME.fullmatch(cell.strip()) and not _DIGIT_DOT.search(cell)
-               and decimal_number(cell) is None for cell in cells)  # NaN, inf: data, not names
-
-
-def _rows(path: Path, text: str) -> Iterator[tuple[int, list[str]]]:
-    """(line number, cells) of each row that is not blank."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        for cells in reader:
-            if any(cell.strip() for cell in cells):
-                yield reader.line_num, cells
-    except csv.Error as error:
-        raise ValueError(f"{path}: row {reader.line_num}: not CSV: {error}") from None
-
-
-def _column_index(path: Path, header: list[str] | None, width: int, column) -> int:
-    """The 0-based index of the arrival-time column; see :func:`load_trace`."""
-    if isinstance(column, str):
-        if header is None:
-            raise ValueError(f"{path}: no header row to find column {column!r} in; pass "
-                             "column as a 0-based index")
-        names = [cell.strip() for cell in header]
-        if names.count(column) != 1:
-            raise ValueError(f"{path}: {'no' if column not in names else 'more than one'} "
-                             f"column named {column!r}; the columns are {', '.join(names)}")
-        return names.index(column)
-    if column is not None:
-        return integer_in_range("column", column, 0, width - 1)
-    if width == 1:
-        return 0
-    if header is None:
-        raise ValueError(f"{path}: {width} columns and no header row; pass column= with the "
-                         "0-based index of the arrival times in seconds")
-    timelike = [i for i, cell in enumerate(header) if _TIME_IN_SECONDS.fullmatch(cell.strip())]
-    if len(timelike) != 1:
-        raise ValueError(f"{path}: {width} columns ({', '.join(c.strip() for c in header)}) and "
-                         f"{'none' if not timelike else 'more than one'} named like a time in "
-                         "seconds (arrival_s, t_s, time_s, timestamp_s); pass column= with the "
-                         "name or 0-based index of the arrival times")
-    return timelike[0]
-
-
-def _seconds(path: Path, line: int, cell: str) -> float:
-    hint = (" (and not a header: a header's cells are names that start with a letter, "
-            "such as arrival_s)") if line == 1 else ""
-    number = decimal_number(cell)  # ASCII decimal: float() also reads 1_000 and other digits
-    if number is None:
-        raise ValueError(f"{path}: row {line}: {cell!r} is not a number of seconds{hint}")
-    return number
-
-
-def _data_cell(rows: Iterator[tuple[int, list[str]]], position: int, index: int):
-    """(line, cell) of the ``position``-th data row."""
-    for count, (line, cells) in enumerate(rows):
-        if count == position:
-            return line, cells[index]
-    raise AssertionError("unreachable: the row was read before")
-
-
-def load_trace(path: str | Path, *, column: str | int | None = None) -> np.ndarray:
-    """Read arrival times (seconds) from a CSV file of at most 256 MB, one request a row.
-
-    Parameters
-    ----------
-    path : str or Path
-        A UTF-8 CSV file (a byte-order mark is dropped). Its first row is a header when every
-        cell is a name (starts with a letter, no digit next to a dot), such as
-        ``arrival_s,input_tokens,output_tokens``; every row has as many cells as the first.
-    column : str or int, optional
-        The column of arrival times: a header name or a 0-based index. By default the only
-        column, or else the one header cell named like a time in seconds (``arrival_s``,
-        ``t_s``, ``time_s``, ``timestamp_s``).
-
-    Times must be finite, >= 0, at most ``MAX_ARRIVAL_S`` and sorted ascending (see
-    :func:`check_arrival_times`). A bad row raises ValueError naming the file, the row number
-    and its text; an unreadable file raises :class:`perfcost.files.InputFileError`.
-    """
-    if not isinstance(path, str | os.PathLike):
-        raise ParameterError("path", "a file path", path)
-    if isinstance(column, bool) or not (column is None or isinstance(column, str | Integral)):
-        raise ParameterError("column", "a column name or a 0-based index", column)
-    path = Path(path)
-    text = read_text(path, what="trace", max_bytes=MAX_TRACE_BYTES)
-    rows = _rows(path, text)
-    first_line, first = next(rows, (0, None))
-    if first is None:
-        raise ValueError(f"{path}: no arrival times found")
-    header = first if _is_header(first) else None
-    index = _column_index(path, header, len(first), column)
-    times = array("d", [] if header else [_seconds(path, first_line, first[index])])
-    for line, cells in rows:
-        if len(cells) != len(first):
-            where = "the header" if header else f"row {first_line}"
-            raise ValueError(f"{path}: row {line}: {len(cells)} cells where {where} has "
-                             f"{len(first)}: {','.join(cells)!r}")
-        times.append(_seconds(path, line, cells[index]))
-    if not times:
-        raise ValueError(f"{path}: no arrival times found")
-    return _checked_trace(path, text, np.array(times), skip=header is not None, index=index)
-
-
-def _checked_trace(path: Path, text: str, times: np.ndarray, *, skip: bool,
-                   index: int) -> np.ndarray:
-    """``times``, or a ValueError naming the first row that is not an arrival time."""
-    problem = _arrival_time_problem(times)
-    if problem is None:
-        return times
-    position, valid, found = problem
-    rows = _rows(path, text)
-    if skip:
-        next(rows)
-    line, cell = _data_cell(rows, position, index)
-    raise ValueError(f"{path}: row {line}: {cell!r}: times must be {valid}; got {found}")
-
+# --- Rates for a chart ------------------------------------------------------------------------
 
 def rate_per_second(arrival_times_s, duration_s: float, *,
                     max_points: int = 300) -> tuple[np.ndarray, np.ndarray]:
@@ -553,53 +417,3 @@ def rate_table(traces, duration_s: float, *, max_points: int = 300) -> pd.DataFr
                                    max_points=max_points)
         frames.append(pd.DataFrame({"trace": name, "t_s": t_s, "arrival_rps": rps}))
     return pd.concat(frames, ignore_index=True)
-
-
-# --- Replaying a real trace -------------------------------------------------------------------
-
-MAX_REPLAY_BINS = 10_000_000  # bins of a replayed trace: 80 MB of counts (116 days of seconds)
-REPLAY_BIN_S = (1e-3, 3600.0)  # a millisecond to an hour
-
-
-def replay_rates(arrival_times_s, peak_rps: float, *, bin_s: float = 1.0) -> np.ndarray:
-    """The rate (requests/s) of each ``bin_s`` bin of a trace, scaled so the busiest is
-    ``peak_rps``: counts × peak_rps / max(counts).
-
-    Bins start at the trace's first arrival; bin i covers [first + i × bin_s, first + (i + 1) ×
-    bin_s), and the last holds the last arrival. ``peak_rps`` is in (0, 10^6], ``bin_s`` in
-    [0.001, 3600], and the trace spans at most 10^7 bins.
-    """
-    times = check_arrival_times("arrival_times_s", arrival_times_s)
-    peak_rps = _rate("peak_rps", peak_rps)
-    bin_s = in_range("bin_s", bin_s, *REPLAY_BIN_S)
-    bins = math.floor((times[-1] - times[0]) / bin_s) + 1
-    if bins > MAX_REPLAY_BINS:
-        raise ParameterError("(last - first arrival) / bin_s", f"at most {MAX_REPLAY_BINS:.0e} "
-                             "bins (a wider bin_s or a shorter trace)", bins)
-    # The same division as ``bins`` above: ``//`` by a bin_s like 0.001 (a shade above 1/1000
-    # in binary) would put an arrival one bin earlier than ``bins`` counts it.
-    index = np.minimum(np.floor((times - times[0]) / bin_s).astype(np.int64), bins - 1)
-    counts = np.bincount(index, minlength=bins)
-    return counts * (peak_rps / counts.max())
-
-
-def replay_trace(arrival_times_s, peak_rps: float, *, seed: int, bin_s: float = 1.0) -> np.ndarray:
-    """Replay a real trace's shape at another scale: Poisson arrivals within each ``bin_s`` bin
-    at :func:`replay_rates`, so the busiest bin runs at ``peak_rps``.
-
-    Bin i draws a Poisson(rate_i × bin_s) count placed uniformly in it, from
-    ``numpy.random.default_rng(seed)``. Times start at 0 at the trace's first arrival (a trace
-    at Unix-epoch seconds replays from 0) and come back sorted; a tiny peak may draw none. The
-    burstiness between bins is the trace's; within a bin it is Poisson. At most
-    ``MAX_REQUESTS`` expected requests (peak_rps × bin_s × len(trace) / the busiest bin's count)
-    and a ``seed`` in [0, 2**32 - 1], which must be given.
-    """
-    rates = replay_rates(arrival_times_s, peak_rps, bin_s=bin_s)
-    seed = seed_value(seed)
-    bin_s = float(bin_s)
-    _expected_count("peak_rps × bin_s × len(arrival_times_s) / max(bin counts)",
-                    float(rates.sum()) * bin_s)
-    rng = np.random.default_rng(seed)
-    counts = rng.poisson(rates * bin_s)
-    starts = np.repeat(np.arange(rates.size) * bin_s, counts)
-    return np.sort(starts + rng.uniform(0.0, bin_s, size=starts.size))

@@ -24,6 +24,7 @@ __all__ = [
     "finite",
     "fraction",
     "in_range",
+    "instance_of",
     "integer_in_range",
     "non_negative",
     "positive",
@@ -134,3 +135,12 @@ def integer_in_range(name: str, value: object, low: int, high: float = math.inf)
 def seed_value(value: object, name: str = "seed") -> int:
     """Return ``value`` as an int; a random seed must be a whole number in [0, 2**32 - 1]."""
     return integer_in_range(name, value, 0, MAX_SEED)
+
+
+def instance_of(name: str, value: object, kind: type, described: str) -> object:
+    """Return ``value`` when it is a ``kind``; else raise ParameterError naming ``name`` with
+    ``described`` (e.g. ``"an InferenceService"``) as what it must be: the one type check of an
+    argument that must be one of the library's own objects."""
+    if not isinstance(value, kind):
+        raise ParameterError(name, described, value)
+    return value

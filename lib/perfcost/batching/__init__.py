@@ -9,8 +9,15 @@ One module per job, every public name re-exported here (``batching.simulate``,
   :class:`StaticBatching`.
 - :mod:`~perfcost.batching.simulator`: :func:`simulate`, exact and fast (dispatch to dispatch).
 - :mod:`~perfcost.batching.scorecard`: SLO attainment, recovery, grid search, comparisons.
-- :mod:`~perfcost.batching.controllers`: the adaptive policies (AIMD, naive proportional,
-  chapter 3's first controller and the envelope controller).
+- :mod:`~perfcost.batching.feedback`: what the adaptive policies share (their settings'
+  limits and checks, the windowed p95, the fitted service line).
+- :mod:`~perfcost.batching.aimd`: :class:`AIMDBatching` and :class:`ClipperAIMDBatching`.
+- :mod:`~perfcost.batching.naive_proportional`: :class:`NaiveProportionalBatching`, for
+  contrast.
+- :mod:`~perfcost.batching.slo_controller`: :class:`SLOBatchingController`, chapter 3's first
+  controller.
+- :mod:`~perfcost.batching.envelope`: :class:`EnvelopeBatchingController`, the controller that
+  replaced it.
 - :mod:`~perfcost.batching.traces`: the traces, as functions of the load multiplier.
 - :mod:`~perfcost.batching.evaluation`: limits from the SLO, baselines, :func:`evaluate`.
 - :mod:`~perfcost.batching.sustained_load`: the load a policy's fleet carries.
@@ -21,28 +28,37 @@ Used by chapter 3 (batching).
 
 # Each module's public names (its __all__) are this package's.
 from perfcost.batching import (
-    controllers,
+    aimd,
+    envelope,
     evaluation,
+    feedback,
+    naive_proportional,
     policy,
     question,
     scorecard,
     service,
     simulator,
+    slo_controller,
     sustained_load,
     traces,
 )
-from perfcost.batching.controllers import *  # noqa: F403
+from perfcost.batching.aimd import *  # noqa: F403
+from perfcost.batching.envelope import *  # noqa: F403
 from perfcost.batching.evaluation import *  # noqa: F403
+from perfcost.batching.feedback import *  # noqa: F403
+from perfcost.batching.naive_proportional import *  # noqa: F403
 from perfcost.batching.policy import *  # noqa: F403
 from perfcost.batching.question import *  # noqa: F403
 from perfcost.batching.scorecard import *  # noqa: F403
 from perfcost.batching.service import *  # noqa: F403
 from perfcost.batching.simulator import *  # noqa: F403
+from perfcost.batching.slo_controller import *  # noqa: F403
 from perfcost.batching.sustained_load import *  # noqa: F403
 from perfcost.batching.traces import *  # noqa: F403
 
 __all__ = [
     *service.__all__, *policy.__all__, *simulator.__all__, *scorecard.__all__,
-    *controllers.__all__, *traces.__all__, *evaluation.__all__, *sustained_load.__all__,
+    *feedback.__all__, *aimd.__all__, *naive_proportional.__all__, *slo_controller.__all__,
+    *envelope.__all__, *traces.__all__, *evaluation.__all__, *sustained_load.__all__,
     *question.__all__,
 ]

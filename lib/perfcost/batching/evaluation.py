@@ -6,7 +6,7 @@ the SLO by itself, so the largest batch size is the largest b with s(b) = base +
 
 Baselines, each what an operator could deploy or a bound no one can:
 
-- **AIMD** as Clipper runs it (:class:`~perfcost.batching.controllers.ClipperAIMDBatching`),
+- **AIMD** as Clipper runs it (:class:`~perfcost.batching.aimd.ClipperAIMDBatching`),
   started from the controller's own fallback configuration (:func:`baseline_policies`), and
   AIMD on the measured p95 from the same start.
 - **The best single static configuration**: chosen on the *other* traces of a case (the highest
@@ -31,17 +31,14 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from perfcost.batching.controllers import (
-    AIMDBatching,
-    ClipperAIMDBatching,
-    EnvelopeBatchingController,
-    NaiveProportionalBatching,
-    SLOBatchingController,
-)
+from perfcost.batching.aimd import AIMDBatching, ClipperAIMDBatching
+from perfcost.batching.envelope import EnvelopeBatchingController
+from perfcost.batching.naive_proportional import NaiveProportionalBatching
 from perfcost.batching.policy import MAX_BATCH_SIZE, StaticBatching, _slo
 from perfcost.batching.scorecard import grid_search_static, summarize
 from perfcost.batching.service import LinearServiceTime, _service
 from perfcost.batching.simulator import simulate
+from perfcost.batching.slo_controller import SLOBatchingController
 from perfcost.parallel import mapped
 from perfcost.traffic import check_arrival_times
 from perfcost.validation import ParameterError, fraction, in_range

@@ -23,7 +23,8 @@ from perfcost.batching.traces import (
     replayed,
     synthetic_traces,
 )
-from perfcost.traffic import MAX_RATE_RPS, load_trace
+from perfcost.trace_files import load_trace
+from perfcost.traffic import MAX_RATE_RPS
 from perfcost.validation import ParameterError, in_range, integer_in_range, positive
 
 __all__ = ["BatchingQuestion"]

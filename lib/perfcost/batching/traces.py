@@ -1,10 +1,11 @@
 """The traces a batching policy is judged on, as functions of the load multiplier.
 
 A trace is passed as a function of the load multiplier returning arrival times (a
-:class:`Scaled` generator of :mod:`perfcost.traffic`), so a generator or a replay is redrawn at
-each load (the same seed), not compressed in time. :func:`synthetic_traces` gives chapter 3's
-seven synthetic traces, :func:`replayed` a reader's real trace, and :func:`drift_service` the
-service curve of the ``drift`` trace: a model version that turns slower mid-trace.
+:class:`Scaled` generator of :mod:`perfcost.traffic` or replay of :mod:`perfcost.replay`), so a
+generator or a replay is redrawn at each load (the same seed), not compressed in time.
+:func:`synthetic_traces` gives chapter 3's seven synthetic traces, :func:`replayed` a reader's
+real trace, and :func:`drift_service` the service curve of the ``drift`` trace: a model version
+that turns slower mid-trace.
 
 Used by chapter 3 (batching).
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from perfcost import traffic
+from perfcost import replay, traffic
 from perfcost.batching.service import LinearServiceTime, ShiftedServiceTime, _service
 from perfcost.traffic import MAX_DURATION_S, MAX_RATE_RPS, check_arrival_times
 from perfcost.validation import (
@@ -39,9 +40,10 @@ MAX_SLOWDOWN = 10.0  # a model version up to 10x slower than the one it replaces
 class Scaled:
     """A trace at a load multiplier: ``generate(**rates × multiplier, **fixed)``.
 
-    ``generate`` is a generator of :mod:`perfcost.traffic`; ``rates`` maps its rate arguments
-    to their values at multiplier 1 (a number or a tuple of numbers). Unlike a lambda it
-    pickles, so the simulations of an evaluation can run in other processes.
+    ``generate`` is a generator of :mod:`perfcost.traffic` or
+    :func:`perfcost.replay.replay_trace`; ``rates`` maps its rate arguments to their values at
+    multiplier 1 (a number or a tuple of numbers). Unlike a lambda it pickles, so the
+    simulations of an evaluation can run in other processes.
     """
 
     generate: Callable[..., np.ndarray]
@@ -145,9 +147,9 @@ def drift_service(service: LinearServiceTime, at_s: float, *,
 
 def replayed(arrival_times_s, peak_rps: float = 1000.0, *, seed: int = 1) -> TraceFactory:
     """A real trace replayed at ``peak_rps`` × the multiplier: per-second counts scaled to that
-    peak, Poisson within each second, seeded (:func:`perfcost.traffic.replay_trace`)."""
+    peak, Poisson within each second, seeded (:func:`perfcost.replay.replay_trace`)."""
     times = check_arrival_times("arrival_times_s", arrival_times_s)
     peak_rps = _rate("peak_rps", peak_rps)
     seed = seed_value(seed)
-    return Scaled(traffic.replay_trace, {"peak_rps": peak_rps},
+    return Scaled(replay.replay_trace, {"peak_rps": peak_rps},
                   {"arrival_times_s": times, "seed": seed})

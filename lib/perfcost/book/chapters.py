@@ -23,7 +23,8 @@ from pathlib import Path
 import nbformat
 import papermill
 
-from perfcost.book.inputs import CHAPTER_INPUTS, FilePath, check_values
+from perfcost.book.inputs import CHAPTER_INPUTS, check_values
+from perfcost.book.parameter_types import FilePath
 from perfcost.book.results import glued_results
 from perfcost.files import decimal_number, load_yaml, parse_yaml
 

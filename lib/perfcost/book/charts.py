@@ -189,7 +189,7 @@ def waterfall_chart(rows: pd.DataFrame) -> alt.LayerChart:
 
 
 def bill_sensitivity_chart(sweep: pd.DataFrame, title: str) -> alt.Chart:
-    """Monthly cost by component against one input, from :func:`perfcost.cost.bill_sensitivity`."""
+    """Monthly cost by component against one input (:func:`perfcost.what_if.bill_sensitivity`)."""
     return alt.Chart(sweep).mark_line(strokeWidth=2).encode(
         x=alt.X("value:Q", title=title),
         y=alt.Y("monthly_usd:Q", title="monthly cost (USD)", axis=alt.Axis(format="$,.0f")),
@@ -204,7 +204,7 @@ def what_if_bill_chart(expressions: dict[str, str], *, rate_rps: float, eu_share
                        max_response_kb: float) -> alt.LayerChart:
     """A bill that recomputes in the browser as sliders move: rate, EU share, response size.
 
-    ``expressions`` come from :func:`perfcost.cost.what_if_expressions`; the chart holds them as
+    ``expressions`` come from :func:`perfcost.what_if.what_if_expressions`; the chart holds them as
     Vega-Lite calculations over three bound parameters, so no kernel is needed.
     """
     rate = alt.param(name="rate", value=rate_rps, bind=alt.binding_range(

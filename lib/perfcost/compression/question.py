@@ -22,13 +22,13 @@ from perfcost.amdahl import RequestPath, end_to_end_table
 from perfcost.capacity import MAX_HOURLY_USD
 from perfcost.compression.measurement import BASELINE, first_to_try
 from perfcost.compression.reader_model import ModelInput, check_input_shape, model_input
-from perfcost.compression.settings import CompressionSettings, check_variants
+from perfcost.compression.settings import MNIST_PIXELS, CompressionSettings, check_variants
 from perfcost.traffic import MAX_RATE_RPS
 from perfcost.validation import ParameterError, fraction, non_negative
 
 __all__ = ["MNIST_INPUT", "CompressionQuestion"]
 
-MNIST_INPUT = ModelInput("x", (None, 28 * 28), "float32")  # the chapter's MLP, as exported
+MNIST_INPUT = ModelInput("x", (None, MNIST_PIXELS), "float32")  # the chapter's MLP, as exported
 COST_LIMITS = {  # the cost chapter's figures a reader may override; 0 keeps the cost chapter's
     "request_rate_rps": MAX_RATE_RPS,
     "instance_throughput_rps": MAX_RATE_RPS,

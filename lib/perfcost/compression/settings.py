@@ -26,6 +26,7 @@ __all__ = [
     "check_variants",
 ]
 
+MNIST_PIXELS = 28 * 28  # the chapter's MLP reads a 28x28 MNIST image, flattened
 MAX_UNITS = 4_096  # hidden-layer width: a 4,096-wide teacher trains in minutes on a laptop
 MAX_EPOCHS = 100
 MAX_THREADS = 64

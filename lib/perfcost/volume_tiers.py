@@ -1,0 +1,158 @@
+"""Volume tiers: a monthly volume priced tier by tier, and the free allowance of a ladder.
+
+A ladder of :class:`~perfcost.pricing.Tier` prices the gigabytes above the previous tier's bound
+at its own rate (internet egress: AWS charges less per GB as the month's volume grows). Volumes
+are split exactly: each tier a volume reaches is a line item of its own (:func:`tiered_items`),
+and the cost is Σ price_i × (GB that fall in tier i) (:func:`tiered_cost_usd`). A first tier
+priced at $0 is a free allowance (AWS gives 100 GB a month); it is granted once per account, so
+when the EU share is relayed through a second region, that region's ladder gets only what the
+first region left of it (:func:`after_free_use`). :func:`tier_expression` writes the same cost
+as an expression for the book's in-browser charts.
+
+Conventions (chapter 2): decimal units (1 kB = 1,000 bytes, 1 GB = 10^9 bytes); a month of
+``hours_per_month`` hours in [672, 744] (:data:`MIN_HOURS_PER_MONTH`,
+:data:`MAX_HOURS_PER_MONTH`: a calendar month, so that monthly prices such as storage need no
+proration). :func:`monthly_gb` turns a message rate and size into GB a month; a month moves at
+most :data:`MAX_MONTHLY_GB`, the volume of the largest valid service, twice (EU relay).
+
+Used by chapter 2 (cost breakdown) through :func:`perfcost.cost.monthly_bill`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+from perfcost.line_items import LineItem
+from perfcost.pricing import MAX_EGRESS_TIERS, Tier
+from perfcost.traffic import MAX_RATE_RPS
+from perfcost.validation import ParameterError, in_range
+
+__all__ = [
+    "BYTES_PER_GB",
+    "BYTES_PER_KB",
+    "MAX_HOURS_PER_MONTH",
+    "MAX_KB",
+    "MAX_MONTHLY_GB",
+    "MIN_HOURS_PER_MONTH",
+    "SECONDS_PER_HOUR",
+    "after_free_use",
+    "first_paid_usd_per_gb",
+    "free_allowance_gb",
+    "monthly_gb",
+    "tier_expression",
+    "tiered_cost_usd",
+    "tiered_items",
+]
+
+SECONDS_PER_HOUR = 3600.0
+BYTES_PER_KB = 1_000.0
+BYTES_PER_GB = 1_000_000_000.0
+MAX_KB = 1e6  # a gigabyte per request or response
+MIN_HOURS_PER_MONTH = 672.0  # 28 days
+MAX_HOURS_PER_MONTH = 744.0  # 31 days
+# The most a valid service moves in a month: 10^6 rps × 10^6 kB × 744 h, twice (EU relay).
+MAX_MONTHLY_GB = 2 * MAX_RATE_RPS * MAX_KB * BYTES_PER_KB * MAX_HOURS_PER_MONTH * 3600 / 1e9
+
+
+def _tier_label(lower_gb: float, tier: Tier) -> str:
+    if lower_gb == 0 and tier.usd_per_gb == 0 and not math.isinf(tier.up_to_gb):
+        return f"free allowance, first {tier.up_to_gb:,.0f} GB"
+    if math.isinf(tier.up_to_gb):
+        return f"over {lower_gb / 1000:g} TB"
+    size_tb = (tier.up_to_gb - lower_gb) / 1000
+    return f"{'first' if lower_gb == 0 else 'next'} {size_tb:g} TB"
+
+
+def _tiers(tiers: object) -> tuple[Tier, ...]:
+    """``tiers`` as a tuple: Tiers with rising bounds, the last one unbounded."""
+    valid = (f"1 to {MAX_EGRESS_TIERS} volume tiers (Tier) with rising up_to_gb and finite "
+             "prices >= 0, the last one math.inf")
+    if not isinstance(tiers, tuple | list) or not tiers or len(tiers) > MAX_EGRESS_TIERS:
+        raise ParameterError("tiers", valid, tiers)
+    bounds = [t.up_to_gb if isinstance(t, Tier) else math.nan for t in tiers]
+    prices = [t.usd_per_gb if isinstance(t, Tier) else math.nan for t in tiers]
+    if not all(isinstance(p, int | float) and 0 <= p < math.inf for p in prices):
+        raise ParameterError("tiers", valid, tiers)
+    if bounds[-1] != math.inf or not all(a < b for a, b in itertools.pairwise([0.0, *bounds])):
+        raise ParameterError("tiers", valid, tiers)
+    return tuple(tiers)
+
+
+def tiered_items(quantity_gb: float, tiers: tuple[Tier, ...], *, component: str,
+                 name: str) -> list[LineItem]:
+    """Split ``quantity_gb`` (at most ``MAX_MONTHLY_GB``) across volume tiers: one line item
+    per tier it reaches."""
+    quantity_gb = in_range("quantity_gb", quantity_gb, 0.0, MAX_MONTHLY_GB)
+    tiers = _tiers(tiers)
+    for label, text in (("component", component), ("name", name)):
+        if not isinstance(text, str):
+            raise ParameterError(label, "text", text)
+    items, lower = [], 0.0
+    for tier in tiers:
+        used = min(quantity_gb, tier.up_to_gb) - lower
+        if used <= 0:
+            break
+        items.append(LineItem(component, f"{name}, {_tier_label(lower, tier)}", "GB", used,
+                              tier.usd_per_gb))
+        lower = tier.up_to_gb
+    return items
+
+
+def tiered_cost_usd(quantity_gb: float, tiers: tuple[Tier, ...]) -> float:
+    """The cost of ``quantity_gb`` priced tier by tier: Σ price_i × (GB that fall in tier i)."""
+    return math.fsum(i.monthly_usd for i in tiered_items(quantity_gb, tiers, component="",
+                                                         name=""))
+
+
+def free_allowance_gb(tiers: tuple[Tier, ...]) -> float:
+    """GB a month the ladder gives free: its first tier's size if that tier is priced $0."""
+    tiers = _tiers(tiers)
+    return tiers[0].up_to_gb if tiers[0].usd_per_gb == 0 else 0.0
+
+
+def first_paid_usd_per_gb(tiers: tuple[Tier, ...]) -> float:
+    """The price of the first tier that is not free (0 if every tier is)."""
+    return next((t.usd_per_gb for t in _tiers(tiers) if t.usd_per_gb > 0), 0.0)
+
+
+def after_free_use(tiers: tuple[Tier, ...], used_gb: float) -> tuple[Tier, ...]:
+    """The ladder another region of the same account prices on once ``used_gb`` of the free
+    allowance are spent: the free tier shrinks, or goes when used up; paid bounds stay."""
+    tiers = _tiers(tiers)
+    used_gb = in_range("used_gb", used_gb, 0.0, MAX_MONTHLY_GB)
+    free = free_allowance_gb(tiers)
+    if free == 0 or math.isinf(free):
+        return tiers
+    left = free - min(used_gb, free)
+    return ((Tier(left, 0.0),) if left > 0 else ()) + tiers[1:]
+
+
+def tier_expression(tiers: tuple[Tier, ...], variable: str) -> str:
+    """The tiered cost of ``variable`` GB as an expression using only + * min max.
+
+    The same text is valid in Vega expressions (the book's in-browser what-if charts) and in
+    Python, which is how the tests check it against :func:`tiered_cost_usd`.
+    """
+    tiers = _tiers(tiers)
+    if not isinstance(variable, str) or not variable:
+        raise ParameterError("variable", "an expression (non-empty text)", variable)
+    terms, lower = [], 0.0
+    for tier in tiers:
+        amount = f"max({variable} - {lower!r}, 0)"
+        if not math.isinf(tier.up_to_gb):
+            amount = f"min({amount}, {tier.up_to_gb - lower!r})"
+        terms.append(f"{tier.usd_per_gb!r} * {amount}")
+        lower = tier.up_to_gb
+    return " + ".join(terms)
+
+
+def monthly_gb(rate_rps: float, size_kb: float, hours_per_month: float) -> float:
+    """GB a month moved by ``rate_rps`` messages of ``size_kb`` each (decimal units):
+    rate × size × 1,000 bytes × hours × 3,600 s / 10^9."""
+    rate_rps = in_range("rate_rps", rate_rps, 0.0, MAX_RATE_RPS)
+    size_kb = in_range("size_kb", size_kb, 0.0, MAX_KB)
+    hours_per_month = in_range("hours_per_month", hours_per_month, MIN_HOURS_PER_MONTH,
+                               MAX_HOURS_PER_MONTH)
+    seconds = hours_per_month * SECONDS_PER_HOUR
+    return rate_rps * size_kb * BYTES_PER_KB * seconds / BYTES_PER_GB
