@@ -22,7 +22,15 @@ import pytest
 from perfcost.book.chapters import chapter_parameters, find_chapters
 from perfcost.book.cli import EXIT_BAD_INPUT, main
 from perfcost.book.inputs import CHAPTER_INPUTS
-from perfcost.book.parameter_types import Names, Number, Pair, Shape, Text, WholeNumber
+from perfcost.book.parameter_types import (
+    Names,
+    Number,
+    Pair,
+    Shape,
+    Text,
+    WholeNumber,
+    ZeroOr,
+)
 
 BOOK = Path(__file__).resolve().parents[1]
 CHAPTERS = find_chapters(BOOK)
@@ -78,7 +86,7 @@ NUMBER_CASES = {"wrong type": "fast", "NaN": "nan", "+inf": "inf", "-inf": "-inf
 def _numeric_cases():
     for chapter, inputs in CHAPTER_INPUTS.items():
         for name, check in inputs.checks.items():
-            if isinstance(check, Number | WholeNumber):
+            if isinstance(check, Number | WholeNumber | ZeroOr):
                 for kind, text in NUMBER_CASES.items():
                     yield pytest.param(chapter, name, text, id=f"{chapter}-{name}-{kind}")
 
@@ -200,6 +208,8 @@ def test_capacity_command_lines_from_the_issue(args, expected, tmp_path, capsys)
          "no-such-trace.csv' cannot be used"),
         ("batching", ["-p", "drift_slowdown", "0.5"], "drift_slowdown must be a number in [1"),
         ("compression", ["-p", "epochs", "1e6"], "epochs must be a whole number in [1, 50]"),
+        ("compression", ["-p", "instance_throughput_rps", "5e-7"],
+         "instance_throughput_rps must be 0 (the cost chapter's) or a number in [0.001, "),
         ("compression", ["-p", "hidden_units", "1e9"], "hidden_units must be a whole number"),
         ("compression", ["-p", "epochs", "2.5"], "parameter 'epochs' takes a whole number"),
         ("cost", ["-p", "request_rate_rps", "1e8"], "request_rate_rps must be a number in"),

@@ -40,7 +40,8 @@ def test_the_question_gives_the_service_the_drift_and_the_spike():
 
 
 def test_the_question_traces_are_the_synthetic_traces_of_its_settings():
-    question = BatchingQuestion(**{**CHAPTER, "duration_s": 60.0, "spike_start_s": 20.0})
+    question = BatchingQuestion(**{**CHAPTER, "duration_s": 60.0, "spike_start_s": 20.0,
+                                   "spike_duration_s": 30.0})
     factories = question.trace_factories()
     expected = batching.synthetic_traces(**{name: getattr(question, name)
                                             for name in TRACE_SETTINGS})
@@ -125,3 +126,15 @@ def test_timelines_stack_runs_with_their_names_up_to_a_time():
         batching.timelines({})
     with pytest.raises(ParameterError, match="until_s must be"):
         batching.timelines(runs, until_s=-1.0)
+
+
+def test_the_question_refuses_a_spike_past_its_trace_and_an_unusable_trace(tmp_path):
+    with pytest.raises(ParameterError, match=r"spike_start_s \+ spike_duration_s must be <= "
+                                             r"duration_s = 300"):
+        BatchingQuestion(**{**CHAPTER, "spike_start_s": 290.0})
+    with pytest.raises(ParameterError, match="trace_path must be a trace that can be replayed"):
+        BatchingQuestion(**{**CHAPTER, "trace_path": str(tmp_path / "missing.csv")})
+    one = tmp_path / "one.csv"
+    one.write_text("t_s\n1.0\n")
+    with pytest.raises(ParameterError, match="at least two arrivals"):
+        BatchingQuestion(**{**CHAPTER, "trace_path": str(one)})

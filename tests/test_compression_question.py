@@ -142,3 +142,16 @@ def test_the_end_to_end_table_puts_the_model_inside_the_request():
     assert found.loc["int8_dynamic", "end_to_end_speedup"] == pytest.approx(4.0 / 3.0)
     pd.testing.assert_frame_equal(found, amdahl.end_to_end_table(
         {"fp32": 2.0, "int8_dynamic": 1.0, "distilled": 1.5}, "fp32", asked.request))
+
+
+@pytest.mark.parametrize(("name", "value", "valid"), [
+    ("instance_throughput_rps", 5e-7, r"\[1e-06, 1e\+06\]"),  # the cost model's own range
+    ("request_rate_rps", -1.0, r"\(0, 1e\+06\]"),
+    ("instance_hourly_usd", 2e3, r"\(0, 1,?000\]"),
+])
+def test_a_cost_figure_is_zero_or_what_the_cost_model_accepts(name, value, valid):
+    with pytest.raises(ParameterError, match=rf"^{name} must be 0 \(the cost chapter's\) or "
+                                             rf"a number in {valid}"):
+        question(**{name: value})
+    assert question(**{name: 0}).cost_overrides() == {}
+    assert question(**{name: 1.0}).cost_overrides() == {name: 1.0}

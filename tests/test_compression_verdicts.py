@@ -145,6 +145,8 @@ def test_the_conditions_follow_the_machine_and_the_measurements():
     assert "distilled student" not in v.conditions_text(native, TABLE, "/m.onnx")
     flat = TABLE.copy()
     flat.loc["int8_dynamic", "speedup"] = 1.0
+    assert "measurably faster here" in v.conditions_text(native, flat, "")  # at batch 64
+    flat.loc["int8_dynamic", "throughput_gain"] = 1.0
     assert "yet no int8 variant" in v.conditions_text(native, flat, "")
     assert "no native int8" in v.conditions_text({}, TABLE, "")
 

@@ -150,3 +150,8 @@ def test_bills_for_gains_by_hand():
     # Only compute changes: two instances fewer at $2.5 an hour for 730 hours.
     assert bills.loc["fp32", "monthly_usd"] - bills.loc["twice", "monthly_usd"] == \
         pytest.approx(2 * 2.5 * 730)
+
+
+def test_the_question_refuses_an_archive_class_the_catalog_lacks_on_construction():
+    with pytest.raises(ParameterError, match=r"^archive_storage_class must be one of"):
+        CostQuestion(archive_storage_class="tape")

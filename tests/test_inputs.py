@@ -15,7 +15,7 @@ import nbformat
 import pytest
 
 from perfcost.book.inputs import CHAPTER_INPUTS, check_values
-from perfcost.book.parameter_types import Number, Pair, WholeNumber
+from perfcost.book.parameter_types import Number, Pair, WholeNumber, ZeroOr
 from perfcost.validation import ParameterError
 
 BOOK = Path(__file__).resolve().parents[1]
@@ -35,6 +35,8 @@ def _first_cells(chapter: str) -> tuple[str, str]:
 
 
 def _ends(check) -> list[float]:
+    if isinstance(check, ZeroOr):
+        return [0.0, *_ends(check.number)]
     if isinstance(check, WholeNumber):
         return [check.low, check.high]
     low = math.nextafter(check.low, math.inf) if check.low_open else check.low
@@ -45,7 +47,7 @@ def _ends(check) -> list[float]:
 def _range_ends():
     for chapter, inputs in CHAPTER_INPUTS.items():
         for name, check in inputs.checks.items():
-            if isinstance(check, Number | WholeNumber):
+            if isinstance(check, Number | WholeNumber | ZeroOr):
                 for value in _ends(check):
                     yield pytest.param(chapter, name, value, id=f"{chapter}-{name}-{value:g}")
             elif isinstance(check, Pair):

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from perfcost.fleet_latency import FLEET, FleetLatency
 from perfcost.fleet_quantiles import fleet_response_quantile_ms
 from perfcost.instance_types import (
-    _INSTANCE_CHECKS,
     HOURS_PER_MONTH,
+    INSTANCE_CHECKS,
     MAX_HOURLY_USD,
     MAX_INSTANCES,
     MAX_LATENCY_MS,
@@ -40,13 +40,13 @@ from perfcost.instance_types import (
     InfeasibleError,
     InstanceType,
     Sizing,
-    _check_fleet,
-    _instance,
-    _latency,
-    _model,
-    _quantile,
-    _rate,
-    _target,
+    check_fleet,
+    check_instance,
+    check_latency,
+    check_model,
+    check_quantile,
+    check_rate,
+    check_target,
     slots_per_instance,
 )
 from perfcost.queueing import MAX_SERVERS
@@ -104,9 +104,9 @@ def instances_for_utilization(
     [10^-9, 10^9] (the cost chapter's throughput × gain), target in [0.01, 1]: the count stays
     below 10^20.
     """
-    request_rate_rps = _rate(request_rate_rps)
+    request_rate_rps = check_rate(request_rate_rps)
     throughput_rps = in_range("throughput_rps", throughput_rps, 1e-9, 1e9)
-    utilization_target = _target(utilization_target)
+    utilization_target = check_target(utilization_target)
     return round_up(request_rate_rps / (throughput_rps * utilization_target))
 
 
@@ -142,17 +142,17 @@ def size_fleet(
         If the instance's own latency exceeds the SLO (no count can fix that), the fleet
         needs more than ``MAX_INSTANCES`` instances, or it would be 100% busy (target 1).
     """
-    instance = _instance(instance)
-    request_rate_rps = _rate(request_rate_rps)
-    latency_slo_ms = _latency("latency_slo_ms", latency_slo_ms)
-    model = _model(model)
+    instance = check_instance(instance)
+    request_rate_rps = check_rate(request_rate_rps)
+    latency_slo_ms = check_latency("latency_slo_ms", latency_slo_ms)
+    model = check_model(model)
     count = instances_for_utilization(request_rate_rps, instance.throughput_rps, utilization_target)
     if instance.latency_ms > latency_slo_ms:
         raise InfeasibleError(
             f"{instance.name}: latency {instance.latency_ms:g} ms exceeds the SLO "
             f"{latency_slo_ms:g} ms"
         )
-    _check_fleet(instance, count)
+    check_fleet(instance, count)
     if request_rate_rps >= count * instance.throughput_rps:  # a target of 1 and an exact fit
         raise InfeasibleError(
             f"{instance.name}: {count:,} instances would be 100% busy, so the queue grows "
@@ -221,11 +221,11 @@ def size_fleet_for_quantile(
         If the SLO is at or below that limit, or more than ``MAX_INSTANCES`` instances (or
         ``queueing.MAX_SERVERS`` servers) would be needed.
     """
-    instance = _instance(instance)
-    request_rate_rps = _rate(request_rate_rps)
-    latency_slo_ms = _latency("latency_slo_ms", latency_slo_ms)
-    quantile = _quantile(quantile)
-    model = _model(model)
+    instance = check_instance(instance)
+    request_rate_rps = check_rate(request_rate_rps)
+    latency_slo_ms = check_latency("latency_slo_ms", latency_slo_ms)
+    quantile = check_quantile(quantile)
+    model = check_model(model)
     count = _fewest_meeting_quantile(instance, request_rate_rps, latency_slo_ms, quantile, model)
     return _sizing(instance, count, request_rate_rps, model)
 
@@ -244,8 +244,8 @@ class UtilizationRule:
     model: FleetLatency = FLEET
 
     def __post_init__(self):
-        object.__setattr__(self, "target", _target(self.target, "target"))
-        object.__setattr__(self, "model", _model(self.model))
+        object.__setattr__(self, "target", check_target(self.target, "target"))
+        object.__setattr__(self, "model", check_model(self.model))
 
     def __call__(self, instance, request_rate_rps, latency_slo_ms) -> Sizing:
         return size_fleet(instance, request_rate_rps, latency_slo_ms,
@@ -266,8 +266,8 @@ class QuantileRule:
     model: FleetLatency = FLEET
 
     def __post_init__(self):
-        object.__setattr__(self, "quantile", _quantile(self.quantile))
-        object.__setattr__(self, "model", _model(self.model))
+        object.__setattr__(self, "quantile", check_quantile(self.quantile))
+        object.__setattr__(self, "model", check_model(self.model))
 
     def __call__(self, instance, request_rate_rps, latency_slo_ms) -> Sizing:
         return size_fleet_for_quantile(instance, request_rate_rps, latency_slo_ms,
@@ -289,9 +289,9 @@ class SLORule(UtilizationRule):
     """
 
     def __call__(self, instance, request_rate_rps, latency_slo_ms) -> Sizing:
-        instance = _instance(instance)
-        request_rate_rps = _rate(request_rate_rps)
-        latency_slo_ms = _latency("latency_slo_ms", latency_slo_ms)
+        instance = check_instance(instance)
+        request_rate_rps = check_rate(request_rate_rps)
+        latency_slo_ms = check_latency("latency_slo_ms", latency_slo_ms)
         if instance.latency_ms > latency_slo_ms:  # no count makes one request faster
             raise InfeasibleError(f"{instance.name}: latency {instance.latency_ms:g} ms "
                                   f"exceeds the SLO {latency_slo_ms:g} ms")
@@ -300,7 +300,7 @@ class SLORule(UtilizationRule):
         # when the rule's fleet would be 100% busy (a target of 1 and an exact fit).
         rule = instances_for_utilization(request_rate_rps, instance.throughput_rps,
                                          self.target)
-        _check_fleet(instance, rule)
+        check_fleet(instance, rule)
         count = _fewest_meeting_quantile(instance, request_rate_rps, latency_slo_ms, 0.95,
                                          self.model, rule)
         return _sizing(instance, count, request_rate_rps, self.model)
@@ -314,7 +314,7 @@ class SLORule(UtilizationRule):
 Sizer = Callable[[InstanceType, float, float], Sizing]
 
 
-def _options(options: Iterable[InstanceType]) -> list[InstanceType]:
+def check_options(options: Iterable[InstanceType]) -> list[InstanceType]:
     valid = f"a non-empty sequence of at most {MAX_OPTIONS:,} InstanceType"
     try:
         chosen = list(itertools.islice(options, MAX_OPTIONS + 1))
@@ -326,7 +326,7 @@ def _options(options: Iterable[InstanceType]) -> list[InstanceType]:
     return chosen
 
 
-def _sizer(size: object) -> Sizer:
+def check_sizer(size: object) -> Sizer:
     if not callable(size):
         raise ParameterError("size", "a sizer such as UtilizationRule(0.7)", size)
     return size
@@ -341,9 +341,9 @@ def cheapest(options: Iterable[InstanceType], request_rate_rps: float, latency_s
     Options the sizer finds infeasible are excluded; if none is left, InfeasibleError listing
     why. Ties in hourly price go to fewer instances, then lower latency, then the name.
     """
-    size = _sizer(size)
+    size = check_sizer(size)
     fleets, reasons = [], []
-    for option in _options(options):
+    for option in check_options(options):
         try:
             fleets.append(size(option, request_rate_rps, latency_slo_ms))
         except InfeasibleError as infeasible:
@@ -377,7 +377,7 @@ def cheapest_instance(
     * among the options left, the lowest hourly price wins; ties go to fewer instances, then
       lower latency, then the name.
     """
-    rule = SLORule(_target(utilization_target), _model(model))
+    rule = SLORule(check_target(utilization_target), check_model(model))
     return cheapest(options, request_rate_rps, latency_slo_ms, rule)
 
 
@@ -391,7 +391,7 @@ def cheapest_instance_for_quantile(
 ) -> Sizing:
     """Return the cheapest fleet whose ``quantile`` response time meets the SLO in ``model``."""
     return cheapest(options, request_rate_rps, latency_slo_ms,
-                    QuantileRule(_quantile(quantile), _model(model)))
+                    QuantileRule(check_quantile(quantile), check_model(model)))
 
 
 def with_spares(fleet: Sizing, spares: int = 1) -> Sizing:
@@ -402,7 +402,7 @@ def with_spares(fleet: Sizing, spares: int = 1) -> Sizing:
     """
     instance_of("fleet", fleet, Sizing, "a Sizing (from size_fleet and the like)")
     spares = integer_in_range("spares", spares, 0, MAX_INSTANCES - fleet.count)
-    _check_fleet(fleet.instance, fleet.count + spares)
+    check_fleet(fleet.instance, fleet.count + spares)
     return _sizing(fleet.instance, fleet.count + spares, fleet.request_rate_rps, fleet.model)
 
 
@@ -473,8 +473,8 @@ def _chapter_latency(name: str, value: object) -> float:
 _QUESTION_CHECKS = {
     "request_rate_rps": lambda name, value: positive(name, value, maximum=MAX_RATE_RPS),
     "latency_slo_ms": _chapter_latency,
-    "utilization_target": lambda name, value: _target(value),
+    "utilization_target": lambda name, value: check_target(value),
     "peak_to_average": lambda name, value: in_range(name, value, 1.0, MAX_PEAK_TO_AVERAGE),
     **{f"{kind}_{field}": check for kind in ("cpu", "gpu")
-       for field, check in {**_INSTANCE_CHECKS, "latency_ms": _chapter_latency}.items()},
+       for field, check in {**INSTANCE_CHECKS, "latency_ms": _chapter_latency}.items()},
 }

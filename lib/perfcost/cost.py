@@ -41,7 +41,13 @@ from perfcost.instance_types import MAX_HOURLY_USD, MIN_UTILIZATION_TARGET
 from perfcost.line_items import Bill, LineItem
 from perfcost.pricing import Catalog, Price, load_catalog
 from perfcost.traffic import MAX_DIURNAL_PEAK_TO_AVERAGE, MAX_RATE_RPS, diurnal_rate_rps
-from perfcost.validation import ParameterError, in_range, instance_of, integer_in_range
+from perfcost.validation import (
+    ParameterError,
+    in_range,
+    instance_of,
+    integer_in_range,
+    zero_or,
+)
 from perfcost.volume_tiers import (
     MAX_HOURS_PER_MONTH,
     MAX_KB,
@@ -56,6 +62,7 @@ __all__ = [
     "FIELD_CHECKS",
     "LEVER_FIELDS",
     "MAX_STORAGE_GB",
+    "MAX_STORAGE_USD_PER_GB_MONTH",
     "MAX_VOLUME_GB",
     "MIN_SPOT_FLEET",
     "CostQuestion",
@@ -107,7 +114,8 @@ def _route(name: str, value: object) -> str:
 _hours = _number(MIN_HOURS_PER_MONTH, MAX_HOURS_PER_MONTH)
 _share = _number(0.0, 1.0)
 _share_below_one = _number(0.0, 1.0, high_open=True)
-_usd_per_gb_month = _number(0.0, 10.0)  # 400x S3 Standard ($0.023): a unit mistake beyond
+MAX_STORAGE_USD_PER_GB_MONTH = 10.0  # 400x S3 Standard ($0.023): a unit mistake beyond
+_usd_per_gb_month = _number(0.0, MAX_STORAGE_USD_PER_GB_MONTH)
 
 # The valid range of every InferenceService field, in one place.
 FIELD_CHECKS: dict[str, Check] = {
@@ -149,8 +157,9 @@ class InferenceService:
     """What the bill depends on. Each field is validated on construction, by its own name,
     against its range in :data:`FIELD_CHECKS`; booleans must be True or False.
 
-    The first nine fields describe the service as the cost chapter's question does; the rest are
-    the cost levers, whose defaults leave the bill as the question states it.
+    The first eleven fields describe the service as the cost chapter's question does (the
+    route of EU egress among them); the rest are the cost levers, whose defaults leave the bill
+    as the question states it.
     """
 
     request_rate_rps: float  # average request rate, (0, 10^6]
@@ -190,18 +199,18 @@ LEVER_FIELDS = (
 )
 
 
-def _service(service: object) -> InferenceService:
+def check_service(service: object) -> InferenceService:
     return instance_of("service", service, InferenceService, "an InferenceService")
 
 
-def _catalog(catalog: object) -> Catalog:
+def check_catalog(catalog: object) -> Catalog:
     return instance_of("catalog", catalog, Catalog,
                        "a Catalog (from perfcost.pricing.load_catalog)")
 
 
 def without_levers(service: InferenceService) -> InferenceService:
     """The service with every cost lever back at its default: the bill as the question states."""
-    service = _service(service)
+    service = check_service(service)
     return replace(service, **{f.name: f.default for f in fields(InferenceService)
                                if f.name in LEVER_FIELDS})
 
@@ -217,7 +226,7 @@ def diurnal_rates_rps(service: InferenceService) -> np.ndarray:
     unchanged; only ``Fleet.hourly_counts`` is rotated by 12 hours.)
     """
 
-    service = _service(service)
+    service = check_service(service)
     hours = np.arange(24)
     return diurnal_rate_rps(hours * 3600.0, service.request_rate_rps, service.peak_to_average)
 
@@ -249,7 +258,7 @@ def fleet_for(service: InferenceService) -> Fleet:
     with at least :data:`MIN_SPOT_FLEET` instances, floor(``spot_share`` × count) of them run on
     spot; a commitment covers the whole instances left on-demand in every hour.
     """
-    service = _service(service)
+    service = check_service(service)
     capacity_rps = service.instance_throughput_rps * service.throughput_gain
     served = diurnal_rates_rps(service) * (1.0 - service.cache_hit_rate)
     # At the trough of a 2:1 day the rate reaches zero; one instance stays up regardless.
@@ -312,7 +321,7 @@ def _storage_items(service: InferenceService) -> list[LineItem]:
 
 def ingress_item(service: InferenceService, catalog: Catalog) -> LineItem:
     """Every upload, at the catalog's ingress price (AWS: free): a line of the fuller bill."""
-    service, catalog = _service(service), _catalog(catalog)
+    service, catalog = check_service(service), check_catalog(catalog)
     upload_gb = monthly_gb(service.request_rate_rps, service.request_kb, service.hours_per_month)
     return LineItem("ingress", "uploads (ingress)", "GB", upload_gb,
                     catalog.transfer["ingress"].usd)
@@ -325,7 +334,7 @@ def monthly_bill(service: InferenceService, catalog: Catalog) -> Bill:
     an EU region when ``egress_route`` is "eu_relay"); storage of the model artefacts. Ingress
     is priced apart (:func:`ingress_item`, in :func:`perfcost.full_bill.full_monthly_bill`).
     """
-    service, catalog = _service(service), _catalog(catalog)
+    service, catalog = check_service(service), check_catalog(catalog)
     return Bill(tuple([
         *_compute_items(service, fleet_for(service)),
         *_egress_items(service, catalog),
@@ -340,7 +349,7 @@ def bills_for_gains(service: InferenceService, gains: Mapping[str, float],
     ``instances`` (at the peak) and ``monthly_usd``."""
     rows = {}
     for name, gain in dict(gains).items():
-        faster = replace(_service(service), throughput_gain=gain)
+        faster = replace(check_service(service), throughput_gain=gain)
         rows[name] = {"throughput_gain": faster.throughput_gain,
                       "instances": fleet_for(faster).peak_instances,
                       "monthly_usd": monthly_bill(faster, catalog).total_usd}
@@ -349,7 +358,8 @@ def bills_for_gains(service: InferenceService, gains: Mapping[str, float],
 
 # --- The chapter's question ----------------------------------------------------------------------
 
-# The question's fields that describe the service (InferenceService's first ten), and those the
+# The question's fields that describe the service (InferenceService's first eleven but
+# egress_route, which the chapter varies itself), and those the
 # levers take from it as they are; each is checked by the InferenceService field of its name.
 SERVICE_INPUTS = ("request_rate_rps", "request_kb", "response_kb", "eu_egress_fraction",
                   "instance_hourly_usd", "instance_throughput_rps", "model_storage_gb",
@@ -367,13 +377,7 @@ def _text(name: str, value: object) -> str:
 def _gain_or_measured(name: str, value: object) -> float:
     """0 (the gain chapter 4 measured, filled in by :meth:`CostQuestion.lever_inputs`) or a gain
     in the service's range."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and value == 0:
-        return 0.0
-    try:
-        return FIELD_CHECKS["throughput_gain"](name, value)
-    except ParameterError as error:
-        raise ParameterError(name, f"0 (the gain chapter 4 measured) or {error.valid}",
-                             value) from None
+    return zero_or(name, value, FIELD_CHECKS["throughput_gain"], "the gain chapter 4 measured")
 
 
 # Each CostQuestion field's check: the service's own (FIELD_CHECKS) where it is a service field.
@@ -428,6 +432,7 @@ class CostQuestion:
         for f in fields(self):
             value = _QUESTION_CHECKS[f.name](f.name, getattr(self, f.name))
             object.__setattr__(self, f.name, value)
+        self.archive(self.catalog())  # the class must be one of the catalog's
 
     @property
     def service(self) -> InferenceService:
@@ -440,7 +445,7 @@ class CostQuestion:
 
     def archive(self, catalog: Catalog) -> Price:
         """The price of ``archive_storage_class`` in ``catalog``."""
-        return _catalog(catalog).storage_class(self.archive_storage_class,
+        return check_catalog(catalog).storage_class(self.archive_storage_class,
                                                parameter="archive_storage_class")
 
     def lever_inputs(self, catalog: Catalog, measured_gain: float | None = None
@@ -449,7 +454,7 @@ class CostQuestion:
         for a cited figure filled in: a discount of 0 by the low end of the catalog's range
         (``commitment_1yr``, ``spot``), a throughput gain of 0 by ``measured_gain`` (chapter 4's,
         in [0.01, 1,000]; unused otherwise). The archive is priced at its storage class."""
-        catalog = _catalog(catalog)
+        catalog = check_catalog(catalog)
         gain = self.throughput_gain or FIELD_CHECKS["throughput_gain"]("measured_gain",
                                                                       measured_gain)
         return {

@@ -21,9 +21,9 @@ from perfcost.fleet_latency import FleetLatency
 from perfcost.fleet_quantiles import fleet_queue, fleet_response_quantile_ms
 from perfcost.instance_types import (
     InstanceType,
-    _count,
-    _instance,
-    _quantile,
+    check_count,
+    check_instance,
+    check_quantile,
     slots_per_instance,
 )
 from perfcost.queueing import MAX_CV
@@ -86,11 +86,11 @@ def simulated_response_quantile_ms(
     ``requests`` in [1,000, 5 × 10^6], ``seed`` in [0, 2^32 - 1], and at most 10^6 servers
     (count × k) simulated.
     """
-    instance = _instance(instance)
-    count = _count(count)
+    instance = check_instance(instance)
+    count = check_count(count)
     request_rate_rps = in_range("request_rate_rps", request_rate_rps, 1e-3, MAX_RATE_RPS)
     service_cv = in_range("service_cv", service_cv, 0.0, MAX_CV)
-    quantile = _quantile(quantile)
+    quantile = check_quantile(quantile)
     requests = integer_in_range("requests", requests, 1000, MAX_SIMULATED_REQUESTS)
     seed = seed_value(seed)
     slots = _simulated_slots(instance, count)

@@ -28,14 +28,14 @@ from perfcost.instance_types import (
     MAX_LATENCY_MS,
     MAX_SLOTS,
     InstanceType,
-    _check_fleet,
-    _count,
-    _instance,
-    _latency,
-    _model,
-    _points,
-    _quantile,
-    _rate,
+    check_count,
+    check_fleet,
+    check_instance,
+    check_latency,
+    check_model,
+    check_points,
+    check_quantile,
+    check_rate,
     slots_per_instance,
 )
 from perfcost.queueing import MAX_SERVERS, MMc, UnstableQueueError
@@ -56,10 +56,10 @@ def fleet_queue(instance: InstanceType, count: int, request_rate_rps: float) -> 
 
     ``count`` in [1, 10^6]; the rate must be below the fleet's capacity, count × throughput.
     """
-    instance = _instance(instance)
-    count = _count(count)
-    request_rate_rps = _rate(request_rate_rps)
-    _check_fleet(instance, count)
+    instance = check_instance(instance)
+    count = check_count(count)
+    request_rate_rps = check_rate(request_rate_rps)
+    check_fleet(instance, count)
     capacity_rps = count * instance.throughput_rps
     if request_rate_rps >= capacity_rps:
         raise UnstableQueueError(
@@ -79,8 +79,8 @@ def fleet_response_quantile_ms(
     least-outstanding-requests balancer; :data:`~perfcost.fleet_latency.MMC` is the M/M/c model
     (one shared queue, exponential service).
     """
-    quantile = _quantile(quantile)
-    model = _model(model)
+    quantile = check_quantile(quantile)
+    model = check_model(model)
     queue = fleet_queue(instance, count, request_rate_rps)
     return 1000.0 * _quantile_s(model, count, queue.service_rate, queue.arrival_rate, quantile,
                                 slots_per_instance(instance))
@@ -112,9 +112,9 @@ def _curve_axes(fleet_sizes: Iterable[int], utilizations: Iterable[float],
                 slots: int) -> tuple[list[int], list[float]]:
     """The checked fleet sizes and utilisations of :func:`quantile_curves`."""
     fleet_sizes = [_instances("fleet_sizes", n, slots)
-                   for n in _points("fleet_sizes", fleet_sizes)]
+                   for n in check_points("fleet_sizes", fleet_sizes)]
     utilizations = [fraction("utilizations", rho, low_open=True, high_open=True)
-                    for rho in _points("utilizations", utilizations)]
+                    for rho in check_points("utilizations", utilizations)]
     if len(fleet_sizes) * len(utilizations) > MAX_CURVE_POINTS:
         raise ParameterError("fleet_sizes × utilizations", f"at most {MAX_CURVE_POINTS:,} "
                              "points", len(fleet_sizes) * len(utilizations))
@@ -139,8 +139,8 @@ def quantile_curves(
     ``p95_ms`` (the ``quantile`` response time).
     """
     service_rate = _slot_rate(service_ms)
-    quantile = _quantile(quantile)
-    model = _model(model)
+    quantile = check_quantile(quantile)
+    model = check_model(model)
     slots = _slots(slots)
     fleet_sizes, utilizations = _curve_axes(fleet_sizes, utilizations, slots)
     rows = []
@@ -173,9 +173,9 @@ def max_utilization_for_quantile(
     service_rate = _slot_rate(service_ms)
     slots = _slots(slots)
     servers = _instances("servers", servers, slots)
-    latency_slo_ms = _latency("latency_slo_ms", latency_slo_ms)
-    quantile = _quantile(quantile)
-    model = _model(model)
+    latency_slo_ms = check_latency("latency_slo_ms", latency_slo_ms)
+    quantile = check_quantile(quantile)
+    model = check_model(model)
     capacity = servers * slots * service_rate
 
     def meets(rho: float) -> bool:

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from perfcost.cost import (
     MAX_VOLUME_GB,
     InferenceService,
-    _catalog,
-    _service,
+    check_catalog,
+    check_service,
     fleet_for,
     ingress_item,
     monthly_bill,
@@ -79,7 +79,7 @@ class LoadBalancerUse:
 
 def load_balancer_use(service: InferenceService, catalog: Catalog) -> LoadBalancerUse:
     """The balancer's processed GB and new connections per hour, and the LCUs they need."""
-    service, catalog = _service(service), _catalog(catalog)
+    service, catalog = check_service(service), check_catalog(catalog)
     kb = service.request_kb + service.response_kb / service.response_compression_ratio
     gb_per_hour = service.request_rate_rps * kb * BYTES_PER_KB * SECONDS_PER_HOUR / BYTES_PER_GB
     connections = service.request_rate_rps  # assumed: no connection is reused
@@ -112,7 +112,7 @@ def full_monthly_bill(service: InferenceService, catalog: Catalog, *,
     """The question's bill (:func:`perfcost.cost.monthly_bill`) plus ingress, a load balancer
     and a gp3 volume of ``block_storage_gb_per_instance`` GB ([0, 16,000]) on every running
     instance."""
-    service, catalog = _service(service), _catalog(catalog)
+    service, catalog = check_service(service), check_catalog(catalog)
     gb = in_range("block_storage_gb_per_instance", block_storage_gb_per_instance, 0.0,
                   MAX_VOLUME_GB)
     return Bill((*monthly_bill(service, catalog).items,

@@ -100,7 +100,7 @@ class InstanceType:
     latency_ms: float
 
     def __post_init__(self):
-        for field, check in _INSTANCE_CHECKS.items():
+        for field, check in INSTANCE_CHECKS.items():
             object.__setattr__(self, field, check(field, getattr(self, field)))
 
 
@@ -133,11 +133,11 @@ class Sizing:
 
 def slots_per_instance(instance: InstanceType) -> int:
     """Return k = round(throughput × latency), at least 1: requests one instance holds at once."""
-    instance = _instance(instance)
+    instance = check_instance(instance)
     return max(1, round(instance.throughput_rps * instance.latency_ms / 1000.0))
 
 
-def _check_fleet(instance: InstanceType, count: int) -> None:
+def check_fleet(instance: InstanceType, count: int) -> None:
     """Raise InfeasibleError if ``count`` instances are more than this module sizes or models."""
     if count > MAX_INSTANCES:
         raise InfeasibleError(f"{instance.name}: needs {count:,} instances, more than the "
@@ -166,39 +166,39 @@ def _hourly(name: str, value: object) -> float:
     return positive(name, value, maximum=MAX_HOURLY_USD)
 
 
-def _latency(name: str, value: object) -> float:
+def check_latency(name: str, value: object) -> float:
     return positive(name, value, maximum=MAX_LATENCY_MS)
 
 
-_INSTANCE_CHECKS = {"name": _name, "throughput_rps": _throughput, "hourly_usd": _hourly,
-                   "latency_ms": _latency}
+INSTANCE_CHECKS = {"name": _name, "throughput_rps": _throughput, "hourly_usd": _hourly,
+                   "latency_ms": check_latency}
 
 
-def _rate(value: object, name: str = "request_rate_rps") -> float:
+def check_rate(value: object, name: str = "request_rate_rps") -> float:
     return positive(name, value, maximum=MAX_REQUEST_RATE_RPS)
 
 
-def _target(value: object, name: str = "utilization_target") -> float:
+def check_target(value: object, name: str = "utilization_target") -> float:
     return in_range(name, value, MIN_UTILIZATION_TARGET, 1.0)
 
 
-def _quantile(value: object) -> float:
+def check_quantile(value: object) -> float:
     return fraction("quantile", value, low_open=True, high_open=True)
 
 
-def _count(value: object) -> int:
+def check_count(value: object) -> int:
     return integer_in_range("count", value, 1, MAX_INSTANCES)
 
 
-def _instance(instance: object) -> InstanceType:
+def check_instance(instance: object) -> InstanceType:
     return instance_of("instance", instance, InstanceType, "an InstanceType")
 
 
-def _model(model: object) -> FleetLatency:
+def check_model(model: object) -> FleetLatency:
     return instance_of("model", model, FleetLatency, "a FleetLatency (perfcost.fleet_latency)")
 
 
-def _points(name: str, values: object, limit: int = MAX_CURVE_POINTS) -> list:
+def check_points(name: str, values: object, limit: int = MAX_CURVE_POINTS) -> list:
     """``values`` as a list of at most ``limit`` items (a str or a non-iterable is refused)."""
     valid = f"a non-empty sequence of at most {limit:,} numbers"
     if isinstance(values, str | bytes):

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from perfcost.traffic import MAX_RATE_RPS, _expected_count, check_arrival_times
+from perfcost.traffic import MAX_RATE_RPS, check_arrival_times, check_expected_count
 from perfcost.validation import ParameterError, in_range, positive, seed_value
 
 __all__ = ["MAX_REPLAY_BINS", "REPLAY_BIN_S", "replay_rates", "replay_trace"]
@@ -60,7 +60,7 @@ def replay_trace(arrival_times_s, peak_rps: float, *, seed: int, bin_s: float = 
     rates = replay_rates(arrival_times_s, peak_rps, bin_s=bin_s)
     seed = seed_value(seed)
     bin_s = float(bin_s)
-    _expected_count("peak_rps × bin_s × len(arrival_times_s) / max(bin counts)",
+    check_expected_count("peak_rps × bin_s × len(arrival_times_s) / max(bin counts)",
                     float(rates.sum()) * bin_s)
     rng = np.random.default_rng(seed)
     counts = rng.poisson(rates * bin_s)

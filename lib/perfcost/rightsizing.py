@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from perfcost.cost import InferenceService, _catalog, _service, fleet_for, monthly_bill
+from perfcost.cost import InferenceService, check_catalog, check_service, fleet_for, monthly_bill
 from perfcost.instance_types import MIN_UTILIZATION_TARGET
 from perfcost.levers import Lever
 from perfcost.pricing import Catalog
@@ -70,7 +70,7 @@ def rightsizing_options(service: InferenceService, catalog: Catalog, utilization
     ``utilization_target`` in [0.01, 1]: the share of the published (full-load) throughput each
     instance is allowed to carry. The service's levers are kept as they are.
     """
-    service, catalog = _service(service), _catalog(catalog)
+    service, catalog = check_service(service), check_catalog(catalog)
     target = in_range("utilization_target", utilization_target, MIN_UTILIZATION_TARGET, 1.0)
     options = []
     for name, figure in catalog.workload(workload).items():
@@ -105,7 +105,7 @@ def cheapest_figures(options: tuple[RightSized, ...],
     ``peak_instances`` and ``compute_monthly_usd`` ("none" and zeros without one), and
     ``price_ratio``, the service's price per usable request/s over the option's
     (hourly / throughput at the target; 1 without an option)."""
-    best, service = cheapest(options), _service(service)
+    best, service = cheapest(options), check_service(service)
     question_usd = service.instance_hourly_usd / service.instance_throughput_rps
     best_usd = best.hourly_usd / best.usable_rps if best else question_usd
     return {"instance": best.instance if best else "none",

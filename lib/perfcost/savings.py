@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from perfcost.capacity import HOURS_PER_MONTH
-from perfcost.cost import InferenceService, _catalog, _service, fleet_for, monthly_bill
+from perfcost.cost import InferenceService, check_catalog, check_service, fleet_for, monthly_bill
 from perfcost.levers import FLEET_LEVERS, LEVER_ORDER, Lever, compatible
 from perfcost.line_items import Bill
 from perfcost.pricing import Catalog
@@ -166,7 +166,7 @@ def plan_savings(
     with the largest saving, and ``reaches_target`` is False. At most one lever of each key (so
     at most 2^8 combinations are priced).
     """
-    service, catalog = _service(service), _catalog(catalog)
+    service, catalog = check_service(service), check_catalog(catalog)
     savings_target = fraction("savings_target", savings_target, high_open=True)
     levers = _levers(levers)
     baseline = monthly_bill(service, catalog)
@@ -205,7 +205,7 @@ def alone_savings(service: InferenceService, catalog: Catalog, levers: list[Leve
     Columns: ``key``, ``lever`` (its name), ``risk_score``, ``saving_usd`` and ``saving_share``
     (1 − bill after / baseline bill).
     """
-    service, catalog = _service(service), _catalog(catalog)
+    service, catalog = check_service(service), check_catalog(catalog)
     baseline = monthly_bill(service, catalog)
     rows = [{"key": lever.key, "lever": lever.name, "risk_score": lever.risk_score,
              "saving_usd": baseline.total_usd - total,
@@ -320,4 +320,4 @@ def commitment_strand(service: InferenceService, catalog: Catalog, levers: list[
 
 def planned_service(service: InferenceService, plan: Plan) -> InferenceService:
     """The service with every lever of ``plan`` pulled, in the plan's order."""
-    return _through(_service(service), [step.lever for step in _plan(plan).steps])
+    return _through(check_service(service), [step.lever for step in _plan(plan).steps])

@@ -21,10 +21,10 @@ from perfcost.capacity import (
     InstanceType,
     Sizer,
     UtilizationRule,
-    _options,
-    _sizer,
+    check_options,
+    check_sizer,
 )
-from perfcost.instance_types import MAX_CURVE_POINTS, _points, _rate
+from perfcost.instance_types import MAX_CURVE_POINTS, check_points, check_rate
 from perfcost.validation import ParameterError, instance_of
 
 __all__ = ["MAX_CURVE_SIZINGS", "cheapest_above_rps", "cost_curves", "sizing_table"]
@@ -57,9 +57,9 @@ def sizing_table(
     settings (``UtilizationRule(0.5)``, ``QuantileRule(0.99, model)``). Infeasible options stay
     in the table with ``feasible`` False and the ``reason``.
     """
-    size = _sizer(size)
+    size = check_sizer(size)
     table = pd.DataFrame([_row(option, request_rate_rps, latency_slo_ms, size)
-                          for option in _options(options)])
+                          for option in check_options(options)])
     for column in SIZING_COLUMNS:
         if column not in table:  # no option is feasible
             table[column] = math.nan
@@ -78,9 +78,9 @@ def cost_curves(
     Columns: ``request_rate_rps``, ``instance``, ``count``, ``monthly_usd``, ``cheapest`` (True on
     the row of the cheapest option at that rate). At most ``MAX_CURVE_POINTS`` rates.
     """
-    options = _options(options)
-    rates = [_rate(rate, "request_rates_rps") for rate in
-             _points("request_rates_rps", request_rates_rps, MAX_CURVE_POINTS)]
+    options = check_options(options)
+    rates = [check_rate(rate, "request_rates_rps") for rate in
+             check_points("request_rates_rps", request_rates_rps, MAX_CURVE_POINTS)]
     tables = []
     if len(options) * len(rates) > MAX_CURVE_SIZINGS:
         raise ParameterError("len(options) * len(request_rates_rps)",

@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from perfcost.files import decimal_number, read_text
-from perfcost.traffic import _arrival_time_problem
+from perfcost.traffic import arrival_time_problem
 from perfcost.validation import ParameterError, integer_in_range
 
-__all__ = ["MAX_TRACE_BYTES", "load_trace"]
+__all__ = ["MAX_TRACE_BYTES", "load_trace", "replayable_trace"]
 
 MAX_TRACE_BYTES = 256_000_000  # a CSV trace of ~10^7 timestamps
 
@@ -144,7 +144,7 @@ def load_trace(path: str | Path, *, column: str | int | None = None) -> np.ndarr
 def _checked_trace(path: Path, text: str, times: np.ndarray, *, skip: bool,
                    index: int) -> np.ndarray:
     """``times``, or a ValueError naming the first row that is not an arrival time."""
-    problem = _arrival_time_problem(times)
+    problem = arrival_time_problem(times)
     if problem is None:
         return times
     position, valid, found = problem
@@ -153,3 +153,14 @@ def _checked_trace(path: Path, text: str, times: np.ndarray, *, skip: bool,
         next(rows)
     line, cell = _data_cell(rows, position, index)
     raise ValueError(f"{path}: row {line}: {cell!r}: times must be {valid}; got {found}")
+
+
+def replayable_trace(path: str | Path) -> np.ndarray:
+    """The arrival times of the CSV trace at ``path`` (:func:`load_trace`), which must hold at
+    least two arrivals at different times (a replay scales the trace's busiest second, so it
+    must span some time). Raises ValueError (InputFileError for a file that cannot be read)
+    saying why."""
+    times = load_trace(path)
+    if times.size < 2 or times[-1] <= times[0]:
+        raise ValueError(f"{path}: at least two arrivals at different times needed")
+    return times

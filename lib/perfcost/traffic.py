@@ -88,7 +88,7 @@ def _as_times(name: str, values) -> np.ndarray:
     return raw.astype(float, copy=False)
 
 
-def _arrival_time_problem(times: np.ndarray) -> tuple[int, str, str] | None:
+def arrival_time_problem(times: np.ndarray) -> tuple[int, str, str] | None:
     """The first index where ``times`` are not arrival times, what they must be, what is there."""
     bad = np.flatnonzero(~np.isfinite(times) | (times < 0))
     if bad.size:
@@ -111,7 +111,7 @@ def check_arrival_times(name: str, values) -> np.ndarray:
     ``MAX_ARRIVAL_S`` and sorted ascending. An array of floats is returned as is, not copied.
     """
     times = _as_times(name, values)
-    problem = _arrival_time_problem(times)
+    problem = arrival_time_problem(times)
     if problem is not None:
         index, valid, found = problem
         raise ParameterError(name, valid, f"{found} at index {index}")
@@ -129,7 +129,7 @@ def _duration(name: str, value) -> float:
     return positive(name, value, maximum=MAX_DURATION_S)
 
 
-def _expected_count(product: str, requests: float) -> None:
+def check_expected_count(product: str, requests: float) -> None:
     """Refuse a trace expected to hold more than ``MAX_REQUESTS`` requests."""
     if requests > MAX_REQUESTS:
         raise ParameterError(product, f"at most {MAX_REQUESTS:.0e} expected requests "
@@ -167,7 +167,7 @@ def poisson_arrivals(rate_rps: float, duration_s: float, *, seed: int = 0) -> np
     """
     rate_rps = _rate("rate_rps", rate_rps)
     duration_s = _duration("duration_s", duration_s)
-    _expected_count("rate_rps × duration_s", rate_rps * duration_s)
+    check_expected_count("rate_rps × duration_s", rate_rps * duration_s)
     return _poisson(rate_rps, duration_s, seed_value(seed))
 
 
@@ -206,7 +206,7 @@ def rate_curve_arrivals(
         raise ParameterError("rate_rps", "a function of time", rate_rps)
     peak_rps = _rate("peak_rps", peak_rps)
     duration_s = _duration("duration_s", duration_s)
-    _expected_count("peak_rps × duration_s", peak_rps * duration_s)
+    check_expected_count("peak_rps × duration_s", peak_rps * duration_s)
     return _thinned(rate_rps, duration_s, peak_rps, seed_value(seed))
 
 
@@ -256,7 +256,7 @@ def diurnal_arrivals(
     duration_s = _duration("duration_s", duration_s)
     peak_to_average = check_peak_to_average("peak_to_average", peak_to_average)
     period_s = in_range("period_s", period_s, *PERIOD_S)
-    _expected_count("mean_rps × peak_to_average × duration_s",
+    check_expected_count("mean_rps × peak_to_average × duration_s",
                     mean_rps * peak_to_average * duration_s)
 
     def rate(t):
@@ -279,7 +279,7 @@ def step_spike_arrivals(
     multiplier = at_least("multiplier", multiplier, 1.0, maximum=MAX_MULTIPLIER)
     spike_start_s = non_negative("spike_start_s", spike_start_s, maximum=MAX_DURATION_S)
     spike_duration_s = _duration("spike_duration_s", spike_duration_s)
-    _expected_count("base_rps × multiplier × duration_s", base_rps * multiplier * duration_s)
+    check_expected_count("base_rps × multiplier × duration_s", base_rps * multiplier * duration_s)
     end_s = spike_start_s + spike_duration_s
 
     def rate(t):
@@ -318,7 +318,7 @@ def mmpp_arrivals(
     duration_s = _duration("duration_s", duration_s)
     rates = check_mmpp_rates("rates_rps", rates_rps)
     sojourns = check_mmpp_sojourns("mean_sojourn_s", mean_sojourn_s)
-    _expected_count("max(rates_rps) × duration_s", max(rates) * duration_s)
+    check_expected_count("max(rates_rps) × duration_s", max(rates) * duration_s)
     if 2 * duration_s / sum(sojourns) > MAX_STATE_CHANGES:
         raise ParameterError("mean_sojourn_s", f"long enough for at most {MAX_STATE_CHANGES:.0e}"
                              " expected state changes in duration_s", mean_sojourn_s)
@@ -347,7 +347,7 @@ def swing_arrivals(
     duration_s = _duration("duration_s", duration_s)
     swing = at_least("swing", swing, 1.0, maximum=MAX_MULTIPLIER)
     period_s = in_range("period_s", period_s, *PERIOD_S)
-    _expected_count("peak_rps × duration_s", peak_rps * duration_s)
+    check_expected_count("peak_rps × duration_s", peak_rps * duration_s)
 
     def rate(t):
         return peak_rps * swing ** (-(1.0 + np.cos(2 * np.pi * t / period_s)) / 2)
@@ -370,7 +370,7 @@ def cold_start_arrivals(
     duration_s = _duration("duration_s", duration_s)
     ramp_s = non_negative("ramp_s", ramp_s, maximum=MAX_DURATION_S)
     idle_s = non_negative("idle_s", idle_s, maximum=MAX_DURATION_S)
-    _expected_count("peak_rps × duration_s", peak_rps * duration_s)
+    check_expected_count("peak_rps × duration_s", peak_rps * duration_s)
 
     def rate(t):
         if ramp_s == 0:

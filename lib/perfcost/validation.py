@@ -29,6 +29,7 @@ __all__ = [
     "non_negative",
     "positive",
     "seed_value",
+    "zero_or",
 ]
 
 MAX_SEED = 2**32 - 1  # numpy and torch both take seeds in [0, 2**32)
@@ -144,3 +145,15 @@ def instance_of(name: str, value: object, kind: type, described: str) -> object:
     if not isinstance(value, kind):
         raise ParameterError(name, described, value)
     return value
+
+
+def zero_or(name: str, value: object, check, zero_means: str) -> float:
+    """Return 0.0 for a numeric 0 (a parameter's "use the default from elsewhere", described by
+    ``zero_means``), else ``check(name, value)``; a refusal names both choices:
+    ``"0 (zero_means) or <check's range>"``."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value == 0:
+        return 0.0
+    try:
+        return check(name, value)
+    except ParameterError as error:
+        raise ParameterError(name, f"0 ({zero_means}) or {error.valid}", value) from None

@@ -20,9 +20,9 @@ import pandas as pd
 
 from perfcost.cost import (
     InferenceService,
-    _catalog,
-    _service,
+    check_catalog,
     check_field,
+    check_service,
     monthly_bill,
     without_levers,
 )
@@ -52,7 +52,7 @@ def what_if_expressions(service: InferenceService, catalog: Catalog) -> dict[str
     the same text runs as a Vega expression and as Python (with ``ceil = math.ceil``); they
     reproduce :func:`perfcost.cost.monthly_bill` for a service with no levers pulled.
     """
-    service, catalog = _service(service), _catalog(catalog)
+    service, catalog = check_service(service), check_catalog(catalog)
     if without_levers(service) != service:
         raise ParameterError("service", "a service with no cost levers pulled", service)
     capacity_rps = service.instance_throughput_rps
@@ -111,7 +111,7 @@ def bill_sensitivity(service: InferenceService, catalog: Catalog, parameter: str
     Columns: ``parameter`` (the field's name), ``value``, ``component`` (compute, egress,
     storage and ``total``) and ``monthly_usd``.
     """
-    service, catalog = _service(service), _catalog(catalog)
+    service, catalog = check_service(service), check_catalog(catalog)
     numeric = [f.name for f in fields(InferenceService) if f.name not in _NOT_SWEPT]
     if not isinstance(parameter, str) or parameter not in numeric:
         raise ParameterError("parameter", "a numeric InferenceService field", parameter)

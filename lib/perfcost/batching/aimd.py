@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from perfcost.batching.feedback import _batch_limit, _min_samples
-from perfcost.batching.policy import MAX_BATCH_SIZE, MAX_SLO_MS, MAX_WAIT_MS, Measurement, _slo
+from perfcost.batching.feedback import check_batch_limit, check_min_samples
+from perfcost.batching.policy import MAX_BATCH_SIZE, MAX_SLO_MS, MAX_WAIT_MS, Measurement, check_slo
 from perfcost.validation import fraction, integer_in_range, non_negative, positive
 
 __all__ = ["AIMDBatching", "ClipperAIMDBatching"]
@@ -24,9 +24,9 @@ __all__ = ["AIMDBatching", "ClipperAIMDBatching"]
 
 def _check_aimd_settings(policy) -> None:
     """Check and normalise the settings both AIMD policies share, in place, by name."""
-    policy.slo_p95_ms = _slo(policy.slo_p95_ms)
+    policy.slo_p95_ms = check_slo(policy.slo_p95_ms)
     policy.max_wait_ms = non_negative("max_wait_ms", policy.max_wait_ms, maximum=MAX_WAIT_MS)
-    policy.max_batch_limit = _batch_limit(policy.max_batch_limit)
+    policy.max_batch_limit = check_batch_limit(policy.max_batch_limit)
     policy.initial_batch_size = integer_in_range(
         "initial_batch_size", policy.initial_batch_size, 1, policy.max_batch_limit)
     policy.additive_step = integer_in_range("additive_step", policy.additive_step, 1,
@@ -57,7 +57,7 @@ class AIMDBatching:
 
     def __post_init__(self):
         _check_aimd_settings(self)
-        self.min_samples = _min_samples(self.min_samples)
+        self.min_samples = check_min_samples(self.min_samples)
 
     def start(self) -> tuple[float, int]:
         """The initial batch size, and the fixed window."""

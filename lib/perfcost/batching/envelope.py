@@ -19,14 +19,14 @@ from perfcost.batching.feedback import (
     MAX_GAIN,
     MAX_RATIO,
     MAX_WINDOW_S,
-    _batch_limit,
-    _check_fallback,
-    _min_samples,
-    _ServiceFit,
-    _wait_limit,
-    _windowed_p95,
+    ServiceFit,
+    check_batch_limit,
+    check_fallback,
+    check_min_samples,
+    check_wait_limit,
+    windowed_p95,
 )
-from perfcost.batching.policy import MAX_BATCH_SIZE, Measurement, _slo
+from perfcost.batching.policy import MAX_BATCH_SIZE, Measurement, check_slo
 from perfcost.batching.service import LinearServiceTime
 from perfcost.validation import at_least, fraction, positive
 
@@ -133,7 +133,7 @@ class EnvelopeBatchingController:
     _TOP_STEP = 24  # candidate rates top × 2^(k/4), k = -24 to 8: the top itself at index 24
 
     def __post_init__(self):
-        self.slo_p95_ms = _slo(self.slo_p95_ms)
+        self.slo_p95_ms = check_slo(self.slo_p95_ms)
         self.target_fraction = fraction("target_fraction", self.target_fraction,
                                         low_open=True)
         self.headroom = at_least("headroom", self.headroom, 1.0, maximum=MAX_RATIO)
@@ -141,14 +141,14 @@ class EnvelopeBatchingController:
                                           maximum=MAX_RATIO)
         for name in ("envelope_s", "latency_window_s", "bias_decay_s", "peak_s"):
             setattr(self, name, positive(name, getattr(self, name), maximum=MAX_WINDOW_S))
-        self.min_samples = _min_samples(self.min_samples)
+        self.min_samples = check_min_samples(self.min_samples)
         self.integral_gain = positive("integral_gain", self.integral_gain, maximum=MAX_GAIN)
         self.cost_tolerance = fraction("cost_tolerance", self.cost_tolerance)
         self.max_wait_step = fraction("max_wait_step", self.max_wait_step, low_open=True)
         self.max_utilisation = fraction("max_utilisation", self.max_utilisation, low_open=True)
-        self.max_batch_limit = _batch_limit(self.max_batch_limit)
-        self.max_wait_limit_ms = _wait_limit(self.max_wait_limit_ms, self.slo_p95_ms, 0.8)
-        _check_fallback(self)  # None: 2 ms and batch 8, as for the first controller
+        self.max_batch_limit = check_batch_limit(self.max_batch_limit)
+        self.max_wait_limit_ms = check_wait_limit(self.max_wait_limit_ms, self.slo_p95_ms, 0.8)
+        check_fallback(self)  # None: 2 ms and batch 8, as for the first controller
         if self.shed_queue_over is not None:
             self.shed_queue_over = positive("shed_queue_over", self.shed_queue_over,
                                             maximum=MAX_RATIO)
@@ -158,7 +158,7 @@ class EnvelopeBatchingController:
         self._latencies: deque = deque()
         self._rates: deque = deque()  # (t_s, interval_s, arrivals, backlog)
         self._peaks: deque = deque()  # (t_s, rate): the highest rates over peak_s
-        self._fit = _ServiceFit()
+        self._fit = ServiceFit()
         self._bias_ms = 0.0
         self._wait_ms, self._batch = self.fallback
         self.last_decision = {}
@@ -320,7 +320,7 @@ class EnvelopeBatchingController:
     def update(self, m: Measurement) -> tuple[float, int]:
         """Measure, estimate, decide, apply; see the class docstring."""
         self._latencies.append((m.t_s, m.latencies_ms))
-        p95_ms = _windowed_p95(self._latencies, m.t_s, self.latency_window_s,
+        p95_ms = windowed_p95(self._latencies, m.t_s, self.latency_window_s,
                                self.min_samples)
         self._fit.add(m.batch_sizes, m.batch_service_ms)
         typical, envelope = self._rates_now(m)

@@ -34,9 +34,9 @@ import pandas as pd
 from perfcost.batching.aimd import AIMDBatching, ClipperAIMDBatching
 from perfcost.batching.envelope import EnvelopeBatchingController
 from perfcost.batching.naive_proportional import NaiveProportionalBatching
-from perfcost.batching.policy import MAX_BATCH_SIZE, StaticBatching, _slo
+from perfcost.batching.policy import MAX_BATCH_SIZE, StaticBatching, check_slo
 from perfcost.batching.scorecard import grid_search_static, summarize
-from perfcost.batching.service import LinearServiceTime, _service
+from perfcost.batching.service import LinearServiceTime, check_service
 from perfcost.batching.simulator import simulate
 from perfcost.batching.slo_controller import SLOBatchingController
 from perfcost.parallel import mapped
@@ -73,14 +73,18 @@ def slo_batch_limit(service: LinearServiceTime, slo_p95_ms: float, *,
     ``share`` is in (0, 1]. Raises ParameterError when not even one request fits: an SLO no
     batching policy can meet.
     """
-    service = _service(service)
-    slo_p95_ms = _slo(slo_p95_ms)
+    service = check_service(service)
+    slo_p95_ms = check_slo(slo_p95_ms)
     share = fraction("share", share, low_open=True)
     budget_ms = share * slo_p95_ms
     largest = math.floor((budget_ms - service.base_ms) / service.per_item_ms)
     if largest < 1:
-        raise ParameterError("slo_p95_ms", f"more than one request's service time "
-                             f"({float(service.batch_ms(1)):g} ms) / share {share:g}", slo_p95_ms)
+        one_ms = float(service.batch_ms(1))
+        bound = f"{one_ms:g} ms"
+        if share < 1:
+            bound += f" / {share:g} = {one_ms / share:g} ms"
+        raise ParameterError("slo_p95_ms", f"more than one request's service time ({bound})",
+                             slo_p95_ms)
     return min(largest, MAX_BATCH_SIZE)
 
 
@@ -165,7 +169,7 @@ def _curves(traces, service: LinearServiceTime, services) -> dict[str, LinearSer
                              type(traces).__name__)
     if services is not None and not isinstance(services, Mapping):
         raise ParameterError("services", "a dict of trace name: service curve", services)
-    return {name: _service((services or {}).get(name, service)) for name in traces}
+    return {name: check_service((services or {}).get(name, service)) for name in traces}
 
 
 def _static_rows(name: str, times: np.ndarray, grids: Mapping[str, pd.DataFrame], *, service,
@@ -206,7 +210,7 @@ def evaluate(traces: Mapping[str, np.ndarray], *, service: LinearServiceTime,
     :class:`~perfcost.batching.ShiftedServiceTime`, say); the grid's limits come from
     ``service`` for every trace.
     """
-    service = _service(service)
+    service = check_service(service)
     curve = _curves(traces, service, services)
     policies = baseline_policies(slo_p95_ms, service) if policies is None else policies
     waits, sizes = static_grid(service, slo_p95_ms)
@@ -266,7 +270,7 @@ def meets_target(table: pd.DataFrame, *, policy: str = "controller",
     return pd.DataFrame(rows)
 
 
-def _policy_for(policy: str, trace: str, case: pd.DataFrame,
+def policy_for(policy: str, trace: str, case: pd.DataFrame,
                 factories: Mapping[str, PolicyFactory]) -> PolicyFactory:
     """A factory for ``policy``: one of ``factories``, or the static configuration ``case``
     ran on ``trace`` under that name (the single static or the hindsight optimum)."""
@@ -285,8 +289,8 @@ def fresh_policies(case: pd.DataFrame, trace: str, names: Sequence[str], *,
     """New policies named ``names`` as :func:`evaluate` ran them on ``trace``: those of
     :func:`baseline_policies`, or a static row of ``case`` (``single static``, ``hindsight
     optimum``) with the configuration it had there. Each starts from scratch."""
-    factories = baseline_policies(slo_p95_ms, _service(service))
-    return {name: _policy_for(name, trace, case, factories)() for name in names}
+    factories = baseline_policies(slo_p95_ms, check_service(service))
+    return {name: policy_for(name, trace, case, factories)() for name in names}
 
 
 GAINS = (0.1, 0.3, 1.0, 3.0)

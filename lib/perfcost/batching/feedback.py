@@ -31,15 +31,15 @@ MAX_WINDOW_S = 86_400.0  # a day of history: longer is no longer a feedback wind
 MAX_RATIO = 1000.0  # spike thresholds and growth steps: 1000x per interval
 
 
-def _batch_limit(value) -> int:
+def check_batch_limit(value) -> int:
     return integer_in_range("max_batch_limit", value, 1, MAX_BATCH_SIZE)
 
 
-def _min_samples(value) -> int:
+def check_min_samples(value) -> int:
     return integer_in_range("min_samples", value, 1, MAX_MIN_SAMPLES)
 
 
-def _wait_limit(value, slo_p95_ms: float, default_share: float) -> float:
+def check_wait_limit(value, slo_p95_ms: float, default_share: float) -> float:
     """The longest window a controller may set: ``default_share`` × the SLO when ``value`` is
     None (at most ``MAX_WAIT_MS``); always shorter than the SLO, or every request would spend
     its whole budget waiting."""
@@ -52,7 +52,7 @@ def _wait_limit(value, slo_p95_ms: float, default_share: float) -> float:
     return value
 
 
-def _windowed_p95(latencies: deque, t_s: float, window_s: float,
+def windowed_p95(latencies: deque, t_s: float, window_s: float,
                   min_samples: int) -> float | None:
     """The p95 of the latencies (``(t_s, array)`` pairs) completed within ``window_s`` of
     ``t_s``, dropping older ones from the deque; None on fewer than ``min_samples``."""
@@ -65,7 +65,7 @@ def _windowed_p95(latencies: deque, t_s: float, window_s: float,
 
 
 
-def _check_fallback(policy) -> None:
+def check_fallback(policy) -> None:
     """Check a controller's ``fallback`` (wait in ms, batch size) against its own
     ``max_wait_limit_ms`` and ``max_batch_limit``, in place, by name; None becomes 2 ms and
     batch 8, within a tight SLO's wait limit."""
@@ -84,7 +84,7 @@ def _check_fallback(policy) -> None:
 
 
 @dataclass
-class _ServiceFit:
+class ServiceFit:
     """Least-squares fit of batch service time = base + per_item × b from measured batches."""
 
     count: float = 0.0

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from perfcost.batching.feedback import MAX_GAIN, _batch_limit
-from perfcost.batching.policy import MAX_WAIT_MS, Measurement, _slo
+from perfcost.batching.feedback import MAX_GAIN, check_batch_limit
+from perfcost.batching.policy import MAX_WAIT_MS, Measurement, check_slo
 from perfcost.validation import fraction, integer_in_range, positive
 
 __all__ = ["NaiveProportionalBatching"]
@@ -40,12 +40,12 @@ class NaiveProportionalBatching:
     scale: float = field(init=False, default=1.0)
 
     def __post_init__(self):
-        self.slo_p95_ms = _slo(self.slo_p95_ms)
+        self.slo_p95_ms = check_slo(self.slo_p95_ms)
         self.gain = positive("gain", self.gain, maximum=MAX_GAIN)
         self.target_fraction = fraction("target_fraction", self.target_fraction, low_open=True)
         self.initial_wait_ms = positive("initial_wait_ms", self.initial_wait_ms,
                                         maximum=MAX_WAIT_MS)
-        self.max_batch_limit = _batch_limit(self.max_batch_limit)
+        self.max_batch_limit = check_batch_limit(self.max_batch_limit)
         self.initial_batch_size = integer_in_range("initial_batch_size", self.initial_batch_size,
                                                    1, self.max_batch_limit)
 

@@ -32,7 +32,7 @@ MAX_INSTANCES = 10_000  # every dispatch scans the instances for the earliest fr
 MAX_SLO_MS = 3_600_000.0  # an hour: far beyond any latency objective of a served model
 
 
-def _slo(slo_p95_ms) -> float:
+def check_slo(slo_p95_ms) -> float:
     """A p95 latency objective in (0, 3.6e6] ms, named ``slo_p95_ms``."""
     return positive("slo_p95_ms", slo_p95_ms, maximum=MAX_SLO_MS)
 
@@ -42,7 +42,7 @@ def _check_parameters(max_wait_ms, max_batch_size) -> tuple[float, int]:
             integer_in_range("max_batch_size", max_batch_size, 1, MAX_BATCH_SIZE))
 
 
-def _policy_parameters(returned, method: str) -> tuple[float, int]:
+def policy_parameters(returned, method: str) -> tuple[float, int]:
     """Check what a policy's ``start()`` or ``update()`` returned."""
     if not isinstance(returned, tuple | list) or len(returned) != 2:
         raise ParameterError(f"controller.{method}()", "a pair (max_wait_ms, max_batch_size)",

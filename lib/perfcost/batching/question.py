@@ -13,17 +13,18 @@ import os
 from dataclasses import dataclass
 
 from perfcost.batching.evaluation import slo_batch_limit
-from perfcost.batching.policy import MAX_INSTANCES, _slo
+from perfcost.batching.policy import MAX_INSTANCES, check_slo
 from perfcost.batching.service import LinearServiceTime
 from perfcost.batching.traces import (
     MAX_SLOWDOWN,
     TraceFactory,
-    _checked_settings,
+    check_spike_inside,
+    checked_settings,
     drift_service,
     replayed,
     synthetic_traces,
 )
-from perfcost.trace_files import load_trace
+from perfcost.trace_files import load_trace, replayable_trace
 from perfcost.traffic import MAX_RATE_RPS
 from perfcost.validation import ParameterError, in_range, integer_in_range, positive
 
@@ -36,9 +37,17 @@ _TRACE_FIELDS = ("duration_s", "steady_rps", "diurnal_mean_rps", "diurnal_peak_t
 
 
 def _path(value) -> str:
+    """``""`` or the path of a trace that can be replayed (:func:`replayable_trace`)."""
     if not isinstance(value, str | os.PathLike):
         raise ParameterError("trace_path", "a file path, or '' for none", value)
-    return os.fspath(value)
+    path = os.fspath(value)
+    if path:
+        try:
+            replayable_trace(path)
+        except ValueError as error:
+            raise ParameterError("trace_path", f"a trace that can be replayed ({error})",
+                                 value) from None
+    return path
 
 
 @dataclass(frozen=True)
@@ -75,11 +84,11 @@ class BatchingQuestion:
     def __post_init__(self):
         service = LinearServiceTime(self.base_ms, self.per_item_ms, self.jitter_cv)
         checked = {
-            "slo_p95_ms": _slo(self.slo_p95_ms),
+            "slo_p95_ms": check_slo(self.slo_p95_ms),
             "instances": integer_in_range("instances", self.instances, 1, MAX_INSTANCES),
             "base_ms": service.base_ms, "per_item_ms": service.per_item_ms,
             "jitter_cv": service.jitter_cv,
-            **_checked_settings({name: getattr(self, name) for name in _TRACE_FIELDS}),
+            **checked_settings({name: getattr(self, name) for name in _TRACE_FIELDS}),
             "drift_slowdown": in_range("drift_slowdown", self.drift_slowdown, 1.0,
                                        MAX_SLOWDOWN),
             "trace_path": _path(self.trace_path),
@@ -89,6 +98,7 @@ class BatchingQuestion:
         for name, value in checked.items():
             object.__setattr__(self, name, value)
         slo_batch_limit(service, self.slo_p95_ms)  # one request must fit within the SLO
+        check_spike_inside(self.duration_s, self.spike_start_s, self.spike_duration_s)
 
     @property
     def service(self) -> LinearServiceTime:

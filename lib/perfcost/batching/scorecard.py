@@ -19,7 +19,7 @@ from perfcost.batching.policy import (
     MAX_BATCH_SIZE,
     MAX_WAIT_MS,
     StaticBatching,
-    _slo,
+    check_slo,
 )
 from perfcost.batching.service import LinearServiceTime
 from perfcost.batching.simulator import BatchingResult, simulate
@@ -53,7 +53,7 @@ def slo_attainment(result: BatchingResult, slo_p95_ms: float, window_s: float = 
     Windows in which no request arrived are not counted. ``slo_p95_ms`` is in (0, 3.6e6] (an
     hour) and ``window_s`` in [0.001, 1e10].
     """
-    slo_p95_ms = _slo(slo_p95_ms)
+    slo_p95_ms = check_slo(slo_p95_ms)
     return float((window_p95_ms(result, window_s) <= slo_p95_ms).mean())
 
 
@@ -72,7 +72,7 @@ def recovery_time_s(result: BatchingResult, slo_p95_ms: float, after_s: float,
     0 when no window ending after ``after_s`` violates it. ``after_s`` is a time on the trace's
     clock, in [0, 1e10].
     """
-    slo_p95_ms = _slo(slo_p95_ms)
+    slo_p95_ms = check_slo(slo_p95_ms)
     after_s = non_negative("after_s", after_s, maximum=MAX_ARRIVAL_S)
     window_s = _window(window_s)
     p95 = window_p95_ms(result, window_s)
@@ -116,7 +116,7 @@ def grid_search_static(
     :class:`StaticBatching`, with at most 10,000 pairs in all. Rows are sorted best first:
     highest SLO attainment, then least GPU busy time.
     """
-    slo_p95_ms = _slo(slo_p95_ms)
+    slo_p95_ms = check_slo(slo_p95_ms)
     waits = _values("waits_ms", waits_ms,
                     lambda name, w: non_negative(name, w, maximum=MAX_WAIT_MS))
     sizes = _values("batch_sizes", batch_sizes,
@@ -151,7 +151,7 @@ def compare_policies(
     ``policies`` maps names to policies (at least one). With ``spike_end_s`` (in [0, 1e10]),
     the scorecard adds ``recovery_s`` (see :func:`recovery_time_s`).
     """
-    slo_p95_ms = _slo(slo_p95_ms)
+    slo_p95_ms = check_slo(slo_p95_ms)
     if not isinstance(policies, Mapping) or not policies:
         raise ParameterError("policies", "a non-empty dict of name: policy", policies)
     if spike_end_s is not None:

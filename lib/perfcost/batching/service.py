@@ -93,7 +93,7 @@ class ShiftedServiceTime(LinearServiceTime):
 RESNET50_T4 = LinearServiceTime(base_ms=2.9, per_item_ms=0.77)
 
 
-def _service(service) -> LinearServiceTime:
+def check_service(service) -> LinearServiceTime:
     """``service`` if it is a service line (a ShiftedServiceTime is one), else ParameterError."""
     if not isinstance(service, LinearServiceTime):
         raise ParameterError("service", "a LinearServiceTime", type(service).__name__)

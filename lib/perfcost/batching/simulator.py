@@ -65,9 +65,9 @@ from perfcost.batching.policy import (
     MAX_INSTANCES,
     BatchingPolicy,
     Measurement,
-    _policy_parameters,
+    policy_parameters,
 )
-from perfcost.batching.service import LinearServiceTime, ShiftedServiceTime, _service
+from perfcost.batching.service import LinearServiceTime, ShiftedServiceTime, check_service
 from perfcost.traffic import check_arrival_times
 from perfcost.validation import ParameterError, in_range, integer_in_range, seed_value
 
@@ -350,7 +350,7 @@ def _updated_parameters(returned, wait_ms: float, size: int) -> tuple[float, int
     if (type(returned) is tuple and len(returned) == 2 and type(returned[0]) in (float, int)
             and type(returned[1]) is int and returned == (wait_ms, size)):
         return wait_ms, size
-    return _policy_parameters(returned, "update")
+    return policy_parameters(returned, "update")
 
 
 def _timeline(rows: list[tuple], decisions: list[dict]) -> pd.DataFrame:
@@ -363,7 +363,7 @@ def _timeline(rows: list[tuple], decisions: list[dict]) -> pd.DataFrame:
 
 def _check_run(service, controller, instances, seed, control_interval_s):
     """Validate simulate's arguments other than the trace; return instances, seed, interval."""
-    _service(service)  # a ShiftedServiceTime is one
+    check_service(service)  # a ShiftedServiceTime is one
     if isinstance(controller, type) or not (callable(getattr(controller, "start", None))
                                             and callable(getattr(controller, "update", None))):
         raise ParameterError("controller", "a batching policy with start() and update()",
@@ -377,7 +377,7 @@ def _started(controller: BatchingPolicy) -> tuple[BatchingPolicy, float, int]:
     """A copy of ``controller`` (whose own state is left unchanged) and the first parameters
     its ``start()`` set."""
     policy = copy.deepcopy(controller)
-    wait_ms, size = _policy_parameters(policy.start(), "start")
+    wait_ms, size = policy_parameters(policy.start(), "start")
     return policy, wait_ms, size
 
 

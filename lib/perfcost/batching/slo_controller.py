@@ -20,14 +20,14 @@ from perfcost.batching.feedback import (
     MAX_GAIN,
     MAX_RATIO,
     MAX_WINDOW_S,
-    _batch_limit,
-    _check_fallback,
-    _min_samples,
-    _ServiceFit,
-    _wait_limit,
-    _windowed_p95,
+    ServiceFit,
+    check_batch_limit,
+    check_fallback,
+    check_min_samples,
+    check_wait_limit,
+    windowed_p95,
 )
-from perfcost.batching.policy import MAX_WAIT_MS, Measurement, _slo
+from perfcost.batching.policy import MAX_WAIT_MS, Measurement, check_slo
 from perfcost.batching.service import LinearServiceTime
 from perfcost.validation import at_least, fraction, positive
 
@@ -93,9 +93,9 @@ class SLOBatchingController:
     last_decision: dict = field(init=False, default_factory=dict)
 
     def __post_init__(self):
-        self.slo_p95_ms = _slo(self.slo_p95_ms)
-        self.max_batch_limit = _batch_limit(self.max_batch_limit)
-        self.max_wait_limit_ms = _wait_limit(self.max_wait_limit_ms, self.slo_p95_ms, 0.6)
+        self.slo_p95_ms = check_slo(self.slo_p95_ms)
+        self.max_batch_limit = check_batch_limit(self.max_batch_limit)
+        self.max_wait_limit_ms = check_wait_limit(self.max_wait_limit_ms, self.slo_p95_ms, 0.6)
         self.target_fraction = fraction("target_fraction", self.target_fraction,
                                         low_open=True, high_open=True)
         for name in ("latency_window_s", "long_window_s", "panic_hold_s"):
@@ -104,12 +104,12 @@ class SLOBatchingController:
         self.max_wait_step_ms = positive("max_wait_step_ms", self.max_wait_step_ms,
                                          maximum=MAX_WAIT_MS)
         self.panic_ratio = positive("panic_ratio", self.panic_ratio, maximum=MAX_RATIO)
-        self.min_samples = _min_samples(self.min_samples)
+        self.min_samples = check_min_samples(self.min_samples)
         self.deadband = fraction("deadband", self.deadband, high_open=True)
         self.max_step_up = at_least("max_step_up", self.max_step_up, 1.0, maximum=MAX_RATIO)
         self.max_step_down = fraction("max_step_down", self.max_step_down, low_open=True)
         self.grow_below = fraction("grow_below", self.grow_below, low_open=True)
-        _check_fallback(self)  # None: 2 ms and batch 8, within a tight SLO's wait limit
+        check_fallback(self)  # None: 2 ms and batch 8, within a tight SLO's wait limit
 
     # --- state ---------------------------------------------------------------------------------
 
@@ -117,7 +117,7 @@ class SLOBatchingController:
         """Reset the state; begin with the fallback configuration."""
         self._latencies: deque = deque()  # (t_s, latencies_ms array) within the latency window
         self._long_rps: float | None = None
-        self._fit = _ServiceFit()
+        self._fit = ServiceFit()
         self._bias_ms = 0.0
         self._panic_until = -math.inf
         self._wait_ms, self._batch = self.fallback
@@ -129,7 +129,7 @@ class SLOBatchingController:
         few samples) and whether the controller is in panic mode."""
         self._latencies.append((m.t_s, m.latencies_ms))
         self._fit.add(m.batch_sizes, m.batch_service_ms)
-        p95_ms = _windowed_p95(self._latencies, m.t_s, self.latency_window_s,
+        p95_ms = windowed_p95(self._latencies, m.t_s, self.latency_window_s,
                                self.min_samples)
         previous_long = self._update_long_rate(m.arrival_rps, m.interval_s)
         spike = m.arrival_rps > self.panic_ratio * max(previous_long, 1e-9)

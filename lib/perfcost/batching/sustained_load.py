@@ -20,10 +20,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from perfcost.batching.evaluation import PolicyFactory, _policy_for, baseline_policies
-from perfcost.batching.policy import MAX_INSTANCES, _slo
+from perfcost.batching.evaluation import PolicyFactory, baseline_policies, policy_for
+from perfcost.batching.policy import MAX_INSTANCES, check_slo
 from perfcost.batching.scorecard import summarize
-from perfcost.batching.service import LinearServiceTime, _service
+from perfcost.batching.service import LinearServiceTime, check_service
 from perfcost.batching.simulator import simulate
 from perfcost.batching.traces import TraceFactory
 from perfcost.parallel import mapped
@@ -79,14 +79,14 @@ def sustainable_load(trace: TraceFactory, policy: PolicyFactory, *,
     out when load is light; such a failure is not a capacity limit, and starting at 1 keeps
     it from being read as one.)
     """
-    service = _service(service)
+    service = check_service(service)
     low = positive("low", low, maximum=MAX_MULTIPLIER)
     high = positive("high", high, maximum=MAX_MULTIPLIER)
     if not low < high:
         raise ParameterError("high", f"> low = {low:g}", high)
     steps = integer_in_range("steps", steps, 1, MAX_BISECTION_STEPS)
     quantile = fraction("quantile", quantile, low_open=True)
-    run = dict(service=service, slo_p95_ms=_slo(slo_p95_ms),
+    run = dict(service=service, slo_p95_ms=check_slo(slo_p95_ms),
                instances=integer_in_range("instances", instances, 1, MAX_INSTANCES),
                seed=seed_value(seed), quantile=quantile, window_s=window_s)
     if not callable(policy):
@@ -115,10 +115,10 @@ def instances_needed(trace: TraceFactory, policy: PolicyFactory, *, service: Lin
     Doubles the count until it passes, then bisects between the last failing and the first
     passing count (assumes more instances never do worse).
     """
-    service = _service(service)
+    service = check_service(service)
     max_instances = integer_in_range("max_instances", max_instances, 1, MAX_INSTANCES)
     multiplier = positive("multiplier", multiplier, maximum=MAX_MULTIPLIER)
-    run = dict(service=service, slo_p95_ms=_slo(slo_p95_ms),
+    run = dict(service=service, slo_p95_ms=check_slo(slo_p95_ms),
                seed=seed_value(seed), quantile=fraction("quantile", quantile, low_open=True),
                window_s=window_s)
     if not callable(policy):
@@ -161,10 +161,10 @@ def capacity_table(traces: Mapping[str, TraceFactory], case: pd.DataFrame, *,
     optimum``), each with the configuration it had on that trace. Traces must pickle
     (:class:`~perfcost.batching.Scaled` does) when ``workers`` > 1.
     """
-    service = _service(service)
+    service = check_service(service)
     factories = baseline_policies(slo_p95_ms, service)
     most = min(8 * integer_in_range("instances", instances, 1, MAX_INSTANCES), MAX_INSTANCES)
-    jobs = [(trace, _policy_for(policy, name, case, factories),
+    jobs = [(trace, policy_for(policy, name, case, factories),
              dict(service=(services or {}).get(name, service), slo_p95_ms=slo_p95_ms,
                   seed=seed), instances, (low, high, steps), most)
             for name, trace in traces.items() for policy in policies]

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from perfcost import replay, traffic
-from perfcost.batching.service import LinearServiceTime, ShiftedServiceTime, _service
+from perfcost.batching.service import LinearServiceTime, ShiftedServiceTime, check_service
 from perfcost.traffic import MAX_DURATION_S, MAX_RATE_RPS, check_arrival_times
 from perfcost.validation import (
     MAX_SEED,
+    ParameterError,
     at_least,
     in_range,
     non_negative,
@@ -29,8 +30,8 @@ from perfcost.validation import (
     seed_value,
 )
 
-__all__ = ["MAX_SLOWDOWN", "Scaled", "TraceFactory", "drift_service", "replayed",
-           "synthetic_traces"]
+__all__ = ["MAX_SLOWDOWN", "Scaled", "TraceFactory", "check_spike_inside", "drift_service",
+           "replayed", "synthetic_traces"]
 
 TraceFactory = Callable[[float], np.ndarray]  # load multiplier -> arrival times (s)
 MAX_SLOWDOWN = 10.0  # a model version up to 10x slower than the one it replaces
@@ -83,10 +84,20 @@ _SETTING_CHECKS = {
 }
 
 
-def _checked_settings(settings: Mapping[str, object]) -> dict[str, object]:
+def checked_settings(settings: Mapping[str, object]) -> dict[str, object]:
     """``settings`` (arguments of :func:`synthetic_traces`) checked and converted, each by its
     own name."""
     return {name: _SETTING_CHECKS[name](name, value) for name, value in settings.items()}
+
+
+def check_spike_inside(duration_s: float, spike_start_s: float,
+                       spike_duration_s: float) -> None:
+    """Raise ParameterError unless spike_start_s + spike_duration_s <= duration_s: a spike that
+    ends after its trace would be cut short, and its recovery never measured."""
+    end_s = spike_start_s + spike_duration_s
+    if end_s > duration_s:
+        raise ParameterError("spike_start_s + spike_duration_s", f"<= duration_s = "
+                             f"{duration_s:g} (the spike must end inside the trace)", end_s)
 
 
 def synthetic_traces(*, duration_s: float = 300.0, steady_rps: float = 350.0,
@@ -111,7 +122,7 @@ def synthetic_traces(*, duration_s: float = 300.0, steady_rps: float = 350.0,
     settings = dict(locals())  # every argument, by its name
     if spike_start_s is None:
         settings["spike_start_s"] = 0.4 * _duration("duration_s", duration_s)
-    s = _checked_settings(settings)
+    s = checked_settings(settings)
     timed = {"duration_s": s["duration_s"], "seed": s["seed"]}
     return {
         "steady": Scaled(traffic.poisson_arrivals, {"rate_rps": s["steady_rps"]}, timed),
@@ -137,7 +148,7 @@ def drift_service(service: LinearServiceTime, at_s: float, *,
                   slowdown: float = 1.3) -> ShiftedServiceTime:
     """``service`` until ``at_s``, then a model version ``slowdown`` times slower (base and per
     item alike): the service curve of the ``drift`` trace. ``slowdown`` is in [1, 10]."""
-    service = _service(service)
+    service = check_service(service)
     slowdown = in_range("slowdown", slowdown, 1.0, MAX_SLOWDOWN)
     slower = LinearServiceTime(service.base_ms * slowdown, service.per_item_ms * slowdown,
                                service.jitter_cv)

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from perfcost.amdahl import MAX_STAGE_MS
 from perfcost.book import parameter_rules as rules
 from perfcost.book.parameter_types import (
     BookFolder,
@@ -41,9 +42,11 @@ from perfcost.book.parameter_types import (
     Text,
     TracePath,
     WholeNumber,
+    ZeroOr,
 )
+from perfcost.compression.settings import MAX_THREADS, TEMPERATURE_RANGE
 from perfcost.compression.variants import VARIANTS
-from perfcost.cost import MAX_STORAGE_GB, MAX_VOLUME_GB
+from perfcost.cost import MAX_STORAGE_GB, MAX_STORAGE_USD_PER_GB_MONTH, MAX_VOLUME_GB
 from perfcost.fleet_latency import MAX_FLEET_CV, ROUTINGS
 from perfcost.instance_types import (
     MAX_HOURLY_USD,
@@ -55,7 +58,7 @@ from perfcost.instance_types import (
     MIN_THROUGHPUT_RPS,
     MIN_UTILIZATION_TARGET,
 )
-from perfcost.traffic import MAX_RATE_RPS
+from perfcost.traffic import MAX_DIURNAL_PEAK_TO_AVERAGE, MAX_RATE_RPS
 from perfcost.validation import MAX_SEED
 from perfcost.volume_tiers import MAX_HOURS_PER_MONTH, MIN_HOURS_PER_MONTH
 
@@ -88,6 +91,10 @@ RATE_RPS = Number(1e-3, MAX_RATE_RPS)  # >= one request in ~17 minutes: every mo
 LATENCY_MS = Number(MIN_LATENCY_MS, MAX_LATENCY_MS)  # 1 us to a minute: beyond is a batch job
 HOURLY_USD = _positive(MAX_HOURLY_USD)  # the largest cloud instances cost under $100/h
 THROUGHPUT_RPS = Number(MIN_THROUGHPUT_RPS, MAX_THROUGHPUT_RPS)  # >= a request in ~17 minutes
+# A sinusoidal day, rate = mean (1 − a cos(2πt / period)): at 2 its trough is 0.
+DIURNAL_PEAK_TO_AVERAGE = Number(1.0, MAX_DIURNAL_PEAK_TO_AVERAGE)
+STAGE_MS = Number(0.0, MAX_STAGE_MS)  # a request's other stages: beyond a minute, a batch job
+COST_CHAPTERS = "the cost chapter's"  # what 0 means for chapter 4's cost figures
 UTILIZATION_TARGET = Number(MIN_UTILIZATION_TARGET, 1.0)  # below 1%: 100x the capacity, a typo
 
 
@@ -119,10 +126,10 @@ COST = ChapterInputs(checks={
     "instance_throughput_rps": THROUGHPUT_RPS,
     "utilization_target": UTILIZATION_TARGET,
     "model_storage_gb": Number(0.0, MAX_STORAGE_GB),  # 10 PB
-    "storage_usd_per_gb_month": Number(0.0, 10.0),
+    "storage_usd_per_gb_month": Number(0.0, MAX_STORAGE_USD_PER_GB_MONTH),
     "hours_per_month": Number(MIN_HOURS_PER_MONTH, MAX_HOURS_PER_MONTH),  # 28 to 31 days
     "savings_target": _share(high_open=True),
-    "peak_to_average": Number(1.0, 2.0),  # a sinusoidal day: rate = mean (1 + a cos)
+    "peak_to_average": DIURNAL_PEAK_TO_AVERAGE,
     "commitment_discount": _share(high_open=True),  # 0: the catalog's 1-yr low end
     "spot_share": _share(high_open=True),  # all-spot has no on-demand floor
     "spot_discount": _share(high_open=True),  # 0: the catalog's spot low end
@@ -146,7 +153,7 @@ BATCHING = ChapterInputs(
         "duration_s": Number(10.0, 3_600.0),  # an hour: one control step per second
         "steady_rps": RATE_RPS,
         "diurnal_mean_rps": RATE_RPS,
-        "diurnal_peak_to_average": Number(1.0, 2.0),  # a sinusoidal day
+        "diurnal_peak_to_average": DIURNAL_PEAK_TO_AVERAGE,
         "spike_multiplier": Number(1.0, 100.0),
         "spike_start_s": Number(0.0, 3_600.0),
         "spike_duration_s": Number(10.0, 3_600.0),  # at least one 10 s SLO window
@@ -173,19 +180,18 @@ COMPRESSION = ChapterInputs(checks={
     "fine_tune_epochs": WholeNumber(1, 50),
     "sparsity": _share(high_open=True),
     "keep_fraction": _share(low_open=True),
-    "temperature": Number(0.01, 100.0),  # below 0.01 the softened loss turns NaN
+    "temperature": Number(*TEMPERATURE_RANGE),  # below 0.01 the softened loss turns NaN
     "alpha": _share(),
-    "threads": WholeNumber(1, 64),
+    "threads": WholeNumber(1, MAX_THREADS),
     "latency_target_fraction": _share(low_open=True),
     "max_accuracy_drop": _share(),
-    "request_rate_rps": Number(0.0, RATE_RPS.high),  # 0: the cost chapter's
-    "instance_throughput_rps": Number(0.0, THROUGHPUT_RPS.high),  # 0: the cost chapter's
-    "instance_hourly_usd": Number(0.0, HOURLY_USD.high),  # 0: the cost chapter's
-    # A request's other stages; a minute each: beyond is a batch job, not serving.
-    "decode_ms": Number(0.0, 60_000.0),
-    "network_ms": Number(0.0, 60_000.0),
-    "preprocess_ms": Number(0.0, 60_000.0),
-    "postprocess_ms": Number(0.0, 60_000.0),
+    "request_rate_rps": ZeroOr(RATE_RPS, COST_CHAPTERS),
+    "instance_throughput_rps": ZeroOr(THROUGHPUT_RPS, COST_CHAPTERS),
+    "instance_hourly_usd": ZeroOr(HOURLY_USD, COST_CHAPTERS),
+    "decode_ms": STAGE_MS,
+    "network_ms": STAGE_MS,
+    "preprocess_ms": STAGE_MS,
+    "postprocess_ms": STAGE_MS,
     "seed": SEED,
     "book_root": BookFolder(),  # where the cost chapter's values are read
 }, rules=(rules.training_fits, rules.input_shape_fits_model))

@@ -40,12 +40,11 @@ MAX_TRACE_REQUESTS = 5e6  # per batching trace: ~150 simulations of each, minute
 
 
 def spike_inside_trace(values: Mapping[str, object]) -> None:
-    """spike_start_s + spike_duration_s <= duration_s: the whole spike is inside the trace."""
-    end_s = values["spike_start_s"] + values["spike_duration_s"]
-    if end_s > values["duration_s"]:
-        raise ParameterError("spike_start_s + spike_duration_s", f"<= duration_s = "
-                             f"{values['duration_s']:g} (the spike must end inside the trace)",
-                             end_s)
+    """spike_start_s + spike_duration_s <= duration_s: the whole spike is inside the trace
+    (:func:`perfcost.batching.traces.check_spike_inside`)."""
+    from perfcost.batching.traces import check_spike_inside
+
+    check_spike_inside(values["duration_s"], values["spike_start_s"], values["spike_duration_s"])
 
 
 def _trace_sizes(values: Mapping[str, object]) -> dict[str, float]:

@@ -14,7 +14,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from perfcost.validation import ParameterError, describe_range, in_range, integer_in_range
+from perfcost.validation import (
+    ParameterError,
+    describe_range,
+    in_range,
+    integer_in_range,
+    zero_or,
+)
 
 __all__ = [
     "BookFolder",
@@ -32,6 +38,7 @@ __all__ = [
     "TracePath",
     "UnusableFileError",
     "WholeNumber",
+    "ZeroOr",
 ]
 
 MAX_SHAPE_DIMENSIONS = 8  # an example's rank: images are 3, video 4 (reader_model's limit too)
@@ -59,6 +66,22 @@ class Number:
     def __str__(self) -> str:
         return describe_range(self.low, self.high, low_open=self.low_open,
                               high_open=self.high_open)
+
+
+@dataclass(frozen=True)
+class ZeroOr:
+    """0 (a value taken from elsewhere, described by ``zero_means``) or a number ``number``
+    accepts: chapter 4's ``request_rate_rps`` is 0 (the cost chapter's) or a request rate."""
+
+    number: Number
+    zero_means: str
+
+    def check(self, name: str, value: object) -> float:
+        """Return 0.0 or ``value`` as ``number`` checks it; raise ParameterError naming both."""
+        return zero_or(name, value, self.number.check, self.zero_means)
+
+    def __str__(self) -> str:
+        return f"0 ({self.zero_means}) or {self.number}"
 
 
 @dataclass(frozen=True)
@@ -215,12 +238,10 @@ class TracePath(FilePath):
     (:func:`perfcost.trace_files.load_trace`) and holds at least two arrivals."""
 
     def load(self, path: Path) -> None:
-        """Load the trace; it must span some time."""
-        from perfcost.trace_files import load_trace
+        """Load the trace (:func:`perfcost.trace_files.replayable_trace`)."""
+        from perfcost.trace_files import replayable_trace
 
-        times = load_trace(path)
-        if times.size < 2 or times[-1] <= times[0]:
-            raise ValueError(f"{path}: at least two arrivals at different times needed")
+        replayable_trace(path)
 
     def __str__(self) -> str:
         return '"" (synthetic traces only) or the path of an arrival-time CSV file'
@@ -271,5 +292,5 @@ class UnusableFileError(ParameterError):
         self.args = (f"{name} {value!r} cannot be used: {problem}",)
 
 
-Check = Number | WholeNumber | Pair | Text | Choice | Names | Shape | FilePath | BookFolder
+Check = Number | ZeroOr | WholeNumber | Pair | Text | Choice | Names | Shape | FilePath | BookFolder
 Rule = Callable[[Mapping[str, object]], None]

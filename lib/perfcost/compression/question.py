@@ -19,21 +19,23 @@ from pathlib import Path
 import pandas as pd
 
 from perfcost.amdahl import RequestPath, end_to_end_table
-from perfcost.capacity import MAX_HOURLY_USD
 from perfcost.compression.measurement import BASELINE, first_to_try
 from perfcost.compression.reader_model import ModelInput, check_input_shape, model_input
 from perfcost.compression.settings import MNIST_PIXELS, CompressionSettings, check_variants
-from perfcost.traffic import MAX_RATE_RPS
-from perfcost.validation import ParameterError, fraction, non_negative
+from perfcost.cost import check_field
+from perfcost.validation import ParameterError, fraction, zero_or
 
 __all__ = ["MNIST_INPUT", "CompressionQuestion"]
 
 MNIST_INPUT = ModelInput("x", (None, MNIST_PIXELS), "float32")  # the chapter's MLP, as exported
-COST_LIMITS = {  # the cost chapter's figures a reader may override; 0 keeps the cost chapter's
-    "request_rate_rps": MAX_RATE_RPS,
-    "instance_throughput_rps": MAX_RATE_RPS,
-    "instance_hourly_usd": MAX_HOURLY_USD,
-}
+# The cost chapter's figures a reader may override; 0 keeps the cost chapter's. A value is
+# checked by the cost model's own rule for that field (perfcost.cost.FIELD_CHECKS).
+COST_FIGURES = ("request_rate_rps", "instance_throughput_rps", "instance_hourly_usd")
+
+
+def _cost_figure(name: str, value: object) -> float:
+    """0 (the cost chapter's value) or a value the cost model accepts for ``name``."""
+    return zero_or(name, value, check_field, "the cost chapter's")
 
 
 def _text(name: str, value: object) -> str:
@@ -62,8 +64,7 @@ _CHECKS = {
     "book_root": _text,
     "latency_target_fraction": lambda name, value: fraction(name, value, low_open=True),
     "max_accuracy_drop": fraction,
-    **{name: lambda name, value, high=high: non_negative(name, value, maximum=high)
-       for name, high in COST_LIMITS.items()},
+    **{name: _cost_figure for name in COST_FIGURES},
 }
 
 
@@ -140,4 +141,4 @@ class CompressionQuestion:
     def cost_overrides(self) -> dict[str, float]:
         """The cost figures the reader set: the non-zero ones among ``request_rate_rps``,
         ``instance_throughput_rps`` and ``instance_hourly_usd``."""
-        return {name: getattr(self, name) for name in COST_LIMITS if getattr(self, name)}
+        return {name: getattr(self, name) for name in COST_FIGURES if getattr(self, name)}

@@ -30,6 +30,8 @@ MNIST_PIXELS = 28 * 28  # the chapter's MLP reads a 28x28 MNIST image, flattened
 MAX_UNITS = 4_096  # hidden-layer width: a 4,096-wide teacher trains in minutes on a laptop
 MAX_EPOCHS = 100
 MAX_THREADS = 64
+# Below 0.01 the softened logits (logits / T) overflow float32 and the loss turns NaN.
+TEMPERATURE_RANGE = (0.01, 100.0)
 MAX_BATCH = 65_536  # examples per training step, per timed call, per memory probe
 
 
@@ -45,9 +47,8 @@ def check_variants(names: Sequence[str]) -> list[str]:
 
 
 def check_temperature(temperature: object) -> float:
-    """A distillation temperature in [0.01, 100]."""
-    # Below 0.01 the softened logits (logits / T) overflow float32 and the loss turns NaN.
-    return in_range("temperature", temperature, 0.01, 100.0)
+    """A distillation temperature in :data:`TEMPERATURE_RANGE`, [0.01, 100]."""
+    return in_range("temperature", temperature, *TEMPERATURE_RANGE)
 
 
 def check_threads(threads: object) -> int:
