@@ -355,3 +355,74 @@ def test_a_window_that_fails_light_load_is_not_read_as_no_capacity():
     load = batching.sustainable_load(trace, lambda: StaticBatching(30.0, 64), service=TEN_MS,
                                slo_p95_ms=25.0)
     assert 1.0 <= load < 6400 / 6000
+
+
+# --- The controller against the hindsight optimum, and the spike window ------------------------
+
+def two_trace_case():
+    """The controller and the hindsight optimum on traces a and b; ours trails on b."""
+    case = pd.DataFrame([
+        ("a", "controller", 1.0, 20.0, None, 3), ("a", "hindsight optimum", 1.0, 24.0,
+                                                  (2.0, 8), 0),
+        ("b", "controller", 0.9, 30.0, None, 5), ("b", "hindsight optimum", 0.95, 40.0,
+                                                  (0.5, 16), 0),
+    ], columns=["trace", "policy", "slo_attainment", "p95_ms", "configuration",
+                "parameter_changes"])
+    targets = pd.DataFrame({"trace": ["a", "b"], "gpu_excess": [0.02, 0.07]})
+    return case, targets
+
+
+def test_the_hindsight_comparison_names_the_worst_trace_and_counts_the_matches():
+    figures = batching.hindsight_comparison(*two_trace_case())
+    assert figures == {"worst_busy_excess": 0.07, "worst_busy_excess_trace": "b",
+                       "p95_ms": 30.0, "hindsight_p95_ms": 40.0,
+                       "traces_matching_best_static": 1,
+                       "hindsight_configurations": {"a": (2.0, 8), "b": (0.5, 16)},
+                       "controller_parameter_changes": 8}
+
+
+def test_an_attainment_within_rounding_of_the_optimum_matches_it():
+    case, targets = two_trace_case()
+    case.loc[2, "slo_attainment"] = 0.95 - 1e-13
+    assert batching.hindsight_comparison(case, targets)["traces_matching_best_static"] == 2
+
+
+def handmade_run(batch_sizes, scale_out=None):
+    """A BatchingResult whose timeline is one interval a second with these batch limits."""
+    timeline = pd.DataFrame({"t_s": np.arange(len(batch_sizes), dtype=float),
+                             "max_batch_size": batch_sizes})
+    if scale_out is not None:
+        timeline["scale_out"] = scale_out
+    empty = np.array([])
+    return batching.BatchingResult(empty, empty, empty, empty, timeline, empty)
+
+
+def test_the_spike_window_averages_the_batch_limit_and_counts_scale_outs():
+    runs = {"ours": handmade_run([1, 2, 4, 8, 16], [False, True, True, False, True]),
+            "naive": handmade_run([9, 6, 3, 3, 9])}
+    window = batching.spike_window_figures(runs, 1.0, 3.0)  # seconds 1, 2 and 3
+    assert list(window.index) == ["ours", "naive"]
+    assert window.loc["ours", "mean_batch_limit"] == pytest.approx(14 / 3)
+    assert window.loc["naive", "mean_batch_limit"] == pytest.approx(4.0)
+    assert window.loc["ours", "scale_out_intervals"] == 2
+    assert window.loc["naive", "scale_out_intervals"] == 0  # it has no such signal
+    assert list(window["intervals"]) == [3, 3]
+
+
+def test_a_window_over_the_whole_run_is_the_whole_timeline():
+    run = simulate(poisson_arrivals(300.0, 20.0, seed=1), service=RESNET50_T4,
+                   controller=batching.EnvelopeBatchingController(25.0))
+    window = batching.spike_window_figures({"ours": run}, 0.0, 1e10).loc["ours"]
+    assert window["intervals"] == len(run.timeline)
+    assert window["mean_batch_limit"] == run.timeline["max_batch_size"].mean()
+    assert window["scale_out_intervals"] == run.timeline["scale_out"].sum()
+
+
+@pytest.mark.parametrize(("runs", "start_s", "end_s", "name"), [
+    ({}, 0.0, 1.0, "results"), ({"a": "not a run"}, 0.0, 1.0, "result"),
+    ({"a": handmade_run([1])}, -1.0, 1.0, "start_s"),
+    ({"a": handmade_run([1])}, 5.0, 1.0, "end_s"),
+])
+def test_the_spike_window_refuses_what_it_cannot_read(runs, start_s, end_s, name):
+    with pytest.raises(ParameterError, match=f"^{name} must"):
+        batching.spike_window_figures(runs, start_s, end_s)

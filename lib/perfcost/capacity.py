@@ -443,6 +443,17 @@ class CapacityQuestion:
         return FleetLatency(self.routing, self.service_cv)
 
     @property
+    def rule_of_thumb(self) -> UtilizationRule:
+        """The rule of thumb at ``utilization_target``; its p95 reported in :attr:`model`."""
+        return UtilizationRule(self.utilization_target, self.model)
+
+    @property
+    def slo_rule(self) -> SLORule:
+        """The rule raised to the SLO: the rule of thumb plus instances until the p95 in
+        :attr:`model` meets it (what :func:`cheapest_instance` sizes with)."""
+        return SLORule(self.utilization_target, self.model)
+
+    @property
     def cpu(self) -> InstanceType:
         """The CPU option."""
         return InstanceType(self.cpu_name, self.cpu_throughput_rps, self.cpu_hourly_usd,

@@ -2,8 +2,10 @@
 
 :mod:`perfcost.fleet_latency` approximates a routed fleet's p95; this module simulates the fleet
 (:func:`simulated_response_quantile_ms`, on :func:`perfcost.fcfs_simulation.routed_response_times`)
-and tabulates model against simulation, so chapter 1 and ``make bench`` can report how far the
-approximation is off, and on which side.
+and tabulates model against simulation (:func:`fleet_models_table` for one fleet,
+:func:`model_error_grid` across fleets), so chapter 1 and ``make bench`` can report how far the
+approximation is off, and on which side; :func:`constant_service_p95_ms` and
+:func:`two_choices_p95_ms` simulate what the model leaves out.
 
 Used by chapter 1 (capacity sizing).
 """
@@ -17,10 +19,11 @@ import numpy as np
 import pandas as pd
 
 from perfcost.fcfs_simulation import routed_response_times
-from perfcost.fleet_latency import FleetLatency
+from perfcost.fleet_latency import MMC, ROUTINGS, FleetLatency
 from perfcost.fleet_quantiles import fleet_queue, fleet_response_quantile_ms
 from perfcost.instance_types import (
     InstanceType,
+    Sizing,
     check_count,
     check_instance,
     check_quantile,
@@ -28,11 +31,20 @@ from perfcost.instance_types import (
 )
 from perfcost.queueing import MAX_CV
 from perfcost.traffic import MAX_RATE_RPS, poisson_arrival_times
-from perfcost.validation import ParameterError, fraction, in_range, integer_in_range, seed_value
+from perfcost.validation import (
+    ParameterError,
+    fraction,
+    in_range,
+    instance_of,
+    integer_in_range,
+    seed_value,
+)
 
 __all__ = ["MAX_GRID_SIMULATIONS", "MAX_SIMULATED_REQUESTS", "MAX_SIMULATED_SERVERS",
-           "fleet_models_table", "model_error_grid", "requests_to_converge", "simulated_p95_s",
-           "simulated_response_quantile_ms"]
+           "constant_service_p95_ms", "fleet_models", "fleet_models_table", "grid_models",
+           "model_error_grid", "model_row", "requests_for", "requests_to_converge",
+           "simulated_p95_s", "simulated_response_quantile_ms", "two_choices_p95_ms",
+           "worst_errors"]
 
 MAX_GRID_SIMULATIONS = 200  # each a few tenths of a second at 60,000 requests
 MAX_SIMULATED_SERVERS = 10**6  # the simulation keeps one heap entry per server
@@ -101,6 +113,30 @@ def simulated_response_quantile_ms(
     return 1000.0 * float(np.quantile(response_s[requests // 10:], quantile))  # after warm-up
 
 
+def constant_service_p95_ms(instance: InstanceType, count: int, request_rate_rps: float, *,
+                            routing: str, requests: int) -> float:
+    """The simulated p95 (ms) of the fleet with constant service times (service cv 0).
+
+    :func:`simulated_response_quantile_ms` with ``service_cv=0``, seed 0: how far a steady
+    server, as inference servers nearly are, sits below the model's variable one.
+    """
+    return simulated_response_quantile_ms(instance, count, request_rate_rps, service_cv=0.0,
+                                          routing=routing, requests=requests)
+
+
+def two_choices_p95_ms(instance: InstanceType, count: int, request_rate_rps: float, *,
+                       service_cv: float, requests: int) -> float:
+    """The simulated p95 (ms) of the fleet behind a two-choices balancer.
+
+    Each request goes to the less loaded of two instances drawn at random (Envoy's default
+    least-request; Mitzenmacher 2001): :func:`simulated_response_quantile_ms` with
+    ``routing="two_choices"``, seed 0.
+    """
+    return simulated_response_quantile_ms(instance, count, request_rate_rps,
+                                          service_cv=service_cv, routing="two_choices",
+                                          requests=requests)
+
+
 def requests_to_converge(instances: int, slots: int, utilization: float) -> int:
     """Requests a simulation needs for a steady-state p95: 100 n k ρ / (1 − √ρ)².
 
@@ -111,6 +147,15 @@ def requests_to_converge(instances: int, slots: int, utilization: float) -> int:
     """
     relaxation = instances * slots * utilization / (1.0 - utilization**0.5) ** 2
     return max(MIN_REQUESTS, math.ceil(100 * relaxation))
+
+
+def requests_for(fleet: Sizing, max_requests: int = MAX_SIMULATED_REQUESTS) -> int:
+    """The requests a simulation of ``fleet`` runs: :func:`requests_to_converge` for its
+    instances, slots and utilisation, at most ``max_requests``."""
+    instance_of("fleet", fleet, Sizing, "a Sizing (from capacity's sizers)")
+    needed = requests_to_converge(fleet.count, slots_per_instance(fleet.instance),
+                                  fleet.utilization)
+    return min(needed, _max_requests(max_requests))
 
 
 def _two_seeds(simulate) -> tuple[float, float]:
@@ -162,6 +207,26 @@ def fleet_models_table(instance: InstanceType, count: int, request_rate_rps: flo
         for model in models])
 
 
+def fleet_models(service_cv: float) -> list[FleetLatency]:
+    """The models one fleet is checked under, at the service variability ``service_cv``.
+
+    One shared queue with exponential service (:data:`~perfcost.fleet_latency.MMC`, the M/M/c
+    model) and with ``service_cv``, then per-instance queues under each other routing policy
+    (:data:`~perfcost.fleet_latency.ROUTINGS`).
+    """
+    return [MMC, *(FleetLatency(routing, service_cv) for routing in ROUTINGS)]
+
+
+def model_row(table: pd.DataFrame, model: FleetLatency) -> pd.Series:
+    """The row of a :func:`fleet_models_table` for ``model``'s routing and service cv."""
+    instance_of("model", model, FleetLatency, "a FleetLatency")
+    rows = table[(table["routing"] == model.routing)
+                 & (table["service_cv"] == model.service_cv)]
+    if rows.empty:
+        raise ParameterError("model", "a model in the table", model.label)
+    return rows.iloc[0]
+
+
 def simulated_p95_s(model: FleetLatency, instances: int, slots: int, slot_rate: float,
                     utilization: float, *, requests: int = 60_000, seed: int = 0) -> float:
     """The simulated p95 response time (s) of n instances of k slots at ``utilization``."""
@@ -189,6 +254,25 @@ def _grid_row(model: FleetLatency, instances: int, slots: int, slot_rate: float,
             "simulated_p95_ms": 1000 * simulated,
             "relative_error": predicted / simulated - 1.0,
             "converged": needed <= max_requests}
+
+
+def grid_models(service_cv: float) -> list[FleetLatency]:
+    """Every routing policy at each service variability: constant (0), ``service_cv`` and
+    exponential (1), each once, in increasing order."""
+    cvs = sorted({0.0, service_cv, 1.0})
+    return [FleetLatency(routing, cv) for routing in ROUTINGS for cv in cvs]
+
+
+def worst_errors(grid: pd.DataFrame) -> pd.DataFrame:
+    """Each routing's worst relative errors in a :func:`model_error_grid`, converged rows only.
+
+    One row per routing (in the grid's order); columns ``worst below`` (the most negative
+    model / simulated − 1: the model under-estimates) and ``worst above`` (the largest).
+    """
+    settled = grid[grid["converged"]]
+    errors = settled.groupby("routing", sort=False)["relative_error"]
+    return errors.agg(["min", "max"]).rename(
+        columns={"min": "worst below", "max": "worst above"})
 
 
 def model_error_grid(models: list[FleetLatency], fleet_sizes: list[int], *, slots: int = 1,

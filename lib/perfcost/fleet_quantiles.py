@@ -7,9 +7,11 @@ least outstanding requests, gamma service). :data:`~perfcost.fleet_latency.MMC`,
 M/M/(n·k) queue with exponential service, is evaluated by its exact formula
 (:class:`perfcost.queueing.MMc`): the lower bound earlier editions used, kept for comparison.
 
-:func:`quantile_curves` draws the quantile against utilisation for several fleet sizes, and
+:func:`quantile_curves` draws the quantile against utilisation for several fleet sizes
+(:func:`quantile_curves_by_model` for several models), and
 :func:`max_utilization_for_quantile` finds the highest utilisation at which a fleet still meets
-an SLO: whether big fleets run hotter depends on the balancer pooling them.
+an SLO (:func:`utilization_ceilings` for several fleets and models): whether big fleets run
+hotter depends on the balancer pooling them.
 
 Used by chapter 1 (capacity sizing) and :mod:`perfcost.capacity`.
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
@@ -46,6 +48,8 @@ __all__ = [
     "fleet_response_quantile_ms",
     "max_utilization_for_quantile",
     "quantile_curves",
+    "quantile_curves_by_model",
+    "utilization_ceilings",
 ]
 
 BISECTION_STEPS = 60  # halves (0, 1) to below 10^-18: a float's resolution near any ρ
@@ -156,6 +160,77 @@ def quantile_curves(
                                            quantile, slots),
         })
     return pd.DataFrame(rows)
+
+
+def _named_models(models: object) -> dict[str, FleetLatency]:
+    """A non-empty mapping of names to latency models, checked."""
+    if not isinstance(models, Mapping) or not models:
+        raise ParameterError("models", "a non-empty mapping of names to FleetLatency", models)
+    return {name: check_model(model) for name, model in models.items()}
+
+
+def quantile_curves_by_model(
+    service_ms: float,
+    fleet_sizes: Iterable[int],
+    utilizations: Iterable[float],
+    models: Mapping[str, FleetLatency],
+    *,
+    slots: int = 1,
+) -> pd.DataFrame:
+    """Return the p95 curves of :func:`quantile_curves` for each named model, one after another.
+
+    Parameters
+    ----------
+    service_ms, fleet_sizes, utilizations, slots
+        As in :func:`quantile_curves`.
+    models : mapping of str to FleetLatency
+        Each model's name in the chart (e.g. the routing) and the model.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`quantile_curves`, each table keeping its own index, with
+        ``fleet`` labelled by the model too ("4 instances, random").
+    """
+    fleet_sizes = check_points("fleet_sizes", fleet_sizes)
+    utilizations = check_points("utilizations", utilizations)
+    return pd.concat([
+        quantile_curves(service_ms, fleet_sizes, utilizations, model=model, slots=slots)
+        .assign(fleet=lambda table, name=name: table["fleet"] + ", " + name)
+        for name, model in _named_models(models).items()])
+
+
+def utilization_ceilings(
+    service_ms: float,
+    fleet_sizes: Iterable[int],
+    latency_slo_ms: float,
+    models: Mapping[str, FleetLatency],
+    *,
+    slots: int = 1,
+) -> pd.DataFrame:
+    """Return the highest utilisation at which each fleet still meets the SLO, in each model.
+
+    Parameters
+    ----------
+    service_ms, latency_slo_ms, slots
+        As in :func:`max_utilization_for_quantile` (the p95 is the quantile).
+    fleet_sizes : iterable of int
+        The fleets' instance counts.
+    models : mapping of str to FleetLatency
+        Each model's name (a column of the table) and the model.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per fleet size (index ``instances``), one column per model.
+    """
+    fleet_sizes = check_points("fleet_sizes", fleet_sizes)
+    return pd.DataFrame(
+        {name: [max_utilization_for_quantile(service_ms, servers, latency_slo_ms,
+                                             model=model, slots=slots)
+                for servers in fleet_sizes]
+         for name, model in _named_models(models).items()},
+        index=pd.Index(fleet_sizes, name="instances"))
 
 
 def max_utilization_for_quantile(

@@ -55,6 +55,7 @@ __all__ = [
     "InfeasibleError",
     "InstanceType",
     "Sizing",
+    "slot_service_ms",
     "slots_per_instance",
 ]
 
@@ -135,6 +136,12 @@ def slots_per_instance(instance: InstanceType) -> int:
     """Return k = round(throughput × latency), at least 1: requests one instance holds at once."""
     instance = check_instance(instance)
     return max(1, round(instance.throughput_rps * instance.latency_ms / 1000.0))
+
+
+def slot_service_ms(instance: InstanceType) -> float:
+    """Return one slot's mean service time in ms, 1000 k / throughput (Little's law: each of
+    the instance's k slots serves throughput / k requests/s)."""
+    return 1000 * slots_per_instance(instance) / instance.throughput_rps
 
 
 def check_fleet(instance: InstanceType, count: int) -> None:

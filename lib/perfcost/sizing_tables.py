@@ -3,8 +3,9 @@
 Each table is built by a sizer from :mod:`perfcost.capacity` (``UtilizationRule(0.7)``,
 ``QuantileRule(0.99, model)``, ``SLORule(0.7, model)``), called as ``size(option,
 request_rate_rps, latency_slo_ms)``, so a table cannot drop one of the sizer's settings.
-:func:`cheapest_above_rps` reads from the cost curves the rate above which an option is always
-the cheapest.
+:func:`compare_sizers` puts several sizers' tables side by side; :func:`rates_past_peak_rps`
+chooses the rates a cost curve is drawn at, and :func:`cheapest_above_rps` reads from the cost
+curves the rate above which an option is always the cheapest.
 
 Used by chapter 1 (capacity sizing).
 """
@@ -12,8 +13,9 @@ Used by chapter 1 (capacity sizing).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
+import numpy as np
 import pandas as pd
 
 from perfcost.capacity import (
@@ -25,9 +27,10 @@ from perfcost.capacity import (
     check_sizer,
 )
 from perfcost.instance_types import MAX_CURVE_POINTS, check_points, check_rate
-from perfcost.validation import ParameterError, instance_of
+from perfcost.validation import ParameterError, instance_of, integer_in_range
 
-__all__ = ["MAX_CURVE_SIZINGS", "cheapest_above_rps", "cost_curves", "sizing_table"]
+__all__ = ["MAX_CURVE_SIZINGS", "cheapest_above_rps", "compare_sizers", "cost_curves",
+           "rates_past_peak_rps", "sizing_table"]
 
 MAX_CURVE_SIZINGS = 20_000  # options x rates in one cost curve: a few seconds of sizing
 SIZING_COLUMNS = ("count", "hourly_usd", "monthly_usd", "utilization", "p95_ms")
@@ -66,6 +69,37 @@ def sizing_table(
     return table.sort_values(["feasible", "hourly_usd"], ascending=[False, True], kind="stable")
 
 
+def compare_sizers(
+    options: Iterable[InstanceType],
+    request_rate_rps: float,
+    latency_slo_ms: float,
+    sizers: Mapping[str, Sizer],
+) -> pd.DataFrame:
+    """Size every option with each sizer: the :func:`sizing_table` of each, side by side.
+
+    Parameters
+    ----------
+    options : iterable of InstanceType
+        The instance types to size.
+    request_rate_rps, latency_slo_ms : float
+        The rate and the SLO, the same for every sizer.
+    sizers : mapping of str to sizer
+        Each method's name (e.g. "p95 sizing") and its sizer (``QuantileRule(0.95)``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The tables one after another, in the order of ``sizers``, each cheapest first, with a
+        first column ``method`` naming the sizer that made the row.
+    """
+    if not isinstance(sizers, Mapping) or not sizers:
+        raise ParameterError("sizers", "a non-empty mapping of names to sizers", sizers)
+    options = check_options(options)
+    tables = {method: sizing_table(options, request_rate_rps, latency_slo_ms, size)
+              for method, size in sizers.items()}
+    return pd.concat(tables, names=["method"]).reset_index(level=0)
+
+
 def cost_curves(
     options: Iterable[InstanceType],
     request_rates_rps: Iterable[float],
@@ -91,6 +125,21 @@ def cost_curves(
         table["cheapest"] = table["hourly_usd"] == table["hourly_usd"].min()
         tables.append(table[["request_rate_rps", "instance", "count", "monthly_usd", "cheapest"]])
     return pd.concat(tables, ignore_index=True)
+
+
+def rates_past_peak_rps(options: Iterable[InstanceType], peak_rate_rps: float,
+                        points: int = 200) -> np.ndarray:
+    """Return ``points`` evenly spaced request rates from top / points up to top.
+
+    top = max(2 × the fastest option's throughput, 1.1 × ``peak_rate_rps``): past the peak,
+    and far enough that each option needs a few instances, where the cheaper option can change.
+    """
+    options = check_options(options)
+    peak_rate_rps = check_rate(peak_rate_rps, "peak_rate_rps")
+    points = integer_in_range("points", points, 2, MAX_CURVE_POINTS)
+    top_rps = max(2 * max(option.throughput_rps for option in options),
+                  1.1 * peak_rate_rps)
+    return np.linspace(top_rps / points, top_rps, points)
 
 
 def cheapest_above_rps(curves: pd.DataFrame, instance_name: str) -> float:

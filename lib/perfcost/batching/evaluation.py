@@ -52,6 +52,7 @@ __all__ = [
     "evaluate",
     "fresh_policies",
     "gain_sweep",
+    "hindsight_comparison",
     "meets_target",
     "single_static",
     "slo_batch_limit",
@@ -268,6 +269,31 @@ def meets_target(table: pd.DataFrame, *, policy: str = "controller",
                      "meets": not behind and gap <= attainment_gap + 1e-12
                      and excess <= gpu_excess})
     return pd.DataFrame(rows)
+
+
+def hindsight_comparison(case: pd.DataFrame, targets: pd.DataFrame) -> dict[str, object]:
+    """The controller against the hindsight optimum, trace by trace.
+
+    ``case`` is an :func:`evaluate` table and ``targets`` its :func:`meets_target` table.
+    Returns the controller's largest GPU-time excess over the most efficient static
+    configuration (``worst_busy_excess``) and its trace (``worst_busy_excess_trace``); the
+    p95 of the controller (``p95_ms``) and of the hindsight optimum (``hindsight_p95_ms``) on
+    that trace; on how many traces the controller's SLO attainment is at least the optimum's
+    (``traces_matching_best_static``, to within 1e-12); each trace's optimum
+    (``hindsight_configurations``: trace -> (max_wait_ms, max_batch_size)); and the
+    controller's parameter changes over every trace (``controller_parameter_changes``).
+    """
+    ours = case[case["policy"] == "controller"].set_index("trace")
+    best = case[case["policy"] == "hindsight optimum"].set_index("trace")
+    excess = targets.set_index("trace")["gpu_excess"]
+    worst = excess.idxmax()
+    matching = ours["slo_attainment"] >= best["slo_attainment"] - 1e-12
+    return {"worst_busy_excess": excess.max(), "worst_busy_excess_trace": worst,
+            "p95_ms": ours.loc[worst, "p95_ms"],
+            "hindsight_p95_ms": best.loc[worst, "p95_ms"],
+            "traces_matching_best_static": int(matching.sum()),
+            "hindsight_configurations": dict(best["configuration"].items()),
+            "controller_parameter_changes": int(ours["parameter_changes"].sum())}
 
 
 def policy_for(policy: str, trace: str, case: pd.DataFrame,

@@ -32,7 +32,8 @@ from perfcost.validation import (
 )
 
 __all__ = ["compare_policies", "grid_search_static", "most_efficient_static", "recovery_time_s",
-           "slo_attainment", "summarize", "timelines", "verdict", "window_p95_ms"]
+           "slo_attainment", "spike_window_figures", "summarize", "timelines", "verdict",
+           "window_p95_ms"]
 
 WINDOW_S = (1e-3, MAX_ARRIVAL_S)  # windows of at least 1 ms keep window numbers exact
 
@@ -240,3 +241,27 @@ def timelines(results: Mapping[str, BatchingResult], *,
         return table
     until_s = non_negative("until_s", until_s, maximum=MAX_ARRIVAL_S)
     return table[table["t_s"] <= until_s]
+
+
+def spike_window_figures(results: Mapping[str, BatchingResult], start_s: float,
+                         end_s: float) -> pd.DataFrame:
+    """What each run's policy did between ``start_s`` and ``end_s`` (both included).
+
+    One row per run of ``results`` (a dict such as :func:`compare_policies` returns), indexed
+    by its name: ``mean_batch_limit``, the mean ``max_batch_size`` over the timeline's
+    intervals in the window; ``scale_out_intervals``, how many of them raised the scale-out
+    signal (0 for a policy that has none); ``intervals``, how many there are. ``start_s`` and
+    ``end_s`` are in [0, 1e10], ``start_s`` <= ``end_s``.
+    """
+    if not isinstance(results, Mapping) or not results:
+        raise ParameterError("results", "a non-empty dict of name: BatchingResult", results)
+    start_s = non_negative("start_s", start_s, maximum=MAX_ARRIVAL_S)
+    end_s = in_range("end_s", end_s, start_s, MAX_ARRIVAL_S)
+    rows = {}
+    for name, result in results.items():
+        timeline = _check_result(result).timeline
+        window = timeline[timeline["t_s"].between(start_s, end_s)]
+        signals = window["scale_out"].sum() if "scale_out" in window else 0
+        rows[name] = {"mean_batch_limit": window["max_batch_size"].mean(),
+                      "scale_out_intervals": int(signals), "intervals": len(window)}
+    return pd.DataFrame.from_dict(rows, orient="index")

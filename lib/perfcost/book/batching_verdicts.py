@@ -24,11 +24,13 @@ from perfcost.batching import (
     WAIT_FRACTIONS,
     ClipperAIMDBatching,
     EnvelopeBatchingController,
+    hindsight_comparison,
 )
 
 __all__ = ["POLICY_KEYS", "capacity_figures", "capacity_note", "capacity_verdict",
            "design_figures", "gain_figures", "gain_verdict", "margin_verdict", "policy_figures",
-           "spike_verdict", "static_verdict", "target_verdict", "trap_outcome", "trap_verdict"]
+           "spike_verdict", "static_verdict", "target_verdict", "trap_outcome", "trap_verdict",
+           "win_figures"]
 
 # How the chapter's glued names call the policies: slo_attainment_aimd, sustainable_load_...
 POLICY_KEYS = {"controller": "controller", "AIMD (Clipper)": "aimd",
@@ -179,6 +181,18 @@ def margin_verdict(p95_ms: float, best_p95_ms: float) -> str:
     return (f"Its p95 there is {p95_ms:.1f} ms, no lower than the hindsight optimum's "
             f"{best_p95_ms:.1f} ms: the excess is not margin but batches formed at the wrong "
             "moments, a plan that lags the traffic.")
+
+
+def win_figures(case: pd.DataFrame, targets: pd.DataFrame) -> dict[str, object]:
+    """Where ours wins and where it does not, named as the chapter glues them: the figures
+    of :func:`~perfcost.batching.hindsight_comparison`, its :func:`margin_verdict` and the
+    hindsight winners as text (``best_static_configurations``: "trace (wait ms, size)")."""
+    figures = hindsight_comparison(case, targets)
+    verdict = margin_verdict(figures.pop("p95_ms"), figures.pop("hindsight_p95_ms"))
+    winners = figures.pop("hindsight_configurations").items()
+    return {**figures, "margin_verdict": verdict,
+            "best_static_configurations": ", ".join(
+                f"{name} ({w:g} ms, {b})" for name, (w, b) in winners)}
 
 
 def capacity_note(duration_s: float) -> str:
