@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from batching_fixtures import two_trace_case
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -358,19 +359,6 @@ def test_a_window_that_fails_light_load_is_not_read_as_no_capacity():
 
 
 # --- The controller against the hindsight optimum, and the spike window ------------------------
-
-def two_trace_case():
-    """The controller and the hindsight optimum on traces a and b; ours trails on b."""
-    case = pd.DataFrame([
-        ("a", "controller", 1.0, 20.0, None, 3), ("a", "hindsight optimum", 1.0, 24.0,
-                                                  (2.0, 8), 0),
-        ("b", "controller", 0.9, 30.0, None, 5), ("b", "hindsight optimum", 0.95, 40.0,
-                                                  (0.5, 16), 0),
-    ], columns=["trace", "policy", "slo_attainment", "p95_ms", "configuration",
-                "parameter_changes"])
-    targets = pd.DataFrame({"trace": ["a", "b"], "gpu_excess": [0.02, 0.07]})
-    return case, targets
-
 
 def test_the_hindsight_comparison_names_the_worst_trace_and_counts_the_matches():
     figures = batching.hindsight_comparison(*two_trace_case())

@@ -2,6 +2,7 @@
 
 import pandas as pd
 import pytest
+from batching_fixtures import two_trace_case
 
 from perfcost.book import batching_verdicts as v
 
@@ -156,15 +157,7 @@ def test_design_figures_are_the_library_settings_as_shares_of_the_slo():
 
 
 def test_win_figures_are_the_hindsight_comparison_in_the_chapters_words():
-    case = pd.DataFrame([
-        ("a", "controller", 1.0, 20.0, None, 3), ("a", "hindsight optimum", 1.0, 24.0,
-                                                  (2.0, 8), 0),
-        ("b", "controller", 0.9, 30.0, None, 5), ("b", "hindsight optimum", 0.95, 40.0,
-                                                  (0.5, 16), 0),
-    ], columns=["trace", "policy", "slo_attainment", "p95_ms", "configuration",
-                "parameter_changes"])
-    targets = pd.DataFrame({"trace": ["a", "b"], "gpu_excess": [0.02, 0.07]})
-    figures = v.win_figures(case, targets)
+    figures = v.win_figures(*two_trace_case())
     assert figures == {"worst_busy_excess": 0.07, "worst_busy_excess_trace": "b",
                        "traces_matching_best_static": 1, "controller_parameter_changes": 8,
                        "margin_verdict": v.margin_verdict(30.0, 40.0),
