@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from perfcost.pricing import Tier, load_catalog
+from perfcost.units import MAX_HOURS_PER_MONTH
 from perfcost.validation import ParameterError
 from perfcost.volume_tiers import (
-    MAX_HOURS_PER_MONTH,
     MAX_KB,
     MAX_MONTHLY_GB,
     after_free_use,

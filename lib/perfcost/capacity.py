@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from perfcost.fleet_latency import FLEET, FleetLatency
 from perfcost.fleet_quantiles import fleet_response_quantile_ms
 from perfcost.instance_types import (
-    HOURS_PER_MONTH,
     INSTANCE_CHECKS,
     MAX_HOURLY_USD,
     MAX_INSTANCES,
@@ -51,6 +50,7 @@ from perfcost.instance_types import (
 )
 from perfcost.queueing import MAX_SERVERS
 from perfcost.traffic import MAX_RATE_RPS
+from perfcost.units import HOURS_PER_MONTH  # re-exported: chapter 1 prices a 730-hour month
 from perfcost.validation import ParameterError, in_range, instance_of, integer_in_range, positive
 
 __all__ = [

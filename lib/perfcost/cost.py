@@ -7,8 +7,8 @@ response, tier by tier, :mod:`perfcost.volume_tiers`) and storage. Ingress
 (:func:`ingress_item`) belongs to the fuller bill of :mod:`perfcost.full_bill`; the bill as
 formulas and swept over one input is in :mod:`perfcost.what_if`.
 
-Conventions (chapter 2, :mod:`perfcost.volume_tiers`): decimal units; a month of
-``hours_per_month`` hours (:data:`perfcost.capacity.HOURS_PER_MONTH` by default, [672, 744]: a
+Conventions (chapter 2, :mod:`perfcost.units`): decimal units; a month of
+``hours_per_month`` hours (:data:`perfcost.units.HOURS_PER_MONTH` by default, [672, 744]: a
 calendar month); uploads are ingress, responses are egress. When the EU share is relayed
 through a second region, the free egress allowance is the account's, spent first in the
 service's own region (:func:`perfcost.volume_tiers.after_free_use`).
@@ -36,11 +36,12 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 import pandas as pd
 
-from perfcost.capacity import HOURS_PER_MONTH, instances_for_utilization
+from perfcost.capacity import instances_for_utilization
 from perfcost.instance_types import MAX_HOURLY_USD, MIN_UTILIZATION_TARGET
 from perfcost.line_items import Bill, LineItem
 from perfcost.pricing import Catalog, Price, load_catalog
 from perfcost.traffic import MAX_DIURNAL_PEAK_TO_AVERAGE, MAX_RATE_RPS, diurnal_rate_rps
+from perfcost.units import HOURS_PER_MONTH, MAX_HOURS_PER_MONTH, MIN_HOURS_PER_MONTH
 from perfcost.validation import (
     ParameterError,
     in_range,
@@ -48,14 +49,7 @@ from perfcost.validation import (
     integer_in_range,
     zero_or,
 )
-from perfcost.volume_tiers import (
-    MAX_HOURS_PER_MONTH,
-    MAX_KB,
-    MIN_HOURS_PER_MONTH,
-    after_free_use,
-    monthly_gb,
-    tiered_items,
-)
+from perfcost.volume_tiers import MAX_KB, after_free_use, monthly_gb, tiered_items
 
 __all__ = [
     "EGRESS_ROUTES",

@@ -38,8 +38,8 @@ from perfcost.cost import (
 )
 from perfcost.line_items import Bill, LineItem
 from perfcost.pricing import Catalog
+from perfcost.units import BYTES_PER_GB, BYTES_PER_KB, SECONDS_PER_HOUR
 from perfcost.validation import in_range
-from perfcost.volume_tiers import BYTES_PER_GB, BYTES_PER_KB, SECONDS_PER_HOUR
 
 __all__ = ["LEFT_OUT", "MAX_VOLUME_GB", "LoadBalancerUse", "full_monthly_bill", "load_balancer_use"]
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from perfcost.fleet_latency import FLEET, FleetLatency
 from perfcost.queueing import MAX_SERVERS
 from perfcost.traffic import MAX_RATE_RPS
+from perfcost.units import HOURS_PER_MONTH
 from perfcost.validation import (
     ParameterError,
     fraction,
@@ -39,7 +40,6 @@ from perfcost.validation import (
 )
 
 __all__ = [
-    "HOURS_PER_MONTH",
     "MAX_CURVE_POINTS",
     "MAX_HOURLY_USD",
     "MAX_INSTANCES",
@@ -59,7 +59,6 @@ __all__ = [
     "slots_per_instance",
 ]
 
-HOURS_PER_MONTH = 730.0  # 8,760 hours a year / 12, the convention of cloud price calculators
 MAX_PEAK_TO_AVERAGE = 100.0  # peak / average rate: beyond 100x, size for the peak directly
 # Sizing takes up to the chapter's largest peak: the largest average rate at the largest peak.
 MAX_REQUEST_RATE_RPS = MAX_RATE_RPS * MAX_PEAK_TO_AVERAGE  # 10^6 rps × 100

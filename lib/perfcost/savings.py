@@ -33,11 +33,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from perfcost.capacity import HOURS_PER_MONTH
 from perfcost.cost import InferenceService, check_catalog, check_service, fleet_for, monthly_bill
 from perfcost.levers import FLEET_LEVERS, LEVER_ORDER, Lever, compatible
 from perfcost.line_items import Bill
 from perfcost.pricing import Catalog
+from perfcost.units import HOURS_PER_MONTH
 from perfcost.validation import ParameterError, fraction, instance_of, integer_in_range
 
 __all__ = ["NOTHING_STRANDED", "Plan", "PlanStep", "Strand", "alone_savings",

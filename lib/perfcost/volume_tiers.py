@@ -9,11 +9,11 @@ when the EU share is relayed through a second region, that region's ladder gets 
 first region left of it (:func:`after_free_use`). :func:`tier_expression` writes the same cost
 as an expression for the book's in-browser charts.
 
-Conventions (chapter 2): decimal units (1 kB = 1,000 bytes, 1 GB = 10^9 bytes); a month of
-``hours_per_month`` hours in [672, 744] (:data:`MIN_HOURS_PER_MONTH`,
-:data:`MAX_HOURS_PER_MONTH`: a calendar month, so that monthly prices such as storage need no
-proration). :func:`monthly_gb` turns a message rate and size into GB a month; a month moves at
-most :data:`MAX_MONTHLY_GB`, the volume of the largest valid service, twice (EU relay).
+Conventions (chapter 2, :mod:`perfcost.units`): decimal units (1 kB = 1,000 bytes, 1 GB =
+10^9 bytes); a month of ``hours_per_month`` hours in [672, 744] (a calendar month, so that
+monthly prices such as storage need no proration). :func:`monthly_gb` turns a message rate
+and size into GB a month; a month moves at most :data:`MAX_MONTHLY_GB`, the volume of the
+largest valid service, twice (EU relay).
 
 Used by chapter 2 (cost breakdown) through :func:`perfcost.cost.monthly_bill`.
 """
@@ -26,16 +26,18 @@ import math
 from perfcost.line_items import LineItem
 from perfcost.pricing import MAX_EGRESS_TIERS, Tier
 from perfcost.traffic import MAX_RATE_RPS
+from perfcost.units import (
+    BYTES_PER_GB,
+    BYTES_PER_KB,
+    MAX_HOURS_PER_MONTH,
+    MIN_HOURS_PER_MONTH,
+    SECONDS_PER_HOUR,
+)
 from perfcost.validation import ParameterError, in_range
 
 __all__ = [
-    "BYTES_PER_GB",
-    "BYTES_PER_KB",
-    "MAX_HOURS_PER_MONTH",
     "MAX_KB",
     "MAX_MONTHLY_GB",
-    "MIN_HOURS_PER_MONTH",
-    "SECONDS_PER_HOUR",
     "after_free_use",
     "first_paid_usd_per_gb",
     "free_allowance_gb",
@@ -45,12 +47,7 @@ __all__ = [
     "tiered_items",
 ]
 
-SECONDS_PER_HOUR = 3600.0
-BYTES_PER_KB = 1_000.0
-BYTES_PER_GB = 1_000_000_000.0
 MAX_KB = 1e6  # a gigabyte per request or response
-MIN_HOURS_PER_MONTH = 672.0  # 28 days
-MAX_HOURS_PER_MONTH = 744.0  # 31 days
 # The most a valid service moves in a month: 10^6 rps × 10^6 kB × 744 h, twice (EU relay).
 MAX_MONTHLY_GB = 2 * MAX_RATE_RPS * MAX_KB * BYTES_PER_KB * MAX_HOURS_PER_MONTH * 3600 / 1e9
 

@@ -27,14 +27,9 @@ from perfcost.cost import (
     without_levers,
 )
 from perfcost.pricing import Catalog, Tier
+from perfcost.units import BYTES_PER_GB, BYTES_PER_KB, SECONDS_PER_HOUR
 from perfcost.validation import ParameterError
-from perfcost.volume_tiers import (
-    BYTES_PER_GB,
-    BYTES_PER_KB,
-    SECONDS_PER_HOUR,
-    free_allowance_gb,
-    tier_expression,
-)
+from perfcost.volume_tiers import free_allowance_gb, tier_expression
 
 __all__ = ["MAX_SWEEP_VALUES", "bill_sensitivity", "what_if_expressions"]
 

@@ -59,8 +59,8 @@ from perfcost.instance_types import (
     MIN_UTILIZATION_TARGET,
 )
 from perfcost.traffic import MAX_DIURNAL_PEAK_TO_AVERAGE, MAX_RATE_RPS
+from perfcost.units import MAX_HOURS_PER_MONTH, MIN_HOURS_PER_MONTH
 from perfcost.validation import MAX_SEED
-from perfcost.volume_tiers import MAX_HOURS_PER_MONTH, MIN_HOURS_PER_MONTH
 
 __all__ = [
     "CHAPTER_INPUTS",
