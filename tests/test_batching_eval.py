@@ -410,7 +410,20 @@ def test_a_window_over_the_whole_run_is_the_whole_timeline():
     ({}, 0.0, 1.0, "results"), ({"a": "not a run"}, 0.0, 1.0, "result"),
     ({"a": handmade_run([1])}, -1.0, 1.0, "start_s"),
     ({"a": handmade_run([1])}, 5.0, 1.0, "end_s"),
+    ({"a": handmade_run([1, 2])}, 3.0, 4.0, "start_s, end_s"),  # no interval: never a NaN
 ])
 def test_the_spike_window_refuses_what_it_cannot_read(runs, start_s, end_s, name):
     with pytest.raises(ParameterError, match=f"^{name} must"):
         batching.spike_window_figures(runs, start_s, end_s)
+
+
+def test_the_hindsight_comparison_refuses_tables_it_cannot_read():
+    case, targets = two_trace_case()
+    with pytest.raises(ParameterError, match=r"^case must be a non-empty table"):
+        batching.hindsight_comparison(pd.DataFrame(), targets)
+    with pytest.raises(ParameterError, match=r"^targets must be a non-empty table"):
+        batching.hindsight_comparison(case, None)
+    with pytest.raises(ParameterError, match=r"^case must be the controller and the hindsight"):
+        batching.hindsight_comparison(case[case["trace"] == "a"], targets)
+    with pytest.raises(ParameterError, match=r"^targets must be finite gpu_excess"):
+        batching.hindsight_comparison(case, targets.assign(gpu_excess=[0.1, float("nan")]))

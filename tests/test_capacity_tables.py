@@ -154,3 +154,23 @@ def test_constant_service_and_two_choices_are_the_simulation_so_set():
         *fleet, service_cv=0.3, routing="two_choices", requests=20_000)
     with pytest.raises(ParameterError, match="service_cv"):
         fleet_check.two_choices_p95_ms(*fleet, service_cv=-1, requests=20_000)
+
+
+def test_the_rates_past_the_peak_stop_where_the_cost_curves_do():
+    rates = sizing_tables.rates_past_peak_rps([CPU, GPU], instance_types.MAX_REQUEST_RATE_RPS)
+    assert rates[-1] == instance_types.MAX_REQUEST_RATE_RPS
+    curves = sizing_tables.cost_curves([GPU], rates[-2:], 100.0, capacity.UtilizationRule(0.7))
+    assert len(curves) == 2
+
+
+def test_the_grid_helpers_name_what_they_were_given():
+    with pytest.raises(ParameterError, match=r"^fleet_sizes must be a whole number"):
+        fleet_quantiles.utilization_ceilings(20.0, [0], 100.0, {"m": MMC})
+    with pytest.raises(ParameterError, match=r"^service_cv must be"):
+        fleet_check.grid_models("0.3")
+    unsettled = pd.DataFrame({"routing": ["random"], "converged": [False],
+                              "relative_error": [0.1]})
+    with pytest.raises(ParameterError, match=r"^grid must be a grid with at least one converged"):
+        fleet_check.worst_errors(unsettled)
+    with pytest.raises(ParameterError, match=r"^grid must be a table from model_error_grid"):
+        fleet_check.worst_errors({"routing": []})

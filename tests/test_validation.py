@@ -82,3 +82,19 @@ def test_long_values_are_cut_in_the_message():
     with pytest.raises(ParameterError) as caught:
         positive("x", list(range(10_000)))
     assert len(str(caught.value)) < 140 and "\n" not in str(caught.value)
+
+
+def test_zero_or_takes_any_real_zero_and_names_both_choices():
+    from perfcost.validation import positive, zero_or
+
+    def rate(name, value):
+        return positive(name, value, maximum=10.0)
+
+    for zero in (0, 0.0, np.int64(0), np.float32(0)):
+        assert zero_or("rate", zero, rate, "the default") == 0.0
+    assert zero_or("rate", np.int64(5), rate, "the default") == 5.0
+    with pytest.raises(ParameterError, match=r"^rate must be 0 \(the default\) or a number in "
+                                             r"\(0, 10\]; got 11"):
+        zero_or("rate", 11, rate, "the default")
+    with pytest.raises(ParameterError, match=r"^rate must be 0"):
+        zero_or("rate", False, rate, "the default")

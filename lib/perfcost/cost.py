@@ -41,7 +41,12 @@ from perfcost.instance_types import MAX_HOURLY_USD, MIN_UTILIZATION_TARGET
 from perfcost.line_items import Bill, LineItem
 from perfcost.pricing import Catalog, Price, load_catalog
 from perfcost.traffic import MAX_DIURNAL_PEAK_TO_AVERAGE, MAX_RATE_RPS, diurnal_rate_rps
-from perfcost.units import HOURS_PER_MONTH, MAX_HOURS_PER_MONTH, MIN_HOURS_PER_MONTH
+from perfcost.units import (
+    HOURS_PER_MONTH,
+    MAX_HOURS_PER_MONTH,
+    MIN_HOURS_PER_MONTH,
+    SECONDS_PER_HOUR,
+)
 from perfcost.validation import (
     ParameterError,
     in_range,
@@ -222,7 +227,8 @@ def diurnal_rates_rps(service: InferenceService) -> np.ndarray:
 
     service = check_service(service)
     hours = np.arange(24)
-    return diurnal_rate_rps(hours * 3600.0, service.request_rate_rps, service.peak_to_average)
+    return diurnal_rate_rps(hours * SECONDS_PER_HOUR, service.request_rate_rps,
+                            service.peak_to_average)
 
 
 @dataclass(frozen=True)

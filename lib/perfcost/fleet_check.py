@@ -259,6 +259,7 @@ def _grid_row(model: FleetLatency, instances: int, slots: int, slot_rate: float,
 def grid_models(service_cv: float) -> list[FleetLatency]:
     """Every routing policy at each service variability: constant (0), ``service_cv`` and
     exponential (1), each once, in increasing order."""
+    service_cv = FleetLatency(ROUTINGS[0], service_cv).service_cv  # checked by its name
     cvs = sorted({0.0, service_cv, 1.0})
     return [FleetLatency(routing, cv) for routing in ROUTINGS for cv in cvs]
 
@@ -266,10 +267,17 @@ def grid_models(service_cv: float) -> list[FleetLatency]:
 def worst_errors(grid: pd.DataFrame) -> pd.DataFrame:
     """Each routing's worst relative errors in a :func:`model_error_grid`, converged rows only.
 
-    One row per routing (in the grid's order); columns ``worst below`` (the most negative
-    model / simulated − 1: the model under-estimates) and ``worst above`` (the largest).
+    One row per routing with a converged row (in the grid's order); columns ``worst below``
+    (the smallest model / simulated − 1: negative where the model under-estimates) and
+    ``worst above`` (the largest).
     """
+    columns = {"routing", "converged", "relative_error"}
+    if not isinstance(grid, pd.DataFrame) or not columns <= set(grid.columns):
+        raise ParameterError("grid", "a table from model_error_grid", type(grid).__name__)
     settled = grid[grid["converged"]]
+    if settled.empty:  # no error to report: never a NaN in the chapter
+        raise ParameterError("grid", "a grid with at least one converged simulation",
+                             f"{len(grid)} rows, none converged")
     errors = settled.groupby("routing", sort=False)["relative_error"]
     return errors.agg(["min", "max"]).rename(
         columns={"min": "worst below", "max": "worst above"})

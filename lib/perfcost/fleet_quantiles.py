@@ -27,6 +27,7 @@ import pandas as pd
 from perfcost.fleet_latency import FLEET, MMC, FleetLatency
 from perfcost.instance_types import (
     MAX_CURVE_POINTS,
+    MAX_INSTANCES,
     MAX_LATENCY_MS,
     MAX_SLOTS,
     InstanceType,
@@ -224,7 +225,8 @@ def utilization_ceilings(
     pandas.DataFrame
         One row per fleet size (index ``instances``), one column per model.
     """
-    fleet_sizes = check_points("fleet_sizes", fleet_sizes)
+    fleet_sizes = [integer_in_range("fleet_sizes", size, 1, MAX_INSTANCES)
+                   for size in check_points("fleet_sizes", fleet_sizes)]
     return pd.DataFrame(
         {name: [max_utilization_for_quantile(service_ms, servers, latency_slo_ms,
                                              model=model, slots=slots)

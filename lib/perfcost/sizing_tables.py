@@ -26,7 +26,12 @@ from perfcost.capacity import (
     check_options,
     check_sizer,
 )
-from perfcost.instance_types import MAX_CURVE_POINTS, check_points, check_rate
+from perfcost.instance_types import (
+    MAX_CURVE_POINTS,
+    MAX_REQUEST_RATE_RPS,
+    check_points,
+    check_rate,
+)
 from perfcost.validation import ParameterError, instance_of, integer_in_range
 
 __all__ = ["MAX_CURVE_SIZINGS", "cheapest_above_rps", "compare_sizers", "cost_curves",
@@ -131,14 +136,16 @@ def rates_past_peak_rps(options: Iterable[InstanceType], peak_rate_rps: float,
                         points: int = 200) -> np.ndarray:
     """Return ``points`` evenly spaced request rates from top / points up to top.
 
-    top = max(2 × the fastest option's throughput, 1.1 × ``peak_rate_rps``): past the peak,
-    and far enough that each option needs a few instances, where the cheaper option can change.
+    top = min(max(2 × the fastest option's throughput, 1.1 × ``peak_rate_rps``),
+    :data:`~perfcost.instance_types.MAX_REQUEST_RATE_RPS`): past the peak, and far enough that
+    each option needs a few instances, where the cheaper option can change; never beyond the
+    largest rate :func:`cost_curves` sizes.
     """
     options = check_options(options)
     peak_rate_rps = check_rate(peak_rate_rps, "peak_rate_rps")
     points = integer_in_range("points", points, 2, MAX_CURVE_POINTS)
-    top_rps = max(2 * max(option.throughput_rps for option in options),
-                  1.1 * peak_rate_rps)
+    top_rps = min(max(2 * max(option.throughput_rps for option in options),
+                      1.1 * peak_rate_rps), MAX_REQUEST_RATE_RPS)
     return np.linspace(top_rps / points, top_rps, points)
 
 

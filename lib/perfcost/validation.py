@@ -151,7 +151,7 @@ def zero_or(name: str, value: object, check, zero_means: str) -> float:
     """Return 0.0 for a numeric 0 (a parameter's "use the default from elsewhere", described by
     ``zero_means``), else ``check(name, value)``; a refusal names both choices:
     ``"0 (zero_means) or <check's range>"``."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and value == 0:
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and value == 0:
         return 0.0
     try:
         return check(name, value)

@@ -49,7 +49,8 @@ __all__ = [
 
 MAX_KB = 1e6  # a gigabyte per request or response
 # The most a valid service moves in a month: 10^6 rps × 10^6 kB × 744 h, twice (EU relay).
-MAX_MONTHLY_GB = 2 * MAX_RATE_RPS * MAX_KB * BYTES_PER_KB * MAX_HOURS_PER_MONTH * 3600 / 1e9
+MAX_MONTHLY_GB = (2 * MAX_RATE_RPS * MAX_KB * BYTES_PER_KB * MAX_HOURS_PER_MONTH
+                  * SECONDS_PER_HOUR / BYTES_PER_GB)
 
 
 def _tier_label(lower_gb: float, tier: Tier) -> str:

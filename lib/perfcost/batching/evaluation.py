@@ -35,7 +35,7 @@ from perfcost.batching.aimd import AIMDBatching, ClipperAIMDBatching
 from perfcost.batching.envelope import EnvelopeBatchingController
 from perfcost.batching.naive_proportional import NaiveProportionalBatching
 from perfcost.batching.policy import MAX_BATCH_SIZE, StaticBatching, check_slo
-from perfcost.batching.scorecard import grid_search_static, summarize
+from perfcost.batching.scorecard import check_frame, grid_search_static, summarize
 from perfcost.batching.service import LinearServiceTime, check_service
 from perfcost.batching.simulator import simulate
 from perfcost.batching.slo_controller import SLOBatchingController
@@ -283,9 +283,18 @@ def hindsight_comparison(case: pd.DataFrame, targets: pd.DataFrame) -> dict[str,
     (``hindsight_configurations``: trace -> (max_wait_ms, max_batch_size)); and the
     controller's parameter changes over every trace (``controller_parameter_changes``).
     """
+    case = check_frame("case", case, ("trace", "policy", "slo_attainment", "p95_ms",
+                                      "configuration", "parameter_changes"))
+    targets = check_frame("targets", targets, ("trace", "gpu_excess"))
     ours = case[case["policy"] == "controller"].set_index("trace")
     best = case[case["policy"] == "hindsight optimum"].set_index("trace")
+    traces = set(targets["trace"])
+    if not traces <= set(ours.index) & set(best.index) or set(ours.index) != set(best.index):
+        raise ParameterError("case", "the controller and the hindsight optimum on every trace "
+                             "of targets", sorted(map(str, traces)))
     excess = targets.set_index("trace")["gpu_excess"]
+    if not np.isfinite(excess.to_numpy(dtype=float)).all():
+        raise ParameterError("targets", "finite gpu_excess on every trace", excess.tolist())
     worst = excess.idxmax()
     matching = ours["slo_attainment"] >= best["slo_attainment"] - 1e-12
     return {"worst_busy_excess": excess.max(), "worst_busy_excess_trace": worst,

@@ -170,7 +170,9 @@ def compare_policies(
     return pd.DataFrame(rows), results
 
 
-def _check_frame(name: str, frame, columns: tuple[str, ...]) -> pd.DataFrame:
+def check_frame(name: str, frame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """``frame`` when it is a non-empty table holding ``columns``; else ParameterError naming
+    ``name``."""
     if not isinstance(frame, pd.DataFrame) or frame.empty or not set(columns) <= set(frame):
         raise ParameterError(name, f"a non-empty table with columns {', '.join(columns)}",
                              type(frame).__name__)
@@ -180,7 +182,7 @@ def _check_frame(name: str, frame, columns: tuple[str, ...]) -> pd.DataFrame:
 def most_efficient_static(grid: pd.DataFrame) -> pd.Series:
     """The cheapest configuration of a :func:`grid_search_static` table among those whose SLO
     attainment equals the best one's: the efficiency bar an adaptive policy is held to."""
-    grid = _check_frame("grid", grid, ("max_wait_ms", "max_batch_size", "slo_attainment",
+    grid = check_frame("grid", grid, ("max_wait_ms", "max_batch_size", "slo_attainment",
                                        "gpu_busy_s"))
     meeting = grid[grid["slo_attainment"] >= grid["slo_attainment"].max()]
     return meeting.nsmallest(1, "gpu_busy_s").iloc[0]
@@ -206,7 +208,7 @@ def verdict(scorecard: pd.DataFrame, grids: dict[str, pd.DataFrame], *, policy: 
     ``scorecard`` has columns ``trace``, ``policy``, ``slo_attainment`` and ``gpu_busy_s``;
     ``grids`` maps each trace to its :func:`grid_search_static` table.
     """
-    scorecard = _check_frame("scorecard", scorecard,
+    scorecard = check_frame("scorecard", scorecard,
                              ("trace", "policy", "slo_attainment", "gpu_busy_s"))
     if not isinstance(grids, Mapping) or not grids:
         raise ParameterError("grids", "a non-empty dict of trace: grid table", grids)
@@ -251,7 +253,8 @@ def spike_window_figures(results: Mapping[str, BatchingResult], start_s: float,
     by its name: ``mean_batch_limit``, the mean ``max_batch_size`` over the timeline's
     intervals in the window; ``scale_out_intervals``, how many of them raised the scale-out
     signal (0 for a policy that has none); ``intervals``, how many there are. ``start_s`` and
-    ``end_s`` are in [0, 1e10], ``start_s`` <= ``end_s``.
+    ``end_s`` are in [0, 1e10], ``start_s`` <= ``end_s``, and the window holds at least
+    one control interval of every run.
     """
     if not isinstance(results, Mapping) or not results:
         raise ParameterError("results", "a non-empty dict of name: BatchingResult", results)
@@ -261,6 +264,10 @@ def spike_window_figures(results: Mapping[str, BatchingResult], start_s: float,
     for name, result in results.items():
         timeline = _check_result(result).timeline
         window = timeline[timeline["t_s"].between(start_s, end_s)]
+        if window.empty:
+            raise ParameterError("start_s, end_s", f"a window holding at least one control "
+                                 f"interval of every run ({name!r} has none)",
+                                 (start_s, end_s))
         signals = window["scale_out"].sum() if "scale_out" in window else 0
         rows[name] = {"mean_batch_limit": window["max_batch_size"].mean(),
                       "scale_out_intervals": int(signals), "intervals": len(window)}
