@@ -69,6 +69,15 @@ def _entries(raw: dict):
         for name, entry in table.items():
             yield (f"workloads.{workload}.{name}", entry,
                    {k: entry.get(k) for k in ("throughput_rps", "latency_ms")})
+    for name, entry in raw.get("cache_nodes", {}).items():
+        yield f"cache_nodes.{name}", entry, {"hourly_usd": entry.get("hourly_usd")}
+        if entry.get("ops_per_s") is not None:  # its own source, date and quote
+            ops = {"source": entry.get("ops_source"), "as_of": entry.get("ops_as_of")}
+            if "ops_quoted" in entry:
+                ops["quoted"] = entry["ops_quoted"]
+            yield f"cache_nodes.{name}.ops_per_s", ops, {"ops_per_s": entry["ops_per_s"]}
+    for name, entry in raw.get("latencies", {}).items():
+        yield f"latencies.{name}", entry, dict(entry.get("quantiles") or {})
     yield "internet_egress", raw["internet_egress"], {}
 
 
@@ -142,9 +151,22 @@ def test_every_listed_source_is_used(raw):
          "workloads.image_classification.g4dn.xlarge: throughput_rps 888.0 outside"),
         (lambda d: d["load_balancer_capacity_unit"]["new_connections_per_s"].update(source="x"),
          "load_balancer_capacity_unit.new_connections_per_s: no source"),
+        (lambda d: d["cache_nodes"]["cache.m4.large"].update(hourly_usd=0.126),
+         "cache_nodes.cache.m4.large: hourly_usd 0.126 outside its quote"),
+        (lambda d: d["cache_nodes"]["cache.m4.large"].update(ops_per_s=58411.0),
+         "cache_nodes.cache.m4.large.ops_per_s: no source"),
+        (lambda d: d["latencies"]["cache_get"]["quantiles"].update(p99=0.9),
+         "latencies.cache_get: p99 0.9 outside its quote"),
+        (lambda d: d["latencies"]["rtt_cross_az"]["quantiles"].update(p95=1.0),
+         "latencies.rtt_cross_az: p95 1.0 outside its quote"),
+        (lambda d: d["latencies"]["rtt_same_az"].pop("as_of"), "latencies.rtt_same_az: no date"),
+        (lambda d: d["workloads"]["text_classification"]["inf2.xlarge"].update(
+            throughput_rps=3371.256),
+         "workloads.text_classification.inf2.xlarge: throughput_rps 3371.256 outside"),
     ],
     ids=["price", "no-source", "no-date", "no-quote", "commitment-low", "spot-high",
-         "free-tier-dropped", "throughput", "unknown-source"],
+         "free-tier-dropped", "throughput", "unknown-source", "cache-price", "cache-ops-unsourced",
+         "cache-get-p99", "unquoted-quantile", "latency-no-date", "bert-base-for-bert-large"],
 )
 def test_the_checker_catches_each_fault(raw, edit, expected):
     broken = copy.deepcopy(raw)
@@ -203,3 +225,45 @@ def test_benchmark_figures_carry_their_publication_date():
                      "inf2.xlarge": datetime.date(2024, 1, 2)}
     unit = catalog.load_balancer_capacity_unit["new_connections_per_s"]
     assert unit.as_of == datetime.date(2026, 5, 1)  # "Published May 2026"
+
+
+def test_every_nvidia_card_runs_text_classification_on_one_basis(raw):
+    """BERT: MLPerf BERT-99 Server (BERT-large) for every NVIDIA card, per GPU; Inferentia2 on
+    the same model size, its setup saying what differs (sequence length, no MLPerf)."""
+    catalog = load_catalog()
+    table = raw["workloads"]["text_classification"]
+    assert set(table) == {"g4dn.xlarge", "g5.xlarge", "g6.xlarge", "inf2.xlarge"}
+    for name, entry in table.items():
+        figure = catalog.workload("text_classification")[name]
+        if "NVIDIA" in catalog.instance(name).accelerator:
+            assert (figure.scenario, figure.latency_statistic) == ("MLPerf Server", "p99"), name
+            assert "BERT-large" in figure.setup, name
+            per_gpu = entry["quoted"]["system_samples_per_s"] / entry["quoted"]["gpus"]
+            assert figure.throughput_rps == pytest.approx(per_gpu, abs=0.005), name  # 2 decimals
+    inf2 = catalog.workload("text_classification")["inf2.xlarge"]
+    assert "bert-large" in inf2.setup and "seq 128" in inf2.setup and inf2.batch == 8
+    assert "upper bound" in catalog.workload("text_classification")["g5.xlarge"].setup
+    assert {n: f.as_of for n, f in catalog.workload("text_classification").items()} == {
+        "g4dn.xlarge": datetime.date(2020, 10, 21), "g5.xlarge": datetime.date(2021, 9, 22),
+        "g6.xlarge": datetime.date(2023, 4, 5), "inf2.xlarge": datetime.date(2024, 1, 2)}
+
+
+def test_cache_node_prices_are_the_quoted_monthly_cost_over_its_hours(raw):
+    for name, entry in raw["cache_nodes"].items():
+        quoted = entry["quoted"]
+        assert entry["hourly_usd"] == pytest.approx(quoted["monthly_usd"] / quoted["hours"],
+                                                    abs=ROUNDING), name
+        assert entry["vcpus"] is None and entry["memory_gib"] is None, name  # source is silent
+
+
+def test_latency_extremes_are_the_sources_own_minimum_and_maximum(raw):
+    """p0 / p100 of the ping figures are the smallest minimum and largest maximum quoted."""
+    for name in ("rtt_same_az", "rtt_cross_az"):
+        entry = raw["latencies"][name]
+        assert entry["quantiles"]["p0"] == min(entry["quoted"]["min_ms"]), name
+        assert entry["quantiles"]["p100"] == max(entry["quoted"]["max_ms"]), name
+    catalog = load_catalog()
+    same, cross = catalog.latencies["rtt_same_az"], catalog.latencies["rtt_cross_az"]
+    assert same.quantiles["p100"] < cross.quantiles["p0"]  # one zone is faster, in this sample
+    assert catalog.latencies["cache_get"].quantiles == {"p50": 0.423, "p99": 1.287}
+    assert catalog.latencies["cache_get"].as_of == datetime.date(2026, 3, 29)

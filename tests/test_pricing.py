@@ -336,3 +336,90 @@ def test_workloads_are_optional_and_read_with_their_setup(tmp_path, raw, catalog
     assert (t4.throughput_rps, t4.batch, t4.source.key) == (5563.1, None, "mlperf-v07-t4")
     assert (t4.precision, t4.scenario, t4.latency_statistic) == ("INT8", "MLPerf Server", "p99")
     assert catalog.workload("image_classification")["g6.xlarge"].batch is None
+
+
+# --- Cache nodes and latency components (optional sections) ----------------------------------
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d["cache_nodes"]["cache.m4.large"].pop("hourly_usd"),
+         r"cache_nodes\.cache\.m4\.large: missing 'hourly_usd'"),
+        (lambda d: d["cache_nodes"]["cache.m4.large"].update(hourly_usd=0),
+         r"cache_nodes\.cache\.m4\.large: 'hourly_usd' must be a number in \(0, 1000\]"),
+        (lambda d: d["cache_nodes"]["cache.m4.large"].update(vcpus=1.5),
+         r"cache_nodes\.cache\.m4\.large: 'vcpus' must be a whole number"),
+        (lambda d: d["cache_nodes"]["cache.m4.large"].pop("memory_gib"),
+         r"cache_nodes\.cache\.m4\.large: missing 'memory_gib'"),
+        (lambda d: d["cache_nodes"]["cache.m4.large"].update(ram="6 GiB"),
+         r"cache_nodes\.cache\.m4\.large: unknown key 'ram'"),
+        (lambda d: d["cache_nodes"]["cache.m4.large"].update(ops_source="cachee-elasticache"),
+         r"cache_nodes\.cache\.m4\.large: 'ops_source' describes 'ops_per_s', which is missing"),
+        (lambda d: d["cache_nodes"]["cache.m4.large"].update(ops_per_s=58411),
+         r"cache_nodes\.cache\.m4\.large \(ops_per_s\): missing 'source'"),
+        (lambda d: d["cache_nodes"]["cache.m4.large"].update(
+            ops_per_s=-1, ops_source="cachee-elasticache", ops_as_of="2026-03-29",
+            ops_setup="x"),
+         r"cache_nodes\.cache\.m4\.large: 'ops_per_s' must be a number in \(0"),
+        (lambda d: d.update(cache_nodes={}), r"cache_nodes: needs at least one entry"),
+        (lambda d: d["latencies"]["cache_get"].pop("quantiles"),
+         r"latencies\.cache_get: missing 'quantiles'"),
+        (lambda d: d["latencies"]["cache_get"].update(quantiles={"p50": 0.4}),
+         r"latencies\.cache_get: 'quantiles' needs at least 2"),
+        (lambda d: d["latencies"]["cache_get"].update(quantiles={"p50": 0.4, "median": 0.5}),
+         r"latencies\.cache_get: quantile 'median' must be p0 to p100"),
+        (lambda d: d["latencies"]["cache_get"].update(quantiles={"p50": 0.4, "p101": 0.5}),
+         r"latencies\.cache_get: quantile 'p101' must be p0 to p100"),
+        (lambda d: d["latencies"]["cache_get"].update(quantiles={"p99": 0.3, "p50": 0.4}),
+         r"latencies\.cache_get: quantile p99 \(0\.3 ms\) is below p50 \(0\.4 ms\)"),
+        (lambda d: d["latencies"]["cache_get"]["quantiles"].update(p99="fast"),
+         r"latencies\.cache_get\.quantiles: 'p99' must be a number"),
+        (lambda d: d["latencies"]["cache_get"]["quantiles"].update(p99=0),
+         r"latencies\.cache_get\.quantiles: 'p99' must be a number in \(0, 60000\]"),
+        (lambda d: d["latencies"]["cache_get"].update(quantiles=[0.4, 1.3]),
+         r"latencies\.cache_get\.quantiles: expected a mapping, got a list"),
+        (lambda d: d["latencies"]["cache_get"].update(setup=""),
+         r"latencies\.cache_get: 'setup' must be text"),
+        (lambda d: d["latencies"]["cache_get"].update(source="a-blog"),
+         r"latencies\.cache_get: source 'a-blog' is not listed"),
+        (lambda d: d["latencies"].update(rtt=0.5), r"latencies\.rtt: expected a mapping"),
+    ],
+    ids=["no-price", "free-node", "fractional-vcpus", "no-memory", "unknown-key",
+         "ops-source-without-ops", "ops-without-source", "negative-ops", "empty-section",
+         "no-quantiles", "one-quantile", "named-quantile", "quantile-over-100",
+         "falling-quantiles", "text-quantile", "zero-quantile", "list-quantiles", "empty-setup",
+         "unknown-source", "bare-number"],
+)
+def test_cache_nodes_and_latencies_are_checked_at_load(tmp_path, raw, edit, message):
+    path = write(tmp_path, broken(raw, edit))
+    with pytest.raises(CatalogError, match=message) as caught:
+        load_catalog(path)
+    assert str(caught.value).startswith(f"{path}: ") and "\n" not in str(caught.value)
+
+
+def test_cache_nodes_and_latencies_are_optional(tmp_path, raw):
+    without = broken(raw, lambda d: (d.pop("cache_nodes"), d.pop("latencies")))
+    catalog = load_catalog(write(tmp_path, without))
+    assert catalog.cache_nodes == {} and catalog.latencies == {}
+
+
+def test_cache_nodes_and_latencies_are_read_with_their_sources(tmp_path, raw, catalog):
+    node = catalog.cache_nodes["cache.m4.large"]
+    assert (node.hourly_usd, node.vcpus, node.memory_gib) == (0.156, None, None)
+    assert (node.ops_per_s, node.ops_source, node.ops_as_of) == (None, None, None)
+    assert node.source.key == "infracost-elasticache"
+    get = catalog.latencies["cache_get"]
+    assert list(get.quantiles) == ["p50", "p99"] and get.source.key == "cachee-elasticache"
+    # Quantiles come back in rising order whatever order the file gives them, and ops_per_s
+    # is read with its own source, date and setup.
+    data = broken(raw, lambda d: (
+        d["latencies"]["cache_get"].update(quantiles={"p99": 1.287, "p50": 0.423}),
+        d["cache_nodes"]["cache.m4.large"].update(
+            vcpus=2, memory_gib=6.42, ops_per_s=58411, ops_source="cachee-elasticache",
+            ops_as_of="2026-03-29", ops_setup="redis-benchmark GET, 50 clients")))
+    loaded = load_catalog(write(tmp_path, data))
+    assert list(loaded.latencies["cache_get"].quantiles) == ["p50", "p99"]
+    node = loaded.cache_nodes["cache.m4.large"]
+    assert (node.vcpus, node.memory_gib, node.ops_per_s) == (2, 6.42, 58411.0)
+    assert (node.ops_source.key, node.ops_as_of) == ("cachee-elasticache",
+                                                     datetime.date(2026, 3, 29))

@@ -16,7 +16,11 @@ tier ``up_to_gb: null``; a first tier at $0 is the free allowance); ``transfer``
 ``load_balancer_capacity_unit`` (dimension → ``value``, ``source``, ``as_of``); ``discounts``
 (name → ``low``, ``high``, ``source``, ``as_of``); optionally ``workloads`` (workload → instance
 type → ``throughput_rps``, ``latency_ms``, ``latency_statistic``, ``batch``, ``precision``,
-``scenario``, ``setup``, ``source``, ``as_of``). Any
+``scenario``, ``setup``, ``source``, ``as_of``); optionally ``cache_nodes`` (node type → ``vcpus``
+and ``memory_gib``, each a number or null where the source does not say, ``hourly_usd``,
+``source``, ``as_of``, and optionally ``ops_per_s`` with its own ``ops_source``, ``ops_as_of`` and
+``ops_setup``); optionally ``latencies`` (component → ``quantiles``: two or more of ``p0`` to
+``p100`` in ms, never falling as the quantile rises; ``setup``, ``source``, ``as_of``). Any
 entry may carry ``quoted``: what its source says, kept for ``tests/test_catalog.py`` and never
 read here. Every entry is checked for unknown keys too.
 
@@ -31,7 +35,8 @@ Limits: every number is finite. ``hourly_usd`` in (0, 1,000]; per-GB prices (egr
 storage and block storage per GB-month, load balancer per hour) in [0, 10]; tier bounds in
 (0, 10^9] GB; ``vcpus`` a whole number in [1, 4,096]; ``memory_gib`` in (0, 100,000]; discounts
 in [0, 1); LCU dimensions in (0, 10^9]; throughputs in (0, 10^6] requests/s, latencies in
-(0, 60,000] ms, batches whole in [1, 4,096] or null; ``as_of`` a date. Egress tiers never
+(0, 60,000] ms, batches whole in [1, 4,096] or null; cache node operations in (0, 10^9] per
+second; latency quantiles in (0, 60,000] ms; ``as_of`` a date. Egress tiers never
 get dearer with volume (only a free first tier may precede a paid one): a rising ladder is
 refused, since the cost model (and chapter 2's relay argument) assumes volume discounts.
 
@@ -58,11 +63,13 @@ __all__ = [
     "MIN_EGRESS_TIERS",
     "REQUIRED_ENTRIES",
     "TOP_LEVEL_KEYS",
+    "CacheNode",
     "Catalog",
     "CatalogError",
     "DiscountRange",
     "Figure",
     "InstancePrice",
+    "LatencyFigure",
     "Price",
     "Source",
     "Tier",
@@ -73,7 +80,7 @@ __all__ = [
 DEFAULT_CATALOG = "aws-us-east-1.yaml"
 TOP_LEVEL_KEYS = ("region", "sources", "instances", "internet_egress", "transfer", "storage",
                   "block_storage", "load_balancer", "load_balancer_capacity_unit", "discounts",
-                  "workloads")
+                  "workloads", "cache_nodes", "latencies")
 # Entries chapter 2 reads by name: a catalog without them fails at load, not mid-chapter.
 REQUIRED_ENTRIES = {"transfer": ("inter_region", "ingress"),
                     "discounts": ("commitment_1yr", "spot"),
@@ -94,6 +101,8 @@ MAX_WORKLOAD_RPS = 1e6  # the cost model's largest request rate
 MAX_WORKLOAD_MS = 60_000.0  # a minute: beyond is a batch job, not serving
 MAX_BATCH = 4_096
 MAX_QUOTED_DEPTH = 3
+MAX_CACHE_OPS_PER_S = 1e9
+MIN_QUANTILES = 2  # a distribution needs a centre and a tail
 
 
 class CatalogError(InputFileError):
@@ -181,6 +190,36 @@ class Workload:
 
 
 @dataclass(frozen=True)
+class CacheNode:
+    """The on-demand hourly price of a cache node type and, where published, how many operations
+    one node answers (``ops_per_s``, with its own source, date and setup)."""
+
+    name: str
+    vcpus: int | None  # None where the source does not state it
+    memory_gib: float | None
+    hourly_usd: float
+    source: Source
+    as_of: datetime.date
+    ops_per_s: float | None = None
+    ops_source: Source | None = None
+    ops_as_of: datetime.date | None = None
+    ops_setup: str = ""
+
+
+@dataclass(frozen=True)
+class LatencyFigure:
+    """A published latency distribution of one component (a network round trip, a cache GET):
+    ``quantiles`` maps "p50", "p99"... (p0 the smallest sample, p100 the largest) to milliseconds,
+    in rising quantile order."""
+
+    name: str
+    quantiles: dict[str, float]
+    setup: str
+    source: Source
+    as_of: datetime.date
+
+
+@dataclass(frozen=True)
 class Catalog:
     """A loaded, checked price catalog.
 
@@ -202,6 +241,8 @@ class Catalog:
     load_balancer: dict[str, Price] = field(default_factory=dict)  # per hour, per LCU-hour
     load_balancer_capacity_unit: dict[str, Figure] = field(default_factory=dict)
     workloads: dict[str, dict[str, Workload]] = field(default_factory=dict)  # name → type → ...
+    cache_nodes: dict[str, CacheNode] = field(default_factory=dict)  # node type → ...
+    latencies: dict[str, LatencyFigure] = field(default_factory=dict)  # component → ...
 
     def instance(self, name: str, parameter: str = "instance type") -> InstancePrice:
         """The instance type ``name``; an unknown name lists the known ones under ``parameter``."""
@@ -337,6 +378,10 @@ _FIGURE_FIELDS = ("value", "source", "as_of")
 _INSTANCE_FIELDS = ("kind", "vcpus", "memory_gib", "accelerator", "hourly_usd", "source", "as_of")
 _WORKLOAD_FIELDS = ("throughput_rps", "latency_ms", "latency_statistic", "batch", "precision",
                     "scenario", "setup", "source", "as_of")
+_CACHE_NODE_FIELDS = ("vcpus", "memory_gib", "hourly_usd", "source", "as_of", "ops_per_s",
+                      "ops_source", "ops_as_of", "ops_setup")
+_OPS_FIELDS = ("ops_source", "ops_as_of", "ops_setup")
+_LATENCY_FIELDS = ("quantiles", "setup", "source", "as_of")
 
 
 def _read_sources(reader: _Reader, raw: dict) -> dict[str, Source]:
@@ -446,6 +491,85 @@ def _read_workloads(reader, raw, sources, instances) -> dict[str, dict[str, Work
     return workloads
 
 
+def _read_cache_node(reader, name: str, value: dict, sources) -> CacheNode:
+    entry = f"cache_nodes.{name}"
+    vcpus = reader.field(value, "vcpus", entry)
+    memory = reader.field(value, "memory_gib", entry)
+    node = dict(
+        name=name,
+        vcpus=None if vcpus is None else reader.whole(value, "vcpus", entry, low=1,
+                                                      high=MAX_VCPUS),
+        memory_gib=None if memory is None else reader.number(value, "memory_gib", entry,
+                                                             high=MAX_MEMORY_GIB, low_open=True),
+        hourly_usd=reader.number(value, "hourly_usd", entry, high=MAX_HOURLY_USD, low_open=True),
+        source=reader.source(value, entry, sources), as_of=reader.date(value, entry))
+    if value.get("ops_per_s") is None:
+        stray = [key for key in _OPS_FIELDS if key in value]
+        if stray:
+            reader.fail(entry, f"'{stray[0]}' describes 'ops_per_s', which is missing")
+        return CacheNode(**node)
+    ops = {key[len("ops_"):]: value[key] for key in _OPS_FIELDS if key in value}
+    ops_entry = f"{entry} (ops_per_s)"
+    return CacheNode(
+        **node,
+        ops_per_s=reader.number(value, "ops_per_s", entry, high=MAX_CACHE_OPS_PER_S,
+                                low_open=True),
+        ops_source=reader.source(ops, ops_entry, sources),
+        ops_as_of=reader.date(ops, ops_entry),
+        ops_setup=reader.text(ops, "setup", ops_entry))
+
+
+def _read_cache_nodes(reader, raw, sources) -> dict[str, CacheNode]:
+    """The optional ``cache_nodes`` section."""
+    if "cache_nodes" not in raw:
+        return {}
+    return {name: _read_cache_node(reader, name, value, sources)
+            for name, value in reader.table(raw, "cache_nodes", _CACHE_NODE_FIELDS).items()}
+
+
+def _quantile_level(name) -> float | None:
+    """50.0 for "p50", 99.9 for "p99.9"; None for anything that is not p0 to p100."""
+    if not isinstance(name, str) or not name.startswith("p"):
+        return None
+    try:
+        level = float(name[1:])
+    except ValueError:
+        return None
+    return level if 0 <= level <= 100 and name[1:].replace(".", "", 1).isdigit() else None
+
+
+def _read_latency(reader, name: str, value: dict, sources) -> LatencyFigure:
+    entry = f"latencies.{name}"
+    table = reader.mapping(reader.field(value, "quantiles", entry), f"{entry}.quantiles")
+    if len(table) < MIN_QUANTILES:
+        reader.fail(entry, f"'quantiles' needs at least {MIN_QUANTILES} (a centre and a tail, "
+                           f"e.g. p50 and p99), got {len(table)}")
+    levels = {}
+    for key in table:
+        level = _quantile_level(key)
+        if level is None:
+            reader.fail(entry, f"quantile {key!r} must be p0 to p100 (p50, p99, p99.9)")
+        levels[key] = level
+    quantiles, previous = {}, None
+    for key in sorted(table, key=levels.get):
+        ms = reader.number(table, key, f"{entry}.quantiles", high=MAX_WORKLOAD_MS, low_open=True)
+        if previous is not None and ms < previous[1]:
+            reader.fail(entry, f"quantile {key} ({ms:g} ms) is below {previous[0]} "
+                               f"({previous[1]:g} ms); latency cannot fall as the quantile rises")
+        quantiles[key] = ms
+        previous = (key, ms)
+    return LatencyFigure(name, quantiles, reader.text(value, "setup", entry),
+                         reader.source(value, entry, sources), reader.date(value, entry))
+
+
+def _read_latencies(reader, raw, sources) -> dict[str, LatencyFigure]:
+    """The optional ``latencies`` section."""
+    if "latencies" not in raw:
+        return {}
+    return {name: _read_latency(reader, name, value, sources)
+            for name, value in reader.table(raw, "latencies", _LATENCY_FIELDS).items()}
+
+
 def _read_discounts(reader, raw, sources) -> dict[str, DiscountRange]:
     discounts = {}
     table = reader.table(raw, "discounts", ("low", "high", "source", "as_of"))
@@ -508,4 +632,6 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
         load_balancer_capacity_unit=_read_figures(reader, raw, "load_balancer_capacity_unit",
                                                   sources),
         workloads=_read_workloads(reader, raw, sources, instances),
+        cache_nodes=_read_cache_nodes(reader, raw, sources),
+        latencies=_read_latencies(reader, raw, sources),
     )

@@ -27,6 +27,8 @@ __all__ = [
     "bill_sensitivity_chart",
     "compression_chart",
     "cost_vs_rate_chart",
+    "design_day_chart",
+    "design_frontier_chart",
     "gain_sweep_chart",
     "quantile_vs_utilization_chart",
     "show",
@@ -311,3 +313,59 @@ def compression_chart(table: pd.DataFrame) -> alt.Chart:
         intervals.append(base.mark_rule().encode(
             x="latency_p50_low_ms:Q", x2="latency_p50_high_ms:Q", y="accuracy:Q"))
     return alt.layer(*intervals, points)
+
+
+def _budget_rule(budget_usd: float) -> alt.LayerChart:
+    """A dashed horizontal line at the monthly budget, labelled."""
+    data = pd.DataFrame({"budget_usd": [budget_usd], "label": [f"budget ${budget_usd:,.0f}"]})
+    base = alt.Chart(data).encode(y=alt.Y("budget_usd:Q"))
+    rule = base.mark_rule(color=COLORS["total"], strokeDash=[2, 3], strokeWidth=1.5)
+    label = base.mark_text(color=COLORS["total"], align="left", dx=4, dy=-7).encode(
+        x=alt.value(0), text="label:N")
+    return alt.layer(rule, label)
+
+
+def design_frontier_chart(frontier: pd.DataFrame, *, slo_ms: float,
+                          budget_usd: float) -> alt.LayerChart:
+    """Monthly cost against end-to-end p95 at the peak, one point per configuration.
+
+    ``frontier`` has columns ``configuration``, ``kind`` (cpu, gpu, accelerator), ``cache``,
+    ``batch``, ``total_usd``, ``p95_ms``, ``chosen`` and ``on_frontier``; the Pareto frontier
+    is a line, the chosen design a ring, the SLO a vertical red line, the budget a dashed one.
+    """
+    kinds = ("cpu", "gpu", "accelerator")
+    data = frontier.assign(cache=frontier["cache"].map({True: "cache", False: "no cache"}))
+    x = alt.X("p95_ms:Q", title="end-to-end p95 at the peak (ms)", scale=alt.Scale(type="log"))
+    y = alt.Y("total_usd:Q", title="compute + egress ($ a month)")
+    points = alt.Chart(data).mark_point(filled=True, size=60, opacity=0.75).encode(
+        x=x, y=y, shape=alt.Shape("cache:N", title=None),
+        color=alt.Color("kind:N", title=None,
+                        scale=alt.Scale(domain=list(kinds), range=[COLORS[k] for k in kinds])),
+        tooltip=["configuration:N", "policy:N", "instances:Q",
+                 alt.Tooltip("total_usd:Q", format=",.0f"),
+                 alt.Tooltip("p95_ms:Q", format=".3g")])
+    line = alt.Chart(data[data["on_frontier"]]).mark_line(
+        color=COLORS["saving"], interpolate="step-after").encode(x=x, y=y)
+    chosen = alt.Chart(data[data["chosen"]]).mark_point(
+        size=260, color=COLORS["total"], strokeWidth=2).encode(x=x, y=y)
+    slo = alt.Chart(pd.DataFrame({"p95_ms": [slo_ms]})).mark_rule(
+        color=COLORS["slo"], strokeDash=[6, 4]).encode(x="p95_ms:Q")
+    return alt.layer(points, line, chosen, slo, _budget_rule(budget_usd)).properties(width=480)
+
+
+def design_day_chart(day: pd.DataFrame) -> alt.VConcatChart:
+    """The servers' demand over the day, and the instances each policy orders.
+
+    ``day`` has columns ``policy``, ``hour``, ``demand_rps`` and ``ordered`` (one row per
+    minute and policy).
+    """
+    x = alt.X("hour:Q", title="hour of the day", scale=alt.Scale(domain=[0, 24]))
+    first = day["policy"].iloc[0]
+    demand = alt.Chart(day[day["policy"] == first]).mark_area(
+        opacity=0.4, color=COLORS["total"]).encode(
+        x=x, y=alt.Y("demand_rps:Q", title="servers' requests/s")).properties(height=110)
+    ordered = alt.Chart(day).mark_line(interpolate="step-after", strokeWidth=2).encode(
+        x=x, y=alt.Y("ordered:Q", title="instances ordered"),
+        color=alt.Color("policy:N", title=None, sort=None),
+        strokeDash=alt.StrokeDash("policy:N", sort=None, legend=None)).properties(height=160)
+    return alt.vconcat(demand, ordered)

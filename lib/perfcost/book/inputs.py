@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from perfcost.amdahl import MAX_STAGE_MS
+from perfcost.autoscaling import MAX_STARTUP_DELAY_S
 from perfcost.book import parameter_rules as rules
 from perfcost.book.parameter_types import (
     BookFolder,
@@ -47,6 +48,9 @@ from perfcost.book.parameter_types import (
 from perfcost.compression.settings import MAX_THREADS, TEMPERATURE_RANGE
 from perfcost.compression.variants import VARIANTS
 from perfcost.cost import MAX_STORAGE_GB, MAX_STORAGE_USD_PER_GB_MONTH, MAX_VOLUME_GB
+from perfcost.design.question import MAX_BUDGET_USD, MAX_REQUESTS_PER_CONNECTION, MAX_WAIT_MS
+from perfcost.design.question import MAX_KB as DESIGN_MAX_KB
+from perfcost.design.question import MODELS as DESIGN_MODELS
 from perfcost.fleet_latency import MAX_FLEET_CV, ROUTINGS
 from perfcost.instance_types import (
     MAX_HOURLY_USD,
@@ -196,8 +200,27 @@ COMPRESSION = ChapterInputs(checks={
     "book_root": BookFolder(),  # where the cost chapter's values are read
 }, rules=(rules.training_fits, rules.input_shape_fits_model))
 
+DESIGN = ChapterInputs(checks={
+    "peak_qps": RATE_RPS,
+    "p95_slo_ms": LATENCY_MS,
+    "budget_usd_month": _positive(MAX_BUDGET_USD),
+    "peak_to_average": DIURNAL_PEAK_TO_AVERAGE,
+    "request_kb": Number(0.0, DESIGN_MAX_KB),
+    "response_kb": Number(0.0, DESIGN_MAX_KB),
+    "cache_hit_rate": _share(high_open=True),
+    "startup_delay_s": Number(0.0, MAX_STARTUP_DELAY_S),  # beyond an hour: not autoscaling
+    "model": Choice(DESIGN_MODELS),
+    "utilization_target": UTILIZATION_TARGET,
+    "max_wait_ms": Number(0.0, MAX_WAIT_MS),  # a second's wait is not online serving
+    "requests_per_connection": Number(1.0, MAX_REQUESTS_PER_CONNECTION),
+    "slo_attainment_target": _share(),
+    "price_catalog_path": CatalogPath(),
+    "seed": SEED,
+}, rules=(rules.design_catalog_complete,))
+
 CHAPTER_INPUTS: dict[str, ChapterInputs] = {
     "capacity": CAPACITY, "cost": COST, "batching": BATCHING, "compression": COMPRESSION,
+    "design": DESIGN,
 }
 
 

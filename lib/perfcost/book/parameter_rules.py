@@ -21,6 +21,7 @@ __all__ = [
     "NoAnswerError",
     "archive_class_in_catalog",
     "capacity_has_an_answer",
+    "design_catalog_complete",
     "input_shape_fits_model",
     "one_bursty_rate_positive",
     "options_named_apart",
@@ -252,3 +253,12 @@ def throughput_gain_measured_or_a_gain(values: Mapping[str, object]) -> None:
     elif gain < 1:
         raise ParameterError("throughput_gain", "0 (the gain measured in chapter 4) or a "
                              "number in [1, 100]", gain)
+
+
+def design_catalog_complete(values: Mapping[str, object]) -> None:
+    """price_catalog_path holds what chapter 5 reads: the request path's latencies and, for a
+    published model, its workload (:func:`perfcost.design.question.check_design_catalog`)."""
+    from perfcost.design.question import check_design_catalog
+    from perfcost.pricing import load_catalog
+
+    check_design_catalog(load_catalog(values["price_catalog_path"]), values["model"])

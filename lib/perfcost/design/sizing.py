@@ -1,0 +1,94 @@
+"""Size every serving option at the peak: the fewest instances meeting the server's p95, plus one.
+
+The server's share of the latency SLO (its *budget*) is what the request's other stages leave:
+``server_budget_ms`` (see :mod:`perfcost.design.latency`). A batching option spends up to its
+``max_wait_ms`` filling a batch, so its queue and service must fit in the budget less that wait.
+Each option is sized with chapter 1's latency model
+(:func:`perfcost.capacity.size_fleet_for_quantile`: per-instance queues behind a
+least-outstanding-requests balancer, gamma service times), then
+
+    instances = max(min_instances, needed + spare_instances)
+
+so the fleet spans two availability zones and still meets the p95 with one instance lost. A
+batching option whose batches would not fill within its wait at the peak (each of the
+instance's ``batchers`` queues gets its share of the rate) is left out: a batcher would
+dispatch smaller batches than the option's throughput assumes.
+
+Used by chapter 5 (design).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from perfcost.capacity import size_fleet_for_quantile
+from perfcost.design.options import ServingOption
+from perfcost.fleet_latency import FLEET, FleetLatency
+from perfcost.fleet_quantiles import fleet_response_quantile_ms
+from perfcost.instance_types import InfeasibleError
+from perfcost.validation import integer_in_range, positive
+
+__all__ = ["PeakFleet", "size_at_peak", "size_options"]
+
+
+@dataclass(frozen=True)
+class PeakFleet:
+    """One option sized at the peak: how many instances, and the server's p95 there."""
+
+    option: ServingOption
+    needed: int  # the fewest instances whose p95 meets the budget (0: none does)
+    instances: int  # needed + spares, at least min_instances (0 when infeasible)
+    server_rps: float  # the peak rate the servers see (after the cache)
+    server_p95_ms: float  # the p95 of the sized fleet, batch wait included (inf: infeasible)
+    reason: str = ""  # why no count meets the budget, when none does
+
+    @property
+    def feasible(self) -> bool:
+        """Whether some fleet of this option meets the server's budget at the peak."""
+        return self.instances > 0
+
+    @property
+    def hourly_usd(self) -> float:
+        """The sized fleet's price per hour."""
+        return self.instances * self.option.hourly_usd
+
+
+def size_at_peak(option: ServingOption, server_rps: float, server_budget_ms: float, *,
+                 model: FleetLatency = FLEET, spare_instances: int = 1,
+                 min_instances: int = 2) -> PeakFleet:
+    """Size ``option`` for ``server_rps`` within ``server_budget_ms`` (module docstring)."""
+    server_rps = positive("server_rps", server_rps)
+    server_budget_ms = positive("server_budget_ms", server_budget_ms)
+    spare_instances = integer_in_range("spare_instances", spare_instances, 0, 1_000)
+    min_instances = integer_in_range("min_instances", min_instances, 1, 1_000)
+    queue_budget_ms = server_budget_ms - option.max_wait_ms
+    if queue_budget_ms <= 0:
+        return _infeasible(option, server_rps, f"its batch wait {option.max_wait_ms:g} ms "
+                                               f"fills the {server_budget_ms:.3g} ms budget")
+    try:
+        sized = size_fleet_for_quantile(option.instance_type(), server_rps, queue_budget_ms,
+                                        model=model)
+    except InfeasibleError as error:
+        return _infeasible(option, server_rps, str(error))
+    count = max(min_instances, sized.count + spare_instances)
+    fill_ms = option.fill_ms(server_rps / count)
+    if fill_ms > option.max_wait_ms:
+        return _infeasible(option, server_rps, f"a batch of {option.batch} takes "
+                           f"{fill_ms:.3g} ms to fill at the peak; the batcher waits "
+                           f"{option.max_wait_ms:g} ms")
+    p95_ms = option.max_wait_ms + fleet_response_quantile_ms(
+        option.instance_type(), count, server_rps, 0.95, model=model)
+    return PeakFleet(option, sized.count, count, server_rps, p95_ms)
+
+
+def _infeasible(option: ServingOption, server_rps: float, reason: str) -> PeakFleet:
+    return PeakFleet(option, 0, 0, server_rps, float("inf"), reason)
+
+
+def size_options(options: Iterable[ServingOption], server_rps: float, server_budget_ms: float,
+                 *, model: FleetLatency = FLEET) -> list[PeakFleet]:
+    """Every option sized at the peak, cheapest feasible fleet first, infeasible ones last."""
+    fleets = [size_at_peak(option, server_rps, server_budget_ms, model=model)
+              for option in options]
+    return sorted(fleets, key=lambda f: (not f.feasible, f.hourly_usd, f.server_p95_ms))
