@@ -257,7 +257,8 @@ def bench_compression() -> None:
 
 
 def bench_chapters() -> None:
-    goals = {"capacity": 20, "batching": 60, "compression": 120}  # seconds, from the issues
+    goals = {"capacity": 20, "batching": 60, "compression": 120,
+             "design": 60}  # seconds, from the issues
     with tempfile.TemporaryDirectory() as scratch:
         for chapter in find_chapters(ROOT).values():
             start = time.perf_counter()
@@ -265,6 +266,48 @@ def bench_chapters() -> None:
             seconds = time.perf_counter() - start
             goal = f"  (goal < {goals[chapter.name]} s)" if chapter.name in goals else ""
             print(f"chapter {chapter.name:<31} {seconds:8.1f} s to execute (papermill){goal}")
+
+
+def bench_design() -> None:
+    """Issue 13's figures: one simulated day of all three policies, a whole design on
+    measured profiles, and the serving cost measured on this machine."""
+    from perfcost.autoscaling import FixedAtPeak, ScheduledTracking, TargetTracking, simulate_day
+    from perfcost.design import DesignQuestion, design_service
+    from perfcost.design.run import run_design
+
+    day = dict(peak_rps=10_000.0, peak_to_average=1.6, instance_capacity_rps=4_000.0,
+               target_utilization=0.6, startup_delay_s=180.0)
+    policies = (FixedAtPeak(), TargetTracking(), ScheduledTracking())
+    seconds = median_seconds(lambda: [simulate_day(p, **day) for p in policies], 50)
+    print(f"autoscaling: one day at 1-min steps, 3 policies {seconds * 1e3:8.2f} ms"
+          "  (goal < 2 s)")
+    with tempfile.TemporaryDirectory() as scratch:
+        start = time.perf_counter()
+        run = run_design(DesignQuestion(), scratch)
+        measured_s = time.perf_counter() - start
+    seconds = median_seconds(lambda: design_service(DesignQuestion(), run.profiles), 5)
+    print(f"design: train, measure and design (defaults) {measured_s:8.1f} s")
+    print(f"design: design_service on measured profiles  {seconds:8.2f} s per design, "
+          f"{len(run.design.evaluation.configurations)} configurations")
+    bigger = design_service(DesignQuestion(peak_qps=200_000.0), run.profiles)
+    from perfcost.design.tables import policy_table
+
+    seconds = median_seconds(lambda: policy_table(bigger), 5)
+    print(f"design: a day of 3 policies with per-minute p95 {seconds:8.3f} s at 200,000 "
+          f"requests/s ({bigger.instances_peak} instances at the peak)  (goal < 2 s)")
+    server = run.server
+    print(f"design: HTTP server on loopback              {server.cpu_ms_per_request * 1e3:8.0f}"
+          f" us CPU per request (repeats {server.cpu_low_ms * 1e3:.0f}-"
+          f"{server.cpu_high_ms * 1e3:.0f}), {server.throughput_rps:,.0f} requests/s with "
+          f"{server.clients} clients sharing the machine, p95 {server.latency_p95_ms:.2f} ms")
+    path = run.paths["fp32"]
+    print(f"design: in-process request path (fp32)       {path.total_ms * 1e3:8.0f} us per "
+          f"request ({path.total_low_ms * 1e3:.0f}-{path.total_high_ms * 1e3:.0f}), model "
+          f"{path.stage_ms['model'] * 1e3:.0f} us")
+    for name, profile in run.measured.items():
+        rates = ", ".join(f"b{b} {profile.model_ms(b) * 1e3:.1f} us"
+                          for b in profile.batch_sizes)
+        print(f"design: {name} model time per call          {rates}")
 
 
 def _bad_command_lines() -> list[list[str]]:
@@ -340,5 +383,6 @@ if __name__ == "__main__":
     bench_bad_input()
     bench_batching_target()
     bench_compression()
+    bench_design()
     bench_chapters()
     bench_book_from_empty_cache()

@@ -89,6 +89,8 @@ def reruns(root, tmp_path_factory, request):
             jobs.append(("cost", cost_parameters(runs, parameters)))
         if any(parameters is s for s in COMPRESSION_SETS) and parameters:
             jobs.append(("compression", compression_parameters(runs, parameters)))
+        if any(parameters is s for s in DESIGN_SETS):
+            jobs.append(("design", parameters))
         if any(parameters is s for s in BATCHING_SETS) and (
                 REAL_TRACE.exists() or not parameters.get("trace_path")):
             jobs.append(("batching", parameters))
@@ -724,3 +726,85 @@ def test_compression_prose_says_what_was_built(reruns, parameters):
     assert results["first_choice"] in {*built, "none of them"} - {"fp32", "student_scratch"}
     assert ("measured on your model" in results["pricing_text"]) == bool(values["model_path"])
     assert ("top-1 agreement" in results["model_text"]) == bool(values["model_path"])
+
+
+# --- Chapter 5: design ------------------------------------------------------------------------
+
+DESIGN_CONTRACT = {
+    "instance_type", "instances_peak", "instances_average", "instance_hours_month",
+    "compute_monthly_usd", "egress_gb_month", "egress_monthly_usd", "total_monthly_usd",
+    "within_budget", "budget_headroom_usd", "p95_ms_at_peak", "slo_attainment_day",
+    "autoscaling_policy", "cheapest_fix"}
+DESIGN_DOUBLED = {"peak_qps": 20_000.0}
+DESIGN_SETS: list[dict] = [
+    {},
+    DESIGN_DOUBLED,  # doubling the peak: the total at most a little over 2x
+    # The README's example, and the exercises (the heavier model, a cache that may pay).
+    {"peak_qps": 50_000.0, "model": "bert_large", "budget_usd_month": 8_000.0},
+    {"model": "bert_large", "cache_hit_rate": 0.6},
+    # A budget too small for any design; an SLO no design meets; range ends.
+    {"budget_usd_month": 50.0, "peak_to_average": 2.0, "startup_delay_s": 3_600.0},
+    {"p95_slo_ms": 1.0, "cache_hit_rate": 0.0, "max_wait_ms": 0.0, "peak_to_average": 1.0},
+    {"peak_qps": 1e6, "model": "mlp_int8", "utilization_target": 1.0, "seed": 2**32 - 1},
+]
+
+
+def design_run(reruns, parameters: dict) -> tuple[dict, dict]:
+    """The results of a design re-run and the parameters it ran with (defaults filled)."""
+    defaults = {name: p.default for name, p in
+                chapter_parameters(reruns.chapters["design"]).items()}
+    return reruns.results("design", parameters), {**defaults, **parameters}
+
+
+@pytest.mark.parametrize("parameters", DESIGN_SETS, ids=ids)
+def test_design_publishes_its_contract_and_the_bill_adds_up(reruns, parameters):
+    results, values = design_run(reruns, parameters)
+    finite_numbers(results)
+    assert DESIGN_CONTRACT <= set(results)
+    total = results["total_monthly_usd"]
+    parts = results["compute_monthly_usd"] + results["egress_monthly_usd"]
+    assert total >= parts - 1e-6 * total
+    assert results["within_budget"] is (total <= values["budget_usd_month"])
+    assert results["budget_headroom_usd"] == pytest.approx(values["budget_usd_month"] - total)
+    assert results["instances_peak"] >= results["instances_average"] >= 1
+
+
+@pytest.mark.parametrize("parameters", DESIGN_SETS, ids=ids)
+def test_design_egress_follows_the_average_rate(reruns, parameters):
+    results, values = design_run(reruns, parameters)
+    average_qps = values["peak_qps"] / values["peak_to_average"]
+    gb = average_qps * values["response_kb"] * HOURS_PER_MONTH * 3600 / 1e6
+    assert results["egress_gb_month"] == pytest.approx(gb, rel=1e-9)
+
+
+@pytest.mark.parametrize("parameters", DESIGN_SETS, ids=ids)
+def test_design_verdicts_say_what_the_numbers_say(reruns, parameters):
+    results, values = design_run(reruns, parameters)
+    assert (results["cheapest_fix"] == "") is results["within_budget"]
+    assert ("within the" in results["budget_verdict"]) is results["within_budget"]
+    if results["meets_slo"]:
+        assert results["p95_ms_at_peak"] <= values["p95_slo_ms"]
+        assert results["slo_attainment_day"] >= values["slo_attainment_target"]
+        assert results["slo_verdict"].startswith("meets")
+    else:
+        assert "no configuration in the catalog meets" in results["slo_verdict"]
+    assert results["instance_type"] in results["design_text"]
+    assert results["autoscaling_policy"] in results["policy_verdict"]
+
+
+def test_design_doubling_the_peak_at_most_doubles_the_total(reruns):
+    base, _ = design_run(reruns, {})
+    doubled, _ = design_run(reruns, DESIGN_DOUBLED)
+    assert base["total_monthly_usd"] <= doubled["total_monthly_usd"]
+    assert doubled["total_monthly_usd"] <= 2.2 * base["total_monthly_usd"]
+
+
+def test_design_over_budget_names_a_fix_or_says_none_fits(reruns):
+    results, _ = design_run(reruns, DESIGN_SETS[4])
+    assert not results["within_budget"]
+    assert results["cheapest_fix"]
+
+
+def test_design_an_slo_below_the_network_is_reported_not_raised(reruns):
+    results, _ = design_run(reruns, DESIGN_SETS[5])
+    assert results["meets_slo"] is False

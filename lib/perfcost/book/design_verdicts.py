@@ -141,8 +141,14 @@ def percentiles_verdict(sum_ms: float, simulated_ms: float) -> str:
             f"is {number(simulated_ms)} ms: here the sum is not pessimistic")
 
 
-def model_check_verdict(simulated_ms: float, model_ms: float, budget_ms: float) -> str:
-    """The peak minute simulated request by request against the fleet model."""
+def model_check_verdict(check: dict | None) -> str:
+    """The peak minute simulated request by request against the fleet model
+    (:func:`perfcost.design.tables.peak_minute_check`; None for a published model)."""
+    if check is None:
+        return ("the request-level check needs a measured service curve; a published "
+                "model's figures give none, so it is skipped")
+    simulated_ms, model_ms = check["simulated_p95_ms"], check["model_p95_ms"]
+    budget_ms = check["server_budget_ms"]
     both = max(simulated_ms, model_ms) <= budget_ms
     relation = "both within" if both else "not both within"
     side = "above" if simulated_ms > model_ms else "below"

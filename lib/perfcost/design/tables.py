@@ -115,22 +115,27 @@ def day_frame(design: Design, *, model: FleetLatency = FLEET) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def peak_minute_check(design: Design, profile, *, duration_s: float = 60.0,
-                      model: FleetLatency = FLEET) -> dict:
+def peak_minute_check(design: Design, profiles: dict, *, duration_s: float = 60.0,
+                      model: FleetLatency = FLEET) -> dict | None:
     """The peak minute on one core of the chosen fleet: simulated p95 against the model's.
 
-    Arrivals are Poisson at the core's share, server_rps / (instances × vCPUs); the core
+    Arrivals are Poisson at one batcher's share, server_rps / (instances × batchers); the core
     batches with the chosen batch size and wait (chapter 3's simulator, static batching) at the
-    measured busy time per batch (``profile.service_time()``). The model's p95 is the fleet's
-    (least outstanding requests across instances): the core's share is the pessimistic case.
+    measured busy time per batch (the variant's ``service_time()`` in ``profiles``). The
+    model's p95 is the fleet's (least outstanding requests across instances), so the core's
+    random share is the pessimistic case. None for a published model: there is no measured
+    service curve to simulate.
     """
     fleet = design.chosen.fleet
     option = fleet.option
-    instances = max(1, int(design.chosen.day.serving_instances[
-        int(design.chosen.day.demand_rps.argmax())]))
-    core_rps = fleet.server_rps / (instances * option.instance.vcpus)
+    variant = option.model.removeprefix("mlp_")
+    if variant not in profiles:
+        return None
+    day = design.chosen.day
+    instances = max(1, int(day.serving_instances[int(day.demand_rps.argmax())]))
+    core_rps = fleet.server_rps / (instances * option.batchers)
     arrivals = poisson_arrivals(core_rps, duration_s, seed=design.question.seed)
-    result = simulate(arrivals, service=profile.service_time(),
+    result = simulate(arrivals, service=profiles[variant].service_time(),
                       controller=StaticBatching(option.max_wait_ms, option.batch))
     model_ms = option.max_wait_ms + fleet_response_quantile_ms(
         option.instance_type(), instances, fleet.server_rps, model=model)

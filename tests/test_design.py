@@ -1,0 +1,577 @@
+"""Chapter 5's design: options, sizing, the day, the bill, the latency budget and the answer.
+
+The measured serving profiles are hand-made (no classifier is trained, no server is timed):
+a core spends 0.2 ms per request outside the model, and the model call takes the times below.
+"""
+
+import dataclasses
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from perfcost.autoscaling import DayPlan, simulate_day
+from perfcost.capacity import size_fleet_for_quantile
+from perfcost.design import MODELS, DesignQuestion, design_service, tables
+from perfcost.design.bill import (
+    CACHE_NODES,
+    cache_items,
+    egress_items,
+    hourly_means_rps,
+    load_balancer_items,
+)
+from perfcost.design.day import POLICY_NAMES, FixedFleet, minutes_meeting_slo, policy_days
+from perfcost.design.fixes import Change, candidate_changes, cheapest_fix
+from perfcost.design.latency import (
+    EXTREME_SAMPLES,
+    request_stages,
+    server_budget_ms,
+    stage_from_figure,
+)
+from perfcost.design.options import measured_option, measured_options, published_options
+from perfcost.design.sizing import size_at_peak, size_options
+from perfcost.pricing import load_catalog
+from perfcost.serving.request_path import ServingProfile
+from perfcost.units import HOURS_PER_MONTH
+from perfcost.validation import ParameterError
+
+CATALOG_FILE = load_catalog().path
+CATALOG = load_catalog()
+C6I = CATALOG.instance("c6i.xlarge")  # 4 vCPUs, $0.17 an hour
+BATCHES = (1, 8, 32, 128)
+FP32 = ServingProfile("fp32", 0.2, 0.19, 0.21, BATCHES, (0.01, 0.008, 0.009, 0.02),
+                      (0.009, 0.007, 0.008, 0.019), (0.011, 0.009, 0.01, 0.021))
+INT8 = ServingProfile("int8", 0.2, 0.19, 0.21, BATCHES, (0.008, 0.006, 0.007, 0.015),
+                      (0.007, 0.005, 0.006, 0.014), (0.009, 0.007, 0.008, 0.016))
+PROFILES = {"fp32": FP32, "int8": INT8}
+GB_PER_RPS_KB = HOURS_PER_MONTH * 3600 / 1e6  # a month of 1 request/s of 1 kB, in GB
+
+QUESTIONS = {
+    "defaults": {},
+    "peak doubled": {"peak_qps": 20_000.0},
+    "tiny budget": {"budget_usd_month": 1.0},
+    "slo below the network": {"p95_slo_ms": 1.0},
+    "bert_large": {"model": "bert_large"},
+    "bert_large doubled": {"model": "bert_large", "peak_qps": 20_000.0},
+    "bert_large with a 60% cache": {"model": "bert_large", "cache_hit_rate": 0.6},
+}
+
+
+@pytest.fixture(scope="module")
+def designs():
+    return {name: design_service(DesignQuestion(**changes), PROFILES)
+            for name, changes in QUESTIONS.items()}
+
+
+# --- Options ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("batch", "wait_ms"), [(1, 0.0), (8, 5.0), (128, 5.0)])
+def test_a_measured_option_is_vcpus_cores_at_the_profiles_cost(batch, wait_ms):
+    option = measured_option(C6I, "mlp_fp32", FP32, batch, 5.0)
+    busy_ms = batch * 0.2 + FP32.model_ms(batch)  # 0.21, 1.608, 25.62 ms a batch
+    assert option.service_ms == pytest.approx(busy_ms, rel=1e-12)
+    assert option.throughput_rps == pytest.approx(4 * 1000.0 * batch / busy_ms, rel=1e-12)
+    assert option.throughput_rps == pytest.approx(4 * FP32.per_core_rps(batch), rel=1e-12)
+    assert option.max_wait_ms == wait_ms and option.batchers == 4
+
+
+def test_measured_options_cover_every_instance_type_at_every_batch():
+    options = measured_options(CATALOG, "mlp_fp32", FP32, max_wait_ms=5.0)
+    assert len(options) == len(CATALOG.instances) * len(BATCHES)
+    assert {(o.instance.name, o.batch) for o in options} == {
+        (name, b) for name in CATALOG.instances for b in BATCHES}
+    with pytest.raises(ParameterError, match="batch"):
+        measured_option(C6I, "mlp_fp32", FP32, 3, 5.0)  # not a measured size
+
+
+def test_hand_computed_measured_option_at_batch_8():
+    option = measured_option(C6I, "mlp_fp32", FP32, 8, 5.0)
+    assert option.service_ms == pytest.approx(1.608)
+    assert option.throughput_rps == pytest.approx(32_000 / 1.608)  # 19,900 requests/s
+    assert option.label == "c6i.xlarge, mlp_fp32, batch 8"
+    assert measured_option(C6I, "mlp_fp32", FP32, 1, 5.0).label == \
+        "c6i.xlarge, mlp_fp32, no batching"
+
+
+@pytest.mark.parametrize("overhead_ms", [0.2, 10.0])
+def test_published_options_are_capped_by_what_the_host_parses(overhead_ms):
+    options = published_options(CATALOG, "text_classification", "bert_large", overhead_ms,
+                                max_wait_ms=5.0)
+    figures = CATALOG.workload("text_classification")
+    assert {o.instance.name for o in options} == set(figures) & set(CATALOG.instances)
+    for option in options:
+        figure = figures[option.instance.name]
+        host_rps = option.instance.vcpus * 1000.0 / overhead_ms
+        assert option.throughput_rps == pytest.approx(min(figure.throughput_rps, host_rps))
+        assert option.service_ms == figure.latency_ms
+        assert option.max_wait_ms == (0.0 if figure.batch in (None, 1) else 5.0)
+    if overhead_ms == 10.0:  # 4 vCPUs parse 400 requests/s: g5 (900/s) is capped, g4dn not
+        by_name = {o.instance.name: o.throughput_rps for o in options}
+        assert by_name["g5.xlarge"] == pytest.approx(400.0)
+        assert by_name["g4dn.xlarge"] == pytest.approx(387.15)
+
+
+def test_published_options_refuse_an_unknown_workload():
+    with pytest.raises(ParameterError, match="workload"):
+        published_options(CATALOG, "speech", "bert_large", 0.2, max_wait_ms=5.0)
+
+
+def test_fill_time_is_batch_minus_one_per_batcher_at_the_instance_rate():
+    option = measured_option(C6I, "mlp_fp32", FP32, 8, 5.0)
+    assert option.fill_ms(1000.0) == pytest.approx(1000.0 * 7 * 4 / 1000.0)  # 28 ms
+    assert option.fill_ms(2000.0) == pytest.approx(14.0)
+    assert measured_option(C6I, "mlp_fp32", FP32, 1, 5.0).fill_ms(1.0) == 0.0
+
+
+@pytest.mark.parametrize("batch", BATCHES)
+def test_instance_type_round_trips_throughput_price_and_latency(batch):
+    option = measured_option(C6I, "mlp_fp32", FP32, batch, 5.0)
+    instance = option.instance_type()
+    assert instance.name == option.label
+    assert instance.throughput_rps == option.throughput_rps
+    assert instance.hourly_usd == option.hourly_usd == 0.17
+    assert instance.latency_ms == option.service_ms
+
+
+# --- Sizing at the peak ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("rate_rps", [1_000.0, 100_000.0])
+def test_peak_sizing_is_needed_plus_one_at_least_two(rate_rps):
+    option = measured_option(C6I, "mlp_fp32", FP32, 1, 5.0)
+    fleet = size_at_peak(option, rate_rps, 50.0)
+    needed = size_fleet_for_quantile(option.instance_type(), rate_rps, 50.0).count
+    assert fleet.needed == needed
+    assert fleet.instances == max(2, needed + 1)
+    assert fleet.feasible and fleet.reason == ""
+    assert fleet.server_rps == rate_rps and fleet.server_p95_ms <= 50.0
+    assert fleet.hourly_usd == pytest.approx(fleet.instances * 0.17)
+    if rate_rps == 100_000.0:
+        assert needed >= 2  # the spare, not the floor of two, decides here
+
+
+def test_peak_sizing_without_spares_or_floor_is_the_needed_count():
+    option = measured_option(C6I, "mlp_fp32", FP32, 1, 5.0)
+    fleet = size_at_peak(option, 100_000.0, 50.0, spare_instances=0, min_instances=1)
+    assert fleet.instances == fleet.needed == size_at_peak(option, 100_000.0, 50.0).needed
+
+
+@pytest.mark.parametrize("budget_ms", [6.0, 10.0, 50.0])
+def test_a_batching_fleet_meets_the_budget_wait_included(budget_ms):
+    option = measured_option(C6I, "mlp_fp32", FP32, 8, 2.0)
+    fleet = size_at_peak(option, 200_000.0, budget_ms)
+    assert fleet.feasible
+    assert option.max_wait_ms < fleet.server_p95_ms <= budget_ms
+    assert option.fill_ms(fleet.server_rps / fleet.instances) <= option.max_wait_ms
+
+
+@pytest.mark.parametrize("budget_ms", [4.0, 5.0])
+def test_a_wait_filling_the_budget_is_infeasible(budget_ms):
+    fleet = size_at_peak(measured_option(C6I, "mlp_fp32", FP32, 8, 5.0), 10_000.0, budget_ms)
+    assert not fleet.feasible and fleet.instances == fleet.needed == 0
+    assert "batch wait" in fleet.reason and math.isinf(fleet.server_p95_ms)
+    assert fleet.hourly_usd == 0.0
+
+
+def test_a_batch_that_cannot_fill_within_its_wait_is_infeasible():
+    """Batch 128 on 4 batchers at 1,000 requests/s over 2 instances: 1,016 ms to fill > 5."""
+    fleet = size_at_peak(measured_option(C6I, "mlp_fp32", FP32, 128, 5.0), 1_000.0, 50.0)
+    assert not fleet.feasible and fleet.instances == 0
+    assert "to fill" in fleet.reason and "5 ms" in fleet.reason
+
+
+def test_a_service_longer_than_the_budget_is_infeasible():
+    fleet = size_at_peak(measured_option(C6I, "mlp_fp32", FP32, 128, 5.0), 1e5, 20.0)
+    assert not fleet.feasible and fleet.reason and "to fill" not in fleet.reason
+
+
+def test_size_options_sorts_cheapest_feasible_first():
+    options = measured_options(CATALOG, "mlp_fp32", FP32, max_wait_ms=5.0)
+    fleets = size_options(options, 50_000.0, 10.0)
+    feasible = [f.feasible for f in fleets]
+    assert any(feasible) and not all(feasible)
+    assert feasible == sorted(feasible, reverse=True)  # feasible ones, then the rest
+    costs = [f.hourly_usd for f in fleets if f.feasible]
+    assert costs == sorted(costs)
+
+
+# --- The day ---------------------------------------------------------------------------------
+
+def test_a_fixed_fleet_orders_its_count_all_day():
+    plan = DayPlan(np.array([1, 5, 2]), 5, 0, 60.0)
+    assert FixedFleet(3).ordered_instances(plan).tolist() == [3, 3, 3]
+
+
+def test_policy_days_are_the_three_policies_on_the_servers_demand():
+    option = measured_option(C6I, "mlp_fp32", FP32, 1, 5.0)
+    fleet = size_at_peak(option, 100_000.0, 50.0)
+    days = policy_days(fleet, peak_to_average=1.6, target_utilization=0.6,
+                       startup_delay_s=180.0)
+    assert tuple(days) == POLICY_NAMES
+    assert set(days[POLICY_NAMES[0]].ordered_instances.tolist()) == {fleet.instances}
+    for day in days.values():
+        assert day.demand_rps.max() == pytest.approx(100_000.0)
+        assert day.ordered_instances.min() >= 2
+
+
+def _fixed_day(instances: int, peak_rps: float):
+    return simulate_day(FixedFleet(instances), peak_rps=peak_rps, peak_to_average=1.6,
+                        instance_capacity_rps=19_000.0, target_utilization=0.6,
+                        startup_delay_s=180.0)
+
+
+def test_a_generous_fleet_meets_the_slo_every_minute():
+    option = measured_option(C6I, "mlp_fp32", FP32, 1, 5.0)  # 19,048 requests/s an instance
+    meets = minutes_meeting_slo(_fixed_day(10, 10_000.0), option, 50.0)
+    assert meets.size == 1440 and meets.all()
+
+
+def test_a_fleet_too_small_for_the_peak_misses_some_minutes():
+    """Two instances carry 38,095 requests/s; the day runs from 12,500 to 50,000."""
+    option = measured_option(C6I, "mlp_fp32", FP32, 1, 5.0)
+    day = _fixed_day(2, 50_000.0)
+    meets = minutes_meeting_slo(day, option, 50.0)
+    assert meets.any() and not meets.all()
+    overloaded = day.demand_rps > 2 * option.throughput_rps
+    assert not (meets & overloaded).any()  # an overloaded minute never meets the SLO
+    assert not minutes_meeting_slo(day, option, option.max_wait_ms).any()  # no budget left
+
+
+# --- The bill --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("requests_per_connection", [100.0, 1.0])
+def test_load_balancer_capacity_units_hand_computed(requests_per_connection):
+    """1,000 requests/s of 1.15 kB: 4.14 GB an hour; 1,000 / rpc new connections a second."""
+    unit = CATALOG.load_balancer_capacity_unit
+    hourly, lcus = load_balancer_items(CATALOG, np.full(24, 1_000.0), kb_per_request=1.15,
+                                       requests_per_connection=requests_per_connection)
+    by_gb = 4.14 / unit["processed_gb_per_hour"].value
+    by_connections = 1_000.0 / requests_per_connection / unit["new_connections_per_s"].value
+    assert lcus.unit == "LCU-hour"
+    assert lcus.quantity == pytest.approx(max(by_gb, by_connections) * HOURS_PER_MONTH)
+    assert lcus.unit_price_usd == CATALOG.load_balancer["lcu_hour"].usd
+    assert (hourly.quantity, hourly.unit_price_usd) == (
+        HOURS_PER_MONTH, CATALOG.load_balancer["hourly"].usd)
+
+
+def test_each_hour_bills_its_own_largest_dimension():
+    """Half the day at 1,000 requests/s, half idle: half the LCU-hours of a busy day."""
+    rates = np.r_[np.full(12, 1_000.0), np.zeros(12)]
+    half = load_balancer_items(CATALOG, rates, kb_per_request=1.15,
+                               requests_per_connection=100.0)[1]
+    full = load_balancer_items(CATALOG, np.full(24, 1_000.0), kb_per_request=1.15,
+                               requests_per_connection=100.0)[1]
+    assert half.quantity == pytest.approx(full.quantity / 2)
+
+
+def _egress_gb(rate_rps: float, response_kb: float) -> float:
+    return math.fsum(i.quantity for i in egress_items(CATALOG, rate_rps, response_kb)
+                     if i.unit == "GB")
+
+
+def test_egress_is_every_response_a_month_proportional_to_the_rate():
+    assert _egress_gb(6_250.0, 0.15) == pytest.approx(6_250 * 0.15 * 730 * 3600 / 1e6)
+    assert _egress_gb(6_250.0, 0.15) == pytest.approx(2_463.75)
+    assert _egress_gb(12_500.0, 0.15) == pytest.approx(2 * _egress_gb(6_250.0, 0.15))
+    assert {i.component for i in egress_items(CATALOG, 6_250.0, 0.15)} == {"egress"}
+
+
+def test_the_cache_is_two_of_the_cheapest_nodes_all_month():
+    (item,) = cache_items(CATALOG)
+    assert CACHE_NODES == 2 and item.quantity == 2 * 730
+    assert item.unit_price_usd == min(n.hourly_usd for n in CATALOG.cache_nodes.values())
+
+
+def test_hourly_means_need_whole_hours():
+    assert hourly_means_rps(np.arange(48.0)).tolist() == [2 * h + 0.5 for h in range(24)]
+    with pytest.raises(ParameterError, match="demand_rps"):
+        hourly_means_rps(np.ones(25))
+
+
+# --- The latency budget ----------------------------------------------------------------------
+
+def test_a_p50_p99_figure_is_reproduced_exactly():
+    figure = CATALOG.latencies["cache_get"]  # p50 0.423, p99 1.287 ms
+    stage = stage_from_figure("cache", figure)
+    assert stage.quantile_ms(0.5) == pytest.approx(figure.quantiles["p50"], rel=1e-9)
+    assert stage.quantile_ms(0.99) == pytest.approx(figure.quantiles["p99"], rel=1e-9)
+
+
+def test_p0_and_p100_are_read_at_the_extremes_expected_ranks():
+    figure = CATALOG.latencies["rtt_cross_az"]  # p0 0.885, p100 1.25 ms of 30 pings
+    stage = stage_from_figure("rtt", figure)
+    n = EXTREME_SAMPLES
+    assert n == 30
+    assert stage.quantile_ms(1 / 31) == pytest.approx(figure.quantiles["p0"], rel=1e-9)
+    assert stage.quantile_ms(30 / 31) == pytest.approx(figure.quantiles["p100"], rel=1e-9)
+    assert stage.p50_ms == pytest.approx(math.sqrt(0.885 * 1.25), rel=1e-9)  # symmetric ranks
+
+
+def test_the_servers_budget_is_the_slo_less_the_stages_p95s():
+    for cache, count in ((False, 2), (True, 3)):
+        stages = request_stages(CATALOG, cache=cache)
+        assert len(stages) == count
+        expected = 100.0 - math.fsum(s.quantile_ms(0.95) for s in stages)
+        assert server_budget_ms(100.0, stages) == pytest.approx(expected, rel=1e-12)
+    assert server_budget_ms(1.0, request_stages(CATALOG, cache=False)) < 0  # below the network
+
+
+# --- The question ----------------------------------------------------------------------------
+
+BAD_VALUES = [
+    ("peak_qps", 0.0), ("p95_slo_ms", 0.0), ("budget_usd_month", 0.0),
+    ("peak_to_average", 2.5), ("request_kb", -1.0), ("response_kb", 2e5),
+    ("cache_hit_rate", 1.0), ("startup_delay_s", 3_601.0), ("model", "gpt-5"),
+    ("utilization_target", 0.0), ("max_wait_ms", 1_001.0), ("requests_per_connection", 0.5),
+    ("slo_attainment_target", 1.5), ("price_catalog_path", 3), ("seed", -1),
+]
+
+
+def test_every_field_has_a_bad_value_below():
+    assert {name for name, _ in BAD_VALUES} == {f.name for f in
+                                                dataclasses.fields(DesignQuestion)}
+
+
+@pytest.mark.parametrize(("name", "value"), BAD_VALUES)
+def test_a_bad_value_is_refused_naming_its_field(name, value):
+    with pytest.raises(ParameterError) as refused:
+        DesignQuestion(**{name: value})
+    assert refused.value.name == name
+    with pytest.raises(ParameterError):
+        DesignQuestion().changed(**{name: value})
+
+
+def test_the_questions_derived_rates():
+    question = DesignQuestion(peak_qps=8_000.0, peak_to_average=1.6, cache_hit_rate=0.25)
+    assert question.average_qps == pytest.approx(5_000.0)
+    assert question.server_peak_rps == pytest.approx(6_000.0)
+
+
+def _trimmed_catalog(tmp_path, trim) -> str:
+    raw = yaml.safe_load(CATALOG_FILE.read_text(encoding="utf-8"))
+    trim(raw)
+    path = tmp_path / "trimmed.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return str(path)
+
+
+def test_a_catalog_without_latencies_is_refused(tmp_path):
+    path = _trimmed_catalog(tmp_path, lambda raw: raw.pop("latencies"))
+    with pytest.raises(ParameterError, match="latencies") as refused:
+        DesignQuestion(price_catalog_path=path)
+    assert refused.value.name == "price_catalog_path"
+
+
+def test_bert_large_needs_the_text_classification_workload(tmp_path):
+    path = _trimmed_catalog(tmp_path, lambda raw: raw["workloads"].pop("text_classification"))
+    assert DesignQuestion(price_catalog_path=path).model == "mlp_fp32"  # the MLP does not
+    with pytest.raises(ParameterError, match="text_classification") as refused:
+        DesignQuestion(price_catalog_path=path, model="bert_large")
+    assert refused.value.name == "price_catalog_path"
+
+
+# --- The service: the chapter's invariants ---------------------------------------------------
+
+def check_invariants(design) -> None:
+    question, chosen = design.question, design.chosen
+    assert design.total_usd == pytest.approx(chosen.compute_usd + chosen.egress_usd, rel=1e-6)
+    assert design.within_budget == (design.total_usd <= question.budget_usd_month)
+    assert design.budget_headroom_usd == pytest.approx(
+        question.budget_usd_month - design.total_usd)
+    assert design.instances_peak >= design.instances_average >= 1
+    assert chosen.egress_gb == pytest.approx(
+        question.average_qps * question.response_kb * GB_PER_RPS_KB, rel=1e-9)
+    assert chosen.instance_hours_month == pytest.approx(
+        design.instances_average * HOURS_PER_MONTH, rel=1e-9)
+    assert 0.0 <= design.slo_attainment_day <= 1.0
+    if design.meets_slo:
+        assert design.p95_ms_at_peak <= question.p95_slo_ms
+        assert design.slo_attainment_day >= question.slo_attainment_target
+        assert design.evaluation.chosen is chosen
+        # Cheapest first: every cheaper configuration checked missed the attainment target.
+        cheaper = design.evaluation.configurations[:design.evaluation.configurations.index(
+            chosen)]
+        assert all(design.evaluation.attainments[c.label] < question.slo_attainment_target
+                   for c in cheaper)
+
+
+@pytest.mark.parametrize("name", list(QUESTIONS))
+def test_the_design_keeps_the_chapters_invariants(designs, name):
+    check_invariants(designs[name])
+
+
+def test_the_questions_cover_both_sides_of_the_budget_and_the_slo(designs):
+    assert designs["defaults"].within_budget and designs["defaults"].meets_slo
+    assert not designs["tiny budget"].within_budget
+    assert designs["tiny budget"].budget_headroom_usd < 0
+    assert designs["bert_large"].chosen.fleet.option.model == "bert_large"
+
+
+def test_an_slo_below_the_network_is_reported_not_raised(designs):
+    design = designs["slo below the network"]
+    assert not design.meets_slo and design.slo_attainment_day == 0.0
+    assert design.p95_ms_at_peak > 1.0 and not design.evaluation.configurations
+    assert design.total_usd > 0
+
+
+@pytest.mark.parametrize("model", ["defaults", "bert_large"])
+def test_doubling_the_peak_at_most_doubles_the_total_and_never_lowers_it(designs, model):
+    base = designs[model]
+    doubled = designs["peak doubled" if model == "defaults" else "bert_large doubled"]
+    assert doubled.question.peak_qps == 2 * base.question.peak_qps
+    assert base.total_usd <= doubled.total_usd <= 2.2 * base.total_usd
+    assert doubled.chosen.egress_gb == pytest.approx(2 * base.chosen.egress_gb)
+
+
+def test_a_cache_halves_the_egress_of_nothing(designs):
+    """The cache answers requests, not responses: egress is the same with or without it."""
+    with_cache, without = designs["bert_large with a 60% cache"], designs["bert_large"]
+    assert with_cache.chosen.egress_usd == pytest.approx(without.chosen.egress_usd)
+    assert with_cache.total_usd < without.total_usd  # 60% fewer requests reach the GPUs
+
+
+@settings(max_examples=10, deadline=None, derandomize=True)
+@given(peak_qps=st.floats(500.0, 40_000.0), budget=st.floats(100.0, 20_000.0),
+       cache_hit_rate=st.floats(0.0, 0.9), peak_to_average=st.floats(1.0, 2.0),
+       model=st.sampled_from(MODELS))
+def test_any_question_keeps_the_invariants(peak_qps, budget, cache_hit_rate, peak_to_average,
+                                           model):
+    question = DesignQuestion(peak_qps=peak_qps, budget_usd_month=budget,
+                              cache_hit_rate=cache_hit_rate, peak_to_average=peak_to_average,
+                              model=model)
+    check_invariants(design_service(question, PROFILES))
+
+
+def test_design_service_refuses_profiles_without_the_variant():
+    with pytest.raises(ParameterError, match="profiles"):
+        design_service(DesignQuestion(model="mlp_int8"), {"fp32": FP32})
+    with pytest.raises(ParameterError, match="question"):
+        design_service({"peak_qps": 10_000}, PROFILES)
+
+
+# --- Fixes -----------------------------------------------------------------------------------
+
+def test_candidate_changes_of_the_default_question():
+    changes = candidate_changes(DesignQuestion(), 0.5)
+    fields = [c.fields for c in changes]
+    assert fields == [{"model": "mlp_int8"}, {"utilization_target": 0.7},
+                      {"utilization_target": 0.8}, {"utilization_target": 0.9},
+                      {"max_wait_ms": 10.0}, {"response_kb": pytest.approx(0.075)},
+                      {"startup_delay_s": 45.0}]
+
+
+def test_candidate_changes_only_where_they_change_something():
+    question = DesignQuestion(model="mlp_int8", utilization_target=0.85, startup_delay_s=0.0,
+                              max_wait_ms=0.0)
+    keys = [next(iter(c.fields)) for c in candidate_changes(question, 1.0)]
+    assert keys == ["utilization_target", "max_wait_ms"]  # 0.9 only; no int8, no compact
+    assert candidate_changes(question, 1.0)[0].fields == {"utilization_target": 0.9}
+    assert candidate_changes(question, 1.0)[1].fields == {"max_wait_ms": 5.0}
+    assert "model" not in {k for c in candidate_changes(DesignQuestion(model="bert_large"), 0.5)
+                           for k in c.fields}
+    assert not [c for c in candidate_changes(DesignQuestion(max_wait_ms=600.0), 0.5)
+                if "max_wait_ms" in c.fields]  # 1,200 ms is beyond online serving
+    with pytest.raises(ParameterError, match="binary_response_ratio"):
+        candidate_changes(DesignQuestion(), 0.0)
+
+
+BASE = DesignQuestion(budget_usd_month=5_000.0)
+CHANGES = candidate_changes(BASE, 0.5)
+
+
+def fake_redesign(costs: dict, calls: list):
+    """A redesign whose total and SLO depend on the set of fields changed from BASE."""
+    def redesign(question):
+        changed = frozenset(f.name for f in dataclasses.fields(question)
+                            if getattr(question, f.name) != getattr(BASE, f.name))
+        calls.append(changed)
+        entry = costs.get(changed, (6_000.0, True))
+        total, meets = entry(question) if callable(entry) else entry
+        return SimpleNamespace(total_usd=total, meets_slo=meets)
+    return redesign
+
+
+def test_the_cheapest_single_change_that_fits_wins_without_trying_pairs():
+    calls = []
+    costs = {frozenset({"model"}): (4_800.0, True),
+             # 0.7: $5,100, 0.8: $4,800, 0.9: $4,500 (a fleet held busier costs less)
+             frozenset({"utilization_target"}):
+                 lambda q: (7_200.0 - 3_000.0 * q.utilization_target, True),
+             frozenset({"response_kb"}): (4_000.0, False)}  # cheaper, but misses the SLO
+    fix = cheapest_fix(BASE, 6_000.0, CHANGES, fake_redesign(costs, calls))
+    assert fix.found and fix.total_usd == pytest.approx(4_500.0)
+    assert [c.fields for c in fix.changes] == [{"utilization_target": 0.9}]
+    assert fix.text == "raise the utilisation target to 90%: $4,500 a month"
+    assert fix.changes[0] is CHANGES[3]
+    assert len(calls) == len(CHANGES) and all(len(c) == 1 for c in calls)
+
+
+def test_pairs_are_tried_only_when_no_single_change_fits():
+    calls = []
+    costs = {frozenset({"model", "response_kb"}): (4_900.0, True),
+             frozenset({"model", "startup_delay_s"}): (4_950.0, True),
+             frozenset({"max_wait_ms", "response_kb"}): (4_700.0, False)}
+    fix = cheapest_fix(BASE, 6_000.0, CHANGES, fake_redesign(costs, calls))
+    assert fix.found and fix.total_usd == 4_900.0
+    assert [c.fields for c in fix.changes] == [{"model": "mlp_int8"},
+                                               {"response_kb": pytest.approx(0.075)}]
+    assert fix.text.startswith("serve the int8 model and send compact binary responses")
+    singles, pairs = calls[:len(CHANGES)], calls[len(CHANGES):]
+    assert all(len(c) == 1 for c in singles)
+    # Every pair sets two fields: three utilisation targets never pair with each other.
+    assert all(len(c) == 2 for c in pairs)
+    assert len(pairs) == math.comb(len(CHANGES), 2) - math.comb(3, 2)
+
+
+def test_no_fit_says_so_with_the_cheapest_total_found():
+    calls = []
+    costs = {frozenset({"utilization_target"}): (5_600.0, True),
+             frozenset({"model"}): (5_200.0, False)}
+    fix = cheapest_fix(BASE, 9_000.0, CHANGES, fake_redesign(costs, calls))
+    assert not fix.found and fix.changes == () and fix.total_usd == 5_200.0
+    assert fix.text == ("no change considered fits: the cheapest changed design costs "
+                        "$5,200 a month, $200 over the budget")
+    assert len(calls) == len(CHANGES) + math.comb(len(CHANGES), 2) - 3
+
+
+def test_an_equal_total_to_the_budget_fits():
+    fix = cheapest_fix(BASE, 6_000.0, [Change("x", {"seed": 1})],
+                       lambda q: SimpleNamespace(total_usd=5_000.0, meets_slo=True))
+    assert fix.found and fix.total_usd == 5_000.0
+
+
+# --- Tables ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["defaults", "bert_large with a 60% cache"])
+def test_the_frontier_is_pareto_optimal(designs, name):
+    frontier = tables.frontier_table(designs[name])
+    assert len(frontier) and frontier["on_frontier"].any()
+    assert frontier["chosen"].sum() == 1
+    cost, p95 = frontier["total_usd"].to_numpy(), frontier["p95_ms"].to_numpy()
+    for i, on in enumerate(frontier["on_frontier"]):
+        beaten = (cost <= cost[i]) & (p95 <= p95[i]) & ((cost < cost[i]) | (p95 < p95[i]))
+        assert on == (not beaten.any())
+    assert cost.min() in cost[frontier["on_frontier"].to_numpy()]  # the cheapest is on it
+
+
+def test_cheapest_by_keeps_the_cheapest_row_of_each_group():
+    frame = tables.pd.DataFrame({"kind": ["gpu", "cpu", "cpu", "gpu"],
+                                 "total_usd": [900.0, 700.0, 600.0, 900.0],
+                                 "p95_ms": [5.0, 3.0, 4.0, 2.0]})
+    rows = tables.cheapest_by(frame, "kind")
+    assert set(rows) == {"cpu", "gpu"}
+    assert (rows["cpu"]["total_usd"], rows["cpu"]["p95_ms"]) == (600.0, 4.0)
+    assert (rows["gpu"]["total_usd"], rows["gpu"]["p95_ms"]) == (900.0, 2.0)  # tie: lower p95
+    assert tables.cheapest_by(frame.iloc[:0], "kind") == {}
+
+
+def test_the_policy_table_has_the_three_policies_in_order(designs):
+    design = designs["bert_large"]
+    policies = tables.policy_table(design)
+    assert tuple(policies["policy"]) == POLICY_NAMES
+    chosen = policies.set_index("policy").loc[design.chosen.policy]
+    assert chosen["total_usd"] == pytest.approx(design.total_usd)
+    assert chosen["instances_peak"] == design.instances_peak
