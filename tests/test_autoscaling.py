@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from perfcost.autoscaling import (
+    DayPlan,
     FixedAtPeak,
     ScheduledTracking,
     TargetTracking,
@@ -155,9 +156,61 @@ def test_a_fleet_beyond_the_limit_is_refused():
     (lambda: TargetTracking(min_instances=0), "min_instances"),
     (lambda: TargetTracking(scale_in_stabilization_s=-1), "scale_in_stabilization_s"),
     (lambda: TargetTracking(scale_in_stabilization_s=1e5), "scale_in_stabilization_s"),
+    (lambda: TargetTracking(spare_instances=-1), "spare_instances"),
+    (lambda: TargetTracking(spare_instances=0.5), "spare_instances"),
     (lambda: ScheduledTracking(tracking=FixedAtPeak()), "tracking"),
 ])
 def test_policy_refusals_name_the_argument(make, name):
     with pytest.raises(ParameterError) as error:
         make()
     assert error.value.name == name
+
+
+# --- Spare instances above the tracked count ------------------------------------------------
+
+PLAN = DayPlan(np.array([1, 4, 2, 1, 3]), 4, 1, 60.0)  # five one-minute steps, d = 1
+
+
+def test_hand_computed_tracking_with_a_spare():
+    """A 120 s window is two steps: the largest of needed(k − 1), needed(k), wrapping round the
+    day: 3, 4, 4, 2, 3; one spare on top, at least two (or five)."""
+    tracking = TargetTracking(min_instances=2, scale_in_stabilization_s=120.0, spare_instances=1)
+    assert tracking.ordered_instances(PLAN).tolist() == [4, 5, 5, 3, 4]
+    floor_five = TargetTracking(min_instances=5, scale_in_stabilization_s=120.0,
+                                spare_instances=1)
+    assert floor_five.ordered_instances(PLAN).tolist() == [5, 5, 5, 5, 5]
+
+
+def test_a_spare_of_zero_keeps_tracking_as_it_was():
+    tracking = TargetTracking(min_instances=2, scale_in_stabilization_s=120.0)
+    assert tracking.spare_instances == 0  # the default
+    assert tracking.ordered_instances(PLAN).tolist() == [3, 4, 4, 2, 3]
+    assert TargetTracking(min_instances=1, scale_in_stabilization_s=0.0).ordered_instances(
+        PLAN).tolist() == [1, 4, 2, 1, 3]  # no window, no floor: the needed count itself
+
+
+def test_hand_computed_schedule_adds_the_trackings_spare_to_its_floor():
+    """The floor orders needed(k + 1) a step early: max(needed(k), needed(k + 1)) = 4, 4, 2, 3,
+    3, plus the spare; tracking alone (a one-step window) orders needed + 1: 2, 5, 3, 2, 4."""
+    tracking = TargetTracking(min_instances=2, scale_in_stabilization_s=60.0, spare_instances=1)
+    assert ScheduledTracking(tracking).ordered_instances(PLAN).tolist() == [5, 5, 3, 4, 4]
+    without = TargetTracking(min_instances=2, scale_in_stabilization_s=60.0)
+    assert ScheduledTracking(without).ordered_instances(PLAN).tolist() == [4, 4, 2, 3, 3]
+
+
+@FAST
+@given(days, st.integers(0, 3))
+def test_a_spare_adds_exactly_that_many_above_the_floor(day_args, spare):
+    plain = simulate_day(TargetTracking(min_instances=1), **day_args)
+    spared = simulate_day(TargetTracking(min_instances=1, spare_instances=spare), **day_args)
+    assert np.array_equal(spared.ordered_instances, plain.ordered_instances + spare)
+
+
+@FAST
+@given(days)
+def test_with_one_spare_every_policy_orders_n_plus_one_at_the_peak(day_args):
+    """The peak's needed count is the day's largest, so one spare above it is the fixed N + 1."""
+    fixed = simulate_day(FixedAtPeak(), **day_args)
+    tracking = TargetTracking(spare_instances=1)
+    for policy in (tracking, ScheduledTracking(tracking)):
+        assert simulate_day(policy, **day_args).peak_instances == fixed.peak_instances

@@ -34,9 +34,18 @@ def analyses_digest(root):
 def test_list_shows_chapters_parameters_defaults_and_comments(root, capsys):
     assert main(["--root", str(root), "list"]) == 0
     out = capsys.readouterr().out
-    for chapter in ("batching", "capacity", "compression", "cost"):
+    for chapter in ("batching", "capacity", "compression", "cost", "design"):
         assert f"\n{chapter}  (analyses/{chapter}.ipynb)" in f"\n{out}"
     assert "request_rate_rps" in out and "2000.0" in out and "predicted average request rate" in out
+
+
+def test_list_one_chapter_shows_only_its_parameters(root, capsys):
+    assert main(["--root", str(root), "list", "design"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("design  (analyses/design.ipynb)")
+    assert "peak_qps" in out and "request_rate_rps" not in out
+    assert main(["--root", str(root), "list", "nope"]) == 2
+    assert "chapter must be one of" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -24,17 +24,31 @@ from perfcost.design.bill import (
     hourly_means_rps,
     load_balancer_items,
 )
-from perfcost.design.day import POLICY_NAMES, FixedFleet, minutes_meeting_slo, policy_days
+from perfcost.design.day import (
+    POLICY_NAMES,
+    FixedFleet,
+    minutes_meeting_slo,
+    policy_days,
+    tracking_target,
+)
 from perfcost.design.fixes import Change, candidate_changes, cheapest_fix
 from perfcost.design.latency import (
     EXTREME_SAMPLES,
+    end_to_end_p95_ms,
     request_stages,
     server_budget_ms,
+    server_samples_ms,
     stage_from_figure,
 )
 from perfcost.design.options import measured_option, measured_options, published_options
-from perfcost.design.sizing import size_at_peak, size_options
+from perfcost.design.run import served_profiles
+from perfcost.design.service import peak_server_samples_ms, peak_serving_instances
+from perfcost.design.sizing import server_p95_ms, size_at_peak, size_options
+from perfcost.fleet_latency import FLEET
+from perfcost.fleet_quantiles import fleet_response_quantile_ms
+from perfcost.latency_budget import end_to_end_quantile_ms
 from perfcost.pricing import load_catalog
+from perfcost.serving.http_loopback import ServerCost
 from perfcost.serving.request_path import ServingProfile
 from perfcost.units import HOURS_PER_MONTH
 from perfcost.validation import ParameterError
@@ -127,6 +141,23 @@ def test_fill_time_is_batch_minus_one_per_batcher_at_the_instance_rate():
     assert measured_option(C6I, "mlp_fp32", FP32, 1, 5.0).fill_ms(1.0) == 0.0
 
 
+def test_the_wait_is_the_fill_time_at_most_the_longest_wait():
+    option = measured_option(C6I, "mlp_fp32", FP32, 8, 5.0)
+    assert option.wait_ms(14_000.0) == pytest.approx(2.0)  # 7 × 4 / 14,000 s: fills first
+    assert option.wait_ms(5_600.0) == pytest.approx(5.0)  # fills just as the batcher gives up
+    assert option.wait_ms(1_000.0) == 5.0  # 28 ms to fill: the batcher waits 5 and sends
+    assert measured_option(C6I, "mlp_fp32", FP32, 1, 5.0).wait_ms(1.0) == 0.0  # no batching
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(rate=st.floats(1.0, 1e6), batch=st.sampled_from(BATCHES), wait=st.floats(0.0, 1_000.0))
+def test_the_wait_never_exceeds_the_fill_time_or_the_longest_wait(rate, batch, wait):
+    option = measured_option(C6I, "mlp_fp32", FP32, batch, wait)
+    assert option.wait_ms(rate) == min(option.fill_ms(rate), option.max_wait_ms)
+    assert 0.0 <= option.wait_ms(rate) <= option.max_wait_ms
+    assert option.wait_ms(2 * rate) <= option.wait_ms(rate)  # more traffic fills sooner
+
+
 @pytest.mark.parametrize("batch", BATCHES)
 def test_instance_type_round_trips_throughput_price_and_latency(batch):
     option = measured_option(C6I, "mlp_fp32", FP32, batch, 5.0)
@@ -164,8 +195,65 @@ def test_a_batching_fleet_meets_the_budget_wait_included(budget_ms):
     option = measured_option(C6I, "mlp_fp32", FP32, 8, 2.0)
     fleet = size_at_peak(option, 200_000.0, budget_ms)
     assert fleet.feasible
-    assert option.max_wait_ms < fleet.server_p95_ms <= budget_ms
+    assert fleet.server_p95_ms <= budget_ms
+    wait_ms = option.wait_ms(fleet.server_rps / fleet.instances)
+    assert 0 < wait_ms <= option.max_wait_ms
     assert option.fill_ms(fleet.server_rps / fleet.instances) <= option.max_wait_ms
+    assert fleet.server_p95_ms == pytest.approx(wait_ms + fleet_response_quantile_ms(
+        option.instance_type(), fleet.instances, 200_000.0, 0.95))
+
+
+def test_the_server_p95_is_the_wait_plus_the_fleets_response():
+    rate = 100_000.0
+    for batch in (1, 8):
+        option = measured_option(C6I, "mlp_fp32", FP32, batch, 5.0)
+        response = fleet_response_quantile_ms(option.instance_type(), 9, rate, 0.95)
+        assert server_p95_ms(option, 9, rate) == pytest.approx(
+            option.wait_ms(rate / 9) + response, rel=1e-12)
+        assert server_p95_ms(option, 9, rate, FLEET) == server_p95_ms(option, 9, rate)
+    assert server_p95_ms(measured_option(C6I, "mlp_fp32", FP32, 1, 5.0), 9, rate) == \
+        pytest.approx(fleet_response_quantile_ms(C6I_BATCH_1, 9, rate, 0.95))  # no wait
+
+
+C6I_BATCH_1 = measured_option(C6I, "mlp_fp32", FP32, 1, 5.0).instance_type()
+
+
+def test_a_batch_is_charged_its_fill_time_not_the_whole_wait():
+    """Batch 8 at 100,000 requests/s: a 5 ms wait fills the 5 ms budget, but each instance's
+    batch fills in 0.28 ms × instances, so a small fleet fits: the fewest stable count that
+    meets the budget with its own fill time."""
+    option = measured_option(C6I, "mlp_fp32", FP32, 8, 5.0)
+    fleet = size_at_peak(option, 100_000.0, 5.0)
+    assert fleet.feasible and fleet.server_p95_ms <= 5.0
+    stable = int(100_000.0 // option.throughput_rps) + 1
+    fits = [n for n in range(stable, fleet.needed + 1)
+            if option.fill_ms(100_000.0 / n) <= 5.0
+            and server_p95_ms(option, n, 100_000.0) <= 5.0]
+    assert fits == [fleet.needed]  # the fewest: no smaller stable count fits
+    assert fleet.instances == fleet.needed + 1
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(rate=st.floats(1_000.0, 500_000.0), budget=st.floats(3.0, 80.0),
+       batch=st.sampled_from(BATCHES[1:]), short=st.floats(0.5, 10.0))
+def test_a_longer_wait_never_makes_a_batching_fleet_bigger(rate, budget, batch, short):
+    """The wait charged is the fill time, capped by max_wait: a longer cap can only let a
+    count through that a shorter one refused."""
+    fleets = [size_at_peak(measured_option(C6I, "mlp_fp32", FP32, batch, wait), rate, budget)
+              for wait in (short, 1_000.0)]
+    if all(f.feasible for f in fleets):
+        assert fleets[1].needed <= fleets[0].needed
+        assert fleets[1].instances <= fleets[0].instances
+    assert fleets[1].feasible or not fleets[0].feasible  # a longer cap never loses a fit
+
+
+def test_no_batching_is_sized_as_before_with_the_whole_wait_ignored():
+    """At batch 1 the wait is 0: the sizing is chapter 1's, whatever max_wait says."""
+    for wait in (0.0, 5.0, 1_000.0):
+        option = measured_option(C6I, "mlp_fp32", FP32, 1, wait)
+        fleet = size_at_peak(option, 100_000.0, 3.0)
+        assert fleet.needed == size_fleet_for_quantile(option.instance_type(), 100_000.0,
+                                                       3.0).count
 
 
 @pytest.mark.parametrize("budget_ms", [4.0, 5.0])
@@ -217,6 +305,32 @@ def test_policy_days_are_the_three_policies_on_the_servers_demand():
         assert day.ordered_instances.min() >= 2
 
 
+def test_the_tracking_target_is_the_peak_sizings_utilisation_by_default():
+    option = measured_option(C6I, "mlp_fp32", FP32, 1, 5.0)
+    fleet = size_at_peak(option, 100_000.0, 50.0)
+    peak = 100_000.0 / (fleet.needed * option.throughput_rps)
+    assert tracking_target(fleet, 0.0) == pytest.approx(peak)
+    assert 0.01 <= peak <= 1.0
+    assert tracking_target(fleet, 0.6) == 0.6  # the reader's target as set
+    tiny = size_at_peak(option, 10.0, 50.0)  # 10 requests/s on one instance: 0.05%
+    assert tracking_target(tiny, 0.0) == 0.01  # clipped to the lowest target
+
+
+@pytest.mark.parametrize(("batch", "rate_rps"), [(1, 100_000.0), (1, 7_000.0), (8, 150_000.0),
+                                                  (1, 1_000_000.0)])
+def test_at_the_peak_every_policy_orders_the_sized_fleet_by_default(batch, rate_rps):
+    """Target 0 tracks the peak sizing's utilisation with one spare: N + 1 at the peak."""
+    fleet = size_at_peak(measured_option(C6I, "mlp_fp32", FP32, batch, 5.0), rate_rps, 20.0)
+    assert fleet.feasible
+    days = policy_days(fleet, peak_to_average=1.6, target_utilization=0.0,
+                       startup_delay_s=180.0)
+    assert {name: day.peak_instances for name, day in days.items()} == dict.fromkeys(
+        POLICY_NAMES, fleet.instances)
+    tracking = days["target tracking"]
+    assert tracking.ordered_instances.min() >= 2  # two zones off-peak too
+    assert tracking.instance_hours <= days[POLICY_NAMES[0]].instance_hours
+
+
 def _fixed_day(instances: int, peak_rps: float):
     return simulate_day(FixedFleet(instances), peak_rps=peak_rps, peak_to_average=1.6,
                         instance_capacity_rps=19_000.0, target_utilization=0.6,
@@ -238,6 +352,44 @@ def test_a_fleet_too_small_for_the_peak_misses_some_minutes():
     overloaded = day.demand_rps > 2 * option.throughput_rps
     assert not (meets & overloaded).any()  # an overloaded minute never meets the SLO
     assert not minutes_meeting_slo(day, option, option.max_wait_ms).any()  # no budget left
+
+
+def _tracking_day(option, peak_rps: float, startup_delay_s: float = 900.0):
+    fleet = size_at_peak(option, peak_rps, 50.0)
+    return policy_days(fleet, peak_to_average=1.6, target_utilization=0.9,
+                       startup_delay_s=startup_delay_s)["target tracking"]
+
+
+@pytest.mark.parametrize("budget_ms", [0.25, 0.3, 0.5])
+def test_minutes_meeting_the_slo_are_each_counts_own_ceiling_without_batching(budget_ms):
+    """At batch 1 a step meets the SLO when its demand is within its count's highest rate
+    keeping the p95 in budget (the first pass only skips counts whose answer is clear)."""
+    from perfcost.design.day import _ceiling_rps
+
+    option = measured_option(C6I, "mlp_fp32", FP32, 1, 5.0)
+    day = _tracking_day(option, 200_000.0)
+    meets = minutes_meeting_slo(day, option, budget_ms)
+    ceiling = _ceiling_rps(option.instance_type(), budget_ms, FLEET)
+    ceilings = {n: ceiling(n) for n in np.unique(day.serving_instances).tolist()}
+    expected = day.demand_rps <= np.array([ceilings[n] for n in day.serving_instances])
+    assert np.array_equal(meets, expected)
+    if budget_ms == 0.3:
+        assert meets.any() and not meets.all()  # both sides are exercised
+
+
+@pytest.mark.parametrize("budget_ms", [4.0, 6.0, 8.0])
+def test_minutes_meeting_the_slo_charge_a_batch_its_fill_time(budget_ms):
+    """With batches of 8 and a 5 ms wait, a step meets the budget exactly when its own p95
+    does, the wait being the fill time at its rate (within 4 ms, the whole wait would leave
+    the queue no time at all)."""
+    option = measured_option(C6I, "mlp_fp32", FP32, 8, 5.0)
+    day = _tracking_day(option, 300_000.0, startup_delay_s=0.0)
+    meets = minutes_meeting_slo(day, option, budget_ms)
+    exact = np.array([n * option.throughput_rps > rate
+                      and server_p95_ms(option, int(n), float(rate)) <= budget_ms
+                      for n, rate in zip(day.serving_instances, day.demand_rps, strict=True)])
+    assert np.array_equal(meets, exact)
+    assert meets.any()
 
 
 # --- The bill --------------------------------------------------------------------------------
@@ -310,6 +462,29 @@ def test_p0_and_p100_are_read_at_the_extremes_expected_ranks():
     assert stage.p50_ms == pytest.approx(math.sqrt(0.885 * 1.25), rel=1e-9)  # symmetric ranks
 
 
+def test_server_samples_give_a_cache_hit_zero_and_the_rest_the_fleets_response():
+    option = measured_option(C6I, "mlp_fp32", FP32, 8, 5.0)
+    rate = 150_000.0
+    served = server_samples_ms(FLEET, option, 12, rate, samples=40_000, seed=3)
+    assert served.min() >= option.wait_ms(rate / 12) > 0  # everyone waits for the batch
+    hit = server_samples_ms(FLEET, option, 12, rate, samples=40_000, seed=3, hit_rate=0.25)
+    zeros = np.mean(hit == 0.0)
+    assert abs(zeros - 0.25) < 5 * math.sqrt(0.25 * 0.75 / 40_000)  # binomial, 5 sigma
+    assert np.all((hit == 0.0) | (hit == served))  # a miss is the same draw as without
+    assert np.quantile(served, 0.95) == pytest.approx(server_p95_ms(option, 12, rate),
+                                                      rel=0.05)  # the model's p95
+
+
+def test_the_end_to_end_p95_adds_the_server_stage_to_the_others():
+    stages = request_stages(CATALOG, cache=False)
+    zero = np.zeros(1_000)
+    assert end_to_end_p95_ms(stages, zero, samples=20_000, seed=0) == pytest.approx(
+        end_to_end_quantile_ms(stages, None, quantile=0.95, samples=20_000, seed=0))
+    slower = end_to_end_p95_ms(stages, zero + 3.0, samples=20_000, seed=0)
+    assert slower == pytest.approx(end_to_end_p95_ms(stages, zero, samples=20_000, seed=0)
+                                   + 3.0)
+
+
 def test_the_servers_budget_is_the_slo_less_the_stages_p95s():
     for cache, count in ((False, 2), (True, 3)):
         stages = request_stages(CATALOG, cache=cache)
@@ -325,7 +500,7 @@ BAD_VALUES = [
     ("peak_qps", 0.0), ("p95_slo_ms", 0.0), ("budget_usd_month", 0.0),
     ("peak_to_average", 2.5), ("request_kb", -1.0), ("response_kb", 2e5),
     ("cache_hit_rate", 1.0), ("startup_delay_s", 3_601.0), ("model", "gpt-5"),
-    ("utilization_target", 0.0), ("max_wait_ms", 1_001.0), ("requests_per_connection", 0.5),
+    ("utilization_target", 0.005), ("max_wait_ms", 1_001.0), ("requests_per_connection", 0.5),
     ("slo_attainment_target", 1.5), ("price_catalog_path", 3), ("seed", -1),
 ]
 
@@ -342,6 +517,17 @@ def test_a_bad_value_is_refused_naming_its_field(name, value):
     assert refused.value.name == name
     with pytest.raises(ParameterError):
         DesignQuestion().changed(**{name: value})
+
+
+@pytest.mark.parametrize("value", [0.005, -0.1, 1.5])
+def test_a_utilization_target_is_zero_or_in_range(value):
+    assert DesignQuestion().utilization_target == 0.0  # the default: the peak sizing's
+    assert DesignQuestion(utilization_target=0).utilization_target == 0.0
+    assert DesignQuestion(utilization_target=0.01).utilization_target == 0.01
+    assert DesignQuestion(utilization_target=1.0).utilization_target == 1.0
+    with pytest.raises(ParameterError, match=r"^utilization_target must be 0 \(the utilisation "
+                       r"the peak sizing runs at\) or a number in \[0.01, 1\]"):
+        DesignQuestion(utilization_target=value)
 
 
 def test_the_questions_derived_rates():
@@ -426,7 +612,7 @@ def test_doubling_the_peak_at_most_doubles_the_total_and_never_lowers_it(designs
     assert doubled.chosen.egress_gb == pytest.approx(2 * base.chosen.egress_gb)
 
 
-def test_a_cache_halves_the_egress_of_nothing(designs):
+def test_the_cache_leaves_egress_as_it_is(designs):
     """The cache answers requests, not responses: egress is the same with or without it."""
     with_cache, without = designs["bert_large with a 60% cache"], designs["bert_large"]
     assert with_cache.chosen.egress_usd == pytest.approx(without.chosen.egress_usd)
@@ -452,6 +638,111 @@ def test_design_service_refuses_profiles_without_the_variant():
         design_service({"peak_qps": 10_000}, PROFILES)
 
 
+def test_the_peak_minute_check_simulates_one_batchers_share(designs):
+    design = designs["defaults"]
+    found = tables.peak_minute_check(design, PROFILES, duration_s=10.0)
+    day = design.chosen.day
+    serving = int(day.serving_instances[int(day.demand_rps.argmax())])
+    option = design.chosen.fleet.option
+    assert found["instances"] == serving
+    assert found["core_rps"] == pytest.approx(10_000.0 / (serving * option.batchers))
+    expected = found["core_rps"] * 10.0
+    assert abs(found["requests"] - expected) < 5 * math.sqrt(expected)  # Poisson, 5 sigma
+    assert found["simulated_p95_ms"] > 0 and found["model_p95_ms"] > 0
+    assert found["server_budget_ms"] == design.chosen.server_budget_ms
+    assert found["instances"] == peak_serving_instances(design.chosen)
+    assert found["model_p95_ms"] == pytest.approx(
+        server_p95_ms(option, serving, design.chosen.fleet.server_rps))
+    assert tables.peak_minute_check(designs["bert_large"], PROFILES) is None  # published
+
+
+def test_an_slo_below_the_network_falls_back_to_the_fewest_stable_instances_plus_one(designs):
+    """No option is sized; the fastest, c6i at batch 1 (19,048 requests/s), runs at a target
+    of 0 as one stable instance, floor(10,000 / 19,048) + 1, plus one."""
+    fleet = designs["slo below the network"].chosen.fleet
+    assert fleet.option.batch == 1
+    needed = math.floor(10_000.0 / fleet.option.throughput_rps) + 1
+    assert (fleet.needed, fleet.instances) == (needed, max(2, needed + 1))
+    at_60 = design_service(DesignQuestion(p95_slo_ms=1.0, utilization_target=0.6,
+                                          peak_qps=40_000.0), PROFILES).chosen.fleet
+    needed_60 = math.floor(40_000.0 / (at_60.option.throughput_rps * 0.6)) + 1
+    assert (at_60.needed, at_60.instances) == (needed_60, needed_60 + 1)
+
+
+@pytest.mark.parametrize("name", ["defaults", "peak doubled", "bert_large",
+                                  "bert_large with a 60% cache"])
+def test_at_the_default_target_every_policy_peaks_at_the_sized_fleet(designs, name):
+    design = designs[name]
+    policies = tables.policy_table(design)
+    assert set(policies["instances_peak"]) == {design.chosen.fleet.instances}
+    assert design.instances_peak == design.chosen.fleet.instances
+    hours = policies.set_index("policy")["instance_hours_month"]
+    assert hours["target tracking"] <= hours[POLICY_NAMES[0]]  # any saving is off-peak
+
+
+@pytest.mark.parametrize("name", ["defaults", "bert_large with a 60% cache"])
+def test_the_peak_server_samples_are_the_fleet_at_the_peak_with_hits_at_zero(designs, name):
+    design = designs[name]
+    chosen, rate = design.chosen, design.question.cache_hit_rate
+    serving = peak_serving_instances(chosen)
+    day = chosen.day
+    assert serving == day.serving_instances[int(day.demand_rps.argmax())]
+    samples = peak_server_samples_ms(chosen, rate, samples=20_000, seed=1)
+    zeros = np.mean(samples == 0.0)
+    expected = rate if chosen.cache else 0.0
+    assert abs(zeros - expected) < 5 * math.sqrt(max(expected * (1 - expected), 1e-9) / 20_000)
+    assert np.array_equal(samples, server_samples_ms(
+        FLEET, chosen.fleet.option, serving, chosen.fleet.server_rps, samples=20_000, seed=1,
+        hit_rate=expected))
+
+
+def test_an_overloaded_peak_step_is_served_by_the_sized_fleet(designs):
+    """If the policy's fleet at the peak step cannot carry it (a start-up delay), the p95 is
+    read on the peak sizing's count instead."""
+    chosen = designs["defaults"].chosen
+    day = chosen.day
+    for few in (0, 1):
+        starved = SimpleNamespace(demand_rps=day.demand_rps,
+                                  serving_instances=np.full_like(day.serving_instances, few))
+        overloaded = SimpleNamespace(day=starved, fleet=chosen.fleet)
+        carried = few * chosen.fleet.option.throughput_rps > chosen.fleet.server_rps
+        assert peak_serving_instances(overloaded) == (few if carried else
+                                                      chosen.fleet.instances)
+    assert peak_serving_instances(chosen) == chosen.day.serving_instances[
+        int(chosen.day.demand_rps.argmax())]  # the policy's own fleet carries the peak
+
+
+# --- The real server's interval --------------------------------------------------------------
+
+SERVER = ServerCost(cpu_ms_per_request=0.25, cpu_low_ms=0.22, cpu_high_ms=0.29,
+                    throughput_rps=4_000.0, latency_p95_ms=2.0, repeats=5, requests=2_000,
+                    clients=4)
+
+
+@pytest.mark.parametrize(("at", "cpu_ms"), [("estimate", 0.25), ("low", 0.22), ("high", 0.29)])
+def test_served_profiles_take_the_overhead_at_the_interval_end_asked(at, cpu_ms):
+    """The overhead is the server's CPU per request less the fp32 model at batch 1 (0.01 ms),
+    for every variant; the interval's ends stay the server's."""
+    profiles = served_profiles(PROFILES, SERVER, at=at)
+    assert set(profiles) == set(PROFILES)
+    for name, profile in profiles.items():
+        assert profile.overhead_ms == pytest.approx(cpu_ms - 0.01)
+        assert (profile.overhead_low_ms, profile.overhead_high_ms) == pytest.approx(
+            (0.21, 0.28))
+        assert profile.batch_ms == PROFILES[name].batch_ms
+    assert served_profiles(PROFILES, SERVER) == served_profiles(PROFILES, SERVER,
+                                                                at="estimate")
+
+
+def test_served_profiles_keep_the_overhead_positive_and_refuse_an_unknown_end():
+    fast = dataclasses.replace(SERVER, cpu_ms_per_request=0.005, cpu_low_ms=0.004)
+    profiles = served_profiles(PROFILES, fast)  # the server below the model's own 0.01 ms
+    assert profiles["fp32"].overhead_ms > 0 and profiles["fp32"].overhead_low_ms > 0
+    with pytest.raises(ParameterError) as refused:
+        served_profiles(PROFILES, SERVER, at="middle")
+    assert refused.value.name == "at"
+
+
 # --- Fixes -----------------------------------------------------------------------------------
 
 def test_candidate_changes_of_the_default_question():
@@ -474,6 +765,9 @@ def test_candidate_changes_only_where_they_change_something():
                            for k in c.fields}
     assert not [c for c in candidate_changes(DesignQuestion(max_wait_ms=600.0), 0.5)
                 if "max_wait_ms" in c.fields]  # 1,200 ms is beyond online serving
+    at_80 = candidate_changes(DesignQuestion(utilization_target=0.8), 0.5)
+    assert [c.fields["utilization_target"] for c in at_80
+            if "utilization_target" in c.fields] == [0.9]  # not the current 0.8 again
     with pytest.raises(ParameterError, match="binary_response_ratio"):
         candidate_changes(DesignQuestion(), 0.0)
 
@@ -482,13 +776,13 @@ BASE = DesignQuestion(budget_usd_month=5_000.0)
 CHANGES = candidate_changes(BASE, 0.5)
 
 
-def fake_redesign(costs: dict, calls: list):
+def fake_redesign(costs: dict, calls: list, default=(6_000.0, True)):
     """A redesign whose total and SLO depend on the set of fields changed from BASE."""
     def redesign(question):
         changed = frozenset(f.name for f in dataclasses.fields(question)
                             if getattr(question, f.name) != getattr(BASE, f.name))
         calls.append(changed)
-        entry = costs.get(changed, (6_000.0, True))
+        entry = costs.get(changed, default)
         total, meets = entry(question) if callable(entry) else entry
         return SimpleNamespace(total_usd=total, meets_slo=meets)
     return redesign
@@ -526,14 +820,26 @@ def test_pairs_are_tried_only_when_no_single_change_fits():
     assert len(pairs) == math.comb(len(CHANGES), 2) - math.comb(3, 2)
 
 
-def test_no_fit_says_so_with_the_cheapest_total_found():
+def test_no_fit_says_so_with_the_cheapest_total_that_meets_the_slo():
+    """The int8 model is cheaper ($5,200) but misses the SLO: it is no answer, so the figure
+    is the cheapest changed design that meets it, $5,600."""
     calls = []
     costs = {frozenset({"utilization_target"}): (5_600.0, True),
              frozenset({"model"}): (5_200.0, False)}
     fix = cheapest_fix(BASE, 9_000.0, CHANGES, fake_redesign(costs, calls))
-    assert not fix.found and fix.changes == () and fix.total_usd == 5_200.0
-    assert fix.text == ("no change considered fits: the cheapest changed design costs "
-                        "$5,200 a month, $200 over the budget")
+    assert not fix.found and fix.changes == () and fix.total_usd == 5_600.0
+    assert fix.text == ("no change considered fits: the cheapest changed design that meets "
+                        "the SLO costs $5,600 a month, $600 over the budget")
+    assert len(calls) == len(CHANGES) + math.comb(len(CHANGES), 2) - 3
+
+
+def test_no_fit_when_no_changed_design_meets_the_slo():
+    """Cheap designs that miss the SLO count for nothing: the total stays the current one."""
+    calls = []
+    fix = cheapest_fix(BASE, 9_000.0, CHANGES,
+                       fake_redesign({}, calls, default=(1_000.0, False)))
+    assert not fix.found and fix.changes == () and fix.total_usd == 9_000.0
+    assert fix.text == "no change considered fits: no changed design meets the SLO"
     assert len(calls) == len(CHANGES) + math.comb(len(CHANGES), 2) - 3
 
 
@@ -544,6 +850,53 @@ def test_an_equal_total_to_the_budget_fits():
 
 
 # --- Tables ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["defaults", "bert_large", "bert_large with a 60% cache"])
+def test_the_latency_budget_tables_end_to_end_p95_is_the_designs(designs, name):
+    """Same fleet at the peak, same cache hits at 0: the two agree within Monte Carlo noise."""
+    design = designs[name]
+    stages_sum, end_to_end = tables.budget_sums(tables.latency_budget_table(design))
+    assert end_to_end == pytest.approx(design.p95_ms_at_peak, rel=0.01)
+    assert end_to_end <= stages_sum  # the sum of p95s is pessimistic here
+
+
+def test_the_frontier_is_empty_with_its_columns_when_nothing_is_feasible(designs):
+    frontier = tables.frontier_table(designs["slo below the network"])
+    assert len(frontier) == 0
+    assert list(frontier.columns) == [*tables.FRONTIER_COLUMNS, "on_frontier"]
+    assert tables.cheapest_by(frontier, "kind") == {}
+
+
+@pytest.mark.parametrize("name", ["defaults", "bert_large with a 60% cache"])
+def test_the_frontiers_instances_are_the_policys_peak_order(designs, name):
+    design = designs[name]
+    frontier = tables.frontier_table(design)
+    by_label = {c.label: c for c in design.evaluation.configurations}
+    for row in frontier.to_dict("records"):
+        label = f"{row['configuration']}, {row['policy']}"
+        assert row["instances"] == by_label[label].day.peak_instances
+    chosen = frontier[frontier["chosen"]].iloc[0]
+    assert chosen["p95_ms"] == pytest.approx(design.p95_ms_at_peak, rel=0.02)
+
+
+@pytest.mark.parametrize("name", ["defaults", "bert_large"])
+def test_the_excluded_table_lists_each_infeasible_option_once_with_why(designs, name):
+    design = designs[name]
+    excluded = tables.excluded_table(design)
+    assert list(excluded.columns) == ["option", "why"]
+    feasible = {c.fleet.option.label for c in design.evaluation.configurations}
+    infeasible = [f.option.label for f in design.evaluation.infeasible
+                  if f.option.label not in feasible]  # on every cache path
+    assert list(excluded["option"]) == list(dict.fromkeys(infeasible))
+    assert not set(excluded["option"]) & feasible
+    assert excluded["option"].is_unique and excluded["why"].str.len().gt(0).all()
+    first_reason = {}
+    for fleet in design.evaluation.infeasible:
+        first_reason.setdefault(fleet.option.label, fleet.reason)
+    assert dict(zip(excluded["option"], excluded["why"], strict=True)) == {
+        label: first_reason[label] for label in excluded["option"]}
+    nothing = tables.excluded_table(designs["slo below the network"])  # no budget at all
+    assert len(nothing) and nothing["why"].str.contains("no share").all()
 
 @pytest.mark.parametrize("name", ["defaults", "bert_large with a 60% cache"])
 def test_the_frontier_is_pareto_optimal(designs, name):
@@ -575,3 +928,22 @@ def test_the_policy_table_has_the_three_policies_in_order(designs):
     chosen = policies.set_index("policy").loc[design.chosen.policy]
     assert chosen["total_usd"] == pytest.approx(design.total_usd)
     assert chosen["instances_peak"] == design.instances_peak
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(batch=st.sampled_from(BATCHES), wait_ms=st.sampled_from([0.5, 5.0, 50.0, 1000.0]),
+       rate_rps=st.floats(100.0, 200_000.0), budget_ms=st.floats(1.0, 200.0))
+def test_a_feasible_fleet_meets_its_budget_with_its_spare(batch, wait_ms, rate_rps, budget_ms):
+    option = measured_option(C6I, "mlp_fp32", FP32, batch, wait_ms)
+    fleet = size_at_peak(option, rate_rps, budget_ms)
+    if fleet.feasible:  # the spare spreads the rate: batches fill more slowly, never over
+        assert fleet.server_p95_ms <= budget_ms
+        assert fleet.server_p95_ms == pytest.approx(
+            server_p95_ms(option, fleet.instances, rate_rps))
+    else:
+        assert fleet.reason
+
+
+def test_the_spare_that_slows_batch_filling_past_the_budget_is_refused():
+    fleet = size_at_peak(measured_option(C6I, "mlp_fp32", FP32, 8, 5.0), 20_000.0, 6.0)
+    assert not fleet.feasible and "spare" in fleet.reason

@@ -24,7 +24,12 @@ from perfcost.serving.classifier import (
     train_classifier,
     train_model,
 )
-from perfcost.serving.http_loopback import load_test, measure_loopback, serve
+from perfcost.serving.http_loopback import (
+    load_test,
+    measure_loopback,
+    measure_server_cost,
+    serve,
+)
 from perfcost.serving.request_path import (
     STAGES,
     ServingProfile,
@@ -291,3 +296,18 @@ def test_measure_loopback_returns_figures(classifier):
     result = measure_loopback(classifier.onnx_paths["int8"], classifier.test_features,
                               requests=50, clients=2)
     assert result.requests == 50 and result.errors == 0
+
+
+def test_measure_server_cost_gives_an_interval_over_its_repeats(classifier):
+    cost = measure_server_cost(classifier.onnx_paths["fp32"], classifier.test_features,
+                               repeats=2, requests=400, clients=2)
+    assert (cost.repeats, cost.requests, cost.clients) == (2, 400, 2)
+    assert 0 < cost.cpu_low_ms <= cost.cpu_ms_per_request <= cost.cpu_high_ms
+    assert cost.throughput_rps > 0 and cost.latency_p95_ms > 0
+
+
+@pytest.mark.parametrize("repeats", [0, 1, 101, 2.5])
+def test_measure_server_cost_refuses_repeats_outside_two_to_a_hundred(classifier, repeats):
+    with pytest.raises(ParameterError, match=r"^repeats must be"):
+        measure_server_cost(classifier.onnx_paths["fp32"], classifier.test_features,
+                            repeats=repeats, requests=10)

@@ -201,6 +201,54 @@ def test_session_medians_give_a_t_interval_by_hand():
     assert (low, high) == pytest.approx((math.exp(0.01 - t * 0.01), math.exp(0.01 + t * 0.01)))
 
 
+# --- Replicates: one figure each ------------------------------------------------------------
+
+def test_replicates_give_a_geometric_mean_and_t_interval_by_hand():
+    """2 and 8: logs ln 2 and 3 ln 2, mean 2 ln 2 (estimate 4), s = sqrt(2) ln 2, se = ln 2."""
+    estimate, low, high = sig.replicate_interval([2.0, 8.0])  # 95% by default
+    t = 12.706204736  # t_{0.975, 1}
+    assert estimate == pytest.approx(4.0)
+    assert (low, high) == pytest.approx((4.0 * 2.0 ** -t, 4.0 * 2.0 ** t))
+    wider = sig.replicate_interval([2.0, 8.0], confidence=0.99)
+    assert wider[0] == pytest.approx(4.0) and wider[1] < low and wider[2] > high
+
+
+def test_equal_replicates_have_a_zero_width_interval():
+    assert sig.replicate_interval([0.3, 0.3, 0.3]) == pytest.approx((0.3, 0.3, 0.3))
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(positive, min_size=2, max_size=20), st.floats(0.5, 0.999))
+def test_the_replicate_interval_contains_its_estimate(values, confidence):
+    estimate, low, high = sig.replicate_interval(values, confidence=confidence)
+    assert low <= estimate * (1 + 1e-12) and estimate <= high * (1 + 1e-12)
+    assert min(values) * (1 - 1e-12) <= estimate <= max(values) * (1 + 1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.lists(positive, min_size=3, max_size=3), min_size=2, max_size=6),
+       st.floats(0.5, 0.999))
+def test_session_medians_are_replicates_of_their_medians(sessions, confidence):
+    """The session interval is the replicate interval of the sessions' medians."""
+    medians = [float(np.median(session)) for session in sessions]
+    assert sig.session_median_interval(sessions, confidence=confidence) == pytest.approx(
+        sig.replicate_interval(medians, confidence=confidence), rel=1e-12)
+
+
+@pytest.mark.parametrize("bad", [[], [1.0], [1.0, 0.0], [1.0, -2.0], [1.0, math.nan],
+                                 [1.0, math.inf]])
+def test_replicates_need_two_positive_finite_values(bad):
+    with pytest.raises(ParameterError) as refused:
+        sig.replicate_interval(bad)
+    assert refused.value.name == "values"
+
+
+@pytest.mark.parametrize("confidence", [0.0, 1.0, 1.5])
+def test_a_replicate_confidence_outside_zero_one_is_refused(confidence):
+    with pytest.raises(ParameterError, match="confidence"):
+        sig.replicate_interval([1.0, 2.0], confidence=confidence)
+
+
 def test_sessions_one_percent_apart_are_not_an_effect_by_session_medians():
     # Six sessions a side, each side's sessions spread by a percent: equal on average.
     spread = [0.99, 1.0, 1.01, 0.995, 1.005, 1.0]

@@ -21,11 +21,12 @@ Three policies, each an object passed to :func:`simulate_day`:
 * :class:`FixedAtPeak`: N + 1 all day, N = needed at the peak;
 * :class:`TargetTracking`: desired(k) = ceil(current × utilisation / target), utilisation =
   demand / (current × capacity), so desired(k) = needed(k); scale-out at once, scale-in only to
-  the largest desired count over a stabilisation window; at least ``min_instances``;
+  the largest desired count over a stabilisation window; plus ``spare_instances`` (N + 1 for
+  1), at least ``min_instances``;
 * :class:`ScheduledTracking`: a floor each step at the count yesterday's demand needed (the same
   curve), ordered a start-up delay early, with target tracking above it.
 
-For chapter 5 (design, issue 13), which is not written yet.
+Used by chapter 5 (design) through :mod:`perfcost.design.day`.
 """
 
 from __future__ import annotations
@@ -105,9 +106,10 @@ class TargetTracking:
     request-count-per-target metric; a CPU metric saturating at 100% would scale out more slowly
     under overload). Scale-out is immediate; scale-in goes only to the largest desired count
     over the last ``scale_in_stabilization_s`` seconds (the current step included), and never
-    below ``min_instances``:
+    below ``min_instances``; ``spare_instances`` are kept above the desired count, so that the
+    fleet survives losing one as the fixed N + 1 fleet does:
 
-        ordered(k) = max(min_instances, max(desired(k − w + 1), ..., desired(k))),
+        ordered(k) = max(min_instances, max(desired(k − w + 1), ..., desired(k)) + spare),
         w = max(1, ceil(scale_in_stabilization_s / step_s)).
 
     References
@@ -120,17 +122,20 @@ class TargetTracking:
 
     min_instances: int = 2  # two availability zones
     scale_in_stabilization_s: float = 300.0  # the HPA's default downscale stabilisation
+    spare_instances: int = 0  # kept above the desired count (1: survive losing one)
 
     def __post_init__(self):
         integer_in_range("min_instances", self.min_instances, 1, MAX_MIN_INSTANCES)
         in_range("scale_in_stabilization_s", self.scale_in_stabilization_s, 0.0,
                  MAX_STABILIZATION_S)
+        integer_in_range("spare_instances", self.spare_instances, 0, MAX_SPARE_INSTANCES)
 
     def ordered_instances(self, plan: DayPlan) -> np.ndarray:
-        """Order the largest desired count over the stabilisation window, at least the minimum."""
+        """Order the largest desired count over the stabilisation window plus the spares, at
+        least the minimum."""
         window = max(1, math.ceil(self.scale_in_stabilization_s / plan.step_s - 1e-9))
         stabilized = _window_max(plan.needed_instances, before=window - 1, after=0)
-        return np.maximum(stabilized, self.min_instances)
+        return np.maximum(stabilized + self.spare_instances, self.min_instances)
 
 
 @dataclass(frozen=True)
@@ -138,9 +143,10 @@ class ScheduledTracking:
     """A schedule from yesterday's demand as the floor, with target tracking above it.
 
     The schedule plans needed(k) serving at step k (the day repeats, so yesterday's count is
-    today's) and orders it a start-up delay early, keeping it until step k:
+    today's), plus the tracking's spares, and orders it a start-up delay early, keeping it
+    until step k:
 
-        floor(k) = max(needed(k), ..., needed(k + d)),
+        floor(k) = max(needed(k), ..., needed(k + d)) + spare,
         ordered(k) = max(floor(k), tracking's ordered(k)).
     """
 
@@ -152,7 +158,8 @@ class ScheduledTracking:
     def ordered_instances(self, plan: DayPlan) -> np.ndarray:
         """Order the scheduled floor or what target tracking orders, whichever is more."""
         floor = _window_max(plan.needed_instances, before=0, after=plan.startup_delay_steps)
-        return np.maximum(floor, self.tracking.ordered_instances(plan))
+        return np.maximum(floor + self.tracking.spare_instances,
+                          self.tracking.ordered_instances(plan))
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ __all__ = [
     "format_sizes",
     "http_header_bytes",
     "random_responses",
+    "wire_bytes",
 ]
 
 FORMATS = ("json", "json_compact", "binary", "json_gzip", "json_compact_gzip", "binary_gzip")
@@ -258,6 +259,17 @@ def format_sizes(responses_per_body: Sequence[int] = (1, 100), *, bodies: int = 
     json_bytes = table.groupby("responses_per_body")["body_bytes_per_response"].transform("first")
     table["body_ratio_to_json"] = table["body_bytes_per_response"] / json_bytes
     return table
+
+
+def wire_bytes(sizes: pd.DataFrame, responses_per_body: int = 1) -> dict[str, float]:
+    """Bytes on the wire per response, by format, at ``responses_per_body`` (a row set of
+    :func:`format_sizes`): what :func:`egress_by_format` prices."""
+    rows = sizes[sizes["responses_per_body"] == responses_per_body]
+    if rows.empty:
+        raise ParameterError("responses_per_body", "a body size the table holds",
+                             responses_per_body)
+    return {row["format"]: float(row["wire_bytes_per_response"])
+            for row in rows.to_dict("records")}
 
 
 def _body_sizes(values: object) -> tuple[int, ...]:

@@ -38,6 +38,7 @@ __all__ = [
     "paired_accuracy",
     "ratio_of_medians",
     "ratio_of_session_medians",
+    "replicate_interval",
     "session_median_interval",
 ]
 
@@ -150,6 +151,19 @@ def session_median_interval(samples, *, confidence: float = 0.99
     sessions: the spread between sessions, not the number of trials, sets its width.
     """
     logs = _log_session_medians("samples", samples)
+    return _geometric_interval(logs, confidence)
+
+
+def replicate_interval(values, *, confidence: float = 0.95) -> tuple[float, float, float]:
+    """The typical value of n >= 2 positive replicates (one figure each), with a t-interval:
+    exp(mean log v_i) and exp(mean ± t_{n-1} s / sqrt(n)) of the logs."""
+    values = np.asarray(values, dtype=float).ravel()
+    if values.size < 2:
+        raise ParameterError("values", "at least two replicates", f"{values.size}")
+    return _geometric_interval(np.log(_positive("values", values)), confidence)
+
+
+def _geometric_interval(logs: np.ndarray, confidence: float) -> tuple[float, float, float]:
     centre, spread = logs.mean(), logs.std(ddof=1) / math.sqrt(logs.size)
     t = _t(confidence, logs.size - 1)
     return (float(math.exp(centre)), float(math.exp(centre - t * spread)),

@@ -1,6 +1,6 @@
 """The ``perfcost`` command: list the chapters and re-run one with new parameters.
 
-    perfcost list
+    perfcost list [CHAPTER]
     perfcost rerun CHAPTER [-p NAME VALUE]... [-f params.yaml] [-o OUTDIR]
 
 Also ``python -m perfcost``. Exit status: 0 success; 2 bad input (unknown chapter or parameter,
@@ -58,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--root", help="the book's folder (default: found from cwd)")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    commands.add_parser("list", help="the chapters, their parameters and valid ranges")
+    listing = commands.add_parser("list", help="the chapters, their parameters and valid ranges")
+    listing.add_argument("chapter", nargs="?", help="one chapter only (default: every one)")
     run = commands.add_parser("rerun", help="execute a chapter with new parameters",
                               epilog=_EXIT_CODES,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -100,8 +101,13 @@ def _range(chapter_name: str, name: str) -> str:
     return str(inputs.checks[name]) if inputs and name in inputs.checks else ""
 
 
-def _list(root: Path) -> int:
-    for chapter in find_chapters(root).values():
+def _list(root: Path, only: str | None = None) -> int:
+    chapters = find_chapters(root)
+    if only is not None and only not in chapters:
+        raise RerunError(f"chapter must be one of {', '.join(chapters)}; got {only!r}")
+    for chapter in chapters.values():
+        if only is not None and chapter.name != only:
+            continue
         print(f"{chapter.name}  ({chapter.path.relative_to(root)})")
         parameters = chapter_parameters(chapter).values()
         width = max((len(p.name) for p in parameters), default=0)
@@ -172,7 +178,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(stop.code or 0)
     try:
         root = _root(args)
-        return _list(root) if args.command == "list" else _rerun(root, args)
+        if args.command == "list":
+            return _list(root, args.chapter)
+        return _rerun(root, args)
     except (RerunError, ParameterError) as error:
         print(f"perfcost: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

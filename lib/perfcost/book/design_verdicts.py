@@ -10,21 +10,26 @@ Used by chapter 5 (design).
 from __future__ import annotations
 
 from perfcost.book.cost_verdicts import count, number, share
+from perfcost.design.day import tracking_target
 
 __all__ = [
     "batching_verdict",
+    "bill_verdict",
     "budget_verdict",
     "cache_verdict",
+    "cost_split_verdict",
     "design_results",
     "design_text",
     "fix_text",
     "fix_verdict",
     "hardware_verdict",
     "model_check_verdict",
+    "noise_verdict",
     "overhead_verdict",
     "percentiles_verdict",
     "policy_verdict",
     "slo_verdict",
+    "tracking_target_text",
 ]
 
 
@@ -42,14 +47,20 @@ def budget_verdict(total_usd: float, budget_usd: float) -> str:
             f"by {usd(total_usd - budget_usd)}")
 
 
-def slo_verdict(meets_slo: bool, p95_ms: float, slo_ms: float, attainment: float) -> str:
-    """Whether the design meets the p95 at the peak and over the day."""
+def slo_verdict(meets_slo: bool, p95_ms: float, slo_ms: float, attainment: float,
+                server_budget_ms: float | None = None) -> str:
+    """Whether the design meets the p95 at the peak and over the day; when it does not, the
+    server's budget (the SLO less the other stages' p95s) says why."""
     minutes = f"{share(attainment)} of the day's minutes"
     if meets_slo:
         return (f"meets the p95 of {number(slo_ms)} ms: {number(p95_ms)} ms at the peak, "
                 f"and in {minutes}")
-    return (f"no configuration in the catalog meets the p95 of {number(slo_ms)} ms; the "
-            f"closest reaches {number(p95_ms)} ms at the peak and meets it in {minutes}")
+    budget = ("" if server_budget_ms is None else
+              f" within the server's share of it ({number(server_budget_ms)} ms once the other "
+              f"stages' p95s are set aside)")
+    return (f"no configuration in the catalog meets the p95 of {number(slo_ms)} ms{budget}; "
+            f"the closest reaches {number(p95_ms)} ms end to end at the peak and keeps the "
+            f"server within its share in {minutes}")
 
 
 def policy_verdict(policies, chosen_policy: str) -> str:
@@ -72,24 +83,20 @@ def policy_verdict(policies, chosen_policy: str) -> str:
     return f"{said}; the design runs {chosen_policy}"
 
 
-def _compare(better: dict, other: dict, better_name: str, other_name: str) -> str:
-    difference = other["total_usd"] - better["total_usd"]
-    if abs(difference) < 0.5:
-        return f"{better_name} and {other_name} cost the same ({usd(better['total_usd'])})"
-    return (f"{better_name} is cheaper: {usd(better['total_usd'])} against "
-            f"{usd(other['total_usd'])} with {other_name}")
-
-
 def cache_verdict(by_cache: dict, hit_rate: float) -> str:
     """The cheapest design with the cache against the cheapest without."""
-    if True not in by_cache:
+    if True not in by_cache or False not in by_cache:
         return f"no cache is considered at a hit rate of {share(hit_rate)}"
-    with_cache, without = by_cache[True], by_cache[False]
-    if with_cache["total_usd"] < without["total_usd"]:
-        return ("the cache pays for itself at a hit rate of " + share(hit_rate) + ": "
-                + _compare(with_cache, without, "with it", "none"))
-    return (f"the cache does not pay for itself at a hit rate of {share(hit_rate)}: "
-            + _compare(without, with_cache, "without it", "it"))
+    with_cache, without = by_cache[True]["total_usd"], by_cache[False]["total_usd"]
+    if abs(with_cache - without) < 0.5:
+        return (f"the cache neither pays nor costs at a hit rate of {share(hit_rate)}: both "
+                f"designs cost {usd(without)} a month")
+    if with_cache < without:
+        return (f"the cache pays for itself at a hit rate of {share(hit_rate)}: the cheapest "
+                f"design with it costs {usd(with_cache)} a month, without it {usd(without)}")
+    return (f"the cache does not pay for itself at a hit rate of {share(hit_rate)}: the "
+            f"cheapest design without it costs {usd(without)} a month, with it "
+            f"{usd(with_cache)}")
 
 
 def batching_verdict(by_batch: dict, why_not: str = "") -> str:
@@ -97,11 +104,11 @@ def batching_verdict(by_batch: dict, why_not: str = "") -> str:
     no batched option is feasible, when none is."""
     batched = [row for batch, row in by_batch.items() if batch > 1]
     if 1 not in by_batch:
-        return "every feasible design batches"
+        return "every feasible design batches" if by_batch else "no option is feasible"
     single = by_batch[1]
     if not batched:
         return f"no batched option is feasible: {why_not}" if why_not else \
-            "only one batch size is considered"
+            "no batched option is feasible"
     best = min(batched, key=lambda row: (row["total_usd"], row["p95_ms"]))
     if best["total_usd"] < single["total_usd"] - 0.5:
         return (f"batching pays: batch {best['batch']} costs {usd(best['total_usd'])} against "
@@ -151,7 +158,8 @@ def model_check_verdict(check: dict | None) -> str:
     budget_ms = check["server_budget_ms"]
     both = max(simulated_ms, model_ms) <= budget_ms
     relation = "both within" if both else "not both within"
-    side = "above" if simulated_ms > model_ms else "below"
+    side = ("above" if simulated_ms > model_ms else
+            "below" if simulated_ms < model_ms else "equal to")
     return (f"one core's share of the peak minute, simulated request by request, gives a "
             f"server p95 of {number(simulated_ms)} ms, {side} the model's "
             f"{number(model_ms)} ms and {relation} the server's budget of "
@@ -206,4 +214,63 @@ def fix_text(fix) -> str:
         return ""
     if fix.found:
         return f"The cheapest change that brings it within budget: {fix.text}."
-    return f"No single change or pair brings it within budget: {fix.text}."
+    return f"{fix.text[0].upper()}{fix.text[1:]}."
+
+
+def _fleet_words(design) -> str:
+    option = design.chosen.fleet.option
+    batching = "" if option.batch == 1 else f", batch {option.batch}"
+    return (f"{count(design.instances_peak, 'instance')} of {option.instance.name}{batching} "
+            f"at the peak ({usd(design.total_usd)} a month)")
+
+
+def _fleet_key(design) -> tuple:
+    """What a fleet is: instance type, batch, instances at the peak, cache, policy."""
+    chosen = design.chosen
+    return (chosen.fleet.option.instance.name, chosen.fleet.option.batch,
+            design.instances_peak, chosen.cache, chosen.policy)
+
+
+def noise_verdict(design, at_ends: dict, server) -> str:
+    """Whether the design holds across the server's measured 95% interval."""
+    low, high = at_ends["low"], at_ends["high"]
+    span = (f"{number(1000 * server.cpu_low_ms)}–{number(1000 * server.cpu_high_ms)} µs "
+            f"per request")
+    fleets = {_fleet_key(d) for d in (design, low, high)}
+    if len(fleets) == 1:
+        return (f"across the server's 95% interval ({span}) the design is the same: "
+                f"{_fleet_words(design)}")
+    return (f"the server's 95% interval ({span}) changes the design: "
+            f"{_fleet_words(low)} at its low end, {_fleet_words(high)} at its high end")
+
+
+def bill_verdict(configuration) -> str:
+    """The bill in words: each compute line and egress."""
+    bill = configuration.bill
+    parts = [f"{name} {usd(bill.component_usd(component))}" for component, name in
+             (("servers", "servers"), ("cache", "cache"), ("load_balancer", "load balancer"))
+             if bill.component_usd(component) > 0]
+    return (f"compute {usd(configuration.compute_usd)} a month ({', '.join(parts)}) and egress "
+            f"{usd(configuration.egress_usd)} ({number(configuration.egress_gb)} GB)")
+
+
+def cost_split_verdict(configuration) -> str:
+    """The servers' share of the total against the balancer's and egress's."""
+    bill = configuration.bill
+    total = bill.total_usd
+    servers = bill.component_usd("servers") / total
+    rest = (bill.component_usd("load_balancer") + bill.component_usd("egress")) / total
+    lead = ("the model servers outweigh the load balancer and egress" if servers > rest else
+            "the load balancer and egress outweigh the model servers" if rest > servers else
+            "the model servers cost as much as the load balancer and egress")
+    return (f"at these parameters {lead}: servers {share(servers)} of the total, balancer and "
+            f"egress {share(rest)}")
+
+
+def tracking_target_text(utilization_target: float, fleet) -> str:
+    """What target tracking aims at: the reader's target or the peak sizing's utilisation."""
+    target = tracking_target(fleet, utilization_target)
+    if utilization_target > 0:
+        return f"{share(target)}, as set"
+    return (f"{share(target)}, the utilisation the peak sizing runs its needed instances at, "
+            f"so that at the peak every policy orders the same fleet")

@@ -48,7 +48,12 @@ from perfcost.book.parameter_types import (
 from perfcost.compression.settings import MAX_THREADS, TEMPERATURE_RANGE
 from perfcost.compression.variants import VARIANTS
 from perfcost.cost import MAX_STORAGE_GB, MAX_STORAGE_USD_PER_GB_MONTH, MAX_VOLUME_GB
-from perfcost.design.question import MAX_BUDGET_USD, MAX_REQUESTS_PER_CONNECTION, MAX_WAIT_MS
+from perfcost.design.question import (
+    MAX_BUDGET_USD,
+    MAX_REQUESTS_PER_CONNECTION,
+    MAX_WAIT_MS,
+    PEAK_UTILIZATION,
+)
 from perfcost.design.question import MAX_KB as DESIGN_MAX_KB
 from perfcost.design.question import MODELS as DESIGN_MODELS
 from perfcost.fleet_latency import MAX_FLEET_CV, ROUTINGS
@@ -210,7 +215,7 @@ DESIGN = ChapterInputs(checks={
     "cache_hit_rate": _share(high_open=True),
     "startup_delay_s": Number(0.0, MAX_STARTUP_DELAY_S),  # beyond an hour: not autoscaling
     "model": Choice(DESIGN_MODELS),
-    "utilization_target": UTILIZATION_TARGET,
+    "utilization_target": ZeroOr(UTILIZATION_TARGET, PEAK_UTILIZATION),
     "max_wait_ms": Number(0.0, MAX_WAIT_MS),  # a second's wait is not online serving
     "requests_per_connection": Number(1.0, MAX_REQUESTS_PER_CONNECTION),
     "slo_attainment_target": _share(),

@@ -34,7 +34,7 @@ from perfcost.design.bill import (
 )
 from perfcost.design.day import minutes_meeting_slo, policy_days
 from perfcost.design.question import DesignQuestion
-from perfcost.design.sizing import PeakFleet, size_options
+from perfcost.design.sizing import PeakFleet, infeasible_fleet, size_options
 from perfcost.fleet_latency import FLEET, FleetLatency
 from perfcost.line_items import Bill
 from perfcost.units import HOURS_PER_MONTH
@@ -150,8 +150,12 @@ def evaluate_configurations(question: DesignQuestion, catalog, options, *,
     for cache in cache_choices(question, catalog):
         budget_ms = server_budget_ms(cache)
         server_rps = question.peak_qps * _served_share(question, cache)
-        fleets = size_options(options, server_rps, budget_ms, model=model) if budget_ms > 0 \
-            else []
+        if budget_ms > 0:
+            fleets = size_options(options, server_rps, budget_ms, model=model)
+        else:
+            reason = (f"the other stages' p95s leave the server no share of the "
+                      f"{question.p95_slo_ms:g} ms SLO")
+            fleets = [infeasible_fleet(option, server_rps, reason) for option in options]
         configurations += configurations_for(question, catalog, fleets, cache, budget_ms)
         infeasible += [fleet for fleet in fleets if not fleet.feasible]
     configurations.sort(key=lambda c: (c.total_usd, c.fleet.server_p95_ms))

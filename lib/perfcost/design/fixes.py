@@ -20,6 +20,7 @@ Used by chapter 5 (design).
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -95,24 +96,30 @@ def cheapest_fix(question: DesignQuestion, current_total_usd: float, changes: li
     (:func:`perfcost.design.design_service` with the measured profiles bound);
     ``current_total_usd`` is the unchanged design's total.
     """
-    cheapest_total = in_range("current_total_usd", current_total_usd, 0.0, 1e12)
+    in_range("current_total_usd", current_total_usd, 0.0, 1e12)
+    cheapest_total = None  # the cheapest changed design that meets the SLO
     for size in (1, 2):
         fitting = []
         for combination in itertools.combinations(changes, size):
             if size == 2 and len({k for c in combination for k in c.fields}) < 2:
                 continue  # two values of one field
             design = redesign(question.changed(**_merged(combination)))
-            cheapest_total = min(cheapest_total, design.total_usd)
-            if design.meets_slo and design.total_usd <= question.budget_usd_month:
+            if not design.meets_slo:
+                continue
+            cheapest_total = min(design.total_usd, cheapest_total or math.inf)
+            if design.total_usd <= question.budget_usd_month:
                 fitting.append((design.total_usd, combination))
         if fitting:
             total, combination = min(fitting, key=lambda pair: pair[0])
             words = " and ".join(c.description for c in combination)
             return Fix(combination, total, f"{words}: ${total:,.0f} a month")
-    return Fix((), cheapest_total, _nothing_fits(question, cheapest_total))
+    return Fix((), current_total_usd if cheapest_total is None else cheapest_total,
+               _nothing_fits(question, cheapest_total))
 
 
-def _nothing_fits(question: DesignQuestion, cheapest_total: float) -> str:
+def _nothing_fits(question: DesignQuestion, cheapest_total: float | None) -> str:
+    if cheapest_total is None:
+        return "no change considered fits: no changed design meets the SLO"
     over = cheapest_total - question.budget_usd_month
-    return (f"no change considered fits: the cheapest changed design costs "
-            f"${cheapest_total:,.0f} a month, ${over:,.0f} over the budget")
+    return (f"no change considered fits: the cheapest changed design that meets the SLO "
+            f"costs ${cheapest_total:,.0f} a month, ${over:,.0f} over the budget")

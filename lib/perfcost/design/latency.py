@@ -33,7 +33,7 @@ from scipy import special
 from perfcost.instance_types import slots_per_instance
 from perfcost.latency_budget import (
     Stage,
-    end_to_end_samples_ms,
+    end_to_end_quantile_ms,
     fleet_response_samples_ms,
     sum_of_quantiles_ms,
 )
@@ -101,21 +101,19 @@ def server_budget_ms(p95_slo_ms: float, stages: tuple[Stage, ...]) -> float:
 
 
 def server_samples_ms(fleet_model, option, instances: int, server_rps: float, *,
-                      samples: int, seed: int) -> np.ndarray:
-    """The server's response times at ``server_rps`` on ``instances`` (batch wait included)."""
+                      samples: int, seed: int, hit_rate: float = 0.0) -> np.ndarray:
+    """The server stage's latency per request at ``server_rps`` on ``instances``: the fleet
+    model's response plus the batch wait, and 0 for the ``hit_rate`` share a cache answers."""
     instance = option.instance_type()
     slots = slots_per_instance(instance)
     slot_rate = instance.throughput_rps / slots
     rng = np.random.default_rng(seed)
-    return option.max_wait_ms + fleet_response_samples_ms(
+    served = option.wait_ms(server_rps / instances) + fleet_response_samples_ms(
         fleet_model, instances, slots, slot_rate, server_rps, samples, rng)
+    return np.where(rng.random(samples) < hit_rate, 0.0, served)
 
 
-def end_to_end_p95_ms(stages: tuple[Stage, ...], server_ms: np.ndarray, hit_rate: float, *,
-                      samples: int, seed: int) -> float:
-    """The simulated p95 of stages + server, a cache hit skipping the server."""
-    rng = np.random.default_rng(seed + 1)
-    served = np.where(rng.random(samples) < hit_rate, 0.0,
-                      server_ms[rng.integers(0, server_ms.size, samples)])
-    total = end_to_end_samples_ms(stages, samples=samples, seed=seed) + served
-    return float(np.quantile(total, 0.95))
+def end_to_end_p95_ms(stages: tuple[Stage, ...], server_ms: np.ndarray, *, samples: int,
+                      seed: int) -> float:
+    """The simulated p95 of the stages plus the server stage (independent draws)."""
+    return end_to_end_quantile_ms(stages, server_ms, quantile=0.95, samples=samples, seed=seed)

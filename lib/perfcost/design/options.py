@@ -18,8 +18,9 @@ second at full load and the time one request (or one batch) holds a core. Two so
   encode at the measured per-request overhead.
 
 Each option becomes chapter 1's :class:`~perfcost.instance_types.InstanceType` for sizing; a
-batching option adds its ``max_wait_ms`` (the batch fill bound) to every request's latency,
-a pessimistic allowance.
+batching option adds the time its batch takes to fill, at most ``max_wait_ms``, to every
+request's latency (:meth:`ServingOption.wait_ms`): the wait of a batch's first request, a
+pessimistic allowance for the others.
 
 Used by chapter 5 (design).
 """
@@ -66,6 +67,11 @@ class ServingOption:
     max_wait_ms: float  # the batcher's fill bound, added to each request (0 at batch 1)
     basis: str  # "measured on this machine" or the published figure's source
     batchers: int = 1  # independent batch queues per instance (one per serving core)
+
+    def wait_ms(self, instance_rps: float) -> float:
+        """The batch wait a request is charged at ``instance_rps`` per instance: the time a
+        batch takes to fill, at most ``max_wait_ms`` (0 at batch 1)."""
+        return min(self.max_wait_ms, self.fill_ms(instance_rps))
 
     def fill_ms(self, instance_rps: float) -> float:
         """Time for a batch to fill at ``instance_rps`` per instance:

@@ -16,7 +16,14 @@ from perfcost.design.latency import CACHE_FIGURE, STAGE_FIGURES
 from perfcost.instance_types import MAX_LATENCY_MS, MIN_LATENCY_MS, MIN_UTILIZATION_TARGET
 from perfcost.pricing import Catalog, load_catalog
 from perfcost.traffic import MAX_RATE_RPS, check_peak_to_average
-from perfcost.validation import ParameterError, fraction, in_range, positive, seed_value
+from perfcost.validation import (
+    ParameterError,
+    fraction,
+    in_range,
+    positive,
+    seed_value,
+    zero_or,
+)
 
 __all__ = [
     "MAX_BUDGET_USD",
@@ -24,6 +31,7 @@ __all__ = [
     "MAX_REQUESTS_PER_CONNECTION",
     "MAX_WAIT_MS",
     "MODELS",
+    "PEAK_UTILIZATION",
     "PUBLISHED_WORKLOAD",
     "DesignQuestion",
     "check_design_catalog",
@@ -33,6 +41,7 @@ __all__ = [
 # and a heavier text classifier with published figures (catalog workload text_classification).
 MODELS = ("mlp_fp32", "mlp_int8", "bert_large")
 PUBLISHED_WORKLOAD = {"bert_large": "text_classification"}  # model → catalog workload
+PEAK_UTILIZATION = "the utilisation the peak sizing runs at"  # what a target of 0 means
 MAX_BUDGET_USD = 1e9  # a billion dollars a month: beyond any inference budget
 MAX_KB = 1e5  # 100 MB per request or response
 MAX_WAIT_MS = 1_000.0  # a batcher waiting a second for company is not online serving
@@ -61,7 +70,8 @@ _CHECKS = {
     "cache_hit_rate": lambda n, v: fraction(n, v, high_open=True),
     "startup_delay_s": lambda n, v: in_range(n, v, 0.0, MAX_STARTUP_DELAY_S),
     "model": _choice,
-    "utilization_target": lambda n, v: in_range(n, v, MIN_UTILIZATION_TARGET, 1.0),
+    "utilization_target": lambda n, v: zero_or(
+        n, v, lambda n, v: in_range(n, v, MIN_UTILIZATION_TARGET, 1.0), PEAK_UTILIZATION),
     "max_wait_ms": lambda n, v: in_range(n, v, 0.0, MAX_WAIT_MS),
     "requests_per_connection": lambda n, v: in_range(n, v, 1.0, MAX_REQUESTS_PER_CONNECTION),
     "slo_attainment_target": lambda n, v: fraction(n, v),
@@ -83,7 +93,7 @@ class DesignQuestion:
     cache_hit_rate: float = 0.2  # share of requests a result cache answers, [0, 1)
     startup_delay_s: float = 180.0  # boot plus model load of a new instance, [0, 3,600]
     model: str = "mlp_fp32"  # one of MODELS
-    utilization_target: float = 0.6  # target tracking's utilisation target, [0.01, 1]
+    utilization_target: float = 0.0  # tracking's target, [0.01, 1]; 0: the peak sizing's
     max_wait_ms: float = 5.0  # a batcher's longest wait to fill a batch, [0, 1,000]
     requests_per_connection: float = 100.0  # keep-alive reuse at the balancer, [1, 10^6]
     slo_attainment_target: float = 0.999  # share of minutes that must meet the SLO, [0, 1]

@@ -22,7 +22,7 @@ import pandas as pd
 from perfcost.design.fixes import Fix, candidate_changes, cheapest_fix
 from perfcost.design.question import DesignQuestion
 from perfcost.design.service import Design, design_service
-from perfcost.response_formats import format_sizes
+from perfcost.response_formats import format_sizes, wire_bytes
 from perfcost.serving.batch_timing import time_batches
 from perfcost.serving.classifier import Classifier, train_classifier
 from perfcost.serving.http_loopback import ServerCost, measure_server_cost
@@ -32,10 +32,11 @@ from perfcost.serving.request_path import (
     measure_request_path,
     serving_profile,
 )
-from perfcost.validation import instance_of
+from perfcost.validation import ParameterError, instance_of
 
 __all__ = ["DesignRun", "binary_wire_ratio", "run_design", "served_profiles"]
 
+MIN_OVERHEAD_MS = 1e-6  # the server's CPU per request less the model's, kept above 0
 MEASURE_BUDGET_S = 4.0  # seconds of timing per measurement (the chapter runs in under 60 s)
 
 
@@ -52,6 +53,7 @@ class DesignRun:
     formats: pd.DataFrame  # bytes per response in each format (perfcost.response_formats)
     design: Design  # the chosen design and every configuration considered
     fix: Fix | None  # the cheapest fix when over budget, else None
+    designs_at_ends: dict[str, Design]  # "low", "high": the design at the server's interval
 
     def redesign(self, question: DesignQuestion) -> Design:
         """Design ``question`` with this run's measurements."""
@@ -60,21 +62,26 @@ class DesignRun:
 
 def binary_wire_ratio(formats: pd.DataFrame) -> float:
     """Bytes on the wire of one binary response over one JSON response (headers included)."""
-    single = formats[formats["responses_per_body"] == 1].set_index("format")
-    return float(single.loc["binary", "wire_bytes_per_response"]
-                 / single.loc["json", "wire_bytes_per_response"])
+    wire = wire_bytes(formats)
+    return wire["binary"] / wire["json"]
 
 
-def served_profiles(measured: dict[str, ServingProfile], server: ServerCost
-                    ) -> dict[str, ServingProfile]:
+def served_profiles(measured: dict[str, ServingProfile], server: ServerCost, *,
+                    at: str = "estimate") -> dict[str, ServingProfile]:
     """The profiles with the real server's per-request overhead: its CPU per request less the
     fp32 model's time at batch 1, the same for every variant (the HTTP and JSON work does not
-    depend on the model)."""
-    overhead = server.cpu_ms_per_request - measured["fp32"].model_ms(1)
-    low = server.cpu_low_ms - measured["fp32"].model_ms(1)
-    high = server.cpu_high_ms - measured["fp32"].model_ms(1)
-    return {name: replace(profile, overhead_ms=overhead, overhead_low_ms=low,
-                          overhead_high_ms=high) for name, profile in measured.items()}
+    depend on the model). ``at`` is "estimate", or "low" or "high" for the ends of the
+    server's 95% interval."""
+    cpu_ms = {"estimate": server.cpu_ms_per_request, "low": server.cpu_low_ms,
+              "high": server.cpu_high_ms}
+    if at not in cpu_ms:
+        raise ParameterError("at", "one of estimate, low, high", at)
+    model_ms = measured["fp32"].model_ms(1)
+    overhead = max(cpu_ms[at] - model_ms, MIN_OVERHEAD_MS)
+    return {name: replace(profile, overhead_ms=overhead,
+                          overhead_low_ms=max(server.cpu_low_ms - model_ms, MIN_OVERHEAD_MS),
+                          overhead_high_ms=max(server.cpu_high_ms - model_ms, MIN_OVERHEAD_MS))
+            for name, profile in measured.items()}
 
 
 def run_design(question: DesignQuestion, workdir: Path | str) -> DesignRun:
@@ -96,5 +103,7 @@ def run_design(question: DesignQuestion, workdir: Path | str) -> DesignRun:
         changes = candidate_changes(question, binary_wire_ratio(formats))
         fix = cheapest_fix(question, design.total_usd, changes,
                            lambda changed: design_service(changed, profiles))
+    ends = {at: design_service(question, served_profiles(measured, server, at=at))
+            for at in ("low", "high")}
     return DesignRun(question, classifier, paths, measured, server, profiles, formats, design,
-                     fix)
+                     fix, ends)

@@ -8,7 +8,8 @@ its bill against the budget.
 When no configuration meets the SLO, the design falls back to the configuration that comes
 closest (the highest share of minutes meeting the SLO, then the cheapest) or, when no fleet of
 any option meets the server's budget at the peak, to the option with the shortest service time
-sized to the utilisation target plus one; ``meets_slo`` is then False and the chapter says so.
+sized to the utilisation target (the fewest stable instances for a target of 0) plus one;
+``meets_slo`` is then False and the chapter says so.
 
 Used by chapter 5 (design).
 """
@@ -34,14 +35,14 @@ from perfcost.design.latency import (
 )
 from perfcost.design.options import ServingOption, measured_options, published_options
 from perfcost.design.question import PUBLISHED_WORKLOAD, DesignQuestion
-from perfcost.design.sizing import PeakFleet
+from perfcost.design.sizing import PeakFleet, server_p95_ms
 from perfcost.fleet_latency import FLEET, FleetLatency
-from perfcost.fleet_quantiles import fleet_response_quantile_ms
 from perfcost.latency_budget import Stage
 from perfcost.pricing import Catalog
 from perfcost.validation import ParameterError, instance_of
 
-__all__ = ["Design", "design_service", "serving_options"]
+__all__ = ["Design", "design_service", "peak_server_samples_ms", "peak_serving_instances",
+           "serving_options"]
 
 P95_SAMPLES = 100_000  # Monte Carlo draws of the end-to-end p95 at the peak
 
@@ -146,31 +147,41 @@ def _chosen(evaluation: Evaluation, question, catalog, options, stages, model):
 
 
 def _best_effort_fleet(options, question: DesignQuestion, model: FleetLatency) -> PeakFleet:
-    """The fastest option at the utilisation target, plus one, at least two instances."""
+    """The fastest option at the utilisation target (1 for a target of 0: the fewest stable
+    instances), plus one, at least two instances."""
     option: ServingOption = min(options, key=lambda o: (o.service_ms + o.max_wait_ms,
                                                         o.hourly_usd))
-    per_instance = option.throughput_rps * question.utilization_target
-    count = max(2, math.ceil(question.peak_qps / per_instance - 1e-9) + 1)
-    p95 = option.max_wait_ms + fleet_response_quantile_ms(option.instance_type(), count,
-                                                          question.peak_qps, model=model)
-    return PeakFleet(option, count - 1, count, question.peak_qps, p95)
+    per_instance = option.throughput_rps * (question.utilization_target or 1.0)
+    needed = math.floor(question.peak_qps / per_instance) + 1
+    count = max(2, needed + 1)
+    return PeakFleet(option, needed, count, question.peak_qps,
+                     server_p95_ms(option, count, question.peak_qps, model))
 
 
-def _peak_serving(configuration: Configuration) -> int:
-    day = configuration.day
-    return int(day.serving_instances[int(day.demand_rps.argmax())])
+def peak_serving_instances(configuration: Configuration) -> int:
+    """The instances serving at the day's peak step under the configuration's policy (the
+    peak sizing's count if that step is overloaded)."""
+    day, fleet = configuration.day, configuration.fleet
+    serving = int(day.serving_instances[int(day.demand_rps.argmax())])
+    return serving if serving * fleet.option.throughput_rps > fleet.server_rps else \
+        fleet.instances
+
+
+def peak_server_samples_ms(configuration: Configuration, hit_rate: float, *, samples: int,
+                           seed: int, model: FleetLatency = FLEET):
+    """The server stage's latency at the peak, per request: the fleet model's response on the
+    instances serving then (batch wait included), 0 for a cache hit."""
+    fleet = configuration.fleet
+    return server_samples_ms(model, fleet.option, peak_serving_instances(configuration),
+                             fleet.server_rps, samples=samples, seed=seed,
+                             hit_rate=hit_rate if configuration.cache else 0.0)
 
 
 def _p95_at_peak(configuration: Configuration, stages, question, model) -> float:
-    """The end-to-end p95 at the peak minute (the sized fleet if the minute is overloaded)."""
-    fleet = configuration.fleet
-    serving = _peak_serving(configuration)
-    if serving * fleet.option.throughput_rps <= fleet.server_rps:
-        serving = fleet.instances
-    server = server_samples_ms(model, fleet.option, serving, fleet.server_rps,
-                               samples=P95_SAMPLES, seed=question.seed)
-    hit_rate = question.cache_hit_rate if configuration.cache else 0.0
-    return end_to_end_p95_ms(stages, server, hit_rate, samples=P95_SAMPLES, seed=question.seed)
+    """The simulated end-to-end p95 at the peak step."""
+    server = peak_server_samples_ms(configuration, question.cache_hit_rate,
+                                    samples=P95_SAMPLES, seed=question.seed, model=model)
+    return end_to_end_p95_ms(stages, server, samples=P95_SAMPLES, seed=question.seed)
 
 
 def check_policy_days(fleet: PeakFleet, question: DesignQuestion):

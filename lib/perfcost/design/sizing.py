@@ -1,8 +1,10 @@
 """Size every serving option at the peak: the fewest instances meeting the server's p95, plus one.
 
 The server's share of the latency SLO (its *budget*) is what the request's other stages leave:
-``server_budget_ms`` (see :mod:`perfcost.design.latency`). A batching option spends up to its
-``max_wait_ms`` filling a batch, so its queue and service must fit in the budget less that wait.
+``server_budget_ms`` (see :mod:`perfcost.design.latency`). A batching option spends the time its
+batch takes to fill (at most ``max_wait_ms``) before its queue and service, and all three must
+fit the budget; fewer instances fill batches faster, so the count is searched up from the fewest
+that are stable to the one sized with the whole wait.
 Each option is sized with chapter 1's latency model
 (:func:`perfcost.capacity.size_fleet_for_quantile`: per-instance queues behind a
 least-outstanding-requests balancer, gamma service times), then
@@ -29,7 +31,9 @@ from perfcost.fleet_quantiles import fleet_response_quantile_ms
 from perfcost.instance_types import InfeasibleError
 from perfcost.validation import integer_in_range, positive
 
-__all__ = ["PeakFleet", "size_at_peak", "size_options"]
+__all__ = ["PeakFleet", "infeasible_fleet", "server_p95_ms", "size_at_peak", "size_options"]
+
+MAX_SCAN = 1_000  # counts tried below the conservative sizing (beyond: keep it)
 
 
 @dataclass(frozen=True)
@@ -62,28 +66,69 @@ def size_at_peak(option: ServingOption, server_rps: float, server_budget_ms: flo
     server_budget_ms = positive("server_budget_ms", server_budget_ms)
     spare_instances = integer_in_range("spare_instances", spare_instances, 0, 1_000)
     min_instances = integer_in_range("min_instances", min_instances, 1, 1_000)
-    queue_budget_ms = server_budget_ms - option.max_wait_ms
-    if queue_budget_ms <= 0:
-        return _infeasible(option, server_rps, f"its batch wait {option.max_wait_ms:g} ms "
-                                               f"fills the {server_budget_ms:.3g} ms budget")
-    try:
-        sized = size_fleet_for_quantile(option.instance_type(), server_rps, queue_budget_ms,
-                                        model=model)
-    except InfeasibleError as error:
-        return _infeasible(option, server_rps, str(error))
-    count = max(min_instances, sized.count + spare_instances)
+    conservative, reason = _sized_with_whole_wait(option, server_rps, server_budget_ms, model)
+    needed = _fewest_with_fill_wait(option, server_rps, server_budget_ms, conservative, model)
+    if needed is None:
+        return _infeasible(option, server_rps, reason)
+    count = max(min_instances, needed + spare_instances)
     fill_ms = option.fill_ms(server_rps / count)
     if fill_ms > option.max_wait_ms:
         return _infeasible(option, server_rps, f"a batch of {option.batch} takes "
                            f"{fill_ms:.3g} ms to fill at the peak; the batcher waits "
                            f"{option.max_wait_ms:g} ms")
-    p95_ms = option.max_wait_ms + fleet_response_quantile_ms(
+    p95_ms = server_p95_ms(option, count, server_rps, model)
+    if p95_ms > server_budget_ms:  # the spare spreads the rate: batches fill more slowly
+        return _infeasible(option, server_rps, f"with its spare instance its batches of "
+                           f"{option.batch} fill too slowly: p95 {p95_ms:.3g} ms over the "
+                           f"{server_budget_ms:.3g} ms budget")
+    return PeakFleet(option, needed, count, server_rps, p95_ms)
+
+
+def server_p95_ms(option: ServingOption, count: int, server_rps: float,
+                  model: FleetLatency = FLEET) -> float:
+    """The server's p95 on ``count`` instances: the batch wait plus the fleet's response."""
+    return option.wait_ms(server_rps / count) + fleet_response_quantile_ms(
         option.instance_type(), count, server_rps, 0.95, model=model)
-    return PeakFleet(option, sized.count, count, server_rps, p95_ms)
 
 
-def _infeasible(option: ServingOption, server_rps: float, reason: str) -> PeakFleet:
+def _sized_with_whole_wait(option: ServingOption, server_rps: float, budget_ms: float,
+                           model: FleetLatency) -> tuple[int | None, str]:
+    """The fewest instances within the budget when every request waits the whole
+    ``max_wait_ms`` (None, and why, when none is)."""
+    queue_budget_ms = budget_ms - option.max_wait_ms
+    if queue_budget_ms <= 0:
+        return None, (f"its batch wait {option.max_wait_ms:g} ms fills the {budget_ms:.3g} ms "
+                      f"budget, and no fleet fills its batches sooner within it")
+    try:
+        return size_fleet_for_quantile(option.instance_type(), server_rps, queue_budget_ms,
+                                       model=model).count, ""
+    except InfeasibleError as error:
+        return None, str(error)
+
+
+def _fewest_with_fill_wait(option: ServingOption, server_rps: float, budget_ms: float,
+                           conservative: int | None, model: FleetLatency) -> int | None:
+    """The fewest instances within the budget when a batch's wait is its fill time at the
+    rate, not the whole ``max_wait_ms``: at most ``conservative`` (sized with the whole wait;
+    None: scan :data:`MAX_SCAN` counts). Fewer instances fill batches faster, so the scan runs
+    up from the fewest that are stable; None if none within the scan fits."""
+    if option.batch == 1:
+        return conservative
+    stable = int(server_rps // option.throughput_rps) + 1
+    upper = stable + MAX_SCAN if conservative is None else min(conservative, stable + MAX_SCAN)
+    for count in range(max(1, stable), upper):
+        if (option.fill_ms(server_rps / count) <= option.max_wait_ms
+                and server_p95_ms(option, count, server_rps, model) <= budget_ms):
+            return count
+    return conservative
+
+
+def infeasible_fleet(option: ServingOption, server_rps: float, reason: str) -> PeakFleet:
+    """A fleet of ``option`` that cannot serve the peak within the budget, and why."""
     return PeakFleet(option, 0, 0, server_rps, float("inf"), reason)
+
+
+_infeasible = infeasible_fleet
 
 
 def size_options(options: Iterable[ServingOption], server_rps: float, server_budget_ms: float,

@@ -20,10 +20,10 @@ import pandas as pd
 from perfcost.batching.policy import StaticBatching
 from perfcost.batching.simulator import simulate
 from perfcost.design.day import POLICY_NAMES, minutes_meeting_slo
-from perfcost.design.latency import end_to_end_p95_ms, server_samples_ms
-from perfcost.design.service import Design
+from perfcost.design.latency import end_to_end_p95_ms
+from perfcost.design.service import Design, peak_server_samples_ms, peak_serving_instances
+from perfcost.design.sizing import server_p95_ms
 from perfcost.fleet_latency import FLEET, FleetLatency
-from perfcost.fleet_quantiles import fleet_response_quantile_ms
 from perfcost.latency_budget import budget_table
 from perfcost.traffic import poisson_arrivals
 
@@ -32,6 +32,7 @@ __all__ = [
     "budget_sums",
     "cheapest_by",
     "day_frame",
+    "excluded_table",
     "frontier_table",
     "latency_budget_table",
     "peak_minute_check",
@@ -42,6 +43,8 @@ __all__ = [
 ]
 
 FRONTIER_SAMPLES = 20_000  # Monte Carlo draws per configuration's p95
+FRONTIER_COLUMNS = ["configuration", "instance_type", "kind", "batch", "cache", "policy",
+                    "instances", "total_usd", "p95_ms", "chosen"]
 
 
 def _cheapest_per_fleet(design: Design) -> list:
@@ -55,24 +58,23 @@ def _cheapest_per_fleet(design: Design) -> list:
 
 
 def frontier_table(design: Design, *, model: FleetLatency = FLEET) -> pd.DataFrame:
-    """One row per feasible (fleet, cache): cost a month and end-to-end p95 at the peak."""
+    """One row per feasible (fleet, cache) at its cheapest policy: cost a month, instances at
+    the peak and end-to-end p95 at the peak (as the design's own are computed)."""
     question, rows = design.question, []
     for c in _cheapest_per_fleet(design):
-        stages = design.stages_by_cache[c.cache]
-        server = server_samples_ms(model, c.fleet.option, c.fleet.instances, c.fleet.server_rps,
+        server = peak_server_samples_ms(c, question.cache_hit_rate, samples=FRONTIER_SAMPLES,
+                                        seed=question.seed, model=model)
+        p95_ms = end_to_end_p95_ms(design.stages_by_cache[c.cache], server,
                                    samples=FRONTIER_SAMPLES, seed=question.seed)
-        hit = question.cache_hit_rate if c.cache else 0.0
         rows.append({"configuration": f"{c.fleet.option.label}, "
                                       f"{'cache' if c.cache else 'no cache'}",
                      "instance_type": c.fleet.option.instance.name,
                      "kind": c.fleet.option.instance.kind, "batch": c.fleet.option.batch,
-                     "cache": c.cache, "policy": c.policy, "instances": c.fleet.instances,
-                     "total_usd": c.total_usd,
-                     "p95_ms": end_to_end_p95_ms(stages, server, hit,
-                                                 samples=FRONTIER_SAMPLES, seed=question.seed),
+                     "cache": c.cache, "policy": c.policy, "instances": c.day.peak_instances,
+                     "total_usd": c.total_usd, "p95_ms": p95_ms,
                      "chosen": c.fleet == design.chosen.fleet and c.cache == design.chosen.cache})
-    table = pd.DataFrame(rows)
-    return table.assign(on_frontier=_pareto(table)) if len(table) else table
+    table = pd.DataFrame(rows, columns=FRONTIER_COLUMNS)
+    return table.assign(on_frontier=_pareto(table).astype(bool))
 
 
 def _pareto(table: pd.DataFrame) -> np.ndarray:
@@ -131,14 +133,12 @@ def peak_minute_check(design: Design, profiles: dict, *, duration_s: float = 60.
     variant = option.model.removeprefix("mlp_")
     if variant not in profiles:
         return None
-    day = design.chosen.day
-    instances = max(1, int(day.serving_instances[int(day.demand_rps.argmax())]))
+    instances = peak_serving_instances(design.chosen)
     core_rps = fleet.server_rps / (instances * option.batchers)
     arrivals = poisson_arrivals(core_rps, duration_s, seed=design.question.seed)
     result = simulate(arrivals, service=profiles[variant].service_time(),
                       controller=StaticBatching(option.max_wait_ms, option.batch))
-    model_ms = option.max_wait_ms + fleet_response_quantile_ms(
-        option.instance_type(), instances, fleet.server_rps, model=model)
+    model_ms = server_p95_ms(option, instances, fleet.server_rps, model)
     return {"instances": instances, "core_rps": core_rps, "requests": arrivals.size,
             "simulated_p95_ms": result.latency_quantile_ms(0.95), "model_p95_ms": model_ms,
             "server_budget_ms": design.chosen.server_budget_ms}
@@ -187,11 +187,10 @@ def published_table(catalog, workload: str) -> pd.DataFrame:
 def latency_budget_table(design: Design, *, samples: int = 200_000, seed: int = 0,
                          model: FleetLatency = FLEET) -> pd.DataFrame:
     """The chosen request path's stages and server at the peak: p50 and p95 of each, their
-    sum and the simulated end-to-end figures (:func:`perfcost.latency_budget.budget_table`).
-    Cache hits are not taken out here: every request is served (the pessimistic case)."""
-    fleet = design.chosen.fleet
-    server = server_samples_ms(model, fleet.option, fleet.instances, fleet.server_rps,
-                               samples=samples, seed=seed)
+    sum and the simulated end-to-end figures (:func:`perfcost.latency_budget.budget_table`),
+    the server as the design's p95 at the peak computes it (cache hits take 0 there)."""
+    server = peak_server_samples_ms(design.chosen, design.question.cache_hit_rate,
+                                    samples=samples, seed=seed, model=model)
     return budget_table(design.stages, server, 0.95, samples=samples, seed=seed)
 
 
@@ -207,3 +206,15 @@ def why_no_batching(design: Design) -> str:
     reasons = sorted((fleet.option.batch, fleet.reason) for fleet in design.evaluation.infeasible
                      if fleet.option.instance.name == chosen and fleet.option.batch > 1)
     return reasons[0][1] if reasons else ""
+
+
+def excluded_table(design: Design) -> pd.DataFrame:
+    """The options no fleet of which serves the peak within the server's budget, with or
+    without the cache, and why (the first reason found)."""
+    feasible = {c.fleet.option.label for c in design.evaluation.configurations}
+    rows, seen = [], set(feasible)
+    for fleet in design.evaluation.infeasible:
+        if fleet.option.label not in seen:
+            seen.add(fleet.option.label)
+            rows.append({"option": fleet.option.label, "why": fleet.reason})
+    return pd.DataFrame(rows, columns=["option", "why"])

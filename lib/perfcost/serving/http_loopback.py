@@ -300,9 +300,9 @@ def measure_loopback(model_path: Path, rows: np.ndarray, *, requests: int = 2_00
 class ServerCost:
     """What one request costs the loopback server's cores, over repeated load tests."""
 
-    cpu_ms_per_request: float  # median over the repeats
-    cpu_low_ms: float  # the smallest repeat
-    cpu_high_ms: float  # the largest repeat
+    cpu_ms_per_request: float  # typical repeat (geometric mean of the repeats)
+    cpu_low_ms: float  # 95% t-interval over the repeats
+    cpu_high_ms: float
     throughput_rps: float  # median over the repeats (client and server share the machine)
     latency_p95_ms: float  # median over the repeats, client side
     repeats: int
@@ -310,14 +310,22 @@ class ServerCost:
     clients: int
 
 
-def measure_server_cost(model_path: Path, rows: np.ndarray, *, repeats: int = 3,
-                        requests: int = 1_500, clients: int = 4,
+def measure_server_cost(model_path: Path, rows: np.ndarray, *, repeats: int = 5,
+                        requests: int = 2_000, clients: int = 4,
                         timeout_s: float = 10.0) -> ServerCost:
-    """Run :func:`load_test` ``repeats`` times (in [1, 100]) against one server and read the
-    server's CPU time per request each time (:func:`measure_loopback` explains the figure)."""
+    """Run :func:`load_test` ``repeats`` times (in [2, 100]) against one server and read the
+    server's CPU time per request each time (:func:`measure_loopback` explains the figure).
+
+    Each repeat is a replicate: the figure is their geometric mean with a 95% t-interval over
+    the repeats (:func:`perfcost.significance.replicate_interval`). The kernel counts CPU
+    time in ticks (10 ms on Linux), so a repeat of 2,000 requests at ~0.2 ms each reads its
+    ~400 ms to within a few percent.
+    """
     import psutil
 
-    repeats = integer_in_range("repeats", repeats, 1, 100)
+    from perfcost.significance import replicate_interval
+
+    repeats = integer_in_range("repeats", repeats, 2, 100)
     found = []
     with serve_process(model_path) as (port, pid):
         server = psutil.Process(pid)
@@ -329,8 +337,9 @@ def measure_server_cost(model_path: Path, rows: np.ndarray, *, repeats: int = 3,
             found.append((1000.0 * (_cpu_s(server) - before) / max(sent, 1),
                           result.throughput_rps, result.latency_p95_ms))
     cpu, rps, p95 = (np.array(column) for column in zip(*found, strict=True))
-    return ServerCost(float(np.median(cpu)), float(cpu.min()), float(cpu.max()),
-                      float(np.median(rps)), float(np.median(p95)), repeats, requests, clients)
+    typical, low, high = replicate_interval(cpu, confidence=0.95)
+    return ServerCost(typical, low, high, float(np.median(rps)), float(np.median(p95)),
+                      repeats, requests, clients)
 
 
 def _cpu_s(process) -> float:
