@@ -17,6 +17,7 @@ from perfcost.response_formats import (
     format_sizes,
     http_header_bytes,
     random_responses,
+    wire_bytes,
 )
 from perfcost.validation import ParameterError
 
@@ -152,3 +153,14 @@ def test_bad_input_is_refused_by_name(name, call):
         call()
     message = str(caught.value)
     assert message.startswith(f"{name} must be ") and "\n" not in message
+
+
+def test_wire_bytes_reads_one_body_size_from_the_table():
+    sizes = format_sizes((1, 100), bodies=5, seed=0)
+    single = wire_bytes(sizes)
+    assert set(single) == set(FORMATS)
+    row = sizes[(sizes["format"] == "binary") & (sizes["responses_per_body"] == 1)]
+    assert single["binary"] == float(row["wire_bytes_per_response"].iloc[0])
+    assert wire_bytes(sizes, 100)["json_gzip"] < single["json_gzip"]
+    with pytest.raises(ParameterError, match="responses_per_body"):
+        wire_bytes(sizes, 7)
