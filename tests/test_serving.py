@@ -311,3 +311,17 @@ def test_measure_server_cost_refuses_repeats_outside_two_to_a_hundred(classifier
     with pytest.raises(ParameterError, match=r"^repeats must be"):
         measure_server_cost(classifier.onnx_paths["fp32"], classifier.test_features,
                             repeats=repeats, requests=10)
+
+
+def test_every_public_name_is_reachable_from_the_package():
+    import importlib
+
+    from perfcost import serving
+
+    for module, names in serving._MODULES.items():
+        home = importlib.import_module(f"perfcost.serving.{module}")
+        for name in names:
+            assert getattr(serving, name) is getattr(home, name) and name in home.__all__
+    assert set(serving.__all__) <= set(dir(serving))
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        serving.nothing  # noqa: B018

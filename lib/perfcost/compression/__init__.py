@@ -29,7 +29,7 @@ Used by chapter 4 (compression).
 
 from __future__ import annotations
 
-import importlib
+from perfcost.lazy import lazy_exports
 
 _MODULES = {
     "question": ["MNIST_INPUT", "CompressionQuestion"],
@@ -52,17 +52,4 @@ _MODULES = {
     "pipeline": ["build_variants", "compress_and_measure", "measure_onnx_model"],
     "run": ["ChapterRun", "run_variants", "skipped"],
 }
-_HOME = {name: module for module, names in _MODULES.items() for name in names}
-
-__all__ = sorted(_HOME)
-
-
-def __getattr__(name: str) -> object:
-    """Load a public name from its module on first use."""
-    if name not in _HOME:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_HOME})
+__getattr__, __dir__, __all__ = lazy_exports(__name__, globals(), _MODULES)

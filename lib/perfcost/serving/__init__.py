@@ -15,7 +15,8 @@ One module per job, every public name importable from here (``serving.train_clas
 ``request_path``   :func:`measure_request_path`: each stage of a request on one core;
                    :class:`ServingProfile` and :func:`measure_serving_profiles`
 ``http_loopback``  :func:`serve` and :func:`load_test`: a real HTTP server in a subprocess on
-                   127.0.0.1, and its throughput and latency under load
+                   127.0.0.1, its throughput and latency under load, and its CPU time per
+                   request (:func:`measure_server_cost`)
 =================  ==========================================================================
 
 Each name is loaded from its module on first use, so the loopback server's process imports
@@ -26,7 +27,7 @@ Used by chapter 5 (system design).
 
 from __future__ import annotations
 
-import importlib
+from perfcost.lazy import lazy_exports
 
 _MODULES = {
     "classifier": ["FEATURES", "Classifier", "VariantAccuracy", "load_breast_cancer_split",
@@ -37,19 +38,7 @@ _MODULES = {
                      "check_batch_sizes", "linear_service", "time_batches"],
     "request_path": ["STAGES", "RequestPath", "ServingProfile", "measure_request_path",
                      "measure_serving_profiles", "serving_profile"],
-    "http_loopback": ["LoopbackResult", "load_test", "measure_loopback", "serve"],
+    "http_loopback": ["LoopbackResult", "ServerCost", "load_test", "measure_loopback",
+                      "measure_server_cost", "serve", "serve_process"],
 }
-_HOME = {name: module for module, names in _MODULES.items() for name in names}
-
-__all__ = sorted(_HOME)
-
-
-def __getattr__(name: str) -> object:
-    """Load a public name from its module on first use."""
-    if name not in _HOME:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_HOME})
+__getattr__, __dir__, __all__ = lazy_exports(__name__, globals(), _MODULES)
