@@ -45,7 +45,10 @@ def test_the_slo_verdict_met_and_not():
         True, 2.572, 100.0, 1.0)
 
 
-def policies(tracking_hours: float, tracking_usd: float) -> pd.DataFrame:
+def policies(tracking_hours: float, tracking_usd: float, *,
+             attainment: tuple[float, float, float] = (1.0, 1.0, 1.0),
+             overloaded: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> pd.DataFrame:
+    """Fixed, tracking and scheduled; ``attainment`` and ``overloaded`` minutes in that order."""
     return pd.DataFrame([
         {"policy": "fixed at peak (N+1)", "instances_peak": 10,
          "instance_hours_month": 7_300.0, "servers_usd": 1_241.0},
@@ -53,7 +56,7 @@ def policies(tracking_hours: float, tracking_usd: float) -> pd.DataFrame:
          "instance_hours_month": tracking_hours, "servers_usd": tracking_usd},
         {"policy": "scheduled + tracking", "instances_peak": 12,
          "instance_hours_month": 6_000.0, "servers_usd": 1_020.0},
-    ])
+    ]).assign(slo_attainment=list(attainment), overloaded_minutes=list(overloaded))
 
 
 def test_the_policy_verdict_when_tracking_saves():
@@ -77,12 +80,42 @@ def test_the_policy_verdict_when_tracking_costs_more():
     assert "fewer" not in said and "less" not in said
 
 
+def test_the_policy_verdict_names_the_policies_that_miss_the_target():
+    """Tracking misses the SLO in 2% of the day, scheduled in 10%; the chosen fixed fleet,
+    at 50%, is never named."""
+    table = policies(5_475.0, 930.75, attainment=(0.5, 0.98, 0.9),
+                     overloaded=(720.0, 28.8, 144.0))
+    said = v.policy_verdict(table, "fixed at peak (N+1)", 0.999)
+    assert said == ("target tracking runs 25% fewer instance-hours than the fixed fleet of "
+                    "10 instances, $310 a month less; the design runs fixed at peak (N+1) "
+                    "(target tracking misses the SLO in 29 minutes (2% of the day); "
+                    "scheduled + tracking misses the SLO in 144 minutes (10% of "
+                    "the day))")
+    one = v.policy_verdict(policies(5_475.0, 930.75, attainment=(1.0, 0.999, 0.9995),
+                                    overloaded=(0.0, 0.0, 0.0)), "fixed at peak (N+1)",
+                           0.9995)  # missed minutes need not be overloaded ones
+    assert one.endswith("the design runs fixed at peak (N+1) (target tracking misses the SLO "
+                        "in 1 minute (under 1% of the day))")  # scheduled, at it: met
+    no_target = v.policy_verdict(table, "fixed at peak (N+1)")  # a target of 0: none missed
+    assert no_target == v.policy_verdict(table, "fixed at peak (N+1)", 0.0)
+    assert no_target.endswith("the design runs fixed at peak (N+1)")
+    met = v.policy_verdict(table, "fixed at peak (N+1)", 0.5)  # all at or above 50%
+    assert met == no_target
+
+
 def test_the_cache_verdict_not_considered():
     assert v.cache_verdict({False: {"total_usd": 1_000.0}}, 0.0) == (
-        "no cache is considered at a hit rate of 0%")
+        "no design with a cache is considered at a hit rate of 0%")
     assert v.cache_verdict({True: {"total_usd": 800.0}}, 0.6) == (
-        "no cache is considered at a hit rate of 60%")  # nothing to compare it with
-    assert v.cache_verdict({}, 0.2) == "no cache is considered at a hit rate of 20%"
+        "no design with a cache is considered at a hit rate of 60%")  # nothing to compare
+    assert v.cache_verdict({}, 0.2) == (
+        "no design with a cache is considered at a hit rate of 20%")
+    why = "the other stages' p95s leave the server no share of the 3 ms SLO"
+    assert v.cache_verdict({False: {"total_usd": 1_000.0}}, 0.2, why_not=why) == (
+        "no design with a cache is considered at a hit rate of 20%: the other stages' p95s "
+        "leave the server no share of the 3 ms SLO")
+    assert v.cache_verdict({False: {"total_usd": 1_000.0}}, 0.2, why_not="") == (
+        v.cache_verdict({False: {"total_usd": 1_000.0}}, 0.2))
 
 
 def test_the_cache_verdict_when_it_pays():
@@ -99,12 +132,29 @@ def test_the_cache_verdict_when_it_does_not_pay():
                     "design without it costs $1,000 a month, with it $1,200")
 
 
-@pytest.mark.parametrize("with_cache", [1_000.2, 999.8, 1_000.0])
-def test_the_cache_verdict_within_half_a_dollar_is_neither(with_cache):
+@pytest.mark.parametrize("with_cache", [1_000.2, 999.8, 1_000.0, 1_000.5, 999.5])
+def test_the_cache_verdict_within_half_a_dollar_is_no_measurable_difference(with_cache):
     said = v.cache_verdict({True: {"total_usd": with_cache}, False: {"total_usd": 1_000.0}},
                            0.2)
-    assert said == ("the cache neither pays nor costs at a hit rate of 20%: both designs cost "
-                    "$1,000 a month")
+    assert said == ("at a hit rate of 20% the cache makes no measurable difference: $1,000 a "
+                    "month with it, $1,000 without, less than a dollar apart")
+
+
+@pytest.mark.parametrize(("with_cache", "measurable"), [
+    (1_030.0, False), (970.0, False), (1_030.1, True), (969.9, True)])
+def test_the_cache_verdict_within_the_measurements_spread(with_cache, measurable):
+    by_cache = {True: {"total_usd": with_cache}, False: {"total_usd": 1_000.0}}
+    said = v.cache_verdict(by_cache, 0.2, noise_usd=30.0)
+    if measurable:
+        assert said.startswith("the cache does not pay" if with_cache > 1_000.0 else
+                               "the cache pays for itself")
+    else:
+        assert said == (f"at a hit rate of 20% the cache makes no measurable difference: "
+                        f"{v.usd(with_cache)} a month with it, $1,000 without, within the $30 "
+                        f"the measurement's spread moves the total")
+    assert v.cache_verdict({True: {"total_usd": 1_000.4}, False: {"total_usd": 1_000.0}}, 0.2,
+                           noise_usd=0.1).startswith("at a hit rate of 20% the cache makes no "
+                                                     "measurable difference")  # 50¢ at least
 
 
 def row(batch: int, total_usd: float, p95_ms: float) -> dict:
@@ -120,12 +170,35 @@ def test_the_batching_verdict_when_batching_pays():
 
 
 def test_the_batching_verdict_when_batching_buys_nothing():
-    by_batch = {1: row(1, 1_000.0, 2.57), 8: row(8, 999.6, 9.9), 32: row(32, 999.6, 30.0)}
+    by_batch = {1: row(1, 1_000.0, 2.57), 8: row(8, 1_000.6, 9.9), 32: row(32, 1_200.0, 30.0)}
     assert v.batching_verdict(by_batch) == (
         "batching buys nothing here: without it the design costs $1,000 at a p95 of 2.57 ms; "
-        "the cheapest batched one costs $1,000 at 9.9 ms")
+        "the cheapest batched one costs $1,001 at 9.9 ms")
     dearer = v.batching_verdict({1: row(1, 1_000.0, 2.57), 8: row(8, 1_500.0, 9.9)})
     assert dearer.startswith("batching buys nothing") and "$1,500 at 9.9 ms" in dearer
+
+
+@pytest.mark.parametrize("batched", [999.6, 1_000.0, 1_000.4])
+def test_the_batching_verdict_within_half_a_dollar_is_no_measurable_difference(batched):
+    by_batch = {1: row(1, 1_000.0, 2.57), 8: row(8, batched, 9.9), 32: row(32, 1_100.0, 30.0)}
+    assert v.batching_verdict(by_batch) == (
+        "batching makes no measurable difference: batch 8 costs $1,000 a month, no batching "
+        "$1,000, less than a dollar apart")
+
+
+def test_the_batching_verdict_within_the_measurements_spread():
+    by_batch = {1: row(1, 1_000.0, 2.57), 8: row(8, 960.0, 9.9), 32: row(32, 980.0, 30.0)}
+    assert v.batching_verdict(by_batch, noise_usd=40.0) == (
+        "batching makes no measurable difference: batch 8 costs $960 a month, no batching "
+        "$1,000, within the $40 the measurement's spread moves the total")
+    assert v.batching_verdict(by_batch, noise_usd=39.9) == (
+        "batching pays: batch 8 costs $960 against $1,000 without")
+    dearer = {1: row(1, 1_000.0, 2.57), 8: row(8, 1_040.0, 9.9)}
+    assert v.batching_verdict(dearer, noise_usd=40.0).startswith(
+        "batching makes no measurable difference: batch 8 costs $1,040")
+    assert v.batching_verdict(dearer, noise_usd=39.9).startswith("batching buys nothing")
+    assert v.batching_verdict({1: row(1, 1_000.0, 2.57)}, "why", noise_usd=40.0) == (
+        "no batched option is feasible: why")  # nothing batched to compare
 
 
 def test_the_batching_verdict_when_no_batch_is_feasible_or_considered():
@@ -156,12 +229,30 @@ def test_the_hardware_verdict_with_one_kind_and_several():
     assert v.hardware_verdict(gpu_first) == (
         "the cheapest is gpu: g6.xlarge at $1,500 a month, against $2,000 on the best cpu "
         "(c6i.xlarge)")
+    assert v.hardware_verdict(gpu_first, {}) == v.hardware_verdict(gpu_first, None)
+
+
+def test_the_hardware_verdict_names_the_kinds_left_out():
+    why = "inf2.xlarge: a batch of 8 takes 10.5 ms to fill at the peak; the batcher waits 5 ms"
+    gpu = {"gpu": kind_row("gpu", "g6.xlarge", 5_908.62)}
+    assert v.hardware_verdict(gpu, {"accelerator": why}) == (
+        "the cheapest is gpu: g6.xlarge at $5,909 a month; no accelerator option is feasible "
+        "(inf2.xlarge: a batch of 8 takes 10.5 ms to fill at the peak; the batcher waits "
+        "5 ms)")
+    cpu_gpu = {"cpu": kind_row("cpu", "c6i.xlarge", 628.47),
+               "gpu": kind_row("gpu", "g4dn.xlarge", 1_148.23)}
+    assert v.hardware_verdict(cpu_gpu, {"accelerator": "x: too slow", "cpu": "ignored"}) == (
+        "the cheapest is cpu: c6i.xlarge at $628 a month, against $1,148 on the best gpu "
+        "(g4dn.xlarge); no accelerator option is feasible (x: too slow)")  # cpu is feasible
+    assert v.hardware_verdict({}, {"cpu": "c: a", "gpu": "g: b"}) == (
+        "no instance type meets the server's budget; no cpu option is feasible (c: a); no gpu "
+        "option is feasible (g: b)")
 
 
 def test_the_percentiles_verdict_with_and_without_a_gap():
     assert v.percentiles_verdict(3.0, 2.5) == (
-        "the stage p95s add up to 3 ms, but the simulated end-to-end p95 is 2.5 ms: 0.5 ms "
-        "(17%) of the budget a sum of percentiles would waste")
+        "the stage p95s add up to 3 ms, but the simulated end-to-end p95 is 2.5 ms: the sum "
+        "overstates it by 0.5 ms (17% of the sum)")
     not_pessimistic = ("the stage p95s add up to 2 ms and the simulated end-to-end p95 is "
                        "2.5 ms: here the sum is not pessimistic")
     assert v.percentiles_verdict(2.0, 2.5) == not_pessimistic
@@ -176,15 +267,16 @@ def check(simulated_ms: float, model_ms: float, budget_ms: float) -> dict:
 def test_the_model_check_verdict_within_and_not():
     assert v.model_check_verdict(check(2.0, 2.5, 3.0)) == (
         "one core's share of the peak minute, simulated request by request, gives a server "
-        "p95 of 2 ms, below the model's 2.5 ms and both within the server's budget of 3 ms")
+        "p95 of 2 ms, below the pooled model's 2.5 ms, both within the server's budget of "
+        "3 ms")
     above = v.model_check_verdict(check(4.0, 2.5, 3.0))
-    assert "4 ms, above the model's 2.5 ms and not both within" in above
+    assert "4 ms, above the pooled model's 2.5 ms, not both within" in above
     assert "not both within" in v.model_check_verdict(check(2.0, 3.5, 3.0))  # model over
     assert v.model_check_verdict(check(2.5, 2.5, 3.0)) == (
         "one core's share of the peak minute, simulated request by request, gives a server "
-        "p95 of 2.5 ms, equal to the model's 2.5 ms and both within the server's budget of "
-        "3 ms")
-    assert "equal to the model's 3 ms and both within" in v.model_check_verdict(
+        "p95 of 2.5 ms, equal to the pooled model's 2.5 ms, both within the server's budget "
+        "of 3 ms")
+    assert "equal to the pooled model's 3 ms, both within" in v.model_check_verdict(
         check(3.0, 3.0, 3.0))  # at the budget is within
 
 
@@ -306,26 +398,76 @@ SERVER = SimpleNamespace(cpu_low_ms=0.19, cpu_high_ms=0.21)
 
 def test_the_noise_verdict_when_the_interval_changes_nothing():
     design = noise_design(3, 812.7)
-    assert v.noise_verdict(design, {"low": noise_design(3, 812.7),
-                                    "high": noise_design(3, 812.7)}, SERVER) == (
-        "across the server's 95% interval (190–210 µs per request) the design is the same: "
-        "3 instances of c6i.xlarge at the peak ($813 a month)")
+    ends = {"estimate": noise_design(3, 812.7), "low": noise_design(3, 800.0)}
+    assert v.noise_verdict(design, ends, SERVER) == (
+        "the design is sized at the high end of the server's 95% interval (190–210 µs per "
+        "request); at the estimate and at the low end it is the same fleet")
     one = noise_design(1, 99.4, batch=8)
-    assert v.noise_verdict(one, {"low": one, "high": one}, SERVER).endswith(
-        "the design is the same: 1 instance of c6i.xlarge, batch 8 at the peak ($99.4 a month)")
+    assert v.noise_verdict(one, {"estimate": one, "low": one}, SERVER) == (
+        "the design is sized at the high end of the server's 95% interval (190–210 µs per "
+        "request); at the estimate and at the low end it is the same fleet")
 
 
 def test_the_noise_verdict_when_the_interval_changes_the_design():
-    design = noise_design(3, 812.7)
-    ends = {"low": design, "high": noise_design(4, 1_020.0, name="c7i.xlarge", batch=8)}
+    design = noise_design(4, 1_020.0, name="c7i.xlarge", batch=8)
+    ends = {"estimate": noise_design(3, 812.7), "low": noise_design(3, 812.7)}
     assert v.noise_verdict(design, ends, SERVER) == (
-        "the server's 95% interval (190–210 µs per request) changes the design: 3 instances "
-        "of c6i.xlarge at the peak ($813 a month) at its low end, 4 instances of c7i.xlarge, "
-        "batch 8 at the peak ($1,020 a month) at its high end")
-    dearer = {"low": design, "high": noise_design(3, 830.0)}  # same fleet, another bill
-    assert "the design is the same" in v.noise_verdict(design, dearer, SERVER)
-    cached = {"low": design, "high": noise_design(3, 812.7, cache=True)}
-    assert "changes the design" in v.noise_verdict(design, cached, SERVER)
+        "the design is sized at the high end of the server's 95% interval (190–210 µs per "
+        "request): 4 instances of c7i.xlarge, batch 8 at the peak ($1,020 a month); at the "
+        "estimate it would be 3 instances of c6i.xlarge at the peak ($813 a month), at the "
+        "low end 3 instances of c6i.xlarge at the peak ($813 a month)")
+    low_only = {"estimate": design, "low": noise_design(1, 99.4)}
+    assert v.noise_verdict(design, low_only, SERVER).endswith(
+        "at the estimate it would be 4 instances of c7i.xlarge, batch 8 at the peak ($1,020 a "
+        "month), at the low end 1 instance of c6i.xlarge at the peak ($99.4 a month)")
+    base = noise_design(3, 812.7)
+    for other in (noise_design(3, 812.7, cache=True), noise_design(3, 812.7, policy="fixed"),
+                  noise_design(2, 812.7), noise_design(3, 812.7, batch=8),
+                  noise_design(3, 812.7, name="c7i.xlarge")):
+        said = v.noise_verdict(base, {"estimate": base, "low": other}, SERVER)
+        assert "it is the same fleet" not in said and "at the estimate it would be" in said
+
+
+def test_the_noise_in_dollars_is_the_spread_of_the_totals():
+    design = noise_design(4, 1_020.0)
+    ends = {"estimate": noise_design(3, 812.7), "low": noise_design(3, 800.0)}
+    assert v.noise_usd(design, ends) == pytest.approx(220.0)
+    assert v.noise_usd(design, {"estimate": design, "low": design}) == 0.0
+    dearer_low = {"estimate": noise_design(3, 900.0), "low": noise_design(5, 1_100.0)}
+    assert v.noise_usd(design, dearer_low) == pytest.approx(200.0)  # max − min, any order
+    assert v.noise_usd(design, {}) == 0.0
+
+
+def test_the_bottleneck_text_for_a_measured_and_a_published_model():
+    assert v.bottleneck_text("mlp_fp32", 0.25, 0.01) == (
+        "for this classifier, per-request work (HTTP parsing, JSON), not the model, sets how "
+        "many requests a core serves: the model is 4% of a request's server CPU")
+    assert v.bottleneck_text("mlp_int8", 0.2, 0.0005).endswith(
+        "the model is under 1% of a request's server CPU")
+    assert v.bottleneck_text("bert_large", 0.25, 0.01) == (
+        "for bert_large, the published accelerator throughput sets each instance's rate; the "
+        "host's per-request work only caps it")
+
+
+def timed(batch_ms: float, low_ms: float, high_ms: float):
+    """A profile's model call at batches 1 and 8 (only batch 1 is read)."""
+    return SimpleNamespace(batch_sizes=(8, 1), batch_ms=(0.5, batch_ms),
+                           batch_low_ms=(0.4, low_ms), batch_high_ms=(0.6, high_ms))
+
+
+def test_the_optimization_text_faster_slower_and_no_difference():
+    fp32 = timed(0.01, 0.009, 0.011)  # 10 µs a call, 4% of a 250 µs request
+    tail = ("at batch 1; with the model at 4% of a request's server CPU, optimising the model "
+            "moves the fleet little, and the serving stack is where a saving is")
+    assert v.optimization_text({"fp32": fp32, "int8": timed(0.006, 0.005, 0.0085)}, 0.25) == (
+        f"on this CPU int8 is faster than fp32 (6 µs a call against 10) {tail}")
+    assert v.optimization_text({"fp32": fp32, "int8": timed(0.014, 0.0115, 0.016)}, 0.25) == (
+        f"on this CPU int8 is slower than fp32 (14 µs a call against 10) {tail}")
+    assert v.optimization_text({"fp32": fp32, "int8": timed(0.008, 0.007, 0.009)}, 0.25) == (
+        f"on this CPU int8 and fp32 show no measurable difference (8 and 10 µs a call) {tail}")
+    touching = timed(0.012, 0.011, 0.013)  # its low end at fp32's high end: overlapping
+    assert "no measurable difference" in v.optimization_text(
+        {"fp32": fp32, "int8": touching}, 0.25)
 
 
 def tracked_fleet(server_rps: float, needed: int, throughput_rps: float):

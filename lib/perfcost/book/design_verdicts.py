@@ -12,9 +12,12 @@ from __future__ import annotations
 from perfcost.book.cost_verdicts import count, number, share
 from perfcost.design.day import tracking_target
 
+MINUTES_PER_DAY = 1_440
+
 __all__ = [
     "batching_verdict",
     "bill_verdict",
+    "bottleneck_text",
     "budget_verdict",
     "cache_verdict",
     "cost_split_verdict",
@@ -24,7 +27,9 @@ __all__ = [
     "fix_verdict",
     "hardware_verdict",
     "model_check_verdict",
+    "noise_usd",
     "noise_verdict",
+    "optimization_text",
     "overhead_verdict",
     "percentiles_verdict",
     "policy_verdict",
@@ -63,8 +68,9 @@ def slo_verdict(meets_slo: bool, p95_ms: float, slo_ms: float, attainment: float
             f"server within its share in {minutes}")
 
 
-def policy_verdict(policies, chosen_policy: str) -> str:
-    """Target tracking's instance-hours against the fixed N+1 fleet's, and the choice."""
+def policy_verdict(policies, chosen_policy: str, attainment_target: float = 0.0) -> str:
+    """Target tracking's instance-hours against the fixed N+1 fleet's, the choice, and the
+    policies that miss the ``attainment_target``."""
     rows = {row["policy"]: row for row in policies.to_dict("records")}
     fixed, tracking = rows["fixed at peak (N+1)"], rows["target tracking"]
     saved = 1.0 - tracking["instance_hours_month"] / fixed["instance_hours_month"]
@@ -80,17 +86,34 @@ def policy_verdict(policies, chosen_policy: str) -> str:
         said = (f"target tracking runs {share(-saved)} more instance-hours than the fixed "
                 f"fleet of {fleet}: its utilisation target holds more spare than the peak "
                 f"sizing needs")
-    return f"{said}; the design runs {chosen_policy}"
+    missed = [f"{name} misses the SLO in "
+              f"{count(round((1 - row['slo_attainment']) * MINUTES_PER_DAY), 'minute')} "
+              f"({share(1 - row['slo_attainment'])} of the day)"
+              for name, row in rows.items()
+              if row["slo_attainment"] < attainment_target and name != chosen_policy]
+    why = f" ({'; '.join(missed)})" if missed else ""
+    return f"{said}; the design runs {chosen_policy}{why}"
 
 
-def cache_verdict(by_cache: dict, hit_rate: float) -> str:
-    """The cheapest design with the cache against the cheapest without."""
+def _within(noise_usd: float) -> str:
+    """Why a gap is no difference: inside the measurement's spread, or under a dollar."""
+    if noise_usd >= 0.5:
+        return f"within the {usd(noise_usd)} the measurement's spread moves the total"
+    return "less than a dollar apart"
+
+
+def cache_verdict(by_cache: dict, hit_rate: float, *, why_not: str = "",
+                  noise_usd: float = 0.0) -> str:
+    """The cheapest design with the cache against the cheapest without; a gap within
+    ``noise_usd`` (the measurement's spread) is no measurable difference."""
     if True not in by_cache or False not in by_cache:
-        return f"no cache is considered at a hit rate of {share(hit_rate)}"
+        reason = f": {why_not}" if why_not else ""
+        return f"no design with a cache is considered at a hit rate of {share(hit_rate)}{reason}"
     with_cache, without = by_cache[True]["total_usd"], by_cache[False]["total_usd"]
-    if abs(with_cache - without) < 0.5:
-        return (f"the cache neither pays nor costs at a hit rate of {share(hit_rate)}: both "
-                f"designs cost {usd(without)} a month")
+    if abs(with_cache - without) <= max(noise_usd, 0.5):
+        return (f"at a hit rate of {share(hit_rate)} the cache makes no measurable difference: "
+                f"{usd(with_cache)} a month with it, {usd(without)} without, "
+                f"{_within(noise_usd)}")
     if with_cache < without:
         return (f"the cache pays for itself at a hit rate of {share(hit_rate)}: the cheapest "
                 f"design with it costs {usd(with_cache)} a month, without it {usd(without)}")
@@ -99,9 +122,10 @@ def cache_verdict(by_cache: dict, hit_rate: float) -> str:
             f"{usd(with_cache)}")
 
 
-def batching_verdict(by_batch: dict, why_not: str = "") -> str:
+def batching_verdict(by_batch: dict, why_not: str = "", *, noise_usd: float = 0.0) -> str:
     """The cheapest unbatched design against the cheapest batched one; ``why_not`` is why
-    no batched option is feasible, when none is."""
+    no batched option is feasible, when none is; a gap within ``noise_usd`` is no measurable
+    difference."""
     batched = [row for batch, row in by_batch.items() if batch > 1]
     if 1 not in by_batch:
         return "every feasible design batches" if by_batch else "no option is feasible"
@@ -110,7 +134,12 @@ def batching_verdict(by_batch: dict, why_not: str = "") -> str:
         return f"no batched option is feasible: {why_not}" if why_not else \
             "no batched option is feasible"
     best = min(batched, key=lambda row: (row["total_usd"], row["p95_ms"]))
-    if best["total_usd"] < single["total_usd"] - 0.5:
+    gap = single["total_usd"] - best["total_usd"]
+    if abs(gap) <= max(noise_usd, 0.5):
+        return (f"batching makes no measurable difference: batch {best['batch']} costs "
+                f"{usd(best['total_usd'])} a month, no batching {usd(single['total_usd'])}, "
+                f"{_within(noise_usd)}")
+    if gap > 0:
         return (f"batching pays: batch {best['batch']} costs {usd(best['total_usd'])} against "
                 f"{usd(single['total_usd'])} without")
     return (f"batching buys nothing here: without it the design costs "
@@ -119,17 +148,21 @@ def batching_verdict(by_batch: dict, why_not: str = "") -> str:
             f"{number(best['p95_ms'])} ms")
 
 
-def hardware_verdict(by_kind: dict) -> str:
-    """The cheapest CPU design against the cheapest GPU or accelerator design."""
+def hardware_verdict(by_kind: dict, left_out: dict | None = None) -> str:
+    """The cheapest CPU design against the cheapest GPU or accelerator design; ``left_out``
+    maps a kind with no feasible option to why."""
+    gone = "; ".join(f"no {kind} option is feasible ({why})"
+                     for kind, why in (left_out or {}).items() if kind not in by_kind)
+    gone = f"; {gone}" if gone else ""
     if not by_kind:
-        return "no instance type meets the server's budget"
+        return f"no instance type meets the server's budget{gone}"
     cheapest_kind = min(by_kind, key=lambda kind: by_kind[kind]["total_usd"])
     best = by_kind[cheapest_kind]
     others = [f"{usd(row['total_usd'])} on the best {kind} ({row['instance_type']})"
               for kind, row in by_kind.items() if kind != cheapest_kind]
     tail = f", against {', '.join(others)}" if others else ""
     return (f"the cheapest is {best['kind']}: {best['instance_type']} at "
-            f"{usd(best['total_usd'])} a month{tail}")
+            f"{usd(best['total_usd'])} a month{tail}{gone}")
 
 
 def fix_verdict(fix) -> str:
@@ -142,8 +175,8 @@ def percentiles_verdict(sum_ms: float, simulated_ms: float) -> str:
     gap = sum_ms - simulated_ms
     if gap > 0:
         return (f"the stage p95s add up to {number(sum_ms)} ms, but the simulated end-to-end "
-                f"p95 is {number(simulated_ms)} ms: {number(gap)} ms ({share(gap / sum_ms)}) "
-                f"of the budget a sum of percentiles would waste")
+                f"p95 is {number(simulated_ms)} ms: the sum overstates it by {number(gap)} ms "
+                f"({share(gap / sum_ms)} of the sum)")
     return (f"the stage p95s add up to {number(sum_ms)} ms and the simulated end-to-end p95 "
             f"is {number(simulated_ms)} ms: here the sum is not pessimistic")
 
@@ -161,9 +194,8 @@ def model_check_verdict(check: dict | None) -> str:
     side = ("above" if simulated_ms > model_ms else
             "below" if simulated_ms < model_ms else "equal to")
     return (f"one core's share of the peak minute, simulated request by request, gives a "
-            f"server p95 of {number(simulated_ms)} ms, {side} the model's "
-            f"{number(model_ms)} ms and {relation} the server's budget of "
-            f"{number(budget_ms)} ms")
+            f"server p95 of {number(simulated_ms)} ms, {side} the pooled model's "
+            f"{number(model_ms)} ms, {relation} the server's budget of {number(budget_ms)} ms")
 
 
 def overhead_verdict(server_cpu_ms: float, model_ms: float) -> str:
@@ -232,16 +264,23 @@ def _fleet_key(design) -> tuple:
 
 
 def noise_verdict(design, at_ends: dict, server) -> str:
-    """Whether the design holds across the server's measured 95% interval."""
-    low, high = at_ends["low"], at_ends["high"]
+    """How the design moves across the server's measured 95% interval: it is sized at the
+    high end; ``at_ends`` holds the designs at the estimate and the low end."""
     span = (f"{number(1000 * server.cpu_low_ms)}–{number(1000 * server.cpu_high_ms)} µs "
             f"per request")
-    fleets = {_fleet_key(d) for d in (design, low, high)}
-    if len(fleets) == 1:
-        return (f"across the server's 95% interval ({span}) the design is the same: "
-                f"{_fleet_words(design)}")
-    return (f"the server's 95% interval ({span}) changes the design: "
-            f"{_fleet_words(low)} at its low end, {_fleet_words(high)} at its high end")
+    intro = f"the design is sized at the high end of the server's 95% interval ({span})"
+    estimate, low = at_ends["estimate"], at_ends["low"]
+    if len({_fleet_key(d) for d in (design, estimate, low)}) == 1:
+        return f"{intro}; at the estimate and at the low end it is the same fleet"
+    return (f"{intro}: {_fleet_words(design)}; at the estimate it would be "
+            f"{_fleet_words(estimate)}, at the low end {_fleet_words(low)}")
+
+
+def noise_usd(design, at_ends: dict) -> float:
+    """How far the server's measured interval moves the total: the spread of the designs'
+    totals across it, a difference below which two designs cost the same as far as we know."""
+    totals = [design.total_usd, *(d.total_usd for d in at_ends.values())]
+    return max(totals) - min(totals)
 
 
 def bill_verdict(configuration) -> str:
@@ -274,3 +313,33 @@ def tracking_target_text(utilization_target: float, fleet) -> str:
         return f"{share(target)}, as set"
     return (f"{share(target)}, the utilisation the peak sizing runs its needed instances at, "
             f"so that at the peak every policy orders the same fleet")
+
+
+def bottleneck_text(model: str, server_cpu_ms: float, model_ms: float) -> str:
+    """What sets an instance's rate: per-request work for the measured classifier, the
+    published throughput for a published model."""
+    if model.startswith("mlp_"):
+        return (f"for this classifier, per-request work (HTTP parsing, JSON), not the model, "
+                f"sets how many requests a core serves: the model is "
+                f"{share(model_ms / server_cpu_ms)} of a request's server CPU")
+    return (f"for {model}, the published accelerator throughput sets each instance's rate; "
+            f"the host's per-request work only caps it")
+
+
+def optimization_text(measured: dict, server_cpu_ms: float) -> str:
+    """int8 against fp32 at batch 1 (95% intervals), and what the model's share of a request
+    leaves model optimisation to win."""
+    fp32, int8 = measured["fp32"], measured["int8"]
+    i, j = fp32.batch_sizes.index(1), int8.batch_sizes.index(1)
+    a, a_low, a_high = fp32.batch_ms[i], fp32.batch_low_ms[i], fp32.batch_high_ms[i]
+    b, b_low, b_high = int8.batch_ms[j], int8.batch_low_ms[j], int8.batch_high_ms[j]
+    if b_high < a_low:
+        said = f"int8 is faster than fp32 ({number(1000 * b)} µs a call against {number(1000 * a)})"
+    elif b_low > a_high:
+        said = f"int8 is slower than fp32 ({number(1000 * b)} µs a call against {number(1000 * a)})"
+    else:
+        said = (f"int8 and fp32 show no measurable difference ({number(1000 * b)} and "
+                f"{number(1000 * a)} µs a call)")
+    return (f"on this CPU {said} at batch 1; with the model at {share(a / server_cpu_ms)} of a "
+            f"request's server CPU, optimising the model moves the fleet little, and the serving "
+            f"stack is where a saving is")

@@ -217,6 +217,7 @@ DESIGN = ChapterInputs(checks={
     "model": Choice(DESIGN_MODELS),
     "utilization_target": ZeroOr(UTILIZATION_TARGET, PEAK_UTILIZATION),
     "max_wait_ms": Number(0.0, MAX_WAIT_MS),  # a second's wait is not online serving
+    "max_utilization": UTILIZATION_TARGET,
     "requests_per_connection": Number(1.0, MAX_REQUESTS_PER_CONNECTION),
     "slo_attainment_target": _share(),
     "price_catalog_path": CatalogPath(),

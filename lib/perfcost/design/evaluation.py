@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -52,6 +53,7 @@ class Configuration:
     day: DayResult  # the servers' day under the policy
     bill: Bill  # servers, cache, load balancer, egress
     server_budget_ms: float  # the server's share of the SLO on this request path
+    model: FleetLatency = FLEET  # the latency model its minutes are checked in
 
     @property
     def total_usd(self) -> float:
@@ -84,11 +86,19 @@ class Configuration:
         cache = "cache" if self.cache else "no cache"
         return f"{self.fleet.option.label}, {cache}, {self.policy}"
 
-    def slo_attainment(self, model: FleetLatency = FLEET) -> float:
-        """The share of the day's minutes whose server p95 is within budget."""
+    @cached_property
+    def attainment(self) -> float:
+        """The share of the day's minutes whose server p95 is within budget (computed once)."""
         meets = minutes_meeting_slo(self.day, self.fleet.option, self.server_budget_ms,
-                                    model=model)
+                                    model=self.model)
         return float(np.mean(meets))
+
+    def slo_attainment(self, model: FleetLatency | None = None) -> float:
+        """:attr:`attainment`, or in another latency ``model``."""
+        if model is None or model == self.model:
+            return self.attainment
+        return float(np.mean(minutes_meeting_slo(self.day, self.fleet.option,
+                                                 self.server_budget_ms, model=model)))
 
 
 @dataclass(frozen=True)
@@ -97,6 +107,7 @@ class Evaluation:
 
     configurations: tuple[Configuration, ...]  # feasible ones, cheapest first
     infeasible: tuple[PeakFleet, ...]  # options no fleet size serves within the budget
+    infeasible_by_cache: dict[bool, tuple[PeakFleet, ...]]  # the same, by request path
     chosen: Configuration | None  # None: no configuration meets the SLO
     chosen_attainment: float  # the chosen day's share of minutes meeting the SLO (0: none)
     attainments: dict[str, float] = field(default_factory=dict)  # label → checked attainment
@@ -123,7 +134,8 @@ def _served_share(question: DesignQuestion, cache: bool) -> float:
 
 
 def configurations_for(question: DesignQuestion, catalog, fleets: Sequence[PeakFleet],
-                       cache: bool, server_budget_ms: float) -> list[Configuration]:
+                       cache: bool, server_budget_ms: float,
+                       model: FleetLatency = FLEET) -> list[Configuration]:
     """Every feasible fleet under every policy, priced."""
     found = []
     for fleet in fleets:
@@ -134,7 +146,8 @@ def configurations_for(question: DesignQuestion, catalog, fleets: Sequence[PeakF
                            startup_delay_s=question.startup_delay_s)
         for policy, day in days.items():
             bill = _servers_day_bill(question, catalog, day, fleet, cache)
-            found.append(Configuration(fleet, cache, policy, day, bill, server_budget_ms))
+            found.append(Configuration(fleet, cache, policy, day, bill, server_budget_ms,
+                                       model))
     return found
 
 
@@ -146,21 +159,23 @@ def evaluate_configurations(question: DesignQuestion, catalog, options, *,
     ``server_budget_ms(cache)`` is the server's share of the SLO on the request path with or
     without the cache (:func:`perfcost.design.latency.server_budget_ms`).
     """
-    configurations, infeasible = [], []
+    configurations, infeasible = [], {}
     for cache in cache_choices(question, catalog):
         budget_ms = server_budget_ms(cache)
         server_rps = question.peak_qps * _served_share(question, cache)
         if budget_ms > 0:
-            fleets = size_options(options, server_rps, budget_ms, model=model)
+            fleets = size_options(options, server_rps, budget_ms, model=model,
+                                  max_utilization=question.max_utilization)
         else:
             reason = (f"the other stages' p95s leave the server no share of the "
                       f"{question.p95_slo_ms:g} ms SLO")
             fleets = [infeasible_fleet(option, server_rps, reason) for option in options]
-        configurations += configurations_for(question, catalog, fleets, cache, budget_ms)
-        infeasible += [fleet for fleet in fleets if not fleet.feasible]
+        configurations += configurations_for(question, catalog, fleets, cache, budget_ms, model)
+        infeasible[cache] = tuple(fleet for fleet in fleets if not fleet.feasible)
     configurations.sort(key=lambda c: (c.total_usd, c.fleet.server_p95_ms))
     chosen, attainment, checked = _first_meeting(configurations, question, model)
-    return Evaluation(tuple(configurations), tuple(infeasible), chosen, attainment, checked)
+    every = tuple(fleet for fleets in infeasible.values() for fleet in fleets)
+    return Evaluation(tuple(configurations), every, infeasible, chosen, attainment, checked)
 
 
 def cache_choices(question: DesignQuestion, catalog) -> tuple[bool, ...]:

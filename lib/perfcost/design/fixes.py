@@ -5,7 +5,8 @@ policy, so a fix must change something the question fixed. The changes tried
 (:func:`candidate_changes`), each re-designed from scratch:
 
 * serve the int8 model (for the measured fp32 classifier);
-* raise target tracking's utilisation target (0.7, 0.8, 0.9, above the question's);
+* raise target tracking's utilisation target (0.7, 0.8, 0.9, above the question's, when the
+  question sets one), or the peak sizing's ``max_utilization`` (the same steps);
 * allow the batcher a longer wait (twice the question's, at least 5 ms);
 * send responses in a compact binary encoding (``response_kb`` × the measured ratio);
 * start instances faster (the model baked into the image: a quarter of the start-up delay).
@@ -20,7 +21,6 @@ Used by chapter 5 (design).
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -64,8 +64,12 @@ def candidate_changes(question: DesignQuestion, binary_response_ratio: float) ->
     changes = []
     if question.model == "mlp_fp32":
         changes.append(Change("serve the int8 model", {"model": "mlp_int8"}))
-    changes += [Change(f"raise the utilisation target to {t:.0%}", {"utilization_target": t})
-                for t in TARGETS if t > question.utilization_target]
+    if question.utilization_target > 0:
+        changes += [Change(f"raise the utilisation target to {t:.0%}",
+                           {"utilization_target": t})
+                    for t in TARGETS if t > question.utilization_target]
+    changes += [Change(f"let instances run to {t:.0%} busy at the peak", {"max_utilization": t})
+                for t in TARGETS if t > question.max_utilization]
     wait_ms = max(5.0, 2 * question.max_wait_ms)
     if wait_ms <= 1_000.0:
         changes.append(Change(f"let the batcher wait up to {wait_ms:g} ms",
@@ -97,7 +101,7 @@ def cheapest_fix(question: DesignQuestion, current_total_usd: float, changes: li
     ``current_total_usd`` is the unchanged design's total.
     """
     in_range("current_total_usd", current_total_usd, 0.0, 1e12)
-    cheapest_total = None  # the cheapest changed design that meets the SLO
+    best = None  # (total, combination): the cheapest changed design that meets the SLO
     for size in (1, 2):
         fitting = []
         for combination in itertools.combinations(changes, size):
@@ -106,20 +110,25 @@ def cheapest_fix(question: DesignQuestion, current_total_usd: float, changes: li
             design = redesign(question.changed(**_merged(combination)))
             if not design.meets_slo:
                 continue
-            cheapest_total = min(design.total_usd, cheapest_total or math.inf)
+            if best is None or design.total_usd < best[0]:
+                best = (design.total_usd, combination)
             if design.total_usd <= question.budget_usd_month:
                 fitting.append((design.total_usd, combination))
         if fitting:
             total, combination = min(fitting, key=lambda pair: pair[0])
-            words = " and ".join(c.description for c in combination)
-            return Fix(combination, total, f"{words}: ${total:,.0f} a month")
-    return Fix((), current_total_usd if cheapest_total is None else cheapest_total,
-               _nothing_fits(question, cheapest_total))
+            return Fix(combination, total, f"{_words(combination)}: ${total:,.0f} a month")
+    if best is None:
+        return Fix((), current_total_usd,
+                   "no change considered fits: no changed design meets the SLO")
+    return Fix((), best[0], _nothing_fits(question, *best))
 
 
-def _nothing_fits(question: DesignQuestion, cheapest_total: float | None) -> str:
-    if cheapest_total is None:
-        return "no change considered fits: no changed design meets the SLO"
-    over = cheapest_total - question.budget_usd_month
-    return (f"no change considered fits: the cheapest changed design that meets the SLO "
-            f"costs ${cheapest_total:,.0f} a month, ${over:,.0f} over the budget")
+def _words(combination: tuple[Change, ...]) -> str:
+    return " and ".join(c.description for c in combination)
+
+
+def _nothing_fits(question: DesignQuestion, total_usd: float,
+                  combination: tuple[Change, ...]) -> str:
+    over = total_usd - question.budget_usd_month
+    return (f"no change considered fits: the cheapest, to {_words(combination)}, costs "
+            f"${total_usd:,.0f} a month, ${over:,.0f} over the budget")

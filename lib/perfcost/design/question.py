@@ -73,6 +73,7 @@ _CHECKS = {
     "utilization_target": lambda n, v: zero_or(
         n, v, lambda n, v: in_range(n, v, MIN_UTILIZATION_TARGET, 1.0), PEAK_UTILIZATION),
     "max_wait_ms": lambda n, v: in_range(n, v, 0.0, MAX_WAIT_MS),
+    "max_utilization": lambda n, v: in_range(n, v, MIN_UTILIZATION_TARGET, 1.0),
     "requests_per_connection": lambda n, v: in_range(n, v, 1.0, MAX_REQUESTS_PER_CONNECTION),
     "slo_attainment_target": lambda n, v: fraction(n, v),
     "price_catalog_path": _text,
@@ -95,6 +96,7 @@ class DesignQuestion:
     model: str = "mlp_fp32"  # one of MODELS
     utilization_target: float = 0.0  # tracking's target, [0.01, 1]; 0: the peak sizing's
     max_wait_ms: float = 5.0  # a batcher's longest wait to fill a batch, [0, 1,000]
+    max_utilization: float = 0.8  # at the peak, needed instances no busier, [0.01, 1]
     requests_per_connection: float = 100.0  # keep-alive reuse at the balancer, [1, 10^6]
     slo_attainment_target: float = 0.999  # share of minutes that must meet the SLO, [0, 1]
     price_catalog_path: str = ""  # a catalog YAML; "": the one shipped with perfcost

@@ -49,11 +49,12 @@ class DesignRun:
     paths: dict[str, RequestPath]  # "fp32", "int8": the in-process path, stage by stage
     measured: dict[str, ServingProfile]  # "fp32", "int8": in-process path, per core
     server: ServerCost  # the loopback HTTP server's CPU per request (fp32)
-    profiles: dict[str, ServingProfile]  # what the design sizes with: the server's overhead
+    profiles: dict[str, ServingProfile]  # what the design sizes with: the server's overhead at
+    # the high end of its 95% interval (the pessimistic end: the measurement is noisy)
     formats: pd.DataFrame  # bytes per response in each format (perfcost.response_formats)
     design: Design  # the chosen design and every configuration considered
     fix: Fix | None  # the cheapest fix when over budget, else None
-    designs_at_ends: dict[str, Design]  # "low", "high": the design at the server's interval
+    designs_at_ends: dict[str, Design]  # "estimate", "low": the design at a lower server cost
 
     def redesign(self, question: DesignQuestion) -> Design:
         """Design ``question`` with this run's measurements."""
@@ -95,7 +96,7 @@ def run_design(question: DesignQuestion, workdir: Path | str) -> DesignRun:
                                  seed=question.seed)
     measured = {name: serving_profile(paths[name], timings[name]) for name in timings}
     server = measure_server_cost(classifier.onnx_paths["fp32"], rows)
-    profiles = served_profiles(measured, server)
+    profiles = served_profiles(measured, server, at="high")
     formats = format_sizes(seed=question.seed)
     design = design_service(question, profiles)
     fix = None
@@ -104,6 +105,6 @@ def run_design(question: DesignQuestion, workdir: Path | str) -> DesignRun:
         fix = cheapest_fix(question, design.total_usd, changes,
                            lambda changed: design_service(changed, profiles))
     ends = {at: design_service(question, served_profiles(measured, server, at=at))
-            for at in ("low", "high")}
+            for at in ("estimate", "low")}
     return DesignRun(question, classifier, paths, measured, server, profiles, formats, design,
                      fix, ends)

@@ -8,7 +8,7 @@ its bill against the budget.
 When no configuration meets the SLO, the design falls back to the configuration that comes
 closest (the highest share of minutes meeting the SLO, then the cheapest) or, when no fleet of
 any option meets the server's budget at the peak, to the option with the shortest service time
-sized to the utilisation target (the fewest stable instances for a target of 0) plus one;
+sized to the utilisation target (``max_utilization`` for a target of 0) plus one;
 ``meets_slo`` is then False and the chapter says so.
 
 Used by chapter 5 (design).
@@ -147,11 +147,12 @@ def _chosen(evaluation: Evaluation, question, catalog, options, stages, model):
 
 
 def _best_effort_fleet(options, question: DesignQuestion, model: FleetLatency) -> PeakFleet:
-    """The fastest option at the utilisation target (1 for a target of 0: the fewest stable
-    instances), plus one, at least two instances."""
+    """The fastest option at the utilisation target (``max_utilization`` for a target of 0),
+    plus one, at least two instances."""
     option: ServingOption = min(options, key=lambda o: (o.service_ms + o.max_wait_ms,
                                                         o.hourly_usd))
-    per_instance = option.throughput_rps * (question.utilization_target or 1.0)
+    per_instance = option.throughput_rps * (question.utilization_target
+                                            or question.max_utilization)
     needed = math.floor(question.peak_qps / per_instance) + 1
     count = max(2, needed + 1)
     return PeakFleet(option, needed, count, question.peak_qps,

@@ -11,7 +11,9 @@ least-outstanding-requests balancer, gamma service times), then
 
     instances = max(min_instances, needed + spare_instances)
 
-so the fleet spans two availability zones and still meets the p95 with one instance lost. A
+so the fleet spans two availability zones and still meets the p95 with one instance lost;
+``needed`` is also at least ceil(rate / (throughput × max_utilization)), headroom for what a
+minute-by-minute model does not see (bursts within the minute, a slow request). A
 batching option whose batches would not fill within its wait at the peak (each of the
 instance's ``batchers`` queues gets its share of the rate) is left out: a batcher would
 dispatch smaller batches than the option's throughput assumes.
@@ -24,12 +26,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from perfcost.capacity import size_fleet_for_quantile
+from perfcost.capacity import instances_for_utilization, size_fleet_for_quantile
 from perfcost.design.options import ServingOption
 from perfcost.fleet_latency import FLEET, FleetLatency
 from perfcost.fleet_quantiles import fleet_response_quantile_ms
-from perfcost.instance_types import InfeasibleError
-from perfcost.validation import integer_in_range, positive
+from perfcost.instance_types import MIN_UTILIZATION_TARGET, InfeasibleError
+from perfcost.validation import in_range, integer_in_range, positive
 
 __all__ = ["PeakFleet", "infeasible_fleet", "server_p95_ms", "size_at_peak", "size_options"]
 
@@ -60,16 +62,20 @@ class PeakFleet:
 
 def size_at_peak(option: ServingOption, server_rps: float, server_budget_ms: float, *,
                  model: FleetLatency = FLEET, spare_instances: int = 1,
-                 min_instances: int = 2) -> PeakFleet:
-    """Size ``option`` for ``server_rps`` within ``server_budget_ms`` (module docstring)."""
+                 min_instances: int = 2, max_utilization: float = 1.0) -> PeakFleet:
+    """Size ``option`` for ``server_rps`` within ``server_budget_ms`` (module docstring), with
+    no needed instance above ``max_utilization`` (in [0.01, 1]) at the peak."""
     server_rps = positive("server_rps", server_rps)
     server_budget_ms = positive("server_budget_ms", server_budget_ms)
+    max_utilization = in_range("max_utilization", max_utilization, MIN_UTILIZATION_TARGET, 1.0)
     spare_instances = integer_in_range("spare_instances", spare_instances, 0, 1_000)
     min_instances = integer_in_range("min_instances", min_instances, 1, 1_000)
     conservative, reason = _sized_with_whole_wait(option, server_rps, server_budget_ms, model)
     needed = _fewest_with_fill_wait(option, server_rps, server_budget_ms, conservative, model)
     if needed is None:
         return _infeasible(option, server_rps, reason)
+    needed = max(needed, instances_for_utilization(server_rps, option.throughput_rps,
+                                                   max_utilization))
     count = max(min_instances, needed + spare_instances)
     fill_ms = option.fill_ms(server_rps / count)
     if fill_ms > option.max_wait_ms:
@@ -132,8 +138,9 @@ _infeasible = infeasible_fleet
 
 
 def size_options(options: Iterable[ServingOption], server_rps: float, server_budget_ms: float,
-                 *, model: FleetLatency = FLEET) -> list[PeakFleet]:
+                 *, model: FleetLatency = FLEET, max_utilization: float = 1.0
+                 ) -> list[PeakFleet]:
     """Every option sized at the peak, cheapest feasible fleet first, infeasible ones last."""
-    fleets = [size_at_peak(option, server_rps, server_budget_ms, model=model)
-              for option in options]
+    fleets = [size_at_peak(option, server_rps, server_budget_ms, model=model,
+                           max_utilization=max_utilization) for option in options]
     return sorted(fleets, key=lambda f: (not f.feasible, f.hourly_usd, f.server_p95_ms))

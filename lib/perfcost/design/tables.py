@@ -21,7 +21,12 @@ from perfcost.batching.policy import StaticBatching
 from perfcost.batching.simulator import simulate
 from perfcost.design.day import POLICY_NAMES, minutes_meeting_slo
 from perfcost.design.latency import end_to_end_p95_ms
-from perfcost.design.service import Design, peak_server_samples_ms, peak_serving_instances
+from perfcost.design.service import (
+    P95_SAMPLES,
+    Design,
+    peak_server_samples_ms,
+    peak_serving_instances,
+)
 from perfcost.design.sizing import server_p95_ms
 from perfcost.fleet_latency import FLEET, FleetLatency
 from perfcost.latency_budget import budget_table
@@ -34,12 +39,14 @@ __all__ = [
     "day_frame",
     "excluded_table",
     "frontier_table",
+    "kinds_left_out",
     "latency_budget_table",
     "peak_minute_check",
     "policy_table",
     "published_table",
     "request_path_table",
     "why_no_batching",
+    "why_no_cache",
 ]
 
 FRONTIER_SAMPLES = 20_000  # Monte Carlo draws per configuration's p95
@@ -47,9 +54,13 @@ FRONTIER_COLUMNS = ["configuration", "instance_type", "kind", "batch", "cache", 
                     "instances", "total_usd", "p95_ms", "chosen"]
 
 
-def _cheapest_per_fleet(design: Design) -> list:
+def _cheapest_per_fleet(design: Design, model: FleetLatency) -> list:
+    """Per (fleet, cache): the cheapest policy whose day meets the attainment target."""
+    target = design.question.slo_attainment_target
     seen, kept = set(), []
     for configuration in design.evaluation.configurations:  # cheapest first
+        if configuration.slo_attainment(model) < target:
+            continue
         key = (configuration.fleet.option.label, configuration.cache)
         if key not in seen:
             seen.add(key)
@@ -61,18 +72,23 @@ def frontier_table(design: Design, *, model: FleetLatency = FLEET) -> pd.DataFra
     """One row per feasible (fleet, cache) at its cheapest policy: cost a month, instances at
     the peak and end-to-end p95 at the peak (as the design's own are computed)."""
     question, rows = design.question, []
-    for c in _cheapest_per_fleet(design):
-        server = peak_server_samples_ms(c, question.cache_hit_rate, samples=FRONTIER_SAMPLES,
-                                        seed=question.seed, model=model)
-        p95_ms = end_to_end_p95_ms(design.stages_by_cache[c.cache], server,
-                                   samples=FRONTIER_SAMPLES, seed=question.seed)
+    for c in _cheapest_per_fleet(design, model):
+        chosen = c.fleet == design.chosen.fleet and c.cache == design.chosen.cache
+        if chosen and model == c.model:
+            p95_ms = design.p95_ms_at_peak  # the headline's own figure
+        else:
+            server = peak_server_samples_ms(c, question.cache_hit_rate,
+                                            samples=FRONTIER_SAMPLES, seed=question.seed,
+                                            model=model)
+            p95_ms = end_to_end_p95_ms(design.stages_by_cache[c.cache], server,
+                                       samples=FRONTIER_SAMPLES, seed=question.seed)
         rows.append({"configuration": f"{c.fleet.option.label}, "
                                       f"{'cache' if c.cache else 'no cache'}",
                      "instance_type": c.fleet.option.instance.name,
                      "kind": c.fleet.option.instance.kind, "batch": c.fleet.option.batch,
                      "cache": c.cache, "policy": c.policy, "instances": c.day.peak_instances,
                      "total_usd": c.total_usd, "p95_ms": p95_ms,
-                     "chosen": c.fleet == design.chosen.fleet and c.cache == design.chosen.cache})
+                     "chosen": chosen})
     table = pd.DataFrame(rows, columns=FRONTIER_COLUMNS)
     return table.assign(on_frontier=_pareto(table).astype(bool))
 
@@ -184,11 +200,12 @@ def published_table(catalog, workload: str) -> pd.DataFrame:
         for name, w in catalog.workload(workload).items()])
 
 
-def latency_budget_table(design: Design, *, samples: int = 200_000, seed: int = 0,
+def latency_budget_table(design: Design, *, samples: int = P95_SAMPLES, seed: int | None = None,
                          model: FleetLatency = FLEET) -> pd.DataFrame:
     """The chosen request path's stages and server at the peak: p50 and p95 of each, their
     sum and the simulated end-to-end figures (:func:`perfcost.latency_budget.budget_table`),
     the server as the design's p95 at the peak computes it (cache hits take 0 there)."""
+    seed = design.question.seed if seed is None else seed
     server = peak_server_samples_ms(design.chosen, design.question.cache_hit_rate,
                                     samples=samples, seed=seed, model=model)
     return budget_table(design.stages, server, 0.95, samples=samples, seed=seed)
@@ -200,12 +217,36 @@ def budget_sums(table: pd.DataFrame) -> tuple[float, float]:
 
 
 def why_no_batching(design: Design) -> str:
-    """Why the chosen instance type's smallest batched option is infeasible ("" if it is
-    feasible or there is none)."""
+    """Why the smallest batched option is infeasible, on the chosen instance type if it has
+    one, else on any; the first reason found, as :func:`kinds_left_out` quotes it ("" if no
+    batched option is infeasible)."""
     chosen = design.chosen.fleet.option.instance.name
-    reasons = sorted((fleet.option.batch, fleet.reason) for fleet in design.evaluation.infeasible
-                     if fleet.option.instance.name == chosen and fleet.option.batch > 1)
-    return reasons[0][1] if reasons else ""
+    batched = [(fleet.option.instance.name != chosen, fleet.option.batch, i, fleet)
+               for i, fleet in enumerate(design.evaluation.infeasible) if fleet.option.batch > 1]
+    if not batched:
+        return ""
+    fleet = min(batched, key=lambda row: row[:3])[3]
+    return f"{fleet.option.instance.name}: {fleet.reason}"
+
+
+def why_no_cache(design: Design) -> str:
+    """Why no configuration with the cache is feasible ("" if one is or none was tried)."""
+    if any(c.cache for c in design.evaluation.configurations):
+        return ""
+    fleets = design.evaluation.infeasible_by_cache.get(True, ())
+    return fleets[0].reason if fleets else ""
+
+
+def kinds_left_out(design: Design) -> dict[str, str]:
+    """Each instance kind (cpu, gpu, accelerator) with no feasible option, and the first
+    reason found."""
+    feasible = {c.fleet.option.instance.kind for c in design.evaluation.configurations}
+    left = {}
+    for fleet in design.evaluation.infeasible:
+        kind = fleet.option.instance.kind
+        if kind not in feasible:
+            left.setdefault(kind, f"{fleet.option.instance.name}: {fleet.reason}")
+    return left
 
 
 def excluded_table(design: Design) -> pd.DataFrame:
