@@ -748,9 +748,11 @@ DESIGN_SETS: list[dict] = [
     {"peak_qps": 50_000.0, "model": "bert_large", "budget_usd_month": 8_000.0},
     {"model": "bert_large", "cache_hit_rate": 0.6},
     # A budget too small for any design; an SLO no design meets; range ends.
-    {"budget_usd_month": 50.0, "peak_to_average": 2.0, "startup_delay_s": 3_600.0},
+    {"budget_usd_month": 50.0, "peak_to_average": 2.0, "startup_delay_s": 3_600.0,
+     "max_utilization": 0.01},
     {"p95_slo_ms": 1.0, "cache_hit_rate": 0.0, "max_wait_ms": 0.0, "peak_to_average": 1.0},
-    {"peak_qps": 1e6, "model": "mlp_int8", "utilization_target": 1.0, "seed": 2**32 - 1},
+    {"peak_qps": 1e6, "model": "mlp_int8", "utilization_target": 1.0, "max_utilization": 1.0,
+     "seed": 2**32 - 1},
 ]
 
 
