@@ -1207,3 +1207,13 @@ def test_a_feasible_fleet_meets_its_budget_with_its_spare(batch, wait_ms, rate_r
 def test_the_spare_that_slows_batch_filling_past_the_budget_is_refused():
     fleet = size_at_peak(measured_option(C6I, "mlp_fp32", FP32, 8, 5.0), 20_000.0, 6.0)
     assert not fleet.feasible and "spare" in fleet.reason
+
+
+def test_an_slo_no_design_meets_still_has_a_fleet_under_every_policy(designs):
+    design = designs["slo below the network"]
+    assert not design.meets_slo and not design.evaluation.configurations
+    table = tables.policy_table(design)
+    assert list(table["policy"]) == list(POLICY_NAMES)
+    assert (table["slo_attainment"] == 0).all()
+    assert set(tables.day_frame(design)["policy"]) == set(POLICY_NAMES)
+    assert design.chosen in design.policies

@@ -488,3 +488,20 @@ def test_the_tracking_target_text_as_set_and_from_the_peak_sizing():
 @pytest.mark.parametrize("name", sorted(v.__all__))
 def test_every_verdict_is_tested_here(name):
     assert f"v.{name}(" in open(__file__, encoding="utf-8").read()
+
+
+def test_the_slo_verdict_when_the_other_stages_alone_exceed_the_slo():
+    said = v.slo_verdict(False, 2.59, 1.0, 0.0, -1.45)
+    assert said == ("no configuration can meet the p95 of 1 ms: the other stages' p95s alone "
+                    "add up to 2.45 ms; the closest design reaches 2.59 ms end to end at the "
+                    "peak")
+
+
+def test_the_hardware_verdict_says_a_shared_reason_once():
+    why = "the other stages' p95s leave the server no share of the 1 ms SLO"
+    left = {"cpu": f"c6i.xlarge: {why}", "gpu": f"g4dn.xlarge: {why}"}
+    assert v.hardware_verdict({}, left) == f"no instance type meets the server's budget: {why}"
+    apart = {"cpu": "c6i.xlarge: one reason", "gpu": "g4dn.xlarge: another"}
+    assert v.hardware_verdict({}, apart) == (
+        "no instance type meets the server's budget; no cpu option is feasible (c6i.xlarge: "
+        "one reason); no gpu option is feasible (g4dn.xlarge: another)")

@@ -60,6 +60,10 @@ def slo_verdict(meets_slo: bool, p95_ms: float, slo_ms: float, attainment: float
     if meets_slo:
         return (f"meets the p95 of {number(slo_ms)} ms: {number(p95_ms)} ms at the peak, "
                 f"and in {minutes}")
+    if server_budget_ms is not None and server_budget_ms <= 0:
+        return (f"no configuration can meet the p95 of {number(slo_ms)} ms: the other stages' "
+                f"p95s alone add up to {number(slo_ms - server_budget_ms)} ms; the closest "
+                f"design reaches {number(p95_ms)} ms end to end at the peak")
     budget = ("" if server_budget_ms is None else
               f" within the server's share of it ({number(server_budget_ms)} ms once the other "
               f"stages' p95s are set aside)")
@@ -151,8 +155,11 @@ def batching_verdict(by_batch: dict, why_not: str = "", *, noise_usd: float = 0.
 def hardware_verdict(by_kind: dict, left_out: dict | None = None) -> str:
     """The cheapest CPU design against the cheapest GPU or accelerator design; ``left_out``
     maps a kind with no feasible option to why."""
-    gone = "; ".join(f"no {kind} option is feasible ({why})"
-                     for kind, why in (left_out or {}).items() if kind not in by_kind)
+    left = {kind: why for kind, why in (left_out or {}).items() if kind not in by_kind}
+    reasons = {why.split(": ", 1)[-1] for why in left.values()}
+    if not by_kind and len(reasons) == 1:
+        return f"no instance type meets the server's budget: {reasons.pop()}"
+    gone = "; ".join(f"no {kind} option is feasible ({why})" for kind, why in left.items())
     gone = f"; {gone}" if gone else ""
     if not by_kind:
         return f"no instance type meets the server's budget{gone}"

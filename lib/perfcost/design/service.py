@@ -58,6 +58,7 @@ class Design:
     slo_attainment_day: float  # share of the chosen day's minutes meeting the SLO
     p95_ms_at_peak: float  # end-to-end, simulated, at the peak minute's serving fleet
     stages_by_cache: dict[bool, tuple[Stage, ...]]  # each request path's other stages
+    policies: tuple[Configuration, ...] = ()  # the chosen fleet under every policy
 
     @property
     def stages(self) -> tuple[Stage, ...]:
@@ -124,26 +125,31 @@ def design_service(question: DesignQuestion, profiles: Mapping[str, object],
     evaluation = evaluate_configurations(
         question, catalog, options, model=model,
         server_budget_ms=lambda cache: server_budget_ms(question.p95_slo_ms, stages[cache]))
-    chosen, attainment = _chosen(evaluation, question, catalog, options, stages, model)
+    chosen, attainment, policies = _chosen(evaluation, question, catalog, options, stages,
+                                           model)
     meets = evaluation.chosen is not None
     p95_ms = _p95_at_peak(chosen, stages[chosen.cache], question, model)
     return Design(question, evaluation, chosen, meets and p95_ms <= question.p95_slo_ms,
-                  attainment, p95_ms, stages)
+                  attainment, p95_ms, stages, policies)
 
 
-def _chosen(evaluation: Evaluation, question, catalog, options, stages, model):
+def _chosen(evaluation: Evaluation, question, catalog, options, stages, model
+            ) -> tuple[Configuration, float, tuple[Configuration, ...]]:
+    """The chosen configuration, its attainment, and its fleet under every policy."""
     if evaluation.chosen is not None:
-        return evaluation.chosen, evaluation.chosen_attainment
-    if evaluation.configurations:
+        chosen, attainment = evaluation.chosen, evaluation.chosen_attainment
+    elif evaluation.configurations:
         scored = [(c.slo_attainment(model), -c.total_usd, i, c)
                   for i, c in enumerate(evaluation.configurations)]
         attainment, _, _, chosen = max(scored)
-        return chosen, attainment
-    fleet = _best_effort_fleet(options, question, model)
-    budget = server_budget_ms(question.p95_slo_ms, stages[False])
-    configurations = configurations_for(question, catalog, [fleet], False, budget)
-    chosen = configurations[0]
-    return chosen, chosen.slo_attainment(model) if budget > 0 else 0.0
+    else:
+        fleet = _best_effort_fleet(options, question, model)
+        budget = server_budget_ms(question.p95_slo_ms, stages[False])
+        policies = configurations_for(question, catalog, [fleet], False, budget, model)
+        return policies[0], policies[0].slo_attainment(model), tuple(policies)
+    policies = tuple(c for c in evaluation.configurations
+                     if c.fleet == chosen.fleet and c.cache == chosen.cache)
+    return chosen, attainment, policies
 
 
 def _best_effort_fleet(options, question: DesignQuestion, model: FleetLatency) -> PeakFleet:

@@ -103,17 +103,12 @@ def _pareto(table: pd.DataFrame) -> np.ndarray:
 
 def policy_table(design: Design, *, model: FleetLatency = FLEET) -> pd.DataFrame:
     """The chosen fleet under each policy: instances, instance-hours, cost, SLO attainment."""
-    chosen = design.chosen
-    rows = []
-    for c in design.evaluation.configurations:
-        if c.fleet == chosen.fleet and c.cache == chosen.cache:
-            rows.append({"policy": c.policy, "instances_peak": c.day.peak_instances,
-                         "instances_average": c.day.average_instances,
-                         "instance_hours_month": c.instance_hours_month,
-                         "servers_usd": c.bill.component_usd("servers"),
-                         "total_usd": c.total_usd,
-                         "slo_attainment": c.slo_attainment(model),
-                         "overloaded_minutes": c.day.overloaded_minutes})
+    rows = [{"policy": c.policy, "instances_peak": c.day.peak_instances,
+             "instances_average": c.day.average_instances,
+             "instance_hours_month": c.instance_hours_month,
+             "servers_usd": c.bill.component_usd("servers"), "total_usd": c.total_usd,
+             "slo_attainment": c.slo_attainment(model),
+             "overloaded_minutes": c.day.overloaded_minutes} for c in design.policies]
     order = {name: i for i, name in enumerate(POLICY_NAMES)}
     return pd.DataFrame(rows).sort_values("policy", key=lambda s: s.map(order),
                                           ignore_index=True)
@@ -121,15 +116,14 @@ def policy_table(design: Design, *, model: FleetLatency = FLEET) -> pd.DataFrame
 
 def day_frame(design: Design, *, model: FleetLatency = FLEET) -> pd.DataFrame:
     """Per minute and policy: the servers' demand, instances serving and ordered, SLO met."""
-    chosen, frames = design.chosen, []
-    for c in design.evaluation.configurations:
-        if c.fleet == chosen.fleet and c.cache == chosen.cache:
-            day = c.day
-            meets = minutes_meeting_slo(day, c.fleet.option, c.server_budget_ms, model=model)
-            frames.append(pd.DataFrame({
-                "policy": c.policy, "hour": np.arange(day.demand_rps.size) * day.step_s / 3600,
-                "demand_rps": day.demand_rps, "serving": day.serving_instances,
-                "ordered": day.ordered_instances, "meets_slo": meets}))
+    frames = []
+    for c in design.policies:
+        day = c.day
+        meets = minutes_meeting_slo(day, c.fleet.option, c.server_budget_ms, model=model)
+        frames.append(pd.DataFrame({
+            "policy": c.policy, "hour": np.arange(day.demand_rps.size) * day.step_s / 3600,
+            "demand_rps": day.demand_rps, "serving": day.serving_instances,
+            "ordered": day.ordered_instances, "meets_slo": meets}))
     return pd.concat(frames, ignore_index=True)
 
 
