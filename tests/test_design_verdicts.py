@@ -505,3 +505,11 @@ def test_the_hardware_verdict_says_a_shared_reason_once():
     assert v.hardware_verdict({}, apart) == (
         "no instance type meets the server's budget; no cpu option is feasible (c6i.xlarge: "
         "one reason); no gpu option is feasible (g4dn.xlarge: another)")
+
+
+def test_the_model_check_verdict_when_no_budget_is_left():
+    check = {"simulated_p95_ms": 0.45, "model_p95_ms": 0.31, "server_budget_ms": -1.45}
+    assert v.model_check_verdict(check) == (
+        "one core's share of the peak minute, simulated request by request, gives a server "
+        "p95 of 0.45 ms, above the pooled model's 0.31 ms, and the other stages leave the "
+        "server no budget at all")

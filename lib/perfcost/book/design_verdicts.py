@@ -200,9 +200,11 @@ def model_check_verdict(check: dict | None) -> str:
     relation = "both within" if both else "not both within"
     side = ("above" if simulated_ms > model_ms else
             "below" if simulated_ms < model_ms else "equal to")
+    budget = (f"{relation} the server's budget of {number(budget_ms)} ms" if budget_ms > 0 else
+              "and the other stages leave the server no budget at all")
     return (f"one core's share of the peak minute, simulated request by request, gives a "
             f"server p95 of {number(simulated_ms)} ms, {side} the pooled model's "
-            f"{number(model_ms)} ms, {relation} the server's budget of {number(budget_ms)} ms")
+            f"{number(model_ms)} ms, {budget}")
 
 
 def overhead_verdict(server_cpu_ms: float, model_ms: float) -> str:
