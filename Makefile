@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install book test bench outputs clean
+.PHONY: help install book test bench outputs lab clean
 .DEFAULT_GOAL := help
 
 help:
@@ -12,6 +12,7 @@ help:
 	@echo "make test    set up .venv and run the whole suite (lint, library, notebooks, CLI, book build)"
 	@echo "make bench   print the performance figures the issues name"
 	@echo "make outputs re-execute analyses/*.ipynb in place so the outputs nbval compares are current"
+	@echo "make lab     open the chapters in JupyterLab with the perfcost kernel, to change and re-run them"
 	@echo "make clean   remove build outputs (keeps .venv)"
 
 install: $(STAMP)
@@ -34,6 +35,11 @@ bench: install
 
 outputs: install
 	$(BIN)/python tools/refresh_notebooks.py
+
+# The kernel lives inside .venv (--sys-prefix): nothing is written to the user's Jupyter folders.
+lab: install
+	$(BIN)/python -m ipykernel install --sys-prefix --name perfcost --display-name "Python (perfcost)"
+	$(BIN)/jupyter lab --MappingKernelManager.default_kernel_name=perfcost analyses/
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis

@@ -65,6 +65,12 @@ def test_no_page_loads_script_or_style_from_the_network(html):
         assert not [tag for tag in remote if "stylesheet" in tag or "<script" in tag], page
 
 
+def test_no_page_carries_the_unused_thebe_configuration(html):
+    for page in pages(html):
+        text = page.read_text()
+        assert "THEBE_JS_URL" not in text and "sphinx-thebe." not in text, page
+
+
 def test_chart_pages_load_vega_once_and_draw_each_chart(html):
     page = (html / "analyses/capacity.html").read_text()
     assert page.count("perfcost/vega-bundle.js") == 1

@@ -60,9 +60,26 @@ def _add_chart_scripts(app, pagename, templatename, context, doctree) -> None:
         app.add_js_file(CHARTS_SCRIPT)
 
 
+def _is_thebe_asset(asset) -> bool:
+    """sphinx-thebe's inline configuration (its CDN constant), its loader or its style."""
+    body = getattr(asset, "attributes", {}).get("body", "") or ""
+    name = str(getattr(asset, "filename", asset) or "")
+    return "THEBE_JS_URL" in body or "sphinx-thebe." in name
+
+
+def _drop_thebe_scripts(app, pagename, templatename, context, doctree) -> None:
+    """The book runs no code in the browser (``launch_buttons.thebe: false``), yet Jupyter
+    Book's sphinx-thebe writes its configuration (a constant naming a CDN), its loader and
+    its style into every page: leave them out."""
+    for assets in ("script_files", "css_files"):
+        if assets in context:
+            context[assets] = [a for a in context[assets] if not _is_thebe_asset(a)]
+
+
 def setup(app):
     app.connect("builder-inited", _add_static_folder)
     app.connect("html-page-context", _add_chart_scripts)
+    app.connect("html-page-context", _drop_thebe_scripts)
     app.config.mathjax_path = MATHJAX_SCRIPT
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
