@@ -147,3 +147,57 @@ def test_glue_names_are_identifiers(name):
 
     with pytest.raises(ParameterError, match="name must be a glue name"):
         glue(name, 1)
+
+
+# Screen readers: every chart function describes what it draws, from its own data.
+DESCRIBED_CHARTS = [
+    (charts.quantile_vs_utilization_chart,
+     (pd.DataFrame({"utilization": [0.1, 0.9], "p95_ms": [10.0, 90.0],
+                    "fleet": ["4 instances", "4 instances"]}), 50), {},
+     ["utilisation from 10% to 90%", "4 instances", "SLO at 50 ms"]),
+    (charts.cost_vs_rate_chart,
+     (pd.DataFrame({"request_rate_rps": [100.0, 2500.0], "monthly_usd": [1.0, 2.0],
+                    "instance": ["c6i.xlarge", "g5.xlarge"]}),), {},
+     ["c6i.xlarge and g5.xlarge", "from 100 to 2,500 requests/s"]),
+    (charts.waterfall_chart,
+     (pd.DataFrame({"order": [0, 1, 2], "label": ["baseline", "spot", "with the plan"],
+                    "detail": ["", "", ""], "start_usd": [0.0, 900.0, 0.0],
+                    "end_usd": [900.0, 600.0, 600.0],
+                    "kind": ["total", "saving", "total"]}),), {},
+     ["baseline at $900", "(spot)", "with the plan at $600"]),
+    (charts.gain_sweep_chart,
+     (pd.DataFrame({"gain": [0.1, 10.0], "reversals": [1, 9],
+                    "controller": ["AIMD", "AIMD"]}),), {},
+     ["from 0.1 to 10", "(AIMD)"]),
+    (charts.design_day_chart,
+     (pd.DataFrame({"policy": ["fixed", "tracking"], "hour": [0.0, 0.0],
+                    "demand_rps": [5.0, 5.0], "ordered": [2, 1]}),), {},
+     ["fixed and tracking"]),
+]
+
+
+@pytest.mark.parametrize(("make", "args", "kwargs", "phrases"), DESCRIBED_CHARTS,
+                         ids=lambda v: getattr(v, "__name__", ""))
+def test_each_chart_describes_its_own_data_for_screen_readers(make, args, kwargs, phrases):
+    figure = charts.show(make(*args, **kwargs))
+    for phrase in phrases:
+        assert phrase in figure.description
+    assert f'role="img" aria-label="{figure.description}' in figure.to_html().replace(
+        "&#x27;", "'")
+
+
+def test_a_description_cannot_break_out_of_its_attribute():
+    data = pd.DataFrame({"utilization": [0.5], "p95_ms": [1.0], "fleet": ['"><script>']})
+    html = charts.show(charts.quantile_vs_utilization_chart(data, 10)).to_html()
+    opening_tag = html.split("<script", 1)[0]
+    assert '"><' not in opening_tag and "&quot;&gt;&lt;script&gt;" in opening_tag
+
+
+def test_a_chart_without_a_description_is_not_labelled():
+    assert "aria-label" not in charts.show(simple_chart()).to_html()
+
+
+def test_long_lists_are_shortened_and_empty_ones_named():
+    assert charts._listed(["a", "b", "c"]) == "a, b and c"
+    assert charts._listed(list("abcdefgh"), limit=4) == "a, b, c and 5 more"
+    assert charts._listed([]) == "none"

@@ -11,6 +11,7 @@ Colours mean one thing across the book (``COLORS``): the SLO line is always the 
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 from dataclasses import dataclass, field
 
@@ -84,11 +85,21 @@ class Figure:
         digest = hashlib.sha256(json.dumps(self.spec, sort_keys=True).encode()).hexdigest()
         return f"altair-viz-{digest[:16]}"
 
+    @property
+    def description(self) -> str:
+        """What the chart shows, in words, for screen readers (the spec's ``description``)."""
+        return str(self.spec.get("description", ""))
+
     def to_html(self) -> str:
-        """The ``<div>`` the book's page script draws into; no inline JavaScript."""
+        """The ``<div>`` the book's page script draws into; no inline JavaScript.
+
+        With a description, the ``<div>`` is an image to screen readers, labelled with it.
+        """
         spec_json = json.dumps(self.spec, sort_keys=True).replace("</", "<\\/")
+        label = (f' role="img" aria-label="{html.escape(self.description, quote=True)}"'
+                 if self.description else "")
         return (
-            f'<div class="perfcost-chart" id="{self.element_id}">'
+            f'<div class="perfcost-chart" id="{self.element_id}"{label}>'
             f'<script type="application/json" class="perfcost-chart-spec">{spec_json}</script>'
             "</div>"
         )
@@ -99,6 +110,21 @@ class Figure:
             "text/html": self.to_html(),
             "text/plain": f"<perfcost chart {self.element_id}>",
         }
+
+
+def _listed(values, limit: int = 6) -> str:
+    """``a, b and c``; past ``limit`` items, the first ones and how many more."""
+    names = [str(v) for v in dict.fromkeys(values)]
+    if len(names) > limit:
+        names = [*names[:limit - 1], f"{len(names) - limit + 1} more"]
+    if len(names) <= 1:
+        return "".join(names) or "none"
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _span(values, fmt: str = ",.4g") -> str:
+    """``from LOW to HIGH`` of ``values``, formatted with ``fmt``."""
+    return f"from {min(values):{fmt}} to {max(values):{fmt}}"
 
 
 MAX_CHART_ROWS = 4_500  # Altair refuses to inline more than 5,000 rows into a spec
@@ -151,7 +177,10 @@ def quantile_vs_utilization_chart(curves: pd.DataFrame, slo_ms: float) -> alt.La
         tooltip=["fleet:N", alt.Tooltip("utilization:Q", format=".0%"),
                  alt.Tooltip("p95_ms:Q", format=".1f")],
     )
-    return alt.layer(lines, slo_rule(slo_ms))
+    return alt.layer(lines, slo_rule(slo_ms)).properties(description=(
+        "Line chart: p95 response time in ms (log scale) against utilisation "
+        f"{_span(curves['utilization'], '.0%')}, one line per fleet "
+        f"({_listed(curves['fleet'])}); a dashed red line marks the SLO at {slo_ms:g} ms."))
 
 
 def cost_vs_rate_chart(costs: pd.DataFrame) -> alt.Chart:
@@ -165,7 +194,10 @@ def cost_vs_rate_chart(costs: pd.DataFrame) -> alt.Chart:
         color=alt.Color("instance:N", title="instance type"),
         tooltip=["instance:N", alt.Tooltip("request_rate_rps:Q", format=",.0f"),
                  alt.Tooltip("monthly_usd:Q", format="$,.0f")],
-    )
+    ).properties(description=(
+        "Step chart: monthly cost in USD of the cheapest fleet of each instance type "
+        f"({_listed(costs['instance'])}) against the request rate, "
+        f"{_span(costs['request_rate_rps'], ',.0f')} requests/s."))
 
 
 def waterfall_chart(rows: pd.DataFrame) -> alt.LayerChart:
@@ -187,7 +219,12 @@ def waterfall_chart(rows: pd.DataFrame) -> alt.LayerChart:
         amount="datum.kind == 'total' ? datum.end_usd : datum.end_usd - datum.start_usd",
         top="max(datum.start_usd, datum.end_usd)",
     ).mark_text(dy=-8).encode(y="top:Q", text=alt.Text("amount:Q", format="$,.0f"))
-    return alt.layer(bars, labels)
+    steps = rows.sort_values("order")
+    first, last = steps.iloc[0], steps.iloc[-1]
+    return alt.layer(bars, labels).properties(description=(
+        f"Waterfall chart of the monthly bill: {first['label']} at "
+        f"${first['end_usd']:,.0f}, then each step ({_listed(steps['label'].iloc[1:-1])}), "
+        f"to {last['label']} at ${last['end_usd']:,.0f}."))
 
 
 def bill_sensitivity_chart(sweep: pd.DataFrame, title: str) -> alt.Chart:
@@ -198,7 +235,12 @@ def bill_sensitivity_chart(sweep: pd.DataFrame, title: str) -> alt.Chart:
         color=alt.Color("component:N", title="component", scale=_component_scale()),
         tooltip=["component:N", alt.Tooltip("value:Q", format=",.4~g"),
                  alt.Tooltip("monthly_usd:Q", format="$,.0f")],
-    )
+    ).properties(description=(
+        f"Line chart: monthly cost in USD of each bill component "
+        f"({_listed(sweep['component'])}) against {title}, {_span(sweep['value'])}."))
+
+
+WHAT_IF_ROUTES = ("direct from us-east-1", "EU share relayed via an EU region")  # left, right
 
 
 def what_if_bill_chart(expressions: dict[str, str], *, rate_rps: float, eu_share: float,
@@ -216,8 +258,8 @@ def what_if_bill_chart(expressions: dict[str, str], *, rate_rps: float, eu_share
         min=0, max=1, step=0.05, name="EU share of responses "))
     size = alt.param(name="response_kb", value=response_kb, bind=alt.binding_range(
         min=1, max=max_response_kb, step=1, name="response size (kB) "))
-    routes = pd.DataFrame({"route": ["direct from us-east-1", "EU share relayed via an EU region"],
-                           "relay": [False, True]})
+    routes = pd.DataFrame({"route": list(WHAT_IF_ROUTES), "relay": [False, True]})
+    left_to_right = list(WHAT_IF_ROUTES)  # every layer sorts the same, or Vega-Lite sorts A-Z
     components = alt.Chart(routes).properties(width=480).transform_calculate(
         compute=expressions["compute"],
         egress=(f"datum.relay ? ({expressions['egress_eu_relay']})"
@@ -225,7 +267,7 @@ def what_if_bill_chart(expressions: dict[str, str], *, rate_rps: float, eu_share
         storage=expressions["storage"],
     ).transform_fold(["compute", "egress", "storage"], as_=["component", "monthly_usd"])
     bars = components.mark_bar().encode(
-        x=alt.X("route:N", title=None, sort=list(routes["route"]),
+        x=alt.X("route:N", title=None, sort=left_to_right,
                 axis=alt.Axis(labelAngle=0, labelLimit=240)),
         y=alt.Y("monthly_usd:Q", title="monthly cost (USD)", axis=alt.Axis(format="$,.0f"),
                 stack="zero"),
@@ -237,7 +279,8 @@ def what_if_bill_chart(expressions: dict[str, str], *, rate_rps: float, eu_share
     totals = components.transform_aggregate(
         total="sum(monthly_usd)", groupby=["route"]
     ).mark_text(dy=-8).encode(
-        x="route:N", y="total:Q", text=alt.Text("total:Q", format="$,.0f"),
+        x=alt.X("route:N", sort=left_to_right), y="total:Q",
+        text=alt.Text("total:Q", format="$,.0f"),
     )
     return alt.layer(bars, totals).add_params(rate, eu, size)
 
@@ -252,7 +295,9 @@ def traffic_chart(rates: pd.DataFrame) -> alt.FacetChart:
     ).properties(height=55, width=520).facet(
         row=alt.Row("trace:N", sort=None, title=None,
                     header=alt.Header(labelAngle=0, labelAlign="left")),
-    ).resolve_scale(y="independent")
+    ).resolve_scale(y="independent").properties(description=(
+        "Line charts of the arrival rate in requests/s against time, one panel per trace "
+        f"({_listed(rates['trace'])}), each on its own scale."))
 
 
 def batching_timeline_chart(timelines: pd.DataFrame, slo_ms: float) -> alt.VConcatChart:
@@ -275,7 +320,11 @@ def batching_timeline_chart(timelines: pd.DataFrame, slo_ms: float) -> alt.VConc
         x=x, y=alt.Y("p95_ms:Q", title="p95 per interval (ms)", scale=alt.Scale(type="log")),
         color=color,
     ).properties(height=160)
-    return alt.vconcat(traffic, batch, alt.layer(p95, slo_rule(slo_ms)))
+    return alt.vconcat(traffic, batch, alt.layer(p95, slo_rule(slo_ms))).properties(
+        description=(
+            "Three panels against time: arrivals per second; the batch limit of each "
+            f"policy ({_listed(data['policy'])}); and each policy's p95 per interval in ms "
+            f"(log scale), with a dashed red line at the SLO of {slo_ms:g} ms."))
 
 
 def gain_sweep_chart(sweep: pd.DataFrame) -> alt.Chart:
@@ -285,7 +334,10 @@ def gain_sweep_chart(sweep: pd.DataFrame) -> alt.Chart:
         x=alt.X("gain:Q", title="gain", scale=alt.Scale(type="log")),
         y=alt.Y("reversals:Q", title="reversals of the batch limit"),
         color=alt.Color("controller:N", title="controller"),
-    ).properties(height=220)
+    ).properties(height=220, description=(
+        "Line chart with points: reversals of the batch limit against controller gain (log "
+        f"scale, {_span(sweep['gain'], '.3g')}), one line per controller "
+        f"({_listed(sweep['controller'])})."))
 
 
 def compression_chart(table: pd.DataFrame) -> alt.Chart:
@@ -312,7 +364,10 @@ def compression_chart(table: pd.DataFrame) -> alt.Chart:
     if {"latency_p50_low_ms", "latency_p50_high_ms"} <= set(table.columns):
         intervals.append(base.mark_rule().encode(
             x="latency_p50_low_ms:Q", x2="latency_p50_high_ms:Q", y="accuracy:Q"))
-    return alt.layer(*intervals, points)
+    return alt.layer(*intervals, points).properties(description=(
+        "Scatter chart: test accuracy against p50 latency at batch 1 in ms, one point per "
+        f"variant ({_listed(table['variant'])}), sized by the ONNX file's size, with each "
+        "accuracy's interval drawn through its point."))
 
 
 def _budget_rule(budget_usd: float) -> alt.LayerChart:
@@ -350,7 +405,13 @@ def design_frontier_chart(frontier: pd.DataFrame, *, slo_ms: float,
         size=260, color=COLORS["total"], strokeWidth=2).encode(x=x, y=y)
     slo = alt.Chart(pd.DataFrame({"p95_ms": [slo_ms]})).mark_rule(
         color=COLORS["slo"], strokeDash=[6, 4]).encode(x="p95_ms:Q")
-    return alt.layer(points, line, chosen, slo, _budget_rule(budget_usd)).properties(width=480)
+    return alt.layer(points, line, chosen, slo, _budget_rule(budget_usd)).properties(
+        width=480, description=(
+            f"Scatter chart of {len(data)} configurations: monthly compute and egress cost "
+            "in USD against end-to-end p95 at the peak in ms (log scale), coloured by kind "
+            f"({_listed(data['kind'])}), shaped by cache; a green line joins the cheapest "
+            "for each p95, a ring marks the chosen design, a red line the SLO at "
+            f"{slo_ms:g} ms and a dashed line the budget of ${budget_usd:,.0f}."))
 
 
 def design_day_chart(day: pd.DataFrame) -> alt.VConcatChart:
@@ -368,4 +429,6 @@ def design_day_chart(day: pd.DataFrame) -> alt.VConcatChart:
         x=x, y=alt.Y("ordered:Q", title="instances ordered"),
         color=alt.Color("policy:N", title=None, sort=None),
         strokeDash=alt.StrokeDash("policy:N", sort=None, legend=None)).properties(height=160)
-    return alt.vconcat(demand, ordered)
+    return alt.vconcat(demand, ordered).properties(description=(
+        "Two panels over the 24 hours of a day: the servers' demand in requests/s, and the "
+        f"instances each policy ({_listed(day['policy'])}) orders, as step lines."))
