@@ -100,9 +100,27 @@ def instances_for_utilization(
     """Return ceil(rate / (throughput × target)): the fewest instances each below the target.
 
     An exact fit stays exact (700 rps at 100 rps × 0.7 is 10 instances, not 11), and at least one
-    instance is always returned (:func:`round_up`). Rate in (0, 10^8], throughput in
-    [10^-9, 10^9] (the cost chapter's throughput × gain), target in [0.01, 1]: the count stays
-    below 10^20.
+    instance is always returned (:func:`round_up`).
+
+    Parameters
+    ----------
+    request_rate_rps : float
+        Requests per second the fleet serves, in (0, 10^8].
+    throughput_rps : float
+        Requests per second one instance completes when fully busy, in [10^-9, 10^9] (the cost
+        chapter's throughput × gain).
+    utilization_target : float, default 0.7
+        The busy fraction no instance may exceed, in [0.01, 1].
+
+    Returns
+    -------
+    int
+        The instance count, at least 1 and below 10^20.
+
+    Raises
+    ------
+    ParameterError
+        If an argument is out of its range.
     """
     request_rate_rps = check_rate(request_rate_rps)
     throughput_rps = in_range("throughput_rps", throughput_rps, 1e-9, 1e9)
@@ -135,6 +153,24 @@ def size_fleet(
 
     The rule ignores queueing: the fleet's p95 in ``model`` is reported, not enforced (see
     :class:`SLORule` for the rule raised until the p95 meets the SLO).
+
+    Parameters
+    ----------
+    instance : InstanceType
+        The instance type sized.
+    request_rate_rps : float
+        Requests per second the fleet serves.
+    latency_slo_ms : float
+        The p95 response-time target, in milliseconds.
+    utilization_target : float, default 0.7
+        The busy fraction no instance may exceed, in [0.01, 1].
+    model : FleetLatency, default FLEET
+        The fleet's latency model, which computes the reported p95.
+
+    Returns
+    -------
+    Sizing
+        The count, its utilisation, monthly cost and p95 in ``model``.
 
     Raises
     ------
@@ -376,6 +412,34 @@ def cheapest_instance(
       (:mod:`perfcost.fleet_latency`). The result's ``p95_ms`` is that p95;
     * among the options left, the lowest hourly price wins; ties go to fewer instances, then
       lower latency, then the name.
+
+    Parameters
+    ----------
+    options : iterable of InstanceType
+        The instance types compared, at most ``MAX_OPTIONS`` (1,000).
+    request_rate_rps : float
+        Requests per second the fleet serves.
+    latency_slo_ms : float
+        The p95 response-time target, in milliseconds.
+    utilization_target : float, default 0.7
+        The busy fraction no instance may exceed, in [0.01, 1].
+    model : FleetLatency, default FLEET
+        The fleet's latency model that the p95 must meet the SLO in.
+
+    Returns
+    -------
+    Sizing
+        The cheapest option's fleet.
+
+    Raises
+    ------
+    InfeasibleError
+        If no option can meet the SLO.
+
+    References
+    ----------
+    The utilisation rule and the queueing check: Harchol-Balter, *Performance Modeling and
+    Design of Computer Systems* (2013), chapter 14 (M/M/k).
     """
     rule = SLORule(check_target(utilization_target), check_model(model))
     return cheapest(options, request_rate_rps, latency_slo_ms, rule)

@@ -112,10 +112,18 @@ def load_trace(path: str | Path, *, column: str | int | None = None) -> np.ndarr
         column, or else the one header cell named like a time in seconds (``arrival_s``,
         ``t_s``, ``time_s``, ``timestamp_s``).
 
-    Times must be finite, >= 0, at most ``MAX_ARRIVAL_S`` (10^10 s) and sorted ascending
-    (see :func:`perfcost.traffic.check_arrival_times`). A bad row raises ValueError naming the
-    file, the row number and its text; an unreadable file raises
-    :class:`perfcost.files.InputFileError`.
+    Returns
+    -------
+    numpy.ndarray
+        The arrival times in seconds: finite, >= 0, at most ``MAX_ARRIVAL_S`` (10^10 s) and
+        sorted ascending (see :func:`perfcost.traffic.check_arrival_times`).
+
+    Raises
+    ------
+    ValueError
+        A bad row, naming the file, the row number and its text.
+    perfcost.files.InputFileError
+        An unreadable file.
     """
     if not isinstance(path, str | os.PathLike):
         raise ParameterError("path", "a file path", path)

@@ -1,9 +1,10 @@
 """Chapter 4's sentences that depend on what was built and measured: computed, never typed.
 
-Each function reads the measurements table (:func:`perfcost.compression.measurement.
-measurements_table`) and returns a sentence for the chapter to glue. A variant the reader left
-out, or one the reader's own model cannot have, is said to be missing instead of crashing the
-chapter; a ratio whose interval includes 1 is "no measurable difference".
+Each function reads the measurements table
+(:func:`perfcost.compression.measurement.measurements_table`) and returns a sentence for the
+chapter to glue. A variant the reader left out, or one the reader's own model cannot have, is
+said to be missing instead of crashing the chapter; a ratio whose interval includes 1 is "no
+measurable difference".
 
 Used by chapter 4 (compression).
 """
@@ -260,9 +261,9 @@ def distillation_text(table: pd.DataFrame,
 
 def gate_table(table: pd.DataFrame, max_accuracy_drop: float,
                settings: CompressionSettings) -> pd.Series:
-    """Each variant's accuracy verdict against the allowed drop (:func:`perfcost.
-    significance.accuracy_gate`): within, exceeds, or inconclusive (the paired interval
-    straddles the limit), by the variants' labels."""
+    """Each variant's accuracy verdict against the allowed drop
+    (:func:`perfcost.significance.accuracy_gate`): within, exceeds, or inconclusive (the paired
+    interval straddles the limit), by the variants' labels."""
     gates = _gates(table.drop(["fp32"], errors="ignore"), max_accuracy_drop)
     return gates.rename(lambda name: variant_label(name, settings)).rename("accuracy verdict")
 

@@ -122,8 +122,9 @@ def _correct(built: Mapping[str, Built], workload: Workload, threads: int) -> di
 
 def paired_between(baseline: Path, candidate: Path, workload: Workload, *,
                    threads: int = 2) -> PairedAccuracy:
-    """Two models compared on the same examples (:func:`perfcost.significance.
-    paired_accuracy`): the candidate's accuracy minus the baseline's."""
+    """Two models compared on the same examples
+    (:func:`perfcost.significance.paired_accuracy`): the candidate's accuracy minus the
+    baseline's."""
     correct = _correct({BASELINE: Built(baseline), "candidate": Built(candidate)}, workload,
                        threads)
     return paired_accuracy(correct[BASELINE], correct["candidate"])

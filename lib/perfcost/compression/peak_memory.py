@@ -65,7 +65,7 @@ def peak_memory_bytes(onnx_path: Path, *, input_shape: tuple[int, ...], batch: i
     """Peak resident memory that loading ``onnx_path`` and running a batch adds to a process.
 
     Measured in a fresh Python process (Linux) by this module run as a program (the module
-    docstring says how), on zeros of shape (``batch``, *``input_shape``). ``batch`` in
+    docstring says how), on zeros of shape ``(batch, *input_shape)``. ``batch`` in
     [1, 65,536], each size of ``input_shape`` in [1, 2^22], ``threads`` in [1, 64].
     """
     # Imported here, not at the top, so the measuring process does not load onnx.
