@@ -52,6 +52,11 @@ def test_crossover_verdict_always_never_and_above():
     never = curves.assign(cheapest=curves["instance"] == "cpu")
     rate, said = crossover_verdict(never, "gpu", 1000.0)
     assert rate == 1000.0 and "never the cheaper" in said
+    middle = curves.assign(cheapest=(curves["instance"] == "gpu")
+                           == (curves["request_rate_rps"] == 100.0))
+    rate, said = crossover_verdict(middle, "gpu", 1000.0)  # cheapest only mid-chart
+    assert rate == 1000.0 and said.endswith("but not at the highest")
+    assert "above" not in said
 
 
 def test_at_peak_verdict_overloaded_or_its_p95():

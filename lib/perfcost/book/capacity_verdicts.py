@@ -92,6 +92,9 @@ def crossover_verdict(curves: pd.DataFrame, gpu_name: str, top_rps: float) -> tu
         return top_rps, f"{gpu_name} cannot meet the SLO at any rate charted"
     if not mine["cheapest"].any():
         return top_rps, f"{gpu_name} is never the cheaper option up to {top_rps:,.0f} requests/s"
+    if not mine.sort_values("request_rate_rps")["cheapest"].iloc[-1]:
+        return top_rps, (f"{gpu_name} is the cheapest option at some rates charted, but not at "
+                         "the highest")
     crossover = cheapest_above_rps(curves, gpu_name)
     if crossover == 0:
         return crossover, f"{gpu_name} is the cheaper option at every rate charted"
