@@ -172,6 +172,11 @@ class RequestPath:
         Turning pixels into the model's input: resize, crop, convert, normalise.
     postprocess_ms : float
         Turning the model's output into a reply: softmax, top-k, serialise.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If a stage is not a finite number in [0, 60,000] ms.
     """
 
     decode_ms: float
@@ -193,6 +198,20 @@ def cited_request_path() -> RequestPath:
     """Return the cited defaults (:data:`CITED_DEFAULTS_MS`) as a :class:`RequestPath`.
 
     Sources and their caveats: the module docstring; BibTeX keys: :data:`CITED_SOURCES`.
+
+    Returns
+    -------
+    RequestPath
+        decode 1.73355 ms, network 0.5 ms, pre-processing 1.802 ms and post-processing
+        0.05722 ms: an overhead of 4.09277 ms per request.
+
+    References
+    ----------
+    Iglovikov (2026), imread_benchmark (``iglovikov2026imread``): the decode time. Dean (2009),
+    LADIS keynote (``dean2009ladis``): the round trip within a datacenter. Hug (2023),
+    pytorch/vision issue 7497 (``hug2023resize``): pre-processing. TorchServe contributors
+    (2024), torch.compile with OpenVINO example (``torchserve2024openvino``): post-processing.
+    Every figure read 2026-11-29.
     """
     return RequestPath(**CITED_DEFAULTS_MS)
 
@@ -211,6 +230,11 @@ def end_to_end_ms(model_ms: float, path: RequestPath) -> float:
     -------
     float
         T = model_ms + decode_ms + network_ms + preprocess_ms + postprocess_ms, in ms (> 0).
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``model_ms`` is outside [10^-6, 60,000] or ``path`` is not a RequestPath.
     """
     return _model_ms(model_ms) + _path(path).overhead_ms
 
@@ -229,6 +253,11 @@ def model_share(model_ms: float, path: RequestPath) -> float:
     -------
     float
         p = model_ms / (model_ms + overhead_ms), in (0, 1].
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``model_ms`` is outside [10^-6, 60,000] or ``path`` is not a RequestPath.
     """
     model_ms = _model_ms(model_ms)
     return model_ms / (model_ms + _path(path).overhead_ms)
@@ -242,7 +271,9 @@ def _amdahl(model_speedup: float, share: float) -> float:
 
 
 def amdahl_speedup(model_speedup: float, share: float) -> float:
-    """Return the end-to-end speed-up when a part taking share p is made s times faster.
+    r"""Return the end-to-end speed-up when a part taking share p is made s times faster.
+
+    .. math::  S = \frac{1}{(1 - p) + p / s}
 
     Parameters
     ----------
@@ -256,6 +287,11 @@ def amdahl_speedup(model_speedup: float, share: float) -> float:
     float
         S = 1 / ((1 - p) + p / s): between 1 and s (s when p = 1, 1 when p = 0).
 
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``model_speedup`` is outside [10^-12, 10^12] or ``share`` outside [0, 1].
+
     References
     ----------
     G. M. Amdahl, "Validity of the single processor approach to achieving large scale computing
@@ -265,7 +301,9 @@ def amdahl_speedup(model_speedup: float, share: float) -> float:
 
 
 def speedup_ceiling(share: float) -> float:
-    """Return the most the whole request can gain, however fast the model becomes.
+    r"""Return the most the whole request can gain, however fast the model becomes.
+
+    .. math::  \lim_{s \to \infty} \frac{1}{(1 - p) + p / s} = \frac{1}{1 - p}
 
     Parameters
     ----------
@@ -276,13 +314,25 @@ def speedup_ceiling(share: float) -> float:
     -------
     float
         lim S as s -> infinity = 1 / (1 - p), >= 1.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``share`` is outside [0, 1).
+
+    References
+    ----------
+    G. M. Amdahl, "Validity of the single processor approach to achieving large scale computing
+    capabilities", AFIPS Spring Joint Computer Conference (1967).
     """
     share = fraction("share", share, high_open=True)
     return 1.0 / (1.0 - share)
 
 
 def surviving_fraction(model_speedup: float, share: float) -> float:
-    """Return the part of the model's speed-up that survives end to end.
+    r"""Return the part of the model's speed-up that survives end to end.
+
+    .. math::  f = \frac{S - 1}{s - 1} = \frac{p}{p + s (1 - p)}
 
     Parameters
     ----------
@@ -299,6 +349,16 @@ def surviving_fraction(model_speedup: float, share: float) -> float:
         a small change to the model shows end to end in proportion to its share. f is also the
         model's share of the end-to-end time after the change. 1 means the whole speed-up
         reaches the request (p = 1); 0 means none of it does (p = 0).
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``model_speedup`` is outside [10^-12, 10^12] or ``share`` outside [0, 1].
+
+    References
+    ----------
+    G. M. Amdahl, "Validity of the single processor approach to achieving large scale computing
+    capabilities", AFIPS Spring Joint Computer Conference (1967).
     """
     model_speedup, share = _speedup(model_speedup), _share(share)
     return share / (share + model_speedup * (1.0 - share))
@@ -341,6 +401,18 @@ def end_to_end_table(model_ms_by_variant: dict[str, float], baseline: str,
         ``model_speedup`` s = baseline model_ms / model_ms; ``end_to_end_speedup`` =
         baseline end_to_end_ms / end_to_end_ms, which equals
         :func:`amdahl_speedup` (s, p) with p the baseline's :func:`model_share`.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``model_ms_by_variant`` is not a mapping of 1 to 1,000 non-empty names to model
+        times in [10^-6, 60,000] ms, ``baseline`` is not one of its names, or ``path`` is not a
+        RequestPath.
+
+    References
+    ----------
+    G. M. Amdahl, "Validity of the single processor approach to achieving large scale computing
+    capabilities", AFIPS Spring Joint Computer Conference (1967).
     """
     variants = _variants(model_ms_by_variant, baseline)
     overhead_ms = _path(path).overhead_ms

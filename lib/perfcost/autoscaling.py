@@ -84,7 +84,21 @@ class Policy(Protocol):
 
 @dataclass(frozen=True)
 class FixedAtPeak:
-    """A fleet fixed all day at the peak's count plus spares: N + 1 by default."""
+    """A fleet fixed all day at the peak's count plus spares: N + 1 by default.
+
+    ordered(k) = N + ``spare_instances`` at every step, N = needed at the curve's peak.
+
+    Parameters
+    ----------
+    spare_instances : int, optional
+        Instances beyond the peak's count, a whole number in [0, 1,000]; default 1 (survive
+        losing one).
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``spare_instances`` is outside [0, 1,000].
+    """
 
     spare_instances: int = 1  # instances beyond the peak's count (1: survive losing one)
 
@@ -99,7 +113,7 @@ class FixedAtPeak:
 
 @dataclass(frozen=True)
 class TargetTracking:
-    """Target tracking on utilisation, as AWS target tracking and the Kubernetes HPA do.
+    r"""Target tracking on utilisation, as AWS target tracking and the Kubernetes HPA do.
 
     desired(k) = ceil(current × u(k) / target), u(k) = demand(k) / (current × capacity), which
     is needed(k) whatever the current count: u is the offered load per instance (a
@@ -109,8 +123,28 @@ class TargetTracking:
     below ``min_instances``; ``spare_instances`` are kept above the desired count, so that the
     fleet survives losing one as the fixed N + 1 fleet does:
 
-        ordered(k) = max(min_instances, max(desired(k − w + 1), ..., desired(k)) + spare),
-        w = max(1, ceil(scale_in_stabilization_s / step_s)).
+    .. math::
+
+        \text{ordered}(k) = \max\Bigl(\mathrm{min\_instances},\ \max_{k - w < j \le k}
+            \text{desired}(j) + \text{spare}\Bigr), \qquad
+        w = \max\bigl(1, \lceil s / \Delta \rceil\bigr),
+
+    with s = ``scale_in_stabilization_s`` and Δ = ``step_s``.
+
+    Parameters
+    ----------
+    min_instances : int, optional
+        The fewest instances ordered, a whole number in [1, 1,000]; default 2 (two
+        availability zones).
+    scale_in_stabilization_s : float, optional
+        The scale-in window in seconds, in [0, 3,600]; default 300 (the HPA's default).
+    spare_instances : int, optional
+        Instances kept above the desired count, a whole number in [0, 1,000]; default 0.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If an argument is outside its range.
 
     References
     ----------
@@ -140,14 +174,29 @@ class TargetTracking:
 
 @dataclass(frozen=True)
 class ScheduledTracking:
-    """A schedule from yesterday's demand as the floor, with target tracking above it.
+    r"""A schedule from yesterday's demand as the floor, with target tracking above it.
 
     The schedule plans needed(k) serving at step k (the day repeats, so yesterday's count is
     today's), plus the tracking's spares, and orders it a start-up delay early, keeping it
     until step k:
 
-        floor(k) = max(needed(k), ..., needed(k + d)) + spare,
-        ordered(k) = max(floor(k), tracking's ordered(k)).
+    .. math::
+
+        \text{floor}(k) = \max_{k \le j \le k + d} \text{needed}(j) + \text{spare}, \qquad
+        \text{ordered}(k) = \max\bigl(\text{floor}(k), \text{ordered}_\text{tracking}(k)\bigr),
+
+    with d the start-up delay in steps and the windows wrapping around midnight.
+
+    Parameters
+    ----------
+    tracking : TargetTracking, optional
+        The target tracking above the floor, whose ``spare_instances`` the floor adds too;
+        default ``TargetTracking()``.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``tracking`` is not a TargetTracking.
     """
 
     tracking: TargetTracking = field(default_factory=TargetTracking)  # above the floor
@@ -210,12 +259,23 @@ def simulate_day(
     policy: Policy, *, peak_rps: float, peak_to_average: float, instance_capacity_rps: float,
     target_utilization: float, startup_delay_s: float, step_s: float = 60.0,
 ) -> DayResult:
-    """Simulate one day of ``policy`` on the diurnal curve, step by step.
+    r"""Simulate one day of ``policy`` on the diurnal curve, step by step.
 
     demand(k) = diurnal_rate_rps(k × step_s, peak_rps / peak_to_average, peak_to_average);
     needed(k) = ceil(demand(k) / (instance_capacity_rps × target_utilization)), at least 1;
     ordered = policy.ordered_instances(plan); serving(k) = min(ordered(k − d), ..., ordered(k)),
-    d = ceil(startup_delay_s / step_s), the windows wrapping around midnight.
+    d = ceil(startup_delay_s / step_s), the windows wrapping around midnight. With peak P,
+    peak-to-average a, step Δ, capacity X and target utilisation u:
+
+    .. math::
+
+        \text{demand}(k) = \frac{P}{a}\Bigl(1 - (a - 1)\cos\frac{2\pi k \Delta}{86400}\Bigr),
+        \qquad
+        \text{needed}(k) = \max\Bigl(1, \Bigl\lceil \frac{\text{demand}(k)}{X u}
+            \Bigr\rceil\Bigr),
+
+        \text{serving}(k) = \min_{k - d \le j \le k} \text{ordered}(j), \qquad
+        d = \lceil \mathrm{startup\_delay\_s} / \Delta \rceil.
 
     Parameters
     ----------
@@ -238,6 +298,17 @@ def simulate_day(
     -------
     DayResult
         Per-step demand, serving and ordered instances, and the day's totals.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If an argument is outside its range, ``step_s`` does not divide the day, the peak
+        needs more than 10^6 instances, or the policy does not order one count >= 0 per step.
+
+    References
+    ----------
+    The diurnal curve: :func:`perfcost.traffic.diurnal_rate_rps`. The target-tracking rule:
+    Kubernetes, "Horizontal Pod Autoscaling" (``kubernetes2026hpa``).
     """
     peak_rps = in_range("peak_rps", peak_rps, 0.0, MAX_RATE_RPS, low_open=True)
     peak_to_average = check_peak_to_average("peak_to_average", peak_to_average)

@@ -215,14 +215,34 @@ def without_levers(service: InferenceService) -> InferenceService:
 
 
 def diurnal_rates_rps(service: InferenceService) -> np.ndarray:
-    """The request rate at the start of each hour of a day: the book's one diurnal curve,
+    r"""The request rate at the start of each hour of a day: the book's one diurnal curve,
     :func:`perfcost.traffic.diurnal_rate_rps`, with the service's average and peak.
 
     rate(h) = average × (1 − (peak_to_average − 1) cos(2π h / 24)), h = 0…23: the trough at
     hour 0, the peak at hour 12; its mean over the 24 hours is the average, its maximum the
     peak. (Before issue 12 this day started at its peak: the same 24 values in another order.
     A fleet and its bill depend only on those values, never on their order, so every bill is
-    unchanged; only ``Fleet.hourly_counts`` is rotated by 12 hours.)
+    unchanged; only ``Fleet.hourly_counts`` is rotated by 12 hours.) In symbols, with
+    :math:`\bar r` the average and :math:`p` the peak-to-average ratio,
+
+    .. math::  r(h) = \bar r \left(1 - (p - 1) \cos\frac{2\pi h}{24}\right),
+               \qquad h = 0, 1, \dots, 23.
+
+    Parameters
+    ----------
+    service : InferenceService
+        Its ``request_rate_rps`` (the average, in (0, 10^6]) and ``peak_to_average`` (in
+        [1, 2]) set the curve.
+
+    Returns
+    -------
+    numpy.ndarray
+        24 rates in requests per second, one per hour, from hour 0 (the trough).
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``service`` is not an :class:`InferenceService`.
     """
 
     service = check_service(service)
@@ -251,12 +271,40 @@ class Fleet:
 
 
 def fleet_for(service: InferenceService) -> Fleet:
-    """Size the fleet hour by hour and split its hours into on-demand, spot and committed.
+    r"""Size the fleet hour by hour and split its hours into on-demand, spot and committed.
 
     Each hour needs ceil(rate × (1 − cache hits) / (throughput × gain)) instances, at least one,
     plus ``spare_instances``. Without autoscaling every hour runs the peak's count. In an hour
     with at least :data:`MIN_SPOT_FLEET` instances, floor(``spot_share`` × count) of them run on
-    spot; a commitment covers the whole instances left on-demand in every hour.
+    spot; a commitment covers the whole instances left on-demand in every hour. In symbols, with
+    :math:`r(h)` the rate of :func:`diurnal_rates_rps`, hit rate :math:`h_c`, throughput
+    :math:`X`, gain :math:`g`, spares :math:`s` and spot share :math:`f`,
+
+    .. math::
+
+        n(h) = \max\left(1, \left\lceil \frac{r(h)\,(1 - h_c)}{X g} \right\rceil\right)
+               + s, \qquad
+        n_\text{spot}(h) = \lfloor f\, n(h) \rfloor \ [n(h) \ge 3], \qquad
+        n_\text{committed} = \min_h\, (n(h) - n_\text{spot}(h)),
+
+    and each of the 24 hours stands for ``hours_per_month`` / 24 hours of the month.
+
+    Parameters
+    ----------
+    service : InferenceService
+        The service, its cost levers included (``autoscale``, ``spot_share``, ``committed``,
+        ``spare_instances``, ``throughput_gain``, ``cache_hit_rate``).
+
+    Returns
+    -------
+    Fleet
+        The peak and floor counts, the committed instances, and the month's instance-hours in
+        all, on spot and committed (on-demand is the rest).
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``service`` is not an :class:`InferenceService`.
     """
     service = check_service(service)
     capacity_rps = service.instance_throughput_rps * service.throughput_gain
@@ -320,7 +368,33 @@ def _storage_items(service: InferenceService) -> list[LineItem]:
 
 
 def ingress_item(service: InferenceService, catalog: Catalog) -> LineItem:
-    """Every upload, at the catalog's ingress price (AWS: free): a line of the fuller bill."""
+    """Every upload, at the catalog's ingress price (AWS: free): a line of the fuller bill.
+
+    The volume is that of :func:`perfcost.volume_tiers.monthly_gb`: rate × ``request_kb`` ×
+    1,000 bytes × ``hours_per_month`` × 3,600 s / 10^9 GB.
+
+    Parameters
+    ----------
+    service : InferenceService
+        Its ``request_rate_rps``, ``request_kb`` and ``hours_per_month``.
+    catalog : perfcost.pricing.Catalog
+        Its ``transfer["ingress"]`` price, in USD per GB.
+
+    Returns
+    -------
+    perfcost.line_items.LineItem
+        Component "ingress": the month's upload GB at the ingress price.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``service`` is not an :class:`InferenceService` or ``catalog`` not a Catalog.
+
+    References
+    ----------
+    The shipped catalog's ingress price: AWS Global Network FAQs (``awsnetworkfaq``, read
+    2026-11-28): data sent from the internet into AWS carries no charge.
+    """
     service, catalog = check_service(service), check_catalog(catalog)
     upload_gb = monthly_gb(service.request_rate_rps, service.request_kb, service.hours_per_month)
     return LineItem("ingress", "uploads (ingress)", "GB", upload_gb,
@@ -328,11 +402,54 @@ def ingress_item(service: InferenceService, catalog: Catalog) -> LineItem:
 
 
 def monthly_bill(service: InferenceService, catalog: Catalog) -> Bill:
-    """The itemised monthly bill of ``service``: the question's three components.
+    r"""The itemised monthly bill of ``service``: the question's three components.
 
     Compute from :func:`fleet_for`; egress of every response, tier by tier (the EU share through
     an EU region when ``egress_route`` is "eu_relay"); storage of the model artefacts. Ingress
     is priced apart (:func:`ingress_item`, in :func:`perfcost.full_bill.full_monthly_bill`).
+    With P the on-demand hourly price, :math:`H_x` the month's instance-hours bought each way
+    (:class:`Fleet`), :math:`d_s` and :math:`d_c` the spot and commitment discounts, and
+    :math:`T(V)` the catalog's tiered internet egress price of V GB,
+
+    .. math::
+
+        \text{compute} = P\,(H_\text{on-demand} + (1 - d_s) H_\text{spot}
+                          + (1 - d_c) H_\text{committed}),
+
+        \text{egress} = T(V), \qquad
+        V = \frac{r \times b \times 10^3 \times 3600\, M}{10^9\, k} \ \text{GB},
+
+        \text{storage} = G\,((1 - a)\, p_\text{storage} + a\, p_\text{archive}),
+
+    with r the average request rate, b ``response_kb``, M ``hours_per_month``, k the
+    ``response_compression_ratio``, G the model storage in GB and a the archived fraction.
+    With ``"eu_relay"`` the EU share e of V is billed as :math:`T((1 - e) V)` from the
+    service's region, plus inter-region transfer of :math:`e V` and its internet egress from
+    the EU region, priced on the tiers left after the free allowance the first region used
+    (:func:`perfcost.volume_tiers.after_free_use`).
+
+    Parameters
+    ----------
+    service : InferenceService
+        The service and its cost levers.
+    catalog : perfcost.pricing.Catalog
+        The prices of egress (``internet_egress`` tiers) and transfer (``inter_region``).
+
+    Returns
+    -------
+    perfcost.line_items.Bill
+        The line items of the components "compute", "egress" and "storage", in USD a month.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``service`` is not an :class:`InferenceService` or ``catalog`` not a Catalog.
+
+    References
+    ----------
+    The shipped catalog (``lib/perfcost/data/aws-us-east-1.yaml``) names a source and date for
+    every price; its egress tiers and inter-region price are from Wring (2026), "AWS Data
+    Transfer Pricing 2026" (``wring2026egress``).
     """
     service, catalog = check_service(service), check_catalog(catalog)
     return Bill(tuple([
@@ -346,7 +463,31 @@ def bills_for_gains(service: InferenceService, gains: Mapping[str, float],
                     catalog: Catalog) -> pd.DataFrame:
     """The fleet and monthly bill of ``service`` at each throughput gain in ``gains``
     (name: gain, each in [0.01, 1,000]): one row per name, columns ``throughput_gain``,
-    ``instances`` (at the peak) and ``monthly_usd``."""
+    ``instances`` (at the peak) and ``monthly_usd``.
+
+    Each row is :func:`fleet_for` and :func:`monthly_bill` of ``service`` with its
+    ``throughput_gain`` replaced by the gain: per-instance throughput X × gain.
+
+    Parameters
+    ----------
+    service : InferenceService
+        The service priced; its own ``throughput_gain`` is replaced.
+    gains : mapping of str to float
+        Each row's name and its throughput gain, in [0.01, 1,000].
+    catalog : perfcost.pricing.Catalog
+        The prices.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by the names of ``gains``, in their order.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``service`` is not an :class:`InferenceService`, ``catalog`` not a Catalog, or a gain
+        is outside [0.01, 1,000].
+    """
     rows = {}
     for name, gain in dict(gains).items():
         faster = replace(check_service(service), throughput_gain=gain)

@@ -86,10 +86,39 @@ MEASURED_MEAN_MS, MEASURED_P99_MS = 12.96, 20.0
 
 def service_cv_from_percentile(mean_ms: float, percentile_ms: float,
                                quantile: float = 0.99) -> float:
-    """The coefficient of variation of the gamma service time with this mean and percentile.
+    r"""The coefficient of variation of the gamma service time with this mean and percentile.
 
     A published latency table gives a mean and a tail percentile; the gamma distribution with
-    both is unique when percentile > mean at a quantile above the median.
+    both is unique when percentile > mean at a quantile above the median. A gamma of mean m and
+    coefficient of variation c has shape :math:`\alpha = 1/c^2` and scale :math:`c^2 m`, so the
+    function solves, for c in [10^-6, 3] (Brent's method),
+
+    .. math::  c^2\, m\, P^{-1}(1/c^2, q) = x_q,
+
+    where :math:`P^{-1}(\alpha, q)` is the inverse of the regularised lower incomplete gamma
+    function (``scipy.special.gammaincinv``) and :math:`x_q` is ``percentile_ms``.
+
+    Parameters
+    ----------
+    mean_ms : float
+        Mean service time m in milliseconds, in (10^-9, 10^9].
+    percentile_ms : float
+        The ``quantile`` of the service time in milliseconds, in (``mean_ms``, 10^9].
+    quantile : float, optional
+        The level q of ``percentile_ms``, in (0, 1); default 0.99 (a p99).
+
+    Returns
+    -------
+    float
+        The coefficient of variation c = std / mean of the matching gamma distribution.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If an argument is outside its range (``percentile_ms`` not above ``mean_ms``, say).
+    ValueError
+        If no gamma with c in [10^-6, 3] has this mean and percentile (a percentile too far
+        above the mean, or a quantile at or below the median), from ``scipy.optimize.brentq``.
     """
     mean_ms = in_range("mean_ms", mean_ms, 1e-9, 1e9, low_open=True)
     quantile = fraction("quantile", quantile, low_open=True, high_open=True)
@@ -129,20 +158,51 @@ def _erlang_c_or_zero(servers: int, offered_load: float) -> float:
 
 def wait_model(routing: str, instances: int, slots: int, slot_rate: float,
                arrival_rate: float, service_cv: float) -> Wait:
-    """Return the wait of a request to ``instances`` × ``slots`` servers under ``routing``.
+    r"""Return the wait of a request to ``instances`` × ``slots`` servers under ``routing``.
+
+    The wait is 0 with probability p and otherwise exponential with mean
+    :math:`E[W \mid W > 0]` (Allen–Cunneen, with Erlang C for p). With n instances of k slots,
+    each of rate μ, and Poisson arrivals at rate λ:
+
+    * ``random``: each instance is an M/G/k queue at λ/n,
+      :math:`p = C(k, \lambda/(n\mu))` and
+      :math:`E[W \mid W > 0] = \frac{1 + c_s^2}{2}\,\frac{1}{k\mu - \lambda/n}`;
+    * ``round_robin``: the same with arrivals of :math:`c_a^2 = 1/n` (Erlang-n gaps), so the
+      factor is :math:`(1/n + c_s^2)/2`;
+    * ``shared_queue``: one M/G/(nk) queue, :math:`p = C(nk, \lambda/\mu)` and
+      :math:`E[W \mid W > 0] = \frac{1 + c_s^2}{2}\,\frac{1}{nk\mu - \lambda}`;
+    * ``least_outstanding``: as ``shared_queue``, plus :math:`(n - 1)/(nk\mu)` inside the
+      bracket: the wait for the request's own instance's next completion, not the fleet's.
 
     Parameters
     ----------
     routing : str
         One of :data:`ROUTINGS`.
     instances, slots : int
-        n instances of k slots each; n·k at most 10^9.
+        n instances of k slots each, whole numbers >= 1; n·k at most 10^9.
     slot_rate : float
-        μ, requests per second one slot completes.
+        μ, requests per second one slot completes, in [10^-6, 10^9].
     arrival_rate : float
-        λ, requests per second to the whole fleet; λ < n k μ.
+        λ, requests per second to the whole fleet, in (0, 10^18]; λ < n k μ.
     service_cv : float
         c_s, the service time's coefficient of variation, in [0, 3].
+
+    Returns
+    -------
+    Wait
+        The probability of waiting and the mean wait, in seconds, of a request that waits.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If an argument is outside its range or ``routing`` is not one of :data:`ROUTINGS`.
+    perfcost.queueing.UnstableQueueError
+        If λ >= n k μ, the fleet's capacity.
+
+    References
+    ----------
+    Allen (1990), §6 (the Allen–Cunneen approximation); Whitt (1993); Erlang C as in
+    :func:`perfcost.queueing.erlang_c` (Kleinrock 1975).
     """
     routing = _routing(routing)
     instances = integer_in_range("instances", instances, 1, MAX_SERVERS)
@@ -208,7 +268,35 @@ def _waited_tail(t: float, theta: float, mean_s: float, cv: float) -> float:
 
 
 def response_survival(t: float, wait: Wait, mean_service_s: float, service_cv: float) -> float:
-    """P(W + S > t): the wait ``wait`` plus a gamma service time (mean, cv), at t seconds."""
+    r"""P(W + S > t): the wait ``wait`` plus a gamma service time (mean, cv), at t seconds.
+
+    With p = ``wait.p_wait`` and :math:`\theta = 1 / E[W \mid W > 0]`,
+
+    .. math::  P(W + S > t) = \bar F_S(t) + p\, e^{-\theta t}\, E[e^{\theta S}; S \le t],
+
+    evaluated with the regularised incomplete gamma function when θ is below the gamma's rate
+    and with Kummer's function ₁F₁ otherwise (see the module docstring).
+
+    Parameters
+    ----------
+    t : float
+        Time in seconds, >= 0.
+    wait : Wait
+        The wait, from :func:`wait_model`; ``mean_conditional_s`` > 0.
+    mean_service_s : float
+        Mean service time in seconds, > 0.
+    service_cv : float
+        Coefficient of variation of the gamma service time, >= 0 (0: deterministic).
+
+    Returns
+    -------
+    float
+        The probability, in [0, 1], that wait plus service exceeds ``t``.
+
+    Notes
+    -----
+    The arguments are not validated: this is the kernel :func:`response_quantile_s` solves.
+    """
     theta = 1.0 / wait.mean_conditional_s
     tail = _waited_tail(t, theta, mean_service_s, service_cv)
     return _service_survival(t, mean_service_s, service_cv) + wait.p_wait * tail
@@ -216,7 +304,33 @@ def response_survival(t: float, wait: Wait, mean_service_s: float, service_cv: f
 
 def response_quantile_s(quantile: float, wait: Wait, mean_service_s: float,
                         service_cv: float) -> float:
-    """The ``quantile`` of W + S in seconds, solved from :func:`response_survival`."""
+    r"""The ``quantile`` of W + S in seconds, solved from :func:`response_survival`.
+
+    The quantile is the t with :math:`P(W + S > t) = 1 - q`, found by Brent's method. For
+    deterministic service (c_s = 0) it is in closed form,
+    :math:`t_q = 1/\mu + E[W \mid W > 0]\,\ln(p / (1 - q))` when p > 1 − q, else 1/μ.
+
+    Parameters
+    ----------
+    quantile : float
+        The level q, in (0, 1).
+    wait : Wait
+        The wait, from :func:`wait_model`.
+    mean_service_s : float
+        Mean service time 1/μ in seconds, > 0.
+    service_cv : float
+        Coefficient of variation of the gamma service time, in [0, 3].
+
+    Returns
+    -------
+    float
+        The response time, in seconds, that a fraction ``quantile`` of requests stay within.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``quantile`` or ``service_cv`` is outside its range.
+    """
     quantile = fraction("quantile", quantile, low_open=True, high_open=True)
     service_cv = _service_cv(service_cv)
     tail = 1.0 - quantile
@@ -243,6 +357,15 @@ class FleetLatency:
     service_cv : float
         Coefficient of variation of one request's service time, in [0, 3]: 0 deterministic,
         1 exponential (the M/M/c assumption). Default :data:`DEFAULT_SERVICE_CV`.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``routing`` is not one of :data:`ROUTINGS` or ``service_cv`` is outside [0, 3].
+
+    References
+    ----------
+    Allen (1990), §6; Whitt (1993): the approximation of :func:`wait_model`.
     """
 
     routing: str = "least_outstanding"

@@ -57,9 +57,40 @@ BISECTION_STEPS = 60  # halves (0, 1) to below 10^-18: a float's resolution near
 
 
 def fleet_queue(instance: InstanceType, count: int, request_rate_rps: float) -> MMc:
-    """Return the M/M/(count·k) queue that models ``count`` instances at ``request_rate_rps``.
+    r"""Return the M/M/(count·k) queue that models ``count`` instances at ``request_rate_rps``.
 
     ``count`` in [1, 10^6]; the rate must be below the fleet's capacity, count × throughput.
+    Each instance of throughput X and latency L holds k = max(1, round(X L)) requests
+    (:func:`perfcost.instance_types.slots_per_instance`), so the queue has
+    :math:`c = \text{count} \cdot k` servers of rate :math:`\mu = X / k` each and arrivals at
+    :math:`\lambda` = ``request_rate_rps``.
+
+    Parameters
+    ----------
+    instance : perfcost.instance_types.InstanceType
+        The instance type: its ``throughput_rps`` and ``latency_ms``.
+    count : int
+        Number of instances, a whole number in [1, 10^6].
+    request_rate_rps : float
+        Arrival rate λ in requests per second, > 0 and below count × ``throughput_rps``.
+
+    Returns
+    -------
+    perfcost.queueing.MMc
+        The M/M/c queue with λ = ``request_rate_rps``, μ = X / k and c = count · k.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If an argument is of the wrong type or outside its range.
+    perfcost.instance_types.InfeasibleError
+        If count · k is more than the 10^9 servers the M/M/c model evaluates.
+    perfcost.queueing.UnstableQueueError
+        If ``request_rate_rps`` is at or above the fleet's capacity.
+
+    References
+    ----------
+    Kleinrock (1975), §3.5: the M/M/c queue.
     """
     instance = check_instance(instance)
     count = check_count(count)
@@ -82,7 +113,41 @@ def fleet_response_quantile_ms(
 
     The default, :data:`~perfcost.fleet_latency.FLEET`, is per-instance queues behind a
     least-outstanding-requests balancer; :data:`~perfcost.fleet_latency.MMC` is the M/M/c model
-    (one shared queue, exponential service).
+    (one shared queue, exponential service), evaluated exactly by
+    :meth:`perfcost.queueing.MMc.response_quantile`. The queue is that of :func:`fleet_queue`:
+    ``count`` instances of k slots, each slot of rate μ = throughput / k.
+
+    Parameters
+    ----------
+    instance : perfcost.instance_types.InstanceType
+        The instance type.
+    count : int
+        Number of instances, a whole number in [1, 10^6].
+    request_rate_rps : float
+        Requests per second to the fleet, > 0 and below count × ``throughput_rps``.
+    quantile : float, optional
+        The level q, in (0, 1); default 0.95 (the p95).
+    model : perfcost.fleet_latency.FleetLatency, optional
+        The latency model; default :data:`~perfcost.fleet_latency.FLEET`.
+
+    Returns
+    -------
+    float
+        The response time in milliseconds that a fraction ``quantile`` of requests stay within.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If an argument is of the wrong type or outside its range.
+    perfcost.instance_types.InfeasibleError
+        If the fleet has more than 10^9 slots in all.
+    perfcost.queueing.UnstableQueueError
+        If ``request_rate_rps`` is at or above the fleet's capacity.
+
+    References
+    ----------
+    Kleinrock (1975), §3.5 (M/M/c); Allen (1990), §6 (the approximation of
+    :func:`perfcost.fleet_latency.wait_model`).
     """
     quantile = check_quantile(quantile)
     model = check_model(model)
@@ -135,13 +200,42 @@ def quantile_curves(
     model: FleetLatency = FLEET,
     slots: int = 1,
 ) -> pd.DataFrame:
-    """Return the response-time quantile in ``model`` against utilisation for each fleet size.
+    r"""Return the response-time quantile in ``model`` against utilisation for each fleet size.
 
     Each instance has ``slots`` slots (1 to 10^4), each with mean service time ``service_ms``
     in [10^-6, 60,000];
     fleet sizes are whole numbers in [1, 10^9], utilisations in (0, 1), and the table holds at
     most ``MAX_CURVE_POINTS`` rows. Columns: ``fleet`` (a label), ``servers``, ``utilization``,
     ``p95_ms`` (the ``quantile`` response time).
+
+    A fleet of n instances at utilisation ρ receives :math:`\lambda = \rho\, n k \mu`
+    requests per second, with :math:`\mu = 1000 /` ``service_ms`` per slot.
+
+    Parameters
+    ----------
+    service_ms : float
+        Mean service time of one slot, in milliseconds, in [10^-6, 60,000].
+    fleet_sizes : iterable of int
+        Instance counts n, whole numbers >= 1 with n × ``slots`` at most 10^9.
+    utilizations : iterable of float
+        Utilisations ρ, each in (0, 1).
+    quantile : float, optional
+        The level q, in (0, 1); default 0.95. The column is named ``p95_ms`` whatever q is.
+    model : perfcost.fleet_latency.FleetLatency, optional
+        The latency model; default :data:`~perfcost.fleet_latency.FLEET`.
+    slots : int, optional
+        Slots k per instance, in [1, 10^4]; default 1.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (fleet size, utilisation), fleet sizes outermost.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If an argument is outside its range, or fleet sizes × utilisations exceed
+        ``MAX_CURVE_POINTS``.
     """
     service_rate = _slot_rate(service_ms)
     quantile = check_quantile(quantile)
@@ -192,6 +286,11 @@ def quantile_curves_by_model(
     pandas.DataFrame
         The columns of :func:`quantile_curves`, each table keeping its own index, with
         ``fleet`` labelled by the model too ("4 instances, random").
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``models`` is not a non-empty mapping of FleetLatency, or as :func:`quantile_curves`.
     """
     fleet_sizes = check_points("fleet_sizes", fleet_sizes)
     utilizations = check_points("utilizations", utilizations)
@@ -224,6 +323,12 @@ def utilization_ceilings(
     -------
     pandas.DataFrame
         One row per fleet size (index ``instances``), one column per model.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If a fleet size is not a whole number in [1, 10^6], ``models`` is not a non-empty
+        mapping of FleetLatency, or as :func:`max_utilization_for_quantile`.
     """
     fleet_sizes = [integer_in_range("fleet_sizes", size, 1, MAX_INSTANCES)
                    for size in check_points("fleet_sizes", fleet_sizes)]
@@ -239,13 +344,42 @@ def max_utilization_for_quantile(
     service_ms: float, servers: int, latency_slo_ms: float, quantile: float = 0.95,
     *, model: FleetLatency = FLEET, slots: int = 1,
 ) -> float:
-    """Return the highest utilisation at which ``servers`` instances still meet the SLO.
+    r"""Return the highest utilisation at which ``servers`` instances still meet the SLO.
 
     Each instance has ``slots`` slots (1 to 10^4), each with mean service time ``service_ms`` in
     [10^-6, 60,000], and latency is modelled by ``model`` (:data:`FLEET` by default);
     ``servers`` (instances) × slots at most 10^9. Found by bisection on ρ in (0, 1) (60 steps),
     since the response-time quantile rises with ρ. Returns 0.0 if even an idle fleet misses the
-    SLO.
+    SLO. In symbols, with :math:`t_q(\rho)` the quantile at utilisation ρ,
+
+    .. math::  \rho^* = \max\{\rho \in [10^{-9}, 1 - 10^{-9}] : t_q(\rho) \le
+               \text{SLO}\}.
+
+    Parameters
+    ----------
+    service_ms : float
+        Mean service time of one slot, in milliseconds, in [10^-6, 60,000].
+    servers : int
+        Number of instances n, a whole number >= 1 with n × ``slots`` at most 10^9.
+    latency_slo_ms : float
+        The latency objective in milliseconds, in (0, 60,000].
+    quantile : float, optional
+        The level q the SLO applies to, in (0, 1); default 0.95.
+    model : perfcost.fleet_latency.FleetLatency, optional
+        The latency model; default :data:`~perfcost.fleet_latency.FLEET`.
+    slots : int, optional
+        Slots k per instance, in [1, 10^4]; default 1.
+
+    Returns
+    -------
+    float
+        The utilisation ρ* in [0, 1): 0.0 if the SLO is missed at ρ = 10^-9, 1 − 10^-9 if it is
+        met there, else the bisection's lower end.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If an argument is of the wrong type or outside its range.
     """
     service_rate = _slot_rate(service_ms)
     slots = _slots(slots)

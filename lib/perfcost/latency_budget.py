@@ -95,7 +95,15 @@ def _tail_ms(value: object, p50_ms: float) -> float:
 
 @dataclass(frozen=True)
 class Stage:
-    """One stage of a request's path: a lognormal latency through two published quantiles.
+    r"""One stage of a request's path: a lognormal latency through two published quantiles.
+
+    With median m = ``p50_ms``, tail t = ``tail_ms`` at level q = ``tail_quantile`` and
+    :math:`z_q = \Phi^{-1}(q)` the standard normal quantile,
+
+    .. math::  \ln X \sim N(\ln m, \sigma^2), \qquad \sigma = \frac{\ln t - \ln m}{z_q},
+               \qquad x_p = m\, e^{\sigma z_p};
+
+    t = m is a constant (σ = 0).
 
     Parameters
     ----------
@@ -110,6 +118,16 @@ class Stage:
         The level of ``tail_ms``, in [0.75, 1) (0.99 for a published p99).
     source : str
         Where the two numbers come from, with its date.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``name`` or ``source`` is not non-empty text, or a number is outside its range.
+
+    References
+    ----------
+    Johnson, N. L., Kotz, S. & Balakrishnan, N. (1994), *Continuous Univariate
+    Distributions*, vol. 1, 2nd ed., ch. 14 (the lognormal distribution).
     """
 
     name: str
@@ -176,7 +194,7 @@ def _sample_array(name: str, values: object) -> np.ndarray:
 def fleet_response_samples_ms(model: FleetLatency, instances: int, slots: int, slot_rate: float,
                               arrival_rate: float, n: int,
                               rng: np.random.Generator) -> np.ndarray:
-    """Draw ``n`` response times (ms) of a fleet under chapter 1's model.
+    r"""Draw ``n`` response times (ms) of a fleet under chapter 1's model.
 
     A request waits with probability p = ``wait.p_wait``, then an exponential time of mean
     ``wait.mean_conditional_s`` (:func:`perfcost.fleet_latency.wait_model`); its service is an
@@ -194,6 +212,25 @@ def fleet_response_samples_ms(model: FleetLatency, instances: int, slots: int, s
         Draws, in [1, 10^7].
     rng : numpy.random.Generator
         The source of randomness (seeded by the caller).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n`` response times in milliseconds, :math:`1000\,(B\,W + S)` with
+        :math:`B \sim \text{Bernoulli}(p)`, :math:`W \sim \text{Exp}` of mean
+        ``wait.mean_conditional_s`` and S the gamma service time, all independent.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``model`` is not a FleetLatency, ``rng`` not a numpy Generator, ``n`` outside
+        [1, 10^7], or an argument of :func:`~perfcost.fleet_latency.wait_model` out of range.
+    perfcost.queueing.UnstableQueueError
+        If ``arrival_rate`` is at or above the fleet's capacity.
+
+    References
+    ----------
+    Allen (1990), §6; Whitt (1993): the wait model of :mod:`perfcost.fleet_latency`.
     """
     model = instance_of("model", model, FleetLatency, "a FleetLatency")
     wait = wait_model(model.routing, instances, slots, slot_rate, arrival_rate,
@@ -219,6 +256,26 @@ def independent_sum_ms(sample_sets: Sequence[np.ndarray], *, samples: int = 200_
 
     Each set's empirical distribution stands for its stage; ``samples`` (in [1, 10^7]) draws
     of each, with indices from ``numpy.random.default_rng(seed)``, are added. At most 64 sets.
+
+    Parameters
+    ----------
+    sample_sets : sequence of array_like
+        1 to 64 sets, each 1 to 10^7 finite latencies >= 0 (any unit; the sum is in the same).
+    samples : int, optional
+        Draws of each set, in [1, 10^7]; default 200,000.
+    seed : int, optional
+        Seed of ``numpy.random.default_rng``, in [0, 2^32 − 1]; default 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``samples`` sums, one draw of each set in each.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``sample_sets`` is not a sequence of 1 to 64 valid sample arrays, or ``samples`` or
+        ``seed`` is outside its range.
     """
     if not isinstance(sample_sets, Sequence) or not 1 <= len(sample_sets) <= MAX_STAGES:
         raise ParameterError("sample_sets", f"a list of 1 to {MAX_STAGES} sample arrays",
@@ -234,7 +291,7 @@ def independent_sum_ms(sample_sets: Sequence[np.ndarray], *, samples: int = 200_
 
 def end_to_end_samples_ms(stages: Sequence[Stage], server_samples_ms: np.ndarray | None = None,
                           *, samples: int = 200_000, seed: int = 0) -> np.ndarray:
-    """Draw end-to-end latencies (ms): the independent sum of every stage and the server.
+    r"""Draw end-to-end latencies (ms): the independent sum of every stage and the server.
 
     Parameters
     ----------
@@ -247,6 +304,18 @@ def end_to_end_samples_ms(stages: Sequence[Stage], server_samples_ms: np.ndarray
         Draws, in [1, 10^7].
     seed : int
         Seed of ``numpy.random.default_rng``: the stages are drawn in order, then the server.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``samples`` end-to-end latencies in ms: :math:`\sum_i X_i (+ S)`, the stages'
+        lognormal draws plus a resampled server time, all independent.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``stages`` is not 1 to 64 Stage objects, ``server_samples_ms`` not 1 to 10^7 finite
+        numbers >= 0, or ``samples`` or ``seed`` is outside its range.
     """
     stages = _stages(stages)
     server = None if server_samples_ms is None else _sample_array("server_samples_ms",
@@ -264,7 +333,25 @@ def end_to_end_samples_ms(stages: Sequence[Stage], server_samples_ms: np.ndarray
 def end_to_end_quantile_ms(stages: Sequence[Stage], server_samples_ms: np.ndarray | None = None,
                            *, quantile: float = 0.95, samples: int = 200_000,
                            seed: int = 0) -> float:
-    """The ``quantile`` (in (0, 1)) of :func:`end_to_end_samples_ms`, simulated."""
+    """The ``quantile`` (in (0, 1)) of :func:`end_to_end_samples_ms`, simulated.
+
+    Parameters
+    ----------
+    stages, server_samples_ms, samples, seed
+        As in :func:`end_to_end_samples_ms`.
+    quantile : float, optional
+        The level, in (0, 1); default 0.95.
+
+    Returns
+    -------
+    float
+        The empirical quantile (``numpy.quantile``, linear interpolation) of the draws, in ms.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``quantile`` is outside (0, 1), or as :func:`end_to_end_samples_ms`.
+    """
     quantile = fraction("quantile", quantile, low_open=True, high_open=True)
     draws = end_to_end_samples_ms(stages, server_samples_ms, samples=samples, seed=seed)
     return float(np.quantile(draws, quantile))
@@ -272,7 +359,37 @@ def end_to_end_quantile_ms(stages: Sequence[Stage], server_samples_ms: np.ndarra
 
 def sum_of_quantiles_ms(stages: Sequence[Stage], quantile: float,
                         server_quantile_ms: float | None = None) -> float:
-    """The pessimistic budget: Σ each stage's ``quantile`` (+ the server's, if given), in ms."""
+    r"""The pessimistic budget: Σ each stage's ``quantile`` (+ the server's, if given), in ms.
+
+    .. math::  B_q = \sum_i x_{i,q} \;(+\; s_q), \qquad x_{i,q} = m_i\, e^{\sigma_i z_q}.
+
+    For independent stages with light tails the end-to-end quantile lies below :math:`B_q`, but
+    it is not a bound in general: quantiles are not subadditive (see the module docstring).
+
+    Parameters
+    ----------
+    stages : sequence of Stage
+        1 to 64 stages.
+    quantile : float
+        The level q, in (0, 1).
+    server_quantile_ms : float or None, optional
+        The model server's q-quantile in ms, in [0, 60,000]; None adds nothing.
+
+    Returns
+    -------
+    float
+        The sum of the quantiles, in ms.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``stages`` is not 1 to 64 Stage objects, or a number is outside its range.
+
+    References
+    ----------
+    Embrechts, McNeil & Straumann (2002), §5; Artzner et al. (1999): value-at-risk (a quantile)
+    is not subadditive.
+    """
     stages = _stages(stages)
     quantile = fraction("quantile", quantile, low_open=True, high_open=True)
     server = (0.0 if server_quantile_ms is None else
@@ -292,6 +409,34 @@ def budget_table(stages: Sequence[Stage], server_samples_ms: np.ndarray | None =
 
     The sum row adds each column (a budget's arithmetic); the end-to-end row holds the
     simulated median and ``quantile`` of the sum (:func:`end_to_end_samples_ms`).
+
+    Parameters
+    ----------
+    stages : sequence of Stage
+        1 to 64 stages.
+    server_samples_ms : array_like or None, optional
+        The model server's response times in ms (:func:`fleet_response_samples_ms`); None
+        leaves the server out.
+    quantile : float, optional
+        The level of the ``quantile_ms`` column, in (0, 1); default 0.95.
+    samples : int, optional
+        Draws of the end-to-end simulation, in [1, 10^7]; default 200,000.
+    seed : int, optional
+        Seed of the simulation, in [0, 2^32 − 1]; default 0.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``stage``, ``p50_ms``, ``quantile_ms`` and ``source``.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If an argument is outside its range (as :func:`end_to_end_samples_ms`).
+
+    References
+    ----------
+    Embrechts, McNeil & Straumann (2002), §5: why the sum row and the end-to-end row differ.
     """
     stages = _stages(stages)
     server = None if server_samples_ms is None else _sample_array("server_samples_ms",

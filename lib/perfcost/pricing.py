@@ -599,11 +599,39 @@ def _read_file(path: Path) -> dict:
 def load_catalog(path: str | Path | None = None) -> Catalog:
     """Load and check a price catalog; ``None`` (or "") loads the one shipped with perfcost.
 
+    The file is read safely (:func:`perfcost.files.load_yaml`) and checked against the schema
+    and limits of the module docstring before anything is returned: every price has a source
+    and a date, every number is finite and in range, and egress tiers never get dearer with
+    volume.
+
+    Parameters
+    ----------
+    path : str or os.PathLike or None, optional
+        The catalog's YAML file; ``None`` or "" for :data:`DEFAULT_CATALOG`, shipped in
+        ``perfcost/data``.
+
+    Returns
+    -------
+    Catalog
+        The checked catalog: prices in USD (per hour, per GB or per GB-month), each with its
+        :class:`Source` and ``as_of`` date.
+
     Raises
     ------
     CatalogError
         Naming the file, the entry (``instances.g5.xlarge``, ``internet_egress.tiers[2]``) and
         what is wrong with it, on one line (see the module docstring for the schema).
+    perfcost.validation.ParameterError
+        If ``path`` is neither text nor a path.
+
+    References
+    ----------
+    The shipped catalog (us-east-1) cites, among others (``book/references.bib`` keys):
+    instance prices, ``karpenter2026pricing`` (AWS Price List API, 2026-01-19); internet egress
+    and inter-region transfer, ``wring2026egress``; free ingress, ``awsnetworkfaq``;
+    commitment discounts, ``vantage2025reserved``; spot discounts, ``spotadvisor2026snapshot``;
+    the load balancer, ``cloudhorizons2026alb`` and ``awsnegotiations2026elb``; gp3 block
+    storage, ``saisci2021gp3``. Each entry's ``source`` names its own.
     """
     if path is None or (isinstance(path, str) and path == ""):
         path = Path(str(importlib.resources.files("perfcost") / "data" / DEFAULT_CATALOG))

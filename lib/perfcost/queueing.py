@@ -106,7 +106,12 @@ def _erlang_c(servers: int, offered_load: float) -> float:
 
 
 def erlang_c(servers: int, offered_load: float) -> float:
-    """Return the probability that an arrival waits in an M/M/c queue (Erlang C).
+    r"""Return the probability that an arrival waits in an M/M/c queue (Erlang C).
+
+    .. math::  C(c, a) = \frac{B(c, a)}{1 - \rho\,(1 - B(c, a))}, \qquad
+               B(c, a) = \frac{P(N = c)}{P(N \le c)},\ N \sim \text{Poisson}(a),
+
+    with ρ = a / c, evaluated in log space (module docstring).
 
     Parameters
     ----------
@@ -124,6 +129,9 @@ def erlang_c(servers: int, offered_load: float) -> float:
     ------
     UnstableQueueError
         If ``offered_load >= servers``.
+    perfcost.validation.ParameterError
+        If ``servers`` is not a whole number in [1, 10^9] or ``offered_load`` is not in
+        (0, 10^9].
 
     References
     ----------
@@ -175,7 +183,7 @@ class _MeanValues:
 
 @dataclass(frozen=True)
 class MMc(_MeanValues):
-    """An M/M/c queue: Poisson arrivals, exponential service, c servers, first come first served.
+    r"""An M/M/c queue: Poisson arrivals, exponential service, c servers, first come first served.
 
     Parameters
     ----------
@@ -188,7 +196,22 @@ class MMc(_MeanValues):
 
     Times (``mean_wait``, ``wait_quantile``, ...) are in seconds when rates are per second.
     The waiting time is 0 with probability 1 - C and otherwise exponential with rate cμ - λ;
-    the response time adds an independent Exp(μ) service time (Kleinrock 1975, §3.5).
+    the response time adds an independent Exp(μ) service time (Kleinrock 1975, §3.5):
+
+    .. math::  W_q = \frac{C(c, a)}{c\mu - \lambda}, \qquad
+               P(W_q > t) = C(c, a)\, e^{-(c\mu - \lambda) t}.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If a parameter is outside its range.
+    UnstableQueueError
+        If λ >= cμ.
+
+    References
+    ----------
+    L. Kleinrock, *Queueing Systems, Vol. 1* (1975), §3.5; M. Harchol-Balter, *Performance
+    Modeling and Design of Computer Systems* (2013), ch. 14 (M/M/k).
     """
 
     arrival_rate: float
@@ -281,6 +304,17 @@ class MG1(_MeanValues):
     service_cv : float
         c_s = std(S) / E[S] in [0, 100]: 0 for deterministic service (M/D/1), 1 for exponential
         (M/M/1).
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If a parameter is outside its range.
+    UnstableQueueError
+        If λ >= μ.
+
+    References
+    ----------
+    L. Kleinrock, *Queueing Systems, Vol. 1* (1975), eq. 5.85 (Pollaczek–Khinchine).
     """
 
     arrival_rate: float
@@ -307,7 +341,34 @@ class MG1(_MeanValues):
 
 
 def MD1(arrival_rate: float, service_rate: float) -> MG1:
-    """Return the M/D/1 queue: M/G/1 with deterministic service (c_s = 0)."""
+    r"""Return the M/D/1 queue: M/G/1 with deterministic service (c_s = 0).
+
+    Its mean wait is Pollaczek–Khinchine's with :math:`c_s = 0`,
+    :math:`W_q = \rho / (2\mu(1 - \rho))`: half the M/M/1 wait.
+
+    Parameters
+    ----------
+    arrival_rate : float
+        λ, per second, > 0 and < μ.
+    service_rate : float
+        μ = 1 / service time, per second, in [10^-6, 10^9].
+
+    Returns
+    -------
+    MG1
+        ``MG1(arrival_rate, service_rate, service_cv=0.0)``.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If a rate is outside its range.
+    UnstableQueueError
+        If λ >= μ.
+
+    References
+    ----------
+    L. Kleinrock, *Queueing Systems, Vol. 1* (1975), eq. 5.85.
+    """
     return MG1(arrival_rate, service_rate, service_cv=0.0)
 
 
@@ -328,6 +389,18 @@ class GGc(_MeanValues):
         c, a whole number in [1, 10^9].
     arrival_cv, service_cv : float
         Coefficients of variation of inter-arrival and service times, in [0, 100].
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If a parameter is outside its range.
+    UnstableQueueError
+        If λ >= cμ.
+
+    References
+    ----------
+    A. O. Allen, *Probability, Statistics, and Queueing Theory* (1990), §6; J. F. C. Kingman,
+    "The single server queue in heavy traffic" (1961); Hopp & Spearman (2008).
     """
 
     arrival_rate: float

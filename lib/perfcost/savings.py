@@ -156,7 +156,7 @@ def _apply(service: InferenceService, catalog: Catalog, levers, baseline: Bill):
 def plan_savings(
     service: InferenceService, catalog: Catalog, levers: list[Lever], savings_target: float
 ) -> Plan:
-    """Pick the least risky combination of levers that cuts the bill by ``savings_target``.
+    r"""Pick the least risky combination of levers that cuts the bill by ``savings_target``.
 
     Levers that save nothing alone are set aside (reported in ``ineffective``). Combinations
     that commit before a fleet lever they leave out, that pull both levers of an
@@ -165,6 +165,37 @@ def plan_savings(
     then the larger saving, then fewer levers. If none reaches it, the plan is the combination
     with the largest saving, and ``reaches_target`` is False. At most one lever of each key (so
     at most 2^8 combinations are priced).
+
+    A combination S of the useful levers reaches the target t when
+
+    .. math::  B_0 - B(S) \ge t\, B_0 - 10^{-4},
+
+    with :math:`B_0` the baseline bill's total and :math:`B(S)` the total with every lever of S
+    pulled (:func:`perfcost.cost.monthly_bill`), in USD a month; its risk score is
+    :math:`\sum_{l \in S} \text{risk}(l)`.
+
+    Parameters
+    ----------
+    service : perfcost.cost.InferenceService
+        The service as the question states it (the baseline).
+    catalog : perfcost.pricing.Catalog
+        The prices.
+    levers : list of perfcost.levers.Lever
+        The levers available, at most one of each key.
+    savings_target : float
+        The fraction t of the baseline bill to cut, in [0, 1).
+
+    Returns
+    -------
+    Plan
+        The chosen levers line by line, in :data:`perfcost.levers.LEVER_ORDER`, with the
+        bills before and after and the levers set aside as ineffective.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``service`` or ``catalog`` is of the wrong type, ``savings_target`` is outside
+        [0, 1), or ``levers`` is not a list of Lever with distinct keys.
     """
     service, catalog = check_service(service), check_catalog(catalog)
     savings_target = fraction("savings_target", savings_target, high_open=True)
@@ -260,10 +291,15 @@ def waterfall_rows(plan: Plan) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Strand:
-    """A commitment bought before the fleet levers: what it pays for that they make unnecessary.
+    r"""A commitment bought before the fleet levers: what it pays for that they make unnecessary.
 
     Hourly amounts are what the commitment pays an hour (committed instance-hours × on-demand
-    price × (1 − discount)), before and after the levers.
+    price × (1 − discount)), before and after the levers. Over a term of T months of M hours,
+
+    .. math::  \text{stranded} = \max(0,\ c_\text{committed} - c_\text{needed})\, M\, T,
+
+    and the stranded fraction is :math:`\max(0, c_\text{committed} - c_\text{needed}) /
+    c_\text{committed}` (0 without a commitment), with c in USD an hour.
     """
 
     committed_usd_per_hour: float  # committing to today's fleet
@@ -292,12 +328,40 @@ NOTHING_STRANDED = Strand(0.0, 0.0, 12, HOURS_PER_MONTH, ())
 
 def commitment_strand(service: InferenceService, catalog: Catalog, levers: list[Lever],
                       term_months: int = 12) -> Strand | None:
-    """Commit to today's fleet, then pull the fleet levers that save: what is stranded.
+    r"""Commit to today's fleet, then pull the fleet levers that save: what is stranded.
 
     None if ``levers`` has no commitment. ``term_months`` in [1, 36] (one or three years). When
     right-sizing saves, it is the lever pulled, and it strands the whole commitment (a Standard
     Reserved Instance is bound to its instance family). Otherwise every fleet lever that saves
     is pulled, and ``levers`` names only those that add to what strands.
+
+    The commitment pays :math:`c = (H_\text{committed} / M)\, P\, (1 - d_c)` an hour, from
+    the committed instance-hours of :func:`perfcost.cost.fleet_for`, the on-demand price P and
+    the commitment discount :math:`d_c`: :math:`c_\text{committed}` for today's fleet,
+    :math:`c_\text{needed}` after the fleet levers (0 when right-sizing changes the type).
+    :attr:`Strand.stranded_usd` is their difference over the term.
+
+    Parameters
+    ----------
+    service : perfcost.cost.InferenceService
+        The service before any lever.
+    catalog : perfcost.pricing.Catalog
+        The prices.
+    levers : list of perfcost.levers.Lever
+        The levers available; the one of key "commitment" is the commitment.
+    term_months : int, optional
+        The commitment's term in months, a whole number in [1, 36]; default 12.
+
+    Returns
+    -------
+    Strand or None
+        What the early commitment strands; None if ``levers`` has no commitment.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``term_months`` is outside [1, 36], or ``service`` or ``catalog`` is of the wrong
+        type.
     """
     term_months = integer_in_range("term_months", term_months, 1, 36)
     commitment = next((lever for lever in levers if lever.key == "commitment"), None)

@@ -105,7 +105,7 @@ def _bootstrap_medians(samples: np.ndarray, resamples: int, rng) -> np.ndarray:
 
 def ratio_of_medians(baseline, candidate, *, confidence: float = 0.99,
                      resamples: int = 2000, seed: int = 0) -> Ratio:
-    """The ratio of the candidate's median to the baseline's, with a percentile bootstrap
+    r"""The ratio of the candidate's median to the baseline's, with a percentile bootstrap
     interval: both sides are resampled independently ``resamples`` times (in [100, 100,000]).
 
     ``baseline`` and ``candidate`` are positive measurements (times, or throughputs): a flat
@@ -115,6 +115,35 @@ def ratio_of_medians(baseline, candidate, *, confidence: float = 0.99,
     interval: two sessions of one graph can differ by a percent or two, which no number of
     trials in one session reveals as noise. ``confidence`` is in (0, 1); the default 0.99
     keeps the false alarms of a table of comparisons rare.
+
+    With :math:`r^*_j = \operatorname{median}(b^*_j) / \operatorname{median}(a^*_j)` the ratio
+    of the j-th resamples and c the confidence, the interval is the
+    :math:`(1 - c)/2` and :math:`(1 + c)/2` quantiles of the :math:`r^*_j`, widened if need be
+    to hold the estimate :math:`\operatorname{median}(b) / \operatorname{median}(a)`.
+
+    Parameters
+    ----------
+    baseline, candidate : array_like
+        Measurements > 0: a flat list of at least two, or at least two sessions of equally many
+        (two or more) each.
+    confidence : float, optional
+        The interval's level, in (0, 1); default 0.99.
+    resamples : int, optional
+        Bootstrap resamples, in [100, m], m = max(100, min(100,000, 5 × 10^7 // the larger
+        side's number of measurements)); default 2,000.
+    seed : int, optional
+        Seed of ``numpy.random.default_rng``, in [0, 2^32 − 1]; default 0.
+
+    Returns
+    -------
+    Ratio
+        median(candidate) / median(baseline) with its interval.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If the measurements are not of a shape above or not all finite and > 0, or
+        ``confidence``, ``resamples`` or ``seed`` is outside its range.
     """
     a = _sessions("baseline", baseline)
     b = _sessions("candidate", candidate)
@@ -144,11 +173,36 @@ def _t(confidence: float, df: float) -> float:
 
 def session_median_interval(samples, *, confidence: float = 0.99
                             ) -> tuple[float, float, float]:
-    """The typical median of a quantity timed in several sessions, with a t-interval.
+    r"""The typical median of a quantity timed in several sessions, with a t-interval.
 
     Each session's median is one replicate; the estimate is their geometric mean,
     exp(mean log m_i), and the interval exp(mean ± t_{n-1} s / sqrt(n)) over the n >= 2
     sessions: the spread between sessions, not the number of trials, sets its width.
+
+    .. math::  \exp\Bigl(\bar\ell \pm t_{n-1,\,(1+c)/2}\, \frac{s_\ell}{\sqrt n}\Bigr),
+               \qquad \ell_i = \ln m_i,
+
+    with :math:`\bar\ell` and :math:`s_\ell` the mean and sample standard deviation of the
+    log medians and c the confidence.
+
+    Parameters
+    ----------
+    samples : array_like
+        One list of measurements (> 0) per session, at least two sessions of equally many
+        (two or more) measurements.
+    confidence : float, optional
+        The interval's level, in (0, 1); default 0.99.
+
+    Returns
+    -------
+    tuple of float
+        (estimate, low, high), in the measurements' unit.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``samples`` is not at least two sessions of two or more finite measurements > 0, or
+        ``confidence`` is outside (0, 1).
     """
     logs = _log_session_medians("samples", samples)
     return _geometric_interval(logs, confidence)
@@ -156,7 +210,29 @@ def session_median_interval(samples, *, confidence: float = 0.99
 
 def replicate_interval(values, *, confidence: float = 0.95) -> tuple[float, float, float]:
     """The typical value of n >= 2 positive replicates (one figure each), with a t-interval:
-    exp(mean log v_i) and exp(mean ± t_{n-1} s / sqrt(n)) of the logs."""
+    exp(mean log v_i) and exp(mean ± t_{n-1} s / sqrt(n)) of the logs.
+
+    The interval of :func:`session_median_interval`, with each value in place of a session's
+    median.
+
+    Parameters
+    ----------
+    values : array_like
+        At least two finite values > 0 (flattened).
+    confidence : float, optional
+        The interval's level, in (0, 1); default 0.95.
+
+    Returns
+    -------
+    tuple of float
+        (geometric mean, low, high).
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If there are fewer than two values, a value is not finite and > 0, or ``confidence``
+        is outside (0, 1).
+    """
     values = np.asarray(values, dtype=float).ravel()
     if values.size < 2:
         raise ParameterError("values", "at least two replicates", f"{values.size}")
@@ -171,12 +247,40 @@ def _geometric_interval(logs: np.ndarray, confidence: float) -> tuple[float, flo
 
 
 def ratio_of_session_medians(baseline, candidate, *, confidence: float = 0.99) -> Ratio:
-    """The candidate's typical median over the baseline's, each timed in >= 2 sessions.
+    r"""The candidate's typical median over the baseline's, each timed in >= 2 sessions.
 
     On the log scale, the difference of the mean log session medians, with a Welch t-interval
     (Welch-Satterthwaite degrees of freedom): sessions are the replicates, so two sessions of
     one graph that differ by a percent or two widen the interval instead of reading as an
-    effect, which a bootstrap over as few as three sessions cannot do.
+    effect, which a bootstrap over as few as three sessions cannot do. With :math:`\bar a`,
+    :math:`\bar b` the means of the log session medians, :math:`v_a = s_a^2 / n_a` and
+    :math:`v_b = s_b^2 / n_b`,
+
+    .. math::
+
+        \exp\Bigl(\bar b - \bar a \pm t_{\nu,\,(1+c)/2} \sqrt{v_a + v_b}\Bigr), \qquad
+        \nu = \frac{(v_a + v_b)^2}{v_a^2 / (n_a - 1) + v_b^2 / (n_b - 1)},
+
+    and :math:`\nu = n_a + n_b - 2` when both spreads are 0.
+
+    Parameters
+    ----------
+    baseline, candidate : array_like
+        One list of measurements (> 0) per session, at least two sessions each of equally many
+        (two or more) measurements.
+    confidence : float, optional
+        The interval's level c, in (0, 1); default 0.99.
+
+    Returns
+    -------
+    Ratio
+        The ratio of the geometric means of the session medians, with its interval.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If either side is not at least two sessions of finite measurements > 0, or
+        ``confidence`` is outside (0, 1).
     """
     a = _log_session_medians("baseline", baseline)
     b = _log_session_medians("candidate", candidate)
@@ -240,11 +344,42 @@ def _correct(name: str, values) -> np.ndarray:
 
 def paired_accuracy(baseline_correct, candidate_correct, *,
                     confidence: float = 0.95) -> PairedAccuracy:
-    """Compare two classifiers on the same examples (``*_correct``: True where right).
+    r"""Compare two classifiers on the same examples (``*_correct``: True where right).
 
     With b examples right only for the baseline and c only for the candidate, out of n:
     difference (c − b)/n; interval by Agresti–Min (0.5 added to each of the four cells, then
     Wald); p-value by McNemar's exact test, the binomial test of min(b, c) in b + c at 1/2.
+    With :math:`\tilde p_{12} = (b + 0.5)/(n + 2)`, :math:`\tilde p_{21} = (c + 0.5)/(n + 2)`
+    and z the standard normal quantile at (1 + confidence)/2,
+
+    .. math::  (\tilde p_{21} - \tilde p_{12}) \pm z \sqrt{\frac{(\tilde p_{12}
+               + \tilde p_{21}) - (\tilde p_{21} - \tilde p_{12})^2}{n + 2}};
+
+    the p-value is 1 when b + c = 0.
+
+    Parameters
+    ----------
+    baseline_correct, candidate_correct : numpy.ndarray of bool
+        One flag per test example, True where the classifier is right; non-empty,
+        one-dimensional, the same length.
+    confidence : float, optional
+        The interval's level, in (0, 1); default 0.95.
+
+    Returns
+    -------
+    PairedAccuracy
+        The difference, its interval, the p-value and the discordant counts b and c.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If a flag array is not a non-empty one-dimensional boolean array, the two differ in
+        length, or ``confidence`` is outside (0, 1).
+
+    References
+    ----------
+    Agresti, A. & Min, Y. (2005). Simple improved confidence intervals for comparing matched
+    proportions. *Statistics in Medicine* 24, 729–740 (add 0.5 to each cell).
     """
     a = _correct("baseline_correct", baseline_correct)
     b_flags = _correct("candidate_correct", candidate_correct)
@@ -274,7 +409,30 @@ def accuracy_gate(paired: PairedAccuracy, max_drop: float) -> str:
     got right (it lost nothing on this test set; the Agresti-Min interval's 0.5 per cell would
     otherwise keep any budget under about 1/n from ever passing), ``"exceeds"`` when the whole
     interval is below it, else ``"inconclusive"``: the test set cannot tell.
-    ``max_drop`` is in [0, 1]."""
+    ``max_drop`` is in [0, 1].
+
+    Parameters
+    ----------
+    paired : PairedAccuracy
+        The comparison, from :func:`paired_accuracy`.
+    max_drop : float
+        The accuracy drop allowed, as a fraction in [0, 1] (0.01: one percentage point).
+
+    Returns
+    -------
+    str
+        ``"within"``, ``"exceeds"`` or ``"inconclusive"``.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``paired`` is not a PairedAccuracy or ``max_drop`` is outside [0, 1].
+
+    References
+    ----------
+    Agresti, A. & Min, Y. (2005). Simple improved confidence intervals for comparing matched
+    proportions. *Statistics in Medicine* 24, 729–740 (add 0.5 to each cell).
+    """
     if not isinstance(paired, PairedAccuracy):
         raise ParameterError("paired", "a PairedAccuracy", type(paired).__name__)
     max_drop = fraction("max_drop", max_drop)
@@ -291,6 +449,31 @@ def accuracy_with_ci(predictions: np.ndarray, labels: np.ndarray, *, resamples: 
 
     ``predictions`` and ``labels``: one-dimensional, the same length, at least one; ``resamples``
     in [100, 100,000] with resamples × predictions at most 5 × 10^7 (the draws held at once).
+
+    The interval is the (1 − ``level``)/2 and (1 + ``level``)/2 quantiles of the accuracies of
+    ``resamples`` resamples of the examples, drawn with replacement.
+
+    Parameters
+    ----------
+    predictions, labels : numpy.ndarray
+        The predicted and true class of each test example.
+    resamples : int, optional
+        Bootstrap resamples; default 2,000.
+    level : float, optional
+        The interval's confidence, in (0, 1); default 0.95.
+    seed : int, optional
+        Seed of ``numpy.random.default_rng``, in [0, 2^32 − 1]; default 0.
+
+    Returns
+    -------
+    tuple of float
+        (accuracy, low, high), fractions in [0, 1].
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If the arrays are empty, not one-dimensional or of different lengths, or
+        ``resamples``, ``level`` or ``seed`` is outside its range.
     """
     predictions, labels = np.asarray(predictions), np.asarray(labels)
     if predictions.ndim != 1 or predictions.size == 0:

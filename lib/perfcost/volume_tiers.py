@@ -79,8 +79,35 @@ def _tiers(tiers: object) -> tuple[Tier, ...]:
 
 def tiered_items(quantity_gb: float, tiers: tuple[Tier, ...], *, component: str,
                  name: str) -> list[LineItem]:
-    """Split ``quantity_gb`` (at most ``MAX_MONTHLY_GB``) across volume tiers: one line item
-    per tier it reaches."""
+    r"""Split ``quantity_gb`` (at most ``MAX_MONTHLY_GB``) across volume tiers: one line item
+    per tier it reaches.
+
+    With tier bounds :math:`0 = u_0 < u_1 < \dots < u_m = \infty`, tier i holds
+    :math:`\min(V, u_i) - u_{i-1}` GB of a volume V, for every tier with :math:`u_{i-1} < V`.
+
+    Parameters
+    ----------
+    quantity_gb : float
+        The month's volume V in GB (decimal), in [0, ``MAX_MONTHLY_GB``].
+    tiers : tuple of perfcost.pricing.Tier
+        1 to ``MAX_EGRESS_TIERS`` tiers (a list is accepted too) with rising ``up_to_gb``, finite
+        prices >= 0 in USD per GB, the last one unbounded (``math.inf``).
+    component : str
+        The line items' component (e.g. "egress").
+    name : str
+        The start of each item's name; the tier's label ("first 10 TB", ...) follows it.
+
+    Returns
+    -------
+    list of perfcost.line_items.LineItem
+        One item per tier reached, in GB at the tier's price; empty when V is 0.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``quantity_gb`` is outside its range, ``tiers`` is not a valid ladder, or
+        ``component`` or ``name`` is not text.
+    """
     quantity_gb = in_range("quantity_gb", quantity_gb, 0.0, MAX_MONTHLY_GB)
     tiers = _tiers(tiers)
     for label, text in (("component", component), ("name", name)):
@@ -98,7 +125,36 @@ def tiered_items(quantity_gb: float, tiers: tuple[Tier, ...], *, component: str,
 
 
 def tiered_cost_usd(quantity_gb: float, tiers: tuple[Tier, ...]) -> float:
-    """The cost of ``quantity_gb`` priced tier by tier: Σ price_i × (GB that fall in tier i)."""
+    r"""The cost of ``quantity_gb`` priced tier by tier: Σ price_i × (GB that fall in tier i).
+
+    .. math::  T(V) = \sum_i p_i \, \max(0, \min(V, u_i) - u_{i-1}), \qquad u_0 = 0,
+
+    summed exactly (``math.fsum``) over the items of :func:`tiered_items`.
+
+    Parameters
+    ----------
+    quantity_gb : float
+        The month's volume V in GB (decimal), in [0, ``MAX_MONTHLY_GB``].
+    tiers : tuple of perfcost.pricing.Tier
+        1 to ``MAX_EGRESS_TIERS`` tiers (a list is accepted too) with rising ``up_to_gb``, finite
+        prices >= 0 in USD per GB, the last one unbounded (``math.inf``).
+
+    Returns
+    -------
+    float
+        The cost in USD.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``quantity_gb`` is outside its range or ``tiers`` is not a valid ladder.
+
+    References
+    ----------
+    The shipped catalog's internet egress ladder (US East: first 100 GB a month free, then
+    $0.09, $0.085, $0.07 and $0.05 per GB): Wring (2026), "AWS Data Transfer Pricing 2026"
+    (``wring2026egress``).
+    """
     return math.fsum(i.monthly_usd for i in tiered_items(quantity_gb, tiers, component="",
                                                          name=""))
 
@@ -116,7 +172,35 @@ def first_paid_usd_per_gb(tiers: tuple[Tier, ...]) -> float:
 
 def after_free_use(tiers: tuple[Tier, ...], used_gb: float) -> tuple[Tier, ...]:
     """The ladder another region of the same account prices on once ``used_gb`` of the free
-    allowance are spent: the free tier shrinks, or goes when used up; paid bounds stay."""
+    allowance are spent: the free tier shrinks, or goes when used up; paid bounds stay.
+
+    With a free first tier of F GB, the new first tier is free up to F − min(``used_gb``, F)
+    GB (dropped when that is 0); a ladder without a free tier (or free throughout) is returned
+    unchanged.
+
+    Parameters
+    ----------
+    tiers : tuple of perfcost.pricing.Tier
+        1 to ``MAX_EGRESS_TIERS`` tiers (a list is accepted too) with rising ``up_to_gb``, finite
+        prices >= 0 in USD per GB, the last one unbounded (``math.inf``).
+    used_gb : float
+        GB of the account's free allowance already used elsewhere, in [0, ``MAX_MONTHLY_GB``].
+
+    Returns
+    -------
+    tuple of perfcost.pricing.Tier
+        The ladder left.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If ``tiers`` is not a valid ladder or ``used_gb`` is outside its range.
+
+    References
+    ----------
+    The allowance is granted once per account across all regions: Wring (2026), "AWS Data
+    Transfer Pricing 2026" (``wring2026egress``), as the shipped catalog records.
+    """
     tiers = _tiers(tiers)
     used_gb = in_range("used_gb", used_gb, 0.0, MAX_MONTHLY_GB)
     free = free_allowance_gb(tiers)
@@ -146,8 +230,30 @@ def tier_expression(tiers: tuple[Tier, ...], variable: str) -> str:
 
 
 def monthly_gb(rate_rps: float, size_kb: float, hours_per_month: float) -> float:
-    """GB a month moved by ``rate_rps`` messages of ``size_kb`` each (decimal units):
-    rate × size × 1,000 bytes × hours × 3,600 s / 10^9."""
+    r"""GB a month moved by ``rate_rps`` messages of ``size_kb`` each (decimal units):
+    rate × size × 1,000 bytes × hours × 3,600 s / 10^9.
+
+    .. math::  V = \frac{r \, b \times 10^3 \times 3600 \, M}{10^9} \ \text{GB}.
+
+    Parameters
+    ----------
+    rate_rps : float
+        Messages per second r, in [0, 10^6].
+    size_kb : float
+        Size b of one message in kB (1 kB = 1,000 bytes), in [0, 10^6].
+    hours_per_month : float
+        Hours M in the month, in [672, 744].
+
+    Returns
+    -------
+    float
+        The month's volume V in GB (10^9 bytes).
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If an argument is outside its range.
+    """
     rate_rps = in_range("rate_rps", rate_rps, 0.0, MAX_RATE_RPS)
     size_kb = in_range("size_kb", size_kb, 0.0, MAX_KB)
     hours_per_month = in_range("hours_per_month", hours_per_month, MIN_HOURS_PER_MONTH,

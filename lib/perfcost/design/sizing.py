@@ -63,8 +63,60 @@ class PeakFleet:
 def size_at_peak(option: ServingOption, server_rps: float, server_budget_ms: float, *,
                  model: FleetLatency = FLEET, spare_instances: int = 1,
                  min_instances: int = 2, max_utilization: float = 1.0) -> PeakFleet:
-    """Size ``option`` for ``server_rps`` within ``server_budget_ms`` (module docstring), with
-    no needed instance above ``max_utilization`` (in [0.01, 1]) at the peak."""
+    r"""Size ``option`` for ``server_rps`` within ``server_budget_ms`` (module docstring), with
+    no needed instance above ``max_utilization`` (in [0.01, 1]) at the peak.
+
+    With n instances at rate λ, b the batch, k the instance's ``batchers`` and X the option's
+    throughput, a batch fills in :math:`f(n) = 1000\,(b - 1)\,k\,n / \lambda` ms and a request
+    waits :math:`\min(f(n), w_\text{max})` for it; ``needed`` is the fewest n with
+    :math:`f(n) \le w_\text{max}` and
+
+    .. math::  \min(f(n), w_\text{max}) + t_{0.95}(n) \le \text{budget},
+
+    :math:`t_{0.95}(n)` the fleet's p95 in ``model``
+    (:func:`perfcost.fleet_quantiles.fleet_response_quantile_ms`). Without batching it is the
+    count sized with the whole wait (:func:`perfcost.capacity.size_fleet_for_quantile`); with
+    batching it is searched up from :math:`\lfloor \lambda / X \rfloor + 1` to that count.
+    Either way it is raised to at least :math:`\lceil \lambda / (X u_\text{max}) \rceil`. Then
+
+    .. math::  \text{instances} = \max(\text{min instances},\ \text{needed} + \text{spares}),
+
+    which must still fill its batches within :math:`w_\text{max}` and meet the budget.
+
+    Parameters
+    ----------
+    option : perfcost.design.options.ServingOption
+        The instance type, model and batching (``batch``, ``batchers``, ``max_wait_ms``).
+    server_rps : float
+        The peak request rate the servers see (after any cache), > 0.
+    server_budget_ms : float
+        The server's share of the latency SLO, in ms, > 0.
+    model : perfcost.fleet_latency.FleetLatency, optional
+        The fleet's latency model; default :data:`~perfcost.fleet_latency.FLEET`.
+    spare_instances : int, optional
+        Instances beyond ``needed``, a whole number in [0, 1,000]; default 1 (N + 1).
+    min_instances : int, optional
+        The fewest instances, a whole number in [1, 1,000]; default 2 (two availability
+        zones).
+    max_utilization : float, optional
+        The busiest a needed instance may be at the peak, in [0.01, 1]; default 1.
+
+    Returns
+    -------
+    PeakFleet
+        The sized fleet and its p95; when no count meets the budget, a fleet of 0 instances
+        with a p95 of infinity and the ``reason`` (:func:`infeasible_fleet`), not an error.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If a number is outside its range.
+
+    References
+    ----------
+    The fleet's latency model: Allen (1990), §6; Whitt (1993) (:mod:`perfcost.fleet_latency`);
+    the queueing check as in :mod:`perfcost.capacity`: Harchol-Balter (2013), ch. 14 (M/M/k).
+    """
     server_rps = positive("server_rps", server_rps)
     server_budget_ms = positive("server_budget_ms", server_budget_ms)
     max_utilization = in_range("max_utilization", max_utilization, MIN_UTILIZATION_TARGET, 1.0)
@@ -92,7 +144,45 @@ def size_at_peak(option: ServingOption, server_rps: float, server_budget_ms: flo
 
 def server_p95_ms(option: ServingOption, count: int, server_rps: float,
                   model: FleetLatency = FLEET) -> float:
-    """The server's p95 on ``count`` instances: the batch wait plus the fleet's response."""
+    r"""The server's p95 on ``count`` instances: the batch wait plus the fleet's response.
+
+    .. math::  \min\bigl(w_\text{max},\ f\bigr) + t_{0.95}, \qquad
+               f = 1000\,(b - 1)\,k\,n / \lambda \ \text{ms},
+
+    with b the batch, k the ``batchers``, n = ``count``, λ = ``server_rps`` and
+    :math:`t_{0.95}` from :func:`perfcost.fleet_quantiles.fleet_response_quantile_ms`
+    (f = 0 at batch 1).
+
+    Parameters
+    ----------
+    option : perfcost.design.options.ServingOption
+        The serving option.
+    count : int
+        Instances, a whole number in [1, 10^6].
+    server_rps : float
+        The rate the servers see, > 0 and below ``count`` × the option's throughput.
+    model : perfcost.fleet_latency.FleetLatency, optional
+        The fleet's latency model; default :data:`~perfcost.fleet_latency.FLEET`.
+
+    Returns
+    -------
+    float
+        The p95 in ms, the batch wait included.
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        If an argument is of the wrong type or outside its range.
+    perfcost.instance_types.InfeasibleError
+        If the fleet has more than 10^9 slots in all.
+    perfcost.queueing.UnstableQueueError
+        If ``server_rps`` is at or above the fleet's capacity.
+
+    References
+    ----------
+    The fleet's latency model: Allen (1990), §6; Whitt (1993) (:mod:`perfcost.fleet_latency`);
+    the queueing check as in :mod:`perfcost.capacity`: Harchol-Balter (2013), ch. 14 (M/M/k).
+    """
     return option.wait_ms(server_rps / count) + fleet_response_quantile_ms(
         option.instance_type(), count, server_rps, 0.95, model=model)
 
@@ -140,7 +230,28 @@ _infeasible = infeasible_fleet
 def size_options(options: Iterable[ServingOption], server_rps: float, server_budget_ms: float,
                  *, model: FleetLatency = FLEET, max_utilization: float = 1.0
                  ) -> list[PeakFleet]:
-    """Every option sized at the peak, cheapest feasible fleet first, infeasible ones last."""
+    """Every option sized at the peak, cheapest feasible fleet first, infeasible ones last.
+
+    Each option is sized by :func:`size_at_peak` with its default spares (1) and minimum (2);
+    ties in price are broken by the lower p95.
+
+    Parameters
+    ----------
+    options : iterable of perfcost.design.options.ServingOption
+        The options to size.
+    server_rps, server_budget_ms, model, max_utilization
+        As in :func:`size_at_peak`.
+
+    Returns
+    -------
+    list of PeakFleet
+        Sorted by (infeasible, hourly price, p95).
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        As :func:`size_at_peak`.
+    """
     fleets = [size_at_peak(option, server_rps, server_budget_ms, model=model,
                            max_utilization=max_utilization) for option in options]
     return sorted(fleets, key=lambda f: (not f.feasible, f.hourly_usd, f.server_p95_ms))
