@@ -1,10 +1,7 @@
 """The book builds with warnings as errors, has a page per table-of-contents entry, and loads no
-script from the network."""
+script from the network. The build is the session fixture ``html`` in conftest.py."""
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -13,28 +10,6 @@ from perfcost.book.chapters import chapter_parameters, find_chapters
 from perfcost.capacity import CapacityQuestion, cheapest_instance
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="session")
-def html(root, tmp_path_factory) -> Path:
-    """Build the book as `make book` does, from the chapters' stored outputs.
-
-    The suite executes every chapter already (nbval, in ``analyses/``), and the stored outputs
-    are what it checks, so the build here does not execute them a second time: the same
-    ``_config.yml`` with ``execute_notebooks: "off"``. `make book` executes them (cached).
-    """
-    config = yaml.safe_load((root / "_config.yml").read_text())
-    config["execute"]["execute_notebooks"] = "off"
-    stored = tmp_path_factory.mktemp("book") / "_config.yml"
-    stored.write_text(yaml.safe_dump(config))
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    build = subprocess.run(
-        [str(jupyter_book), "build", str(root), "--config", str(stored), "--warningiserror",
-         "--keep-going", "--quiet"],
-        cwd=root, capture_output=True, text=True, timeout=900,
-    )
-    assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
-    return root / "_build" / "html"
 
 
 def toc_files(root):
