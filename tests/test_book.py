@@ -60,6 +60,19 @@ def test_chart_pages_load_vega_once_and_draw_each_chart(html):
     assert "vega-bundle.js" not in (html / "book/references.html").read_text()
 
 
+def test_every_chart_is_a_numbered_figure_described_for_screen_readers(html):
+    for chapter in ("capacity", "cost", "batching", "compression", "design"):
+        page = (html / f"analyses/{chapter}.html").read_text()
+        charts = re.findall(r'<div class="perfcost-chart"[^>]*>', page)
+        assert charts, chapter
+        for div in charts:
+            assert 'role="img"' in div and re.search(r'aria-label="[^"]{40,}"', div), div
+        figures = re.findall(r'<figure[^>]*id="fig-[^"]+"', page)
+        assert len(figures) >= len(charts), chapter
+        assert page.count('class="caption-number"') >= len(figures), chapter
+        assert "NBVAL_CHECK_OUTPUT" not in page, chapter  # the checker's marker, not the reader's
+
+
 def test_prose_shows_the_computed_answer(root, html):
     defaults = {p.name: p.default
                 for p in chapter_parameters(find_chapters(root)["capacity"]).values()}

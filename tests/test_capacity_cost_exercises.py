@@ -136,8 +136,8 @@ def test_cheapest_runs_follow_the_cheapest_option_in_rate_order():
     assert runs.values.tolist() == [["cpu", 1.0, 2.0], ["gpu", 3.0, 3.0], ["inf2", 4.0, 4.0],
                                     ["cpu", 5.0, 5.0]]
     assert capacity_exercises.crossover_text(runs) == (
-        "the cheapest option changes at 3 requests/s (cpu to gpu), 4 requests/s (gpu to inf2), "
-        "5 requests/s (inf2 to cpu)")
+        "the cheapest option changes between 2 and 3 requests/s (cpu to gpu), between 3 and 4 "
+        "requests/s (gpu to inf2), between 4 and 5 requests/s (inf2 to cpu)")
 
 
 def test_crossover_text_with_one_option_or_none():

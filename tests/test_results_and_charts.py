@@ -164,7 +164,7 @@ DESCRIBED_CHARTS = [
                     "detail": ["", "", ""], "start_usd": [0.0, 900.0, 0.0],
                     "end_usd": [900.0, 600.0, 600.0],
                     "kind": ["total", "saving", "total"]}),), {},
-     ["baseline at $900", "(spot)", "with the plan at $600"]),
+     ["baseline $900; spot −$300; with the plan $600."]),
     (charts.gain_sweep_chart,
      (pd.DataFrame({"gain": [0.1, 10.0], "reversals": [1, 9],
                     "controller": ["AIMD", "AIMD"]}),), {},
@@ -186,6 +186,17 @@ def test_each_chart_describes_its_own_data_for_screen_readers(make, args, kwargs
         "&#x27;", "'")
 
 
+def test_the_what_if_chart_says_which_bar_is_which_and_where_the_sliders_start():
+    expressions = {"compute": "1", "egress_direct": "2", "egress_eu_relay": "3", "storage": "4"}
+    figure = charts.show(charts.what_if_bill_chart(
+        expressions, rate_rps=500, eu_share=0.3, response_kb=10, max_rate_rps=5000,
+        max_response_kb=160))
+    said = figure.description
+    assert said.index(charts.WHAT_IF_ROUTES[0]) < said.index("on the left")
+    assert said.index(charts.WHAT_IF_ROUTES[1]) < said.index("on the right")
+    assert "from 500 requests/s" in said and "from 30%" in said and "from 10 kB" in said
+
+
 def test_a_description_cannot_break_out_of_its_attribute():
     data = pd.DataFrame({"utilization": [0.5], "p95_ms": [1.0], "fleet": ['"><script>']})
     html = charts.show(charts.quantile_vs_utilization_chart(data, 10)).to_html()
@@ -201,3 +212,11 @@ def test_long_lists_are_shortened_and_empty_ones_named():
     assert charts._listed(["a", "b", "c"]) == "a, b and c"
     assert charts._listed(list("abcdefgh"), limit=4) == "a, b, c and 5 more"
     assert charts._listed([]) == "none"
+
+
+def test_the_nbval_marker_is_dropped_from_the_shown_code_only():
+    from perfcost.book.sphinxext import without_marker
+
+    assert without_marker("# NBVAL_CHECK_OUTPUT\nprint(1)") == "print(1)"
+    assert without_marker("x = 1  # NBVAL_CHECK_OUTPUT is a marker") == (
+        "x = 1  # NBVAL_CHECK_OUTPUT is a marker")

@@ -404,7 +404,7 @@ def paired_accuracy(baseline_correct, candidate_correct, *,
 
 
 def accuracy_gate(paired: PairedAccuracy, max_drop: float) -> str:
-    """``"within"`` when the whole interval is above −``max_drop`` (the drop is at most that,
+    """``"within"`` when the whole interval is above −\\ ``max_drop`` (the drop is at most that,
     at the interval's confidence) or when the candidate got no example wrong that the baseline
     got right (it lost nothing on this test set; the Agresti-Min interval's 0.5 per cell would
     otherwise keep any budget under about 1/n from ever passing), ``"exceeds"`` when the whole

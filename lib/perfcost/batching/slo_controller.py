@@ -56,7 +56,7 @@ class SLOBatchingController:
     it while the controller is saturated (at a bound, in overload or in a spike).
 
     Stability. A deadband ignores changes of less than ``deadband`` (relative); the batch size
-    moves at most ×``max_step_up`` up and ×``max_step_down`` down per interval, the window at
+    moves at most ×\\ ``max_step_up`` up and ×\\ ``max_step_down`` down per interval, the window at
     most ``max_wait_step_ms``; hysteresis: batches grow only while the measured p95 is below
     ``grow_below`` × SLO, and shrink only when the prediction or the measurement says the SLO is
     at risk.

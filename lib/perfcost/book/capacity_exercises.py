@@ -83,14 +83,16 @@ def cheapest_runs(curves: pd.DataFrame) -> pd.DataFrame:
 
 
 def crossover_text(runs: pd.DataFrame) -> str:
-    """Where the cheapest option changes, from :func:`cheapest_runs`, in one sentence."""
-    if not isinstance(runs, pd.DataFrame) or not {"instance", "from_rps"} <= set(runs):
+    """Where the cheapest option changes, from :func:`cheapest_runs`, in one sentence: between
+    the last rate checked of one stretch and the first of the next (the grid's resolution)."""
+    if not isinstance(runs, pd.DataFrame) or not {"instance", "from_rps", "to_rps"} <= set(runs):
         raise ParameterError("runs", "a table from cheapest_runs", runs)
     if runs.empty:
         return "no option meets the SLO at any rate checked"
     if len(runs) == 1:
         return f"{runs['instance'].iloc[0]} is the cheapest at every rate checked"
-    changes = [f"{row.from_rps:,.6g} requests/s ({before} to {row.instance})"
-               for before, row in zip(runs["instance"], runs.iloc[1:].itertuples(),
+    changes = [f"between {before.to_rps:,.6g} and {row.from_rps:,.6g} requests/s "
+               f"({before.instance} to {row.instance})"
+               for before, row in zip(runs.itertuples(), runs.iloc[1:].itertuples(),
                                       strict=False)]
-    return "the cheapest option changes at " + ", ".join(changes)
+    return "the cheapest option changes " + ", ".join(changes)

@@ -68,8 +68,12 @@ THEME = {
     "view": {"continuousWidth": 480, "continuousHeight": 300, "stroke": None},
     "axis": {"labelFontSize": 12, "titleFontSize": 12, "titleFontWeight": "normal",
              "gridColor": "#e6e6e6"},
-    "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "bottom"},
-    "range": {"category": ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#17becf"]},
+    # Long names wrap into columns instead of being cut off.
+    "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "bottom", "columns": 2,
+               "labelLimit": 300},
+    # Ten colours, none of them the SLO's red: the book's most categories in one chart is nine.
+    "range": {"category": ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#17becf",
+                           "#e377c2", "#bcbd22", "#aec7e8", "#ffbb78"]},
 }
 
 
@@ -219,12 +223,18 @@ def waterfall_chart(rows: pd.DataFrame) -> alt.LayerChart:
         amount="datum.kind == 'total' ? datum.end_usd : datum.end_usd - datum.start_usd",
         top="max(datum.start_usd, datum.end_usd)",
     ).mark_text(dy=-8).encode(y="top:Q", text=alt.Text("amount:Q", format="$,.0f"))
-    steps = rows.sort_values("order")
-    first, last = steps.iloc[0], steps.iloc[-1]
-    return alt.layer(bars, labels).properties(description=(
-        f"Waterfall chart of the monthly bill: {first['label']} at "
-        f"${first['end_usd']:,.0f}, then each step ({_listed(steps['label'].iloc[1:-1])}), "
-        f"to {last['label']} at ${last['end_usd']:,.0f}."))
+    return alt.layer(bars, labels).properties(
+        description="Waterfall chart of the monthly bill: " + _waterfall_steps(rows) + ".")
+
+
+def _waterfall_steps(rows: pd.DataFrame) -> str:
+    """``baseline $10,287; rightsize −$8,357; with the plan $1,930``: totals and changes."""
+    def said(row) -> str:
+        if row["kind"] == "total":
+            return f"{row['label']} ${row['end_usd']:,.0f}"
+        change = row["end_usd"] - row["start_usd"]
+        return f"{row['label']} {'−' if change < 0 else '+'}${abs(change):,.0f}"
+    return "; ".join(said(row) for _, row in rows.sort_values("order").iterrows())
 
 
 def bill_sensitivity_chart(sweep: pd.DataFrame, title: str) -> alt.Chart:
@@ -232,7 +242,8 @@ def bill_sensitivity_chart(sweep: pd.DataFrame, title: str) -> alt.Chart:
     return alt.Chart(sweep).mark_line(strokeWidth=2).encode(
         x=alt.X("value:Q", title=title),
         y=alt.Y("monthly_usd:Q", title="monthly cost (USD)", axis=alt.Axis(format="$,.0f")),
-        color=alt.Color("component:N", title="component", scale=_component_scale()),
+        color=alt.Color("component:N", title="component",
+                        scale=_component_scale(tuple(dict.fromkeys(sweep["component"])))),
         tooltip=["component:N", alt.Tooltip("value:Q", format=",.4~g"),
                  alt.Tooltip("monthly_usd:Q", format="$,.0f")],
     ).properties(description=(
@@ -282,7 +293,12 @@ def what_if_bill_chart(expressions: dict[str, str], *, rate_rps: float, eu_share
         x=alt.X("route:N", sort=left_to_right), y="total:Q",
         text=alt.Text("total:Q", format="$,.0f"),
     )
-    return alt.layer(bars, totals).add_params(rate, eu, size)
+    return alt.layer(bars, totals).add_params(rate, eu, size).properties(description=(
+        f"Two stacked bars of the monthly bill by component (compute, egress, storage): "
+        f"{WHAT_IF_ROUTES[0]} on the left, {WHAT_IF_ROUTES[1]} on the right, each with its "
+        f"total above it; three sliders set the request rate (from {rate_rps:,.6g} "
+        f"requests/s), the EU share (from {eu_share:.0%}) and the response size (from "
+        f"{response_kb:,.6g} kB), and the bars recompute."))
 
 
 def traffic_chart(rates: pd.DataFrame) -> alt.FacetChart:
@@ -428,7 +444,8 @@ def design_day_chart(day: pd.DataFrame) -> alt.VConcatChart:
     ordered = alt.Chart(day).mark_line(interpolate="step-after", strokeWidth=2).encode(
         x=x, y=alt.Y("ordered:Q", title="instances ordered"),
         color=alt.Color("policy:N", title=None, sort=None),
-        strokeDash=alt.StrokeDash("policy:N", sort=None, legend=None)).properties(height=160)
+        # Colour and dash share one legend (a legend=None on either would drop both).
+        strokeDash=alt.StrokeDash("policy:N", sort=None, title=None)).properties(height=160)
     return alt.vconcat(demand, ordered).properties(description=(
         "Two panels over the 24 hours of a day: the servers' demand in requests/s, and the "
         f"instances each policy ({_listed(day['policy'])}) orders, as step lines."))

@@ -6,6 +6,10 @@
 * MathJax is served from the site (the ``django-static-mathjax`` wheel carries MathJax 3)
   instead of Sphinx's default CDN.
 
+It also keeps the pages lean and readable: sphinx-thebe's unused assets are left out, printed
+output wraps at the column, nbval's marker line is not shown, and each page's pickled doctree
+no longer drags the whole environment along (see :func:`_adopt_nodes`).
+
 Enable it in ``_config.yml`` under ``sphinx.extra_extensions``.
 """
 
@@ -20,6 +24,11 @@ import vl_convert
 
 VEGA_BUNDLE = "perfcost/vega-bundle.js"
 CHARTS_SCRIPT = "perfcost/charts.js"
+BOOK_STYLE = "perfcost/book.css"
+# Printed text (a verdict is one long line) wraps at the column instead of scrolling sideways.
+BOOK_CSS = "div.cell_output div.output pre { white-space: pre-wrap; overflow-wrap: anywhere; }\n"
+# nbval's marker for the cells whose output it compares: for the test suite, not the reader.
+NBVAL_MARKER = "# NBVAL_CHECK_OUTPUT"
 MATHJAX_SCRIPT = "mathjax/tex-svg.js"
 
 
@@ -43,6 +52,7 @@ def _write_static_files(folder: Path) -> None:
         stamp.write_text(version)
     charts_js = importlib.resources.files("perfcost.book").joinpath("charts.js").read_text()
     (folder / CHARTS_SCRIPT).write_text(charts_js)
+    (folder / BOOK_STYLE).write_text(BOOK_CSS)
     mathjax = Path(str(importlib.resources.files("mathjax"))) / "static/mathjax/es5/tex-svg.js"
     (folder / "mathjax").mkdir(exist_ok=True)
     shutil.copyfile(mathjax, folder / MATHJAX_SCRIPT)
@@ -76,7 +86,43 @@ def _drop_thebe_scripts(app, pagename, templatename, context, doctree) -> None:
             context[assets] = [a for a in context[assets] if not _is_thebe_asset(a)]
 
 
+def _adopt_nodes(app, doctree) -> None:
+    """Point every node of ``doctree`` at ``doctree`` itself.
+
+    Directives that parse into a document of their own (MyST's ``eval-rst``, autodoc) leave
+    nodes whose ``document`` is that other document, whose settings hold the Sphinx
+    environment. Sphinx detaches the environment from the page's own document before it
+    pickles the page, not from those, so each page's pickle carried the whole environment,
+    sphinx-exercise's registry of every chapter's nodes included: 2.8 MB a page, and most of
+    the build's time spent pickling and unpickling it.
+    """
+    for node in doctree.findall():
+        if getattr(node, "_document", None) not in (None, doctree):
+            node.document = doctree
+
+
+def without_marker(code: str) -> str:
+    """``code`` without the nbval marker line, if it has one."""
+    lines = code.split("\n")
+    return "\n".join(line for line in lines if line.strip() != NBVAL_MARKER)
+
+
+def _drop_nbval_markers(app, doctree) -> None:
+    """Show the code of a cell nbval checks without the marker line the checker reads."""
+    from docutils import nodes
+
+    for block in doctree.findall(nodes.literal_block):
+        if NBVAL_MARKER in block.astext():
+            code = without_marker(block.astext())
+            block.rawsource = code
+            block.clear()
+            block += nodes.Text(code)
+
+
 def setup(app):
+    app.connect("doctree-read", _adopt_nodes)
+    app.connect("doctree-read", _drop_nbval_markers)
+    app.add_css_file(BOOK_STYLE)
     app.connect("builder-inited", _add_static_folder)
     app.connect("html-page-context", _add_chart_scripts)
     app.connect("html-page-context", _drop_thebe_scripts)

@@ -201,7 +201,7 @@ def first_to_try(table: pd.DataFrame, *, latency_target_ms: float,
 
     Among the variants (not the baseline) that meet ``latency_target_ms`` at batch 1 with the
     whole interval of their median latency (``latency_p50_high_ms``), and whose paired accuracy
-    change is above −``max_accuracy_drop`` over its whole interval (``accuracy_change_low``)
+    change is above −\\ ``max_accuracy_drop`` over its whole interval (``accuracy_change_low``)
     or that got no example wrong that fp32 got right (``accuracy_lost`` 0),
     the one that took the least training compute (no retraining beats fine-tuning beats
     training a student), then the fastest. None if no variant qualifies.
