@@ -32,12 +32,12 @@ def test_the_slo_verdict_met_and_not():
         "meets the p95 of 100 ms: 2.57 ms at the peak, and in 100% of the day's minutes")
     assert v.slo_verdict(True, 80.0, 100.0, 0.9995) .endswith("in over 99% of the day's minutes")
     assert v.slo_verdict(False, 2.572, 1.0, 0.0) == (
-        "no configuration in the catalog meets the p95 of 1 ms; the closest reaches 2.57 ms "
-        "end to end at the peak and keeps the server within its share in 0% of the day's "
-        "minutes")
+        "misses the p95 of 1 ms, as does every configuration in the catalog: it reaches "
+        "2.57 ms end to end at the peak and keeps the server within its share in 0% of the "
+        "day's minutes")
     assert v.slo_verdict(False, 12.5, 10.0, 0.25, server_budget_ms=7.125) == (
-        "no configuration in the catalog meets the p95 of 10 ms within the server's share of "
-        "it (7.12 ms once the other stages' p95s are set aside); the closest reaches 12.5 ms "
+        "misses the p95 of 10 ms, as does every configuration in the catalog (the server's "
+        "share of it is 7.12 ms once the other stages' p95s are set aside): it reaches 12.5 ms "
         "end to end at the peak and keeps the server within its share in 25% of the day's "
         "minutes")
     # A met SLO needs no budget to explain it: the budget changes nothing.
@@ -211,12 +211,17 @@ def test_the_batching_verdict_when_no_batch_is_feasible_or_considered():
     assert v.batching_verdict({}) == "no option is feasible"  # an empty frontier
 
 
+NONE_FEASIBLE = ("no instance type has a feasible fleet within the server's latency budget "
+                 "(its share of the SLO")
+
+
 def kind_row(kind: str, name: str, total_usd: float) -> dict:
     return {"kind": kind, "instance_type": name, "total_usd": total_usd}
 
 
 def test_the_hardware_verdict_with_one_kind_and_several():
-    assert v.hardware_verdict({}) == "no instance type meets the server's budget"
+    assert v.hardware_verdict({}) == (
+        f"{NONE_FEASIBLE})")
     cpu = kind_row("cpu", "c6i.xlarge", 628.47)
     assert v.hardware_verdict({"cpu": cpu}) == "the cheapest is cpu: c6i.xlarge at $628 a month"
     by_kind = {"gpu": kind_row("gpu", "g4dn.xlarge", 1_148.23), "cpu": cpu,
@@ -245,8 +250,8 @@ def test_the_hardware_verdict_names_the_kinds_left_out():
         "the cheapest is cpu: c6i.xlarge at $628 a month, against $1,148 on the best gpu "
         "(g4dn.xlarge); no accelerator option is feasible (x: too slow)")  # cpu is feasible
     assert v.hardware_verdict({}, {"cpu": "c: a", "gpu": "g: b"}) == (
-        "no instance type meets the server's budget; no cpu option is feasible (c: a); no gpu "
-        "option is feasible (g: b)")
+        f"{NONE_FEASIBLE}); no cpu option is feasible (c: a); no gpu option is feasible "
+        f"(g: b)")
 
 
 def test_the_percentiles_verdict_with_and_without_a_gap():
@@ -313,17 +318,21 @@ def test_the_fix_verdict_and_text_in_each_case():
 
 
 def fake_design(*, batch: int = 1, cache: bool = True, instances_peak: int = 1,
-                instances_average: float = 1.5):
+                instances_average: float = 1.5, meets_slo: bool = True,
+                p95_ms_at_peak: float = 2.57, slo_attainment_day: float = 0.9995,
+                feasible: bool = True, server_budget_ms: float = 97.5):
     instance = SimpleNamespace(name="c6i.xlarge")
     option = SimpleNamespace(instance=instance, model="mlp_fp32", batch=batch)
     chosen = SimpleNamespace(
         fleet=SimpleNamespace(option=option, instances=3), cache=cache,
         policy="target tracking", instance_hours_month=1_095.0, compute_usd=600.0,
-        egress_gb=2_463.75, egress_usd=212.7)
+        egress_gb=2_463.75, egress_usd=212.7, server_budget_ms=server_budget_ms)
     return SimpleNamespace(
         chosen=chosen, instances_peak=instances_peak, instances_average=instances_average,
         total_usd=812.7, within_budget=True, budget_headroom_usd=4_187.3,
-        p95_ms_at_peak=2.57, slo_attainment_day=0.9995, meets_slo=True)
+        p95_ms_at_peak=p95_ms_at_peak, slo_attainment_day=slo_attainment_day,
+        meets_slo=meets_slo, question=SimpleNamespace(p95_slo_ms=100.0),
+        evaluation=SimpleNamespace(configurations=(chosen,) if feasible else ()))
 
 
 def test_design_results_are_the_contract_and_a_few_extras():
@@ -350,6 +359,55 @@ def test_the_design_text_with_and_without_batching_and_cache():
                                      instances_average=7.25)) == (
         "c6i.xlarge serving mlp_fp32 in batches of 8, without a cache, under target "
         "tracking: 12 instances at the peak, 7.25 on average")
+
+
+THE_DESIGN = ("c6i.xlarge serving mlp_fp32 without batching, with a result cache, under target "
+              "tracking: 1 instance at the peak, 1.5 on average")
+
+
+def test_the_design_verdict_names_a_design_that_meets_the_slo_as_the_cheapest():
+    assert v.design_text(fake_design()) == THE_DESIGN
+    assert v.design_verdict(fake_design()) == (
+        f"the cheapest design that meets the p95 of 100 ms is {THE_DESIGN}")
+
+
+def test_the_design_verdict_calls_a_fallback_the_closest_miss_or_a_stand_in():
+    missed_at_peak = fake_design(meets_slo=False, p95_ms_at_peak=141.234,
+                                 slo_attainment_day=0.0)
+    assert v.design_verdict(missed_at_peak) == (
+        f"no configuration meets the p95 of 100 ms; the closest, which misses it with 141 ms "
+        f"end to end at the peak, is {THE_DESIGN}")
+    missed_over_day = fake_design(meets_slo=False, p95_ms_at_peak=92.14,
+                                  slo_attainment_day=0.8)
+    assert v.design_verdict(missed_over_day) == (
+        f"no configuration meets the p95 of 100 ms over the day; the closest, 92.1 ms end to "
+        f"end at the peak but with the server within its share in 80% of the day's minutes, "
+        f"is {THE_DESIGN}")
+    # Nothing feasible: the fallback is a stand-in, whatever its modelled p95 and minutes.
+    stand_in = (f"no configuration meets the p95 of 100 ms: none is feasible at the peak; the "
+                f"stand-in, the fastest option sized to the utilisation target plus one "
+                f"instance, is {THE_DESIGN}")
+    for p95_ms, attainment in ((35.7, 1.0), (141.0, 0.0)):
+        assert v.design_verdict(fake_design(
+            meets_slo=False, p95_ms_at_peak=p95_ms, slo_attainment_day=attainment,
+            feasible=False)) == stand_in
+
+
+def test_the_winner_verdict_names_a_winner_only_when_the_design_meets_the_slo():
+    assert v.winner_verdict(fake_design()) == (
+        "the winner is c6i.xlarge: its design is the cheapest that keeps the server within "
+        "its share of the SLO and meets the p95 of 100 ms")
+    assert v.winner_verdict(fake_design(meets_slo=False, feasible=False,
+                                        server_budget_ms=37.5471)) == (
+        "there is no winner: no instance type has a feasible fleet within the server's latency "
+        "budget (its share of the SLO, 37.5 ms) at the peak, so the design is only a stand-in")
+    assert v.winner_verdict(fake_design(meets_slo=False, feasible=False,
+                                        server_budget_ms=-1.45)) == (
+        "there is no winner: no instance type has a feasible fleet within the server's latency "
+        "budget (its share of the SLO) at the peak, so the design is only a stand-in")
+    assert v.winner_verdict(fake_design(meets_slo=False, p95_ms_at_peak=120.0)) == (
+        "there is no winner: no configuration meets the p95 of 100 ms, so the design is only "
+        "the closest miss")
 
 
 def bill(**usd: float):
@@ -492,19 +550,31 @@ def test_every_verdict_is_tested_here(name):
 
 def test_the_slo_verdict_when_the_other_stages_alone_exceed_the_slo():
     said = v.slo_verdict(False, 2.59, 1.0, 0.0, -1.45)
-    assert said == ("no configuration can meet the p95 of 1 ms: the other stages' p95s alone "
-                    "add up to 2.45 ms; the closest design reaches 2.59 ms end to end at the "
-                    "peak")
+    assert said == ("misses the p95 of 1 ms, as any configuration must: the other stages' p95s "
+                    "alone add up to 2.45 ms; it reaches 2.59 ms end to end at the peak")
 
 
 def test_the_hardware_verdict_says_a_shared_reason_once():
     why = "the other stages' p95s leave the server no share of the 1 ms SLO"
     left = {"cpu": f"c6i.xlarge: {why}", "gpu": f"g4dn.xlarge: {why}"}
-    assert v.hardware_verdict({}, left) == f"no instance type meets the server's budget: {why}"
+    assert v.hardware_verdict({}, left) == (
+        f"{NONE_FEASIBLE}): {why}")
     apart = {"cpu": "c6i.xlarge: one reason", "gpu": "g4dn.xlarge: another"}
     assert v.hardware_verdict({}, apart) == (
-        "no instance type meets the server's budget; no cpu option is feasible (c6i.xlarge: "
-        "one reason); no gpu option is feasible (g4dn.xlarge: another)")
+        f"{NONE_FEASIBLE}); no cpu option is feasible (c6i.xlarge: one reason); no gpu option "
+        f"is feasible (g4dn.xlarge: another)")
+
+
+def test_the_hardware_verdict_gives_the_latency_budget_in_three_digits():
+    why = "inf2.xlarge: a batch of 8 takes 11.7 ms to fill at the peak; the batcher waits 5 ms"
+    assert v.hardware_verdict({}, {"accelerator": why}, server_budget_ms=37.5471) == (
+        "no instance type has a feasible fleet within the server's latency budget (its share of "
+        "the SLO, 37.5 ms): a batch of 8 takes 11.7 ms to fill at the peak; the batcher waits "
+        "5 ms")
+    # No budget left: no milliseconds to give (the reasons say why).
+    assert v.hardware_verdict({}, server_budget_ms=-1.45) == v.hardware_verdict({})
+    cpu = {"cpu": kind_row("cpu", "c6i.xlarge", 628.47)}  # a feasible kind: no budget said
+    assert v.hardware_verdict(cpu, server_budget_ms=37.5) == v.hardware_verdict(cpu)
 
 
 def test_the_model_check_verdict_when_no_budget_is_left():

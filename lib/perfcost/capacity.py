@@ -222,7 +222,7 @@ def _fewest_meeting_quantile(instance: InstanceType, request_rate_rps: float,
     if floor_ms >= latency_slo_ms:  # one service time alone: no count removes it
         raise InfeasibleError(
             f"{instance.name}: even an idle fleet has a p{100 * quantile:g} of {floor_ms:.3g} ms "
-            f"({model.label}), above the SLO {latency_slo_ms:g} ms")
+            f"({model.label}), above the {latency_slo_ms:.3g} ms asked for")
     smallest_stable = math.floor(request_rate_rps / instance.throughput_rps) + 1
     largest = min(MAX_INSTANCES, MAX_SERVERS // slots)
 
@@ -234,7 +234,7 @@ def _fewest_meeting_quantile(instance: InstanceType, request_rate_rps: float,
     if count is None:
         raise InfeasibleError(
             f"{instance.name}: more than {largest:,} instances (the most sized here) would be "
-            f"needed for a p{100 * quantile:g} within {latency_slo_ms:g} ms")
+            f"needed for a p{100 * quantile:g} within {latency_slo_ms:.3g} ms")
     return count
 
 

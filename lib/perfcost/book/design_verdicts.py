@@ -23,6 +23,7 @@ __all__ = [
     "cost_split_verdict",
     "design_results",
     "design_text",
+    "design_verdict",
     "fix_text",
     "fix_verdict",
     "hardware_verdict",
@@ -35,6 +36,7 @@ __all__ = [
     "policy_verdict",
     "slo_verdict",
     "tracking_target_text",
+    "winner_verdict",
 ]
 
 
@@ -60,16 +62,17 @@ def slo_verdict(meets_slo: bool, p95_ms: float, slo_ms: float, attainment: float
     if meets_slo:
         return (f"meets the p95 of {number(slo_ms)} ms: {number(p95_ms)} ms at the peak, "
                 f"and in {minutes}")
+    # Read after "It": the closest design misses, and so does every other.
     if server_budget_ms is not None and server_budget_ms <= 0:
-        return (f"no configuration can meet the p95 of {number(slo_ms)} ms: the other stages' "
-                f"p95s alone add up to {number(slo_ms - server_budget_ms)} ms; the closest "
-                f"design reaches {number(p95_ms)} ms end to end at the peak")
+        return (f"misses the p95 of {number(slo_ms)} ms, as any configuration must: the other "
+                f"stages' p95s alone add up to {number(slo_ms - server_budget_ms)} ms; it "
+                f"reaches {number(p95_ms)} ms end to end at the peak")
     budget = ("" if server_budget_ms is None else
-              f" within the server's share of it ({number(server_budget_ms)} ms once the other "
+              f" (the server's share of it is {number(server_budget_ms)} ms once the other "
               f"stages' p95s are set aside)")
-    return (f"no configuration in the catalog meets the p95 of {number(slo_ms)} ms{budget}; "
-            f"the closest reaches {number(p95_ms)} ms end to end at the peak and keeps the "
-            f"server within its share in {minutes}")
+    return (f"misses the p95 of {number(slo_ms)} ms, as does every configuration in the "
+            f"catalog{budget}: it reaches {number(p95_ms)} ms end to end at the peak and keeps "
+            f"the server within its share in {minutes}")
 
 
 def policy_verdict(policies, chosen_policy: str, attainment_target: float = 0.0) -> str:
@@ -152,17 +155,26 @@ def batching_verdict(by_batch: dict, why_not: str = "", *, noise_usd: float = 0.
             f"{number(best['p95_ms'])} ms")
 
 
-def hardware_verdict(by_kind: dict, left_out: dict | None = None) -> str:
+def _latency_budget(server_budget_ms: float | None = None) -> str:
+    """The server's latency budget in words, with its milliseconds when there are any."""
+    ms = ("" if server_budget_ms is None or server_budget_ms <= 0 else
+          f", {number(server_budget_ms)} ms")
+    return f"the server's latency budget (its share of the SLO{ms})"
+
+
+def hardware_verdict(by_kind: dict, left_out: dict | None = None, *,
+                     server_budget_ms: float | None = None) -> str:
     """The cheapest CPU design against the cheapest GPU or accelerator design; ``left_out``
     maps a kind with no feasible option to why."""
     left = {kind: why for kind, why in (left_out or {}).items() if kind not in by_kind}
     reasons = {why.split(": ", 1)[-1] for why in left.values()}
+    none_meets = f"no instance type has a feasible fleet within {_latency_budget(server_budget_ms)}"
     if not by_kind and len(reasons) == 1:
-        return f"no instance type meets the server's budget: {reasons.pop()}"
+        return f"{none_meets}: {reasons.pop()}"
     gone = "; ".join(f"no {kind} option is feasible ({why})" for kind, why in left.items())
     gone = f"; {gone}" if gone else ""
     if not by_kind:
-        return f"no instance type meets the server's budget{gone}"
+        return f"{none_meets}{gone}"
     cheapest_kind = min(by_kind, key=lambda kind: by_kind[kind]["total_usd"])
     best = by_kind[cheapest_kind]
     others = [f"{usd(row['total_usd'])} on the best {kind} ({row['instance_type']})"
@@ -247,6 +259,39 @@ def design_text(design) -> str:
     return (f"{option.instance.name} serving {option.model} {batching}, {cache}, under "
             f"{chosen.policy}: {count(design.instances_peak, 'instance')} at the peak, "
             f"{number(design.instances_average)} on average")
+
+
+def design_verdict(design) -> str:
+    """The design in words, and whether it meets the SLO: a fallback is named as the closest
+    miss, or as a stand-in when no configuration is feasible at the peak."""
+    slo = f"the p95 of {number(design.question.p95_slo_ms)} ms"
+    text, p95_ms = design_text(design), design.p95_ms_at_peak
+    if design.meets_slo:
+        return f"the cheapest design that meets {slo} is {text}"
+    if not design.evaluation.configurations:
+        return (f"no configuration meets {slo}: none is feasible at the peak; the stand-in, "
+                f"the fastest option sized to the utilisation target plus one instance, is "
+                f"{text}")
+    if p95_ms > design.question.p95_slo_ms:
+        return (f"no configuration meets {slo}; the closest, which misses it with "
+                f"{number(p95_ms)} ms end to end at the peak, is {text}")
+    return (f"no configuration meets {slo} over the day; the closest, {number(p95_ms)} ms end "
+            f"to end at the peak but with the server within its share in "
+            f"{share(design.slo_attainment_day)} of the day's minutes, is {text}")
+
+
+def winner_verdict(design) -> str:
+    """Which instance type wins: the design's when it meets the SLO, none when it does not."""
+    slo = f"the p95 of {number(design.question.p95_slo_ms)} ms"
+    if design.meets_slo:
+        return (f"the winner is {design.chosen.fleet.option.instance.name}: its design is the "
+                f"cheapest that keeps the server within its share of the SLO and meets {slo}")
+    if not design.evaluation.configurations:
+        return (f"there is no winner: no instance type has a feasible fleet within "
+                f"{_latency_budget(design.chosen.server_budget_ms)} at the peak, so the design "
+                f"is only a stand-in")
+    return (f"there is no winner: no configuration meets {slo}, so the design is only the "
+            f"closest miss")
 
 
 def fix_text(fix) -> str:

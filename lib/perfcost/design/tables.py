@@ -239,7 +239,9 @@ def kinds_left_out(design: Design) -> dict[str, str]:
     for fleet in design.evaluation.infeasible:
         kind = fleet.option.instance.kind
         if kind not in feasible:
-            left.setdefault(kind, f"{fleet.option.instance.name}: {fleet.reason}")
+            name = fleet.option.instance.name  # named once, where the reason already does
+            reason = fleet.reason if fleet.reason.startswith(name) else f"{name}: {fleet.reason}"
+            left.setdefault(kind, reason)
     return left
 
 
