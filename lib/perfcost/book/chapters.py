@@ -41,6 +41,7 @@ __all__ = [
     "find_book_root",
     "find_chapters",
     "is_book",
+    "output_folder",
     "read_parameter_file",
     "rerun",
     "resolve_parameters",
@@ -285,6 +286,22 @@ def _check_outside(folder: Path, protected: Path) -> None:
         raise RerunError(f"output folder {folder}: {error.strerror}") from None
 
 
+def output_folder(chapter: Chapter, outdir: Path | str) -> Path:
+    """``outdir`` as an absolute path (``~`` expanded), checked to be a folder a re-run of
+    ``chapter`` may write: not empty, not a file, never inside a book's ``analyses/``.
+
+    Raises
+    ------
+    RerunError
+        Naming the folder and why it cannot be used.
+    """
+    if str(outdir).strip() == "":
+        raise RerunError("output folder must not be empty (use -o . for the current folder)")
+    folder = _expanded("output folder", outdir).absolute()
+    _check_outside(folder, chapter.path.parent)
+    return folder
+
+
 def checked_parameters(chapter: Chapter, values: Mapping[str, object]) -> dict[str, object]:
     """The reader's ``values`` typed like the defaults and checked against the chapter's ranges
     (:mod:`perfcost.book.inputs`), with the defaults, before anything runs.
@@ -343,10 +360,7 @@ def rerun(
     PapermillExecutionError after the partly executed notebook is saved in ``outdir``.
     """
     parameters = checked_parameters(chapter, values)
-    if str(outdir).strip() == "":
-        raise RerunError("output folder must not be empty (use -o . for the current folder)")
-    outdir = _expanded("output folder", outdir).absolute()
-    _check_outside(outdir, chapter.path.parent)
+    outdir = output_folder(chapter, outdir)
     notebook_path = outdir / f"{chapter.name}.ipynb"
     results_path = outdir / f"{chapter.name}.results.json"
     try:

@@ -34,6 +34,7 @@ __all__ = [
     "quantile_vs_utilization_chart",
     "show",
     "slo_rule",
+    "sweep_chart",
     "thinned",
     "traffic_chart",
     "waterfall_chart",
@@ -449,3 +450,34 @@ def design_day_chart(day: pd.DataFrame) -> alt.VConcatChart:
     return alt.vconcat(demand, ordered).properties(description=(
         "Two panels over the 24 hours of a day: the servers' demand in requests/s, and the "
         f"instances each policy ({_listed(day['policy'])}) orders, as step lines."))
+
+
+def _is_numeric(values: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+
+
+def sweep_chart(table: pd.DataFrame, x: str, y: str, *, series: str | None = None,
+                title: str = "", series_title: str = "") -> alt.Chart:
+    """Result ``y`` against swept parameter ``x``, one line per value of ``series`` (a column
+    naming the other swept values, or None): a sweep's headline chart.
+
+    A numeric ``x`` spanning a hundredfold or more, all positive, is drawn on a log scale; a
+    text ``x`` or ``y`` as categories.
+    """
+    x_values = table[x]
+    numeric_x = _is_numeric(x_values)
+    log = numeric_x and x_values.min() > 0 and x_values.max() >= 100 * x_values.min()
+    x_axis = alt.X(f"{x}:{'Q' if numeric_x else 'N'}", title=x,
+                   scale=alt.Scale(type="log") if log else alt.Undefined)
+    numeric_y = _is_numeric(table[y])
+    mark = alt.Chart(table).mark_line(point=True) if numeric_y else alt.Chart(table).mark_point()
+    encodings = {"x": x_axis, "y": alt.Y(f"{y}:{'Q' if numeric_y else 'N'}", title=y),
+                 "tooltip": [x, *([series] if series is not None else []), y]}
+    if series is not None:
+        encodings["color"] = alt.Color(f"{series}:N", title=series_title or series,
+                                       sort=None)
+    described = (f"{_span(x_values, ',.4g')}" if numeric_x else f"at {_listed(x_values)}")
+    lines = (f", one line per {series} ({_listed(table[series])})" if series is not None
+             else "")
+    return mark.encode(**encodings).properties(title=title, description=(
+        f"{'Line' if numeric_y else 'Point'} chart: {y} against {x} {described}{lines}."))

@@ -1,7 +1,8 @@
-"""The ``perfcost`` command: list the chapters and re-run one with new parameters.
+"""The ``perfcost`` command: list the chapters, re-run one with new parameters, sweep one.
 
     perfcost list [CHAPTER]
     perfcost rerun CHAPTER [-p NAME VALUE]... [-f params.yaml] [-o OUTDIR]
+    perfcost sweep CHAPTER -g NAME V1,V2,... [-g ...] [-p NAME VALUE]... [-o DIR]
 
 Also ``python -m perfcost``. Exit status: 0 success; 2 bad input (unknown chapter or parameter,
 a value of the wrong type or out of its range, an unreadable file, an output folder inside
@@ -30,6 +31,7 @@ from perfcost.book.chapters import (
     rerun,
 )
 from perfcost.book.inputs import CHAPTER_INPUTS
+from perfcost.book.sweep_cli import GRID_PAIR, add_sweep_parser, run_sweep_command
 from perfcost.validation import ParameterError
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_CHAPTER_FAILED", "EXIT_OK", "main"]
@@ -74,21 +76,24 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-o", "--outdir",
                      help="where to write the notebook and results (default _build/reruns/CHAPTER)")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_sweep_parser(commands)
     return parser
 
 
 _OPTIONS = {"-p", "--parameter", "-f", "--parameter-file", "-o", "--outdir", "--no-progress",
-            "--root", "-h", "--help"}
+            "--root", "-h", "--help", "-g", "--grid", "--scheduler", "--workers", "--plot"}
+_JOINED = {"-p": _PAIR, "--parameter": _PAIR, "-g": GRID_PAIR, "--grid": GRID_PAIR}
 
 
 def _join_pairs(argv: list[str]) -> list[str]:
-    """Rewrite ``-p NAME VALUE`` as one token, so argparse never reads ``-1e3`` as an option."""
+    """Rewrite ``-p NAME VALUE`` (and ``-g NAME VALUES``) as one token, so argparse never
+    reads ``-1e3`` as an option."""
     joined, index = [], 0
     while index < len(argv):
         token = argv[index]
-        if (token in ("-p", "--parameter") and index + 2 < len(argv)
+        if (token in _JOINED and index + 2 < len(argv)
                 and argv[index + 2].split("=")[0] not in _OPTIONS):
-            joined.append(f"{_PAIR}={argv[index + 1]}={argv[index + 2]}")
+            joined.append(f"{_JOINED[token]}={argv[index + 1]}={argv[index + 2]}")
             index += 3
         else:
             joined.append(token)
@@ -135,11 +140,20 @@ def _values(chapter, args: argparse.Namespace) -> dict[str, object]:
     return values | anchor_paths(chapter, coerce_command_line(chapter, pairs), Path.cwd())
 
 
-def _rerun(root: Path, args: argparse.Namespace) -> int:
+def _chapter(root: Path, name: str):
     chapters = find_chapters(root)
-    if args.chapter not in chapters:
-        raise RerunError(f"unknown chapter {args.chapter!r}; chapters: {', '.join(chapters)}")
-    chapter = chapters[args.chapter]
+    if name not in chapters:
+        raise RerunError(f"unknown chapter {name!r}; chapters: {', '.join(chapters)}")
+    return chapters[name]
+
+
+def _sweep(root: Path, args: argparse.Namespace) -> int:
+    chapter = _chapter(root, args.chapter)
+    return run_sweep_command(root, chapter, _values(chapter, args), args)
+
+
+def _rerun(root: Path, args: argparse.Namespace) -> int:
+    chapter = _chapter(root, args.chapter)
     default = root / "_build" / "reruns" / args.chapter
     outdir = args.outdir if args.outdir is not None else default
     try:
@@ -180,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         root = _root(args)
         if args.command == "list":
             return _list(root, args.chapter)
+        if args.command == "sweep":
+            return _sweep(root, args)
         return _rerun(root, args)
     except (RerunError, ParameterError) as error:
         print(f"perfcost: {error}", file=sys.stderr)
