@@ -332,6 +332,38 @@ def _bad_command_lines() -> list[list[str]]:
             for value in ("nan", "-inf", "1e300", "-1", "fast")]
 
 
+def bench_sweep() -> None:
+    """Issue 15's figure: an 8-point sweep of the capacity chapter on a LocalCluster (one
+    worker per core) against the same 8 re-runs one after another, and where the time goes."""
+    from perfcost.book.chapters import find_chapters
+    from perfcost.book.sweep import plan_sweep, run_point, run_sweep
+    from perfcost.book.sweep_grid import parse_axis
+    from perfcost.parallel import default_workers
+
+    chapter = find_chapters(ROOT)["capacity"]
+    rates = ",".join(str(500 * k) for k in range(1, 9))
+    points = plan_sweep(chapter, {}, [parse_axis(chapter, "request_rate_rps", rates)])
+    with tempfile.TemporaryDirectory() as scratch:
+        start = time.perf_counter()
+        serial = [run_point(str(chapter.path), chapter.name, p.parameters,
+                            f"{scratch}/serial/{k}") for k, p in enumerate(points)]
+        serial_s = time.perf_counter() - start
+        start = time.perf_counter()
+        records = run_sweep(chapter, points, Path(scratch) / "sweep")
+        sweep_s = time.perf_counter() - start
+    assert all(r["status"] == "ok" for r in records.values()), records
+    print(f"sweep: 8 capacity re-runs one after another {serial_s:6.1f} s, as a sweep on "
+          f"{default_workers()} workers {sweep_s:6.1f} s: {sweep_s / serial_s:.2f}x (goal <= 0.6x)")
+    for label, runs in (("serial", serial), ("sweep", list(records.values()))):
+        wall = sum(r["wall_s"] for r in runs)
+        cells = sum(r["cells_s"] for r in runs)
+        print(f"    {label:<6} per point: {wall / 8:5.1f} s wall = {cells / 8:5.1f} s executing "
+              f"cells + {(wall - cells) / 8:4.1f} s kernel start-up and papermill")
+    busy = sum(r["wall_s"] for r in records.values()) / default_workers()
+    print(f"    sweep: {sweep_s - busy:4.1f} s beyond its workers' busy time (cluster start, "
+          "scheduling, the last point alone)")
+
+
 def bench_bad_input() -> None:
     """How fast a bad value is refused: in-process for every case, and as a reader meets it
     (a fresh `python -m perfcost` process, imports included) for a sample."""
@@ -393,6 +425,7 @@ if __name__ == "__main__":
     bench_fleet_latency()
     bench_bad_input()
     bench_batching_target()
+    bench_sweep()
     bench_compression()
     bench_design()
     bench_chapters()

@@ -324,6 +324,27 @@ def test_work_spread_over_two_processes_gives_the_same_answers():
     assert mapped(pow, [(2, 3), (3, 2)], workers=2) == [8, 9]
 
 
+@pytest.mark.slow
+def test_the_static_grids_on_a_dask_cluster_give_the_same_answers():
+    from perfcost.cluster import dask_client
+    from perfcost.parallel import mapped
+
+    traces, case = _steady_case()
+    arrivals = {n: t(1.0) for n, t in traces.items()}
+    alone = batching.evaluate(arrivals, service=TEN_MS, slo_p95_ms=25.0)
+    alone_capacity = batching.capacity_table(traces, case, service=TEN_MS, slo_p95_ms=25.0,
+                                             steps=2)
+    with dask_client(workers=2) as client:
+        on_dask = batching.evaluate(arrivals, service=TEN_MS, slo_p95_ms=25.0, client=client)
+        capacity = batching.capacity_table(traces, case, service=TEN_MS, slo_p95_ms=25.0,
+                                           steps=2, client=client)
+        assert mapped(pow, [(2, 3), (3, 2)], client=client) == [8, 9]
+        with pytest.raises(ZeroDivisionError):  # a job's own error, raised here
+            mapped(divmod, [(1, 0)], client=client)
+    pd.testing.assert_frame_equal(alone, on_dask)
+    pd.testing.assert_frame_equal(alone_capacity, capacity)
+
+
 @pytest.mark.parametrize("workers", [0, 65, 1.5, "2"])
 def test_a_bad_worker_count_is_refused(workers):
     from perfcost.parallel import mapped

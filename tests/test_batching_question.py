@@ -36,7 +36,7 @@ def test_the_question_gives_the_service_the_drift_and_the_spike():
     assert question.spike_end_s == 180.0 and question.spike_peak_rps == 2100.0
     run = question.run_arguments(workers=3)
     assert run == {"service": question.service, "slo_p95_ms": 50.0, "instances": 2,
-                   "seed": 0, "services": question.services, "workers": 3}
+                   "seed": 0, "services": question.services, "workers": 3, "client": None}
 
 
 def test_the_question_traces_are_the_synthetic_traces_of_its_settings():

@@ -195,14 +195,15 @@ def evaluate(traces: Mapping[str, np.ndarray], *, service: LinearServiceTime,
              slo_p95_ms: float, instances: int = 1, seed: int = 0,
              policies: Mapping[str, PolicyFactory] | None = None,
              services: Mapping[str, LinearServiceTime] | None = None,
-             workers: int = 1) -> pd.DataFrame:
+             workers: int = 1, client=None) -> pd.DataFrame:
     """Every policy, the single static configuration and the hindsight optimum on every trace.
 
     ``traces`` maps names to arrival times (at most 32 traces); ``policies`` maps names to
     factories (default :func:`baseline_policies`: the controller, the first controller and
     both AIMDs). Work: a grid of about 100 to 120 static configurations per trace (10 windows
     × the batch limits of :func:`static_grid`), each a whole simulation, spread over
-    ``workers`` processes (:func:`perfcost.parallel.mapped`; policies must then pickle).
+    ``workers`` processes, or over a Dask cluster with ``client``
+    (:func:`perfcost.parallel.mapped`; policies must then pickle).
     One row per trace and policy with the :func:`perfcost.batching.summarize` scorecard;
     ``single static`` is chosen on the other traces (:func:`single_static`, needs two traces
     or more), ``hindsight optimum`` is the trace's own best grid configuration (an upper
@@ -218,7 +219,7 @@ def evaluate(traces: Mapping[str, np.ndarray], *, service: LinearServiceTime,
     arrivals = {name: check_arrival_times(f"traces[{name!r}]", t) for name, t in traces.items()}
     runs = mapped(_trace_runs, [(name, times, curve[name], dict(policies), slo_p95_ms, waits,
                                  sizes, instances, seed) for name, times in arrivals.items()],
-                  workers=workers)
+                  workers=workers, client=client)
     grids = {name: grid for name, (grid, _) in zip(arrivals, runs, strict=True)}
     rows = []
     for (name, times), (_, policy_rows) in zip(arrivals.items(), runs, strict=True):

@@ -122,13 +122,13 @@ class BatchingQuestion:
         return {"drift": drift_service(self.service, self.duration_s / 2,
                                        slowdown=self.drift_slowdown)}
 
-    def run_arguments(self, *, workers: int = 1) -> dict[str, object]:
+    def run_arguments(self, *, workers: int = 1, client=None) -> dict[str, object]:
         """The keyword arguments of :func:`~perfcost.batching.evaluate` and
         :func:`~perfcost.batching.capacity_table` for this question, on ``workers``
-        processes."""
+        processes, or on the Dask cluster of ``client`` (:func:`perfcost.cluster.dask_client`)."""
         return {"service": self.service, "slo_p95_ms": self.slo_p95_ms,
                 "instances": self.instances, "seed": self.seed, "services": self.services,
-                "workers": workers}
+                "workers": workers, "client": client}
 
     @property
     def spike_end_s(self) -> float:

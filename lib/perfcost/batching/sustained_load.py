@@ -148,7 +148,7 @@ def capacity_table(traces: Mapping[str, TraceFactory], case: pd.DataFrame, *,
                    policies: Sequence[str] = CAPACITY_POLICIES,
                    low: float = LOAD_BRACKET[0], high: float = LOAD_BRACKET[1],
                    steps: int = LOAD_STEPS,
-                   workers: int = 1) -> pd.DataFrame:
+                   workers: int = 1, client=None) -> pd.DataFrame:
     """What each policy's fleet can carry: cost that means money on a fixed fleet.
 
     For every trace (a function of the load multiplier) and policy: ``sustainable_load``, the
@@ -159,7 +159,8 @@ def capacity_table(traces: Mapping[str, TraceFactory], case: pd.DataFrame, *,
     Policies are names of :func:`~perfcost.batching.baseline_policies` or static rows of
     ``case`` (an :func:`~perfcost.batching.evaluate` table: ``single static``, ``hindsight
     optimum``), each with the configuration it had on that trace. Traces must pickle
-    (:class:`~perfcost.batching.Scaled` does) when ``workers`` > 1.
+    (:class:`~perfcost.batching.Scaled` does) when ``workers`` > 1 or with ``client``, a
+    Dask client whose cluster runs the jobs instead (:func:`perfcost.parallel.mapped`).
     """
     service = check_service(service)
     factories = baseline_policies(slo_p95_ms, service)
@@ -168,7 +169,7 @@ def capacity_table(traces: Mapping[str, TraceFactory], case: pd.DataFrame, *,
              dict(service=(services or {}).get(name, service), slo_p95_ms=slo_p95_ms,
                   seed=seed), instances, (low, high, steps), most)
             for name, trace in traces.items() for policy in policies]
-    found = mapped(_capacity_of, jobs, workers=workers)
+    found = mapped(_capacity_of, jobs, workers=workers, client=client)
     rows = [{"trace": name, "policy": policy} for name in traces for policy in policies]
     table = pd.DataFrame(rows)
     table["sustainable_load"] = [load for load, _ in found]

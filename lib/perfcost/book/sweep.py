@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from papermill.exceptions import PapermillExecutionError
 
 from perfcost.book.chapters import (
     Chapter,
@@ -27,7 +28,7 @@ from perfcost.book.chapters import (
     rerun,
 )
 from perfcost.book.sweep_grid import Axis, grid_points, point_id
-from perfcost.cluster import Outcome, dask_client, run_jobs
+from perfcost.cluster import Outcome, dask_client, one_line, run_jobs
 from perfcost.validation import ParameterError
 
 __all__ = ["OK", "SweepPoint", "plan_sweep", "point_record", "run_point", "run_sweep"]
@@ -86,9 +87,18 @@ def run_point(notebook: str, name: str, parameters: Mapping[str, object],
 
     Returns the glued results, the wall time of the re-run and the time its cells took
     (papermill's per-cell durations): the difference is kernel start-up and papermill's own.
+    A chapter that fails returns its error in one line instead (``error``): a failed point is
+    an answer, not a task for Dask to log as failed.
     """
     start = time.perf_counter()
-    done = rerun(Chapter(name, Path(notebook)), parameters, Path(outdir), progress_bar=False)
+    try:
+        done = rerun(Chapter(name, Path(notebook)), parameters, Path(outdir),
+                     progress_bar=False)
+    except PapermillExecutionError as failure:
+        evalue = str(failure.evalue).splitlines()[0] if failure.evalue else ""
+        return {"error": f"cell {failure.cell_index}: {failure.ename}: {evalue}"}
+    except Exception as failure:  # the kernel died (out of memory, say)
+        return {"error": one_line(failure)}
     wall_s = time.perf_counter() - start
     cells = nbformat.read(done.notebook_path, as_version=4).cells
     cells_s = sum(cell.metadata.get("papermill", {}).get("duration") or 0.0 for cell in cells)
@@ -115,8 +125,9 @@ def _write_record(outdir: Path, point: SweepPoint, record: dict) -> None:
 
 def _record(point: SweepPoint, outcome: Outcome) -> dict:
     found = outcome.result if outcome.ok else {}
+    error = outcome.error or found.get("error", "")
     return {"values": dict(point.values), "parameters": dict(point.parameters),
-            "status": OK if outcome.ok else f"failed: {outcome.error}",
+            "status": f"failed: {error}" if error else OK,
             "results": found.get("results", {}), "wall_s": found.get("wall_s"),
             "cells_s": found.get("cells_s")}
 

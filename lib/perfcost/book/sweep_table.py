@@ -45,7 +45,7 @@ def sweep_table(names: Sequence[str], records: Mapping[str, dict]) -> pd.DataFra
 def _one_type_per_column(table: pd.DataFrame) -> pd.DataFrame:
     """Columns mixing text with numbers become text (Parquet holds one type per column)."""
     fixed = table.copy()
-    for column in fixed.select_dtypes(include="object").columns:
+    for column in [c for c in fixed.columns if pd.api.types.is_object_dtype(fixed[c])]:
         kinds = {type(v) for v in fixed[column].dropna()}
         if str in kinds and len(kinds) > 1:
             fixed[column] = fixed[column].map(lambda v: v if pd.isna(v) else str(v))
