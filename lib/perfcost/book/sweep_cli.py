@@ -89,6 +89,9 @@ def _grid(args: argparse.Namespace) -> list[tuple[str, str]]:
 def _where(args: argparse.Namespace) -> str:
     """Where the points run, in words; the address and worker count checked."""
     if args.scheduler is not None:
+        if args.workers is not None:
+            raise RerunError("--workers sizes the local cluster; a cluster at --scheduler has "
+                             "its own workers: give one of them")
         return scheduler_address(args.scheduler)
     if args.workers is None:
         return "a local cluster"
