@@ -349,6 +349,7 @@ def rerun(
     outdir: Path,
     *,
     progress_bar: bool = True,
+    cell_timeout_s: float | None = None,
 ) -> Rerun:
     """Execute ``chapter`` with ``values`` into ``outdir`` and write ``CHAPTER.results.json``.
 
@@ -357,7 +358,8 @@ def rerun(
     starts and writes nothing. A previous run's notebook and results in ``outdir`` are removed
     before this one starts, and the results are written only after every cell ran, so a results
     file always belongs to the notebook beside it. A failing cell raises papermill's
-    PapermillExecutionError after the partly executed notebook is saved in ``outdir``.
+    PapermillExecutionError after the partly executed notebook is saved in ``outdir``; a cell
+    running longer than ``cell_timeout_s`` (default: no limit) is stopped and fails the same way.
     """
     parameters = checked_parameters(chapter, values)
     outdir = output_folder(chapter, outdir)
@@ -371,7 +373,7 @@ def rerun(
         raise RerunError(f"output folder {outdir}: {error.strerror}") from None
     papermill.execute_notebook(
         _literal_path(chapter.path), _literal_path(notebook_path), parameters=parameters,
-        progress_bar=progress_bar, cwd=str(outdir),
+        progress_bar=progress_bar, cwd=str(outdir), execution_timeout=cell_timeout_s,
     )
     results = glued_results(nbformat.read(notebook_path, as_version=4))
     _write_atomically(results_path, json.dumps(results, indent=2, sort_keys=True) + "\n")

@@ -1,8 +1,10 @@
-"""The ``perfcost`` command: list the chapters, re-run one with new parameters, sweep one.
+"""The ``perfcost`` command: list the chapters, re-run one with new parameters, sweep one, or
+re-run them all with a team's scenario.
 
     perfcost list [CHAPTER]
     perfcost rerun CHAPTER [-p NAME VALUE]... [-f params.yaml] [-o OUTDIR]
     perfcost sweep CHAPTER -g NAME V1,V2,... [-g ...] [-p NAME VALUE]... [-o DIR]
+    perfcost scenario FILE [-o DIR]
 
 Also ``python -m perfcost``. Exit status: 0 success; 2 bad input (unknown chapter or parameter,
 a value of the wrong type or out of its range, an unreadable file, an output folder inside
@@ -31,6 +33,7 @@ from perfcost.book.chapters import (
     rerun,
 )
 from perfcost.book.inputs import CHAPTER_INPUTS
+from perfcost.book.scenario_cli import add_scenario_parser, run_scenario_command
 from perfcost.book.sweep_cli import GRID_PAIR, add_sweep_parser, run_sweep_command
 from perfcost.validation import ParameterError
 
@@ -77,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="where to write the notebook and results (default _build/reruns/CHAPTER)")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     add_sweep_parser(commands)
+    add_scenario_parser(commands)
     return parser
 
 
@@ -196,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
             return _list(root, args.chapter)
         if args.command == "sweep":
             return _sweep(root, args)
+        if args.command == "scenario":
+            return run_scenario_command(root, args)
         return _rerun(root, args)
     except (RerunError, ParameterError) as error:
         print(f"perfcost: {error}", file=sys.stderr)

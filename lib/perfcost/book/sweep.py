@@ -2,11 +2,12 @@
 
 :func:`plan_sweep` checks everything before anything runs and lists the grid's points;
 :func:`run_sweep` runs the points not yet done on a Dask cluster (:mod:`perfcost.cluster`),
-each point in its own kernel and folder (``DIR/points/ID/``), and records each one as it
-finishes (``DIR/points/ID.json``). An interrupted sweep run again with the same grid skips the
-points recorded as ``ok``; failed points are run again. The table of every point, the swept
-values, ``status`` (``ok``, or why the point failed or was refused) and every glued result, is
-written as ``DIR/sweep.csv`` and ``DIR/sweep.parquet`` (:mod:`perfcost.book.sweep_table`).
+each point in its own kernel and folder (``DIR/points/ID/``), each cell within the book's
+``execute.timeout``, and records each one as it finishes (``DIR/points/ID.json``). An
+interrupted sweep run again with the same grid skips the points recorded as ``ok``; failed
+points are run again. The table of every point, the swept values, ``status`` (``ok``, or why
+the point failed or was refused) and every glued result, is written as ``DIR/sweep.csv`` and
+``DIR/sweep.parquet`` (:mod:`perfcost.book.sweep_table`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from perfcost.book.chapters import (
     output_folder,
     rerun,
 )
+from perfcost.book.scenario_book import cell_timeout_s
 from perfcost.book.sweep_grid import Axis, grid_points, point_id
 from perfcost.cluster import Outcome, dask_client, one_line, run_jobs
 from perfcost.validation import ParameterError
@@ -81,24 +83,26 @@ def plan_sweep(chapter: Chapter, base: Mapping[str, object],
     return points
 
 
-def run_point(notebook: str, name: str, parameters: Mapping[str, object],
-              outdir: str) -> dict:
+def run_point(notebook: str, name: str, parameters: Mapping[str, object], outdir: str,
+              cell_timeout_s: float | None = None) -> dict:
     """Re-run chapter ``name`` (its notebook at ``notebook``) into ``outdir``; on a worker.
 
-    Returns the glued results, the wall time of the re-run and the time its cells took
-    (papermill's per-cell durations): the difference is kernel start-up and papermill's own.
-    A chapter that fails returns its error in one line instead (``error``): a failed point is
-    an answer, not a task for Dask to log as failed.
+    Each cell may run ``cell_timeout_s`` seconds (None: no limit). Returns the glued results,
+    the wall time of the re-run and the time its cells took (papermill's per-cell durations):
+    the difference is kernel start-up and papermill's own. A chapter that fails returns its
+    error in one line and the wall time instead (``error``, ``wall_s``): a failed point is an
+    answer, not a task for Dask to log as failed.
     """
     start = time.perf_counter()
     try:
         done = rerun(Chapter(name, Path(notebook)), parameters, Path(outdir),
-                     progress_bar=False)
+                     progress_bar=False, cell_timeout_s=cell_timeout_s)
     except PapermillExecutionError as failure:
         evalue = str(failure.evalue).splitlines()[0] if failure.evalue else ""
-        return {"error": f"cell {failure.cell_index}: {failure.ename}: {evalue}"}
-    except Exception as failure:  # the kernel died (out of memory, say)
-        return {"error": one_line(failure)}
+        return {"error": f"cell {failure.cell_index}: {failure.ename}: {evalue}",
+                "wall_s": time.perf_counter() - start}
+    except Exception as failure:  # a cell timed out, or the kernel died (out of memory)
+        return {"error": one_line(failure), "wall_s": time.perf_counter() - start}
     wall_s = time.perf_counter() - start
     cells = nbformat.read(done.notebook_path, as_version=4).cells
     cells_s = sum(cell.metadata.get("papermill", {}).get("duration") or 0.0 for cell in cells)
@@ -166,8 +170,9 @@ def run_sweep(chapter: Chapter, points: Sequence[SweepPoint], outdir: Path | str
             records[point.point_id] = found
     todo = {p.point_id: p for p in points if p.point_id not in records}
     if todo:
+        timeout_s = cell_timeout_s(chapter.path.parent.parent)
         jobs = {key: (str(chapter.path), chapter.name, dict(p.parameters),
-                      str(outdir / "points" / key)) for key, p in todo.items()}
+                      str(outdir / "points" / key), timeout_s) for key, p in todo.items()}
 
         def recorded(outcome: Outcome) -> None:
             point = todo[outcome.key]
