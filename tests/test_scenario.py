@@ -26,7 +26,7 @@ from perfcost.book.scenario import ScenarioError, load_scenario
 from perfcost.book.scenario_book import book_files, scenario_note
 from perfcost.book.scenario_cli import add_scenario_parser, run_scenario_command
 from perfcost.book.scenario_keys import SCENARIO_KEYS, keys_table
-from perfcost.book.scenario_run import MARK, ChapterRun, run_scenario
+from perfcost.book.scenario_run import MARK, ScenarioChapter, run_scenario
 from perfcost.book.scenario_summary import readable
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "scenarios" / "example.yaml"
@@ -264,11 +264,11 @@ def test_the_book_copy_holds_every_page_and_every_file_a_page_shows(root):
 
 def test_a_chapter_note_lists_what_the_scenario_set(root):
     scenario = load_scenario(EXAMPLE, root=root)
-    ran = ChapterRun("capacity", Path("capacity.ipynb"), {}, seconds=3.0)
+    ran = ScenarioChapter("capacity", Path("capacity.ipynb"), {}, seconds=3.0)
     note = scenario_note(scenario, "capacity", ran)
     assert note.startswith(":::{admonition} Scenario example") and note.endswith(":::")
     assert "| `latency_slo_ms` | `80.0` | `slo_p95_ms` |" in note
-    failed = scenario_note(scenario, "capacity", ChapterRun(
+    failed = scenario_note(scenario, "capacity", ScenarioChapter(
         "capacity", Path("capacity.ipynb"), None, error="cell 3: ValueError: a | b"))
     assert "this chapter failed" in failed and "`cell 3: ValueError: a | b`" in failed
     assert "did not re-run this chapter" in scenario_note(scenario, "capacity", None)

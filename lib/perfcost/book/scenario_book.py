@@ -35,7 +35,7 @@ from perfcost.files import load_yaml
 
 if TYPE_CHECKING:
     from perfcost.book.scenario import Scenario
-    from perfcost.book.scenario_run import ChapterRun
+    from perfcost.book.scenario_run import ScenarioChapter
 
 __all__ = ["BookError", "book_files", "build_book", "cell_timeout_s", "copy_book",
            "place_notebook", "scenario_note", "write_sources"]
@@ -124,8 +124,11 @@ def place_notebook(source: Path, chapter: str, notebook: Path) -> None:
 
 def cell_timeout_s(root: Path) -> float | None:
     """The book's limit on one cell's run time (``execute.timeout`` in ``_config.yml``), or
-    None when it sets none."""
-    config = load_yaml(Path(root) / "_config.yml", what="book configuration") or {}
+    None when it sets none (or the book has no ``_config.yml``)."""
+    path = Path(root) / "_config.yml"
+    if not path.is_file():
+        return None
+    config = load_yaml(path, what="book configuration") or {}
     timeout = (config.get("execute") or {}).get("timeout")
     if isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
         return float(timeout)
@@ -153,7 +156,7 @@ def _set_table(scenario: Scenario, chapter: str) -> str:
     return "\n".join(["| parameter | value | set by |", "| --- | --- | --- |", *rows])
 
 
-def scenario_note(scenario: Scenario, chapter: str, run: ChapterRun | None) -> str:
+def scenario_note(scenario: Scenario, chapter: str, run: ScenarioChapter | None) -> str:
     """The Markdown note that opens ``chapter``'s page in the scenario's book."""
     name = scenario.name
     if run is None:
@@ -207,7 +210,7 @@ def _ran_part(cells) -> list:
     return kept
 
 
-def _chapter_page(name: str, published: Path, scenario: Scenario, run: ChapterRun | None):
+def _chapter_page(name: str, published: Path, scenario: Scenario, run: ScenarioChapter | None):
     """The notebook for a chapter's page: executed, failed or the book's, with its note."""
     executed = run is not None and run.notebook.is_file()
     notebook = nbformat.read(run.notebook if executed else published, as_version=4)
@@ -231,7 +234,7 @@ def _write_config(root: Path, source: Path, name: str) -> None:
 
 
 def write_sources(root: Path, source: Path, scenario: Scenario,
-                  runs: Mapping[str, ChapterRun]) -> None:
+                  runs: Mapping[str, ScenarioChapter]) -> None:
     """Write every chapter's page (:func:`scenario_note` first) and the configuration into
     ``source``, a copy of the book's sources (:func:`copy_book`)."""
     for name, chapter in find_chapters(root).items():

@@ -44,7 +44,7 @@ from perfcost.book.scenario_summary import write_summary
 from perfcost.book.sweep import run_point
 from perfcost.cluster import Outcome, dask_client, run_jobs
 
-__all__ = ["MARK", "ChapterRun", "ScenarioRun", "default_outdir",
+__all__ = ["MARK", "ScenarioChapter", "ScenarioRun", "default_outdir",
            "run_scenario", "scenario_outdir"]
 
 MARK = ".perfcost-scenario"  # left in every scenario folder: only such a folder is cleared
@@ -54,7 +54,7 @@ FIRST = ("compression", "batching", "design", "capacity", "cost")
 
 
 @dataclass(frozen=True)
-class ChapterRun:
+class ScenarioChapter:
     """One chapter's re-run: its glued results, or the one-line error it failed with."""
 
     chapter: str
@@ -76,7 +76,7 @@ class ScenarioRun:
 
     scenario: Scenario
     outdir: Path
-    chapters: Mapping[str, ChapterRun]
+    chapters: Mapping[str, ScenarioChapter]
     summary_json: Path
     summary_html: Path
     book_index: Path | None  # OUTDIR/html/index.html; None when not built
@@ -139,7 +139,7 @@ def _waves(scenario: Scenario) -> list[list[str]]:
     return [order]
 
 
-def _cost_remark(scenario: Scenario, runs: Mapping[str, ChapterRun]) -> str:
+def _cost_remark(scenario: Scenario, runs: Mapping[str, ScenarioChapter]) -> str:
     """Where cost's throughput gain came from, when it is chapter 4's measured one."""
     if scenario.values["cost"].get("throughput_gain", 0) or "book_root" in scenario.sources[
             "cost"]:
@@ -154,11 +154,11 @@ def _cost_remark(scenario: Scenario, runs: Mapping[str, ChapterRun]) -> str:
             "published chapter 4 measured.")
 
 
-def _chapter_run(outdir: Path, outcome: Outcome) -> ChapterRun:
+def _chapter_run(outdir: Path, outcome: Outcome) -> ScenarioChapter:
     found = outcome.result if outcome.ok else {}
     error = outcome.error or found.get("error", "")
     notebook = outdir / "runs" / outcome.key / f"{outcome.key}.ipynb"
-    return ChapterRun(outcome.key, notebook, None if error else found["results"], error,
+    return ScenarioChapter(outcome.key, notebook, None if error else found["results"], error,
                       found.get("wall_s"))
 
 
@@ -181,11 +181,11 @@ def _clear(outdir: Path) -> None:
 
 
 def _run_chapters(client, root: Path, scenario: Scenario, outdir: Path,
-                  say: Callable[[str], None]) -> dict[str, ChapterRun]:
+                  say: Callable[[str], None]) -> dict[str, ScenarioChapter]:
     chapters = find_chapters(root)
     timeout_s = cell_timeout_s(root)
     width = max(len(name) for name in scenario.chapters)
-    runs: dict[str, ChapterRun] = {}
+    runs: dict[str, ScenarioChapter] = {}
 
     def finished(outcome: Outcome) -> None:
         run = runs[outcome.key] = _chapter_run(outdir, outcome)

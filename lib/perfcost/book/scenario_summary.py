@@ -31,7 +31,7 @@ from perfcost.book.results import glued_results
 
 if TYPE_CHECKING:
     from perfcost.book.scenario import Scenario
-    from perfcost.book.scenario_run import ChapterRun
+    from perfcost.book.scenario_run import ScenarioChapter
 
 __all__ = ["readable", "summary_html", "write_summary"]
 
@@ -100,14 +100,14 @@ def _parameters(scenario: Scenario, chapter: str) -> str:
             f"<tbody>{rows}</tbody></table>")
 
 
-def _status(run: ChapterRun) -> str:
+def _status(run: ScenarioChapter) -> str:
     if run.ok:
         took = f" in {run.seconds:.0f} s" if run.seconds is not None else ""
         return f'<p class="ok">Ran{took}.</p>'
     return f'<p class="failed">Failed: <code>{html.escape(run.error)}</code></p>'
 
 
-def _section(scenario: Scenario, run: ChapterRun, title: str, defaults: Mapping,
+def _section(scenario: Scenario, run: ScenarioChapter, title: str, defaults: Mapping,
              book: bool) -> str:
     name = html.escape(run.chapter)
     link = (f' <a href="html/{CHAPTER_FOLDER}/{name}.html">the chapter in the scenario\'s '
@@ -120,7 +120,7 @@ def _section(scenario: Scenario, run: ChapterRun, title: str, defaults: Mapping,
             "</section>")
 
 
-def summary_html(root: Path, scenario: Scenario, runs: Mapping[str, ChapterRun], *,
+def summary_html(root: Path, scenario: Scenario, runs: Mapping[str, ScenarioChapter], *,
                  book: bool) -> str:
     """The summary page; ``book`` says whether ``html/`` (the scenario's book) is beside it."""
     chapters = find_chapters(root)
@@ -141,7 +141,7 @@ def summary_html(root: Path, scenario: Scenario, runs: Mapping[str, ChapterRun],
             "</body></html>\n")
 
 
-def write_summary(root: Path, scenario: Scenario, runs: Mapping[str, ChapterRun],
+def write_summary(root: Path, scenario: Scenario, runs: Mapping[str, ScenarioChapter],
                   outdir: Path, *, book: bool) -> tuple[Path, Path]:
     """Write ``outdir/summary.json`` and ``outdir/summary.html``; return their paths."""
     json_path, html_path = Path(outdir) / "summary.json", Path(outdir) / "summary.html"
