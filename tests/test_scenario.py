@@ -213,7 +213,7 @@ def test_the_file_name_must_make_a_folder_name(root, tmp_path, name, message):
     ("peak_to_average: 3\n", [], "perfcost: peak_to_average (feeds cost.peak_to_average)"),
     ("seed: 1\n", ["--workers", "0"], "perfcost: --workers must be a whole number in [1, 64]"),
     ("seed: 1\n", ["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"],
-     "perfcost: --workers sizes the local cluster"),
+     "perfcost: --workers must be absent with --scheduler"),
     ("seed: 1\n", ["--scheduler", "a b"], "perfcost: --scheduler must be a scheduler address"),
 ])
 def test_the_command_refuses_bad_input_with_exit_2_and_writes_nothing(

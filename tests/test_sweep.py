@@ -288,7 +288,7 @@ def test_a_scheduler_that_does_not_answer_is_bad_input_and_nothing_is_written(
      r"request_rate_rps is both swept"),
     (["sweep", "capacity"], r"at least one -g"),
     (["sweep", "capacity", "-g", "request_rate_rps", "1,2", "--workers", "2", "--scheduler",
-      "tcp://127.0.0.1:8786"], r"--workers sizes the local cluster"),
+      "tcp://127.0.0.1:8786"], r"--workers must be absent with --scheduler .*; got 2"),
     (["sweep", "capacity", "-g", "request_rate_rps", "1,2", "--workers", "two"],
      r"--workers: invalid int value"),
 ])

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from perfcost.parallel import MAX_WORKERS, default_workers
 from perfcost.validation import ParameterError, integer_in_range
 
-__all__ = ["ClusterError", "Outcome", "dask_client", "one_line", "run_jobs", "scheduler_address"]
+__all__ = ["ClusterError", "Outcome", "cluster_in_words", "dask_client", "one_line", "run_jobs",
+           "scheduler_address"]
 
 CONNECT_TIMEOUT_S = 10  # a scheduler that does not answer in this long is reported, not awaited
 
@@ -57,6 +58,28 @@ def scheduler_address(address: str) -> str:
         raise ParameterError("--scheduler", "a scheduler address such as tcp://HOST:8786",
                              address)
     return address if "://" in address else f"tcp://{address}"
+
+
+def cluster_in_words(scheduler: str | None, workers: int | None) -> str:
+    """Where :func:`dask_client` with these arguments runs jobs, in words, the arguments
+    checked first (as the command line names them: ``--scheduler``, ``--workers``).
+
+    Raises
+    ------
+    perfcost.validation.ParameterError
+        For a malformed address, a worker count outside [1, 64], or both given (a cluster at
+        an address has its own workers).
+    """
+    if scheduler is not None:
+        if workers is not None:
+            raise ParameterError("--workers", "absent with --scheduler (a cluster at an "
+                                 "address has its own workers; --workers sizes a local one)",
+                                 workers)
+        return scheduler_address(scheduler)
+    if workers is None:
+        return "a local cluster"
+    count = integer_in_range("--workers", workers, 1, MAX_WORKERS)
+    return f"a local cluster of {count} worker{'s' if count > 1 else ''}"
 
 
 @contextlib.contextmanager

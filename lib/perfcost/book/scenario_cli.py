@@ -19,9 +19,9 @@ from pathlib import Path
 from perfcost.book.chapters import RerunError
 from perfcost.book.scenario import load_scenario
 from perfcost.book.scenario_run import default_outdir, run_scenario, scenario_outdir
-from perfcost.cluster import ClusterError, scheduler_address
-from perfcost.parallel import MAX_WORKERS
-from perfcost.validation import ParameterError, integer_in_range
+from perfcost.book.sweep_cli import add_cluster_arguments
+from perfcost.cluster import ClusterError, cluster_in_words
+from perfcost.validation import ParameterError
 
 __all__ = ["add_scenario_parser", "run_scenario_command"]
 
@@ -43,26 +43,12 @@ def add_scenario_parser(commands) -> argparse.ArgumentParser:
     scenario.add_argument("-o", "--outdir",
                           help="where to write (default _build/scenarios/NAME); a folder a "
                                "scenario wrote before is cleared first")
-    scenario.add_argument("--scheduler", metavar="ADDRESS",
-                          help="a running Dask scheduler, tcp://HOST:PORT (default: a local "
-                               "cluster on this machine)")
-    scenario.add_argument("--workers", type=int, metavar="N",
-                          help="local cluster workers (default: this machine's cores)")
+    add_cluster_arguments(scenario)
     scenario.add_argument("--no-progress", action="store_true",
                           help="print no line per chapter as it finishes")
     scenario.add_argument("--no-book", action="store_true",
                           help="write the book's sources but do not build its HTML")
     return scenario
-
-
-def _check_cluster(args: argparse.Namespace) -> None:
-    if args.scheduler is not None:
-        if args.workers is not None:
-            raise RerunError("--workers sizes the local cluster; a cluster at --scheduler has "
-                             "its own workers: give one of them")
-        scheduler_address(args.scheduler)
-    elif args.workers is not None:
-        integer_in_range("--workers", args.workers, 1, MAX_WORKERS)
 
 
 def _report(run) -> None:
@@ -86,7 +72,7 @@ def run_scenario_command(root: Path, args: argparse.Namespace) -> int:
         scenario = load_scenario(args.file, root=root)
         outdir = scenario_outdir(root, args.outdir if args.outdir is not None
                                  else default_outdir(root, scenario))
-        _check_cluster(args)
+        cluster_in_words(args.scheduler, args.workers)
         run = run_scenario(root, scenario, outdir, scheduler=args.scheduler,
                            workers=args.workers, progress=not args.no_progress,
                            build=not args.no_book)

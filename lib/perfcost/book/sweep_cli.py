@@ -25,11 +25,9 @@ from perfcost.book.results import glued_results
 from perfcost.book.sweep import OK, plan_sweep, point_record, run_sweep
 from perfcost.book.sweep_grid import parse_axis
 from perfcost.book.sweep_table import sweep_table, write_chart, write_table
-from perfcost.cluster import ClusterError, scheduler_address
-from perfcost.parallel import MAX_WORKERS
-from perfcost.validation import integer_in_range
+from perfcost.cluster import ClusterError, cluster_in_words
 
-__all__ = ["GRID_PAIR", "add_sweep_parser", "run_sweep_command"]
+__all__ = ["GRID_PAIR", "add_cluster_arguments", "add_sweep_parser", "run_sweep_command"]
 
 GRID_PAIR = "--grid-pair"  # internal: -g NAME VALUES joined, so VALUES may start with '-'
 
@@ -58,15 +56,21 @@ def add_sweep_parser(commands) -> argparse.ArgumentParser:
     sweep.add_argument("-o", "--outdir",
                        help="the sweep's folder (default _build/sweeps/CHAPTER); run again "
                             "with the same grid to resume")
-    sweep.add_argument("--scheduler", metavar="ADDRESS",
-                       help="a running Dask scheduler, tcp://HOST:PORT (default: a local "
-                            "cluster on this machine)")
-    sweep.add_argument("--workers", type=int, metavar="N",
-                       help="local cluster workers (default: this machine's cores)")
+    add_cluster_arguments(sweep)
     sweep.add_argument("--plot", metavar="RESULT",
                        help="the glued result to draw (default: the chapter's headline)")
     sweep.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return sweep
+
+
+def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--scheduler`` and ``--workers``: where a command's re-runs go
+    (:func:`perfcost.cluster.cluster_in_words` checks them)."""
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="a running Dask scheduler, tcp://HOST:PORT (default: a local "
+                             "cluster on this machine)")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="local cluster workers (default: this machine's cores)")
 
 
 def _plotted(chapter: Chapter, requested: str | None) -> str:
@@ -86,19 +90,6 @@ def _grid(args: argparse.Namespace) -> list[tuple[str, str]]:
     return [tuple(pair.split("=", 1)) for pair in args.grid_pair] + [tuple(g) for g in args.grid]
 
 
-def _where(args: argparse.Namespace) -> str:
-    """Where the points run, in words; the address and worker count checked."""
-    if args.scheduler is not None:
-        if args.workers is not None:
-            raise RerunError("--workers sizes the local cluster; a cluster at --scheduler has "
-                             "its own workers: give one of them")
-        return scheduler_address(args.scheduler)
-    if args.workers is None:
-        return "a local cluster"
-    count = integer_in_range("--workers", args.workers, 1, MAX_WORKERS)
-    return f"a local cluster of {count} worker{'s' if count > 1 else ''}"
-
-
 def _announce(points, records_done: int, where: str) -> None:
     refused = sum(bool(p.refused) for p in points)
     print(f"{len(points)} points: {records_done} already done, {refused} refused by a rule, "
@@ -113,7 +104,7 @@ def run_sweep_command(root: Path, chapter: Chapter, base: Mapping[str, object],
     plot = _plotted(chapter, args.plot)
     outdir = output_folder(chapter, args.outdir if args.outdir is not None
                            else root / "_build" / "sweeps" / chapter.name)
-    where = _where(args)
+    where = cluster_in_words(args.scheduler, args.workers)
     done = sum(not p.refused and (point_record(outdir, p) or {}).get("status") == OK
                for p in points)
     _announce(points, done, where)
