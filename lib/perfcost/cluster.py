@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import warnings
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -117,8 +118,10 @@ def dask_client(scheduler: str | None = None, *, workers: int | None = None) -> 
     quiet = logging.getLogger("distributed")
     level, quiet.level = quiet.level, logging.ERROR  # no start-up chatter on the reader's screen
     try:
-        cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        with warnings.catch_warnings():  # its status page moves off a port in use: harmless
+            warnings.filterwarnings("ignore", message="Port .* is already in use")
+            cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
     except Exception as error:
         raise ClusterError(f"could not start a local Dask cluster: {one_line(error)}") from None
     try:
