@@ -4,6 +4,8 @@ checked to be positive and finite."""
 
 import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import onnx
@@ -290,6 +292,24 @@ def test_the_load_generator_counts_a_dead_server_as_errors_and_returns(classifie
         pass  # the server is killed on leaving
     result = load_test(port, classifier.test_features, requests=5, clients=1, timeout_s=2)
     assert result.errors == 5 and result.requests == 0
+
+
+@pytest.mark.parametrize("parent_reads_ready_line", [True, False])
+def test_the_server_exits_when_its_parent_goes(classifier, parent_reads_ready_line):
+    # A kernel killed mid-chapter closes the server's pipes, perhaps before reading the ready
+    # line: the server must exit, never outlive its parent until max_seconds (or forever).
+    server = subprocess.Popen(
+        [sys.executable, "-m", "perfcost.serving.http_loopback", "--serve",
+         str(classifier.onnx_paths["fp32"]), "--max-seconds", "600"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        if parent_reads_ready_line:
+            assert server.stdout.readline().startswith(b"READY")
+        server.stdout.close()
+        server.stdin.close()
+        assert server.wait(timeout=60) is not None
+    finally:
+        server.kill()
 
 
 def test_measure_loopback_returns_figures(classifier):

@@ -84,19 +84,27 @@ def _handler(model, features: int) -> type[BaseHTTPRequestHandler]:
 
 
 def _run_server(model_path: Path, max_seconds: float) -> None:
-    """Serve ``model_path`` until standard input closes or ``max_seconds`` pass."""
+    """Serve ``model_path`` until standard input closes or ``max_seconds`` pass.
+
+    Either ends the process at once (``os._exit``), as does any error, a parent gone before
+    it read the ready line included: ``server.shutdown`` would wait for a ``serve_forever``
+    that may never have started, and the server would outlive its parent.
+    """
     from perfcost.compression.timing import session
 
-    model = session(model_path, threads=1)
-    features = model.get_inputs()[0].shape[1]
-    server = ThreadingHTTPServer((HOST, 0), _handler(model, features))
-    server.daemon_threads = True
-    stop = threading.Thread(target=lambda: (sys.stdin.read(), server.shutdown()), daemon=True)
-    stop.start()
-    threading.Timer(max_seconds, server.shutdown).start()
-    print(f"{READY} {server.server_address[1]}", flush=True)
-    server.serve_forever()
-    os._exit(0)  # the timer's thread must not keep the process alive
+    timer = threading.Timer(max_seconds, os._exit, args=(0,))
+    timer.daemon = True
+    timer.start()
+    threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
+    try:
+        model = session(model_path, threads=1)
+        features = model.get_inputs()[0].shape[1]
+        server = ThreadingHTTPServer((HOST, 0), _handler(model, features))
+        server.daemon_threads = True
+        print(f"{READY} {server.server_address[1]}", flush=True)
+        server.serve_forever()
+    finally:
+        os._exit(1)
 
 
 def _environment() -> dict[str, str]:
