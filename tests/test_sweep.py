@@ -9,7 +9,6 @@ costs a kernel start and not a chapter; one sweeps the real capacity chapter.
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 import subprocess
@@ -222,32 +221,47 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def stopped(*processes: subprocess.Popen) -> None:
+    for process in processes:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 @pytest.fixture
-def loopback_cluster(tmp_path):
-    """A Dask scheduler and one worker, started as a user would, on 127.0.0.1."""
+def loopback_scheduler():
+    """A Dask scheduler, started as a user would, on 127.0.0.1; no worker yet."""
     dask = Path(sys.executable).with_name("dask")
     port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    env = os.environ | {"DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
     scheduler = subprocess.Popen(
         [str(dask), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-         "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    worker = subprocess.Popen(
-        [str(dask), "worker", address, "--nthreads", "1", "--nworkers", "1",
-         "--no-dashboard", "--host", "127.0.0.1"], stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, env=env, cwd=tmp_path)
+         "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         from distributed import Client
-        with Client(address, timeout=30) as client:
-            client.wait_for_workers(1, timeout=60)
-        yield address
+        with Client(f"tcp://127.0.0.1:{port}", timeout=30):
+            pass
+        yield f"tcp://127.0.0.1:{port}"
     finally:
-        for process in (worker, scheduler):
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stopped(scheduler)
+
+
+@pytest.fixture
+def loopback_cluster(loopback_scheduler, tmp_path):
+    """That scheduler with one worker, started as a user would, on 127.0.0.1."""
+    dask = Path(sys.executable).with_name("dask")
+    worker = subprocess.Popen(
+        [str(dask), "worker", loopback_scheduler, "--nthreads", "1", "--nworkers", "1",
+         "--no-dashboard", "--host", "127.0.0.1"], stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, cwd=tmp_path)
+    try:
+        from distributed import Client
+        with Client(loopback_scheduler, timeout=30) as client:
+            client.wait_for_workers(1, timeout=60)
+        yield loopback_scheduler
+    finally:
+        stopped(worker)
 
 
 @pytest.mark.slow
@@ -267,6 +281,17 @@ def test_a_scheduler_that_does_not_answer_is_bad_input_and_nothing_is_written(
     assert status == 2 and time.perf_counter() - start < 60
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith("perfcost: --scheduler 127.0.0.1:"), error
+    assert not (tmp_path / "out" / "points").exists()
+
+
+@pytest.mark.slow
+def test_a_scheduler_without_workers_is_bad_input_not_a_wait(root, tmp_path, capsys,
+                                                            loopback_scheduler):
+    status = main(["--root", str(root), "sweep", "cost", "-g", "cache_hit_rate", "0,0.5",
+                   "--scheduler", loopback_scheduler, "--no-progress",
+                   "-o", str(tmp_path / "out")])
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert status == 2 and "the scheduler has no workers" in error, error
     assert not (tmp_path / "out" / "points").exists()
 
 
@@ -300,6 +325,14 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(root, tmp_path, capsys
     assert status == 2 and "\n" not in error, error
     assert error.startswith("perfcost") and re.search(pattern, error)
     assert not outdir.exists()
+
+
+def test_an_output_folder_under_a_file_is_bad_input(root, tmp_path, capsys):
+    (tmp_path / "afile").write_text("")
+    status = main(["--root", str(root), "sweep", "cost", "-g", "cache_hit_rate", "0,0.5",
+                   "-o", str(tmp_path / "afile" / "sub"), "--no-progress"])
+    error = capsys.readouterr().err.strip()
+    assert status == 2 and error.endswith("afile is a file, not a folder"), error
 
 
 def test_a_sweep_never_writes_into_the_chapters_folder(root, capsys):

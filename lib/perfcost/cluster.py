@@ -26,7 +26,7 @@ from perfcost.validation import ParameterError, integer_in_range
 __all__ = ["ClusterError", "Outcome", "cluster_in_words", "dask_client", "one_line", "run_jobs",
            "scheduler_address"]
 
-CONNECT_TIMEOUT_S = 10  # a scheduler that does not answer in this long is reported, not awaited
+CONNECT_TIMEOUT_S = 10  # a scheduler (or its first worker) this late is reported, not awaited
 
 
 class ClusterError(RuntimeError):
@@ -99,7 +99,8 @@ def dask_client(scheduler: str | None = None, *, workers: int | None = None) -> 
     Raises
     ------
     ClusterError
-        If the cluster cannot be started, or the scheduler does not answer within 10 s.
+        If the cluster cannot be started, or the scheduler does not answer or has no worker
+        within 10 s.
     """
     from distributed import Client, LocalCluster
 
@@ -111,6 +112,12 @@ def dask_client(scheduler: str | None = None, *, workers: int | None = None) -> 
             raise ClusterError(f"--scheduler {scheduler}: no scheduler answered "
                                f"({one_line(error)})") from None
         with client:
+            try:
+                client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
+            except (OSError, TimeoutError):
+                raise ClusterError(f"--scheduler {scheduler}: the scheduler has no workers "
+                                   f"(none joined within {CONNECT_TIMEOUT_S} s); start one "
+                                   f"with `dask worker {address}`") from None
             yield client
         return
     count = default_workers() if workers is None else integer_in_range(
@@ -161,5 +168,8 @@ def run_jobs(client, function: Callable, jobs: Mapping[Hashable, tuple], *,
             if on_done is not None:
                 on_done(outcome)
     finally:
-        client.cancel(list(futures))  # interrupted: nothing left running on the cluster
+        # Interrupted: jobs not started are dropped. A job already running on a remote
+        # worker runs on to its end (Dask cannot stop a running task); a local cluster's
+        # workers are stopped with the cluster.
+        client.cancel(list(futures))
     return {key: outcomes[key] for key in jobs}

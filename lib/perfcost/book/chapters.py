@@ -282,6 +282,9 @@ def _check_outside(folder: Path, protected: Path) -> None:
                              "never write there")
         if folder.exists() and not folder.is_dir():
             raise RerunError(f"output folder {folder} exists and is not a folder")
+        existing = next(f for f in folder.parents if f.exists())
+        if not existing.is_dir():
+            raise RerunError(f"output folder {folder}: {existing} is a file, not a folder")
     except OSError as error:
         raise RerunError(f"output folder {folder}: {error.strerror}") from None
 
