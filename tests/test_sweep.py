@@ -45,7 +45,9 @@ from perfcost.validation import ParameterError
     ("1,2,3", ["1", "2", "3"]),
     (" 1 , 2 ", ["1", "2"]),
     ("[400, 1600],[200, 2000]", ["[400, 1600]", "[200, 2000]"]),
-    ("'a,b',c", ["'a,b'", "c"]),
+    ("'a,b',c", ["a,b", "c"]),
+    ("\"x\",'y'", ["x", "y"]),
+    ("['a,b', 'c']", ["['a,b', 'c']"]),
     ("{x: [1, 2]},3", ["{x: [1, 2]}", "3"]),
     ("5", ["5"]),
     ("1,,2", ["1", "", "2"]),
@@ -112,6 +114,16 @@ def test_a_point_id_follows_the_values_and_the_chapter_notebook(capacity, tmp_pa
     assert point_id(Chapter("capacity", edited), {"a": 1.0}) != point_id(capacity, {"a": 1.0})
 
 
+def test_a_point_id_follows_the_files_its_values_name(root, tmp_path):
+    cost = find_chapters(root)["cost"]
+    catalog = tmp_path / "prices.yaml"
+    packaged = next((root / "lib" / "perfcost" / "data").glob("*.yaml"))
+    catalog.write_bytes(packaged.read_bytes())
+    before = point_id(cost, {"price_catalog_path": str(catalog)})
+    catalog.write_bytes(packaged.read_bytes() + b"# edited\n")
+    assert point_id(cost, {"price_catalog_path": str(catalog)}) != before
+
+
 def test_a_point_a_rule_refuses_stays_in_the_plan_refused(capacity):
     # The capacity chapter refuses an SLO below an option's own latency (8.95 ms on the CPU).
     points = plan_sweep(capacity, {}, [parse_axis(capacity, "latency_slo_ms", "5,100")])
@@ -141,11 +153,13 @@ def test_every_headline_is_glued_by_its_published_chapter(root):
 def test_the_table_has_a_row_per_point_in_order_and_one_type_per_column(tmp_path):
     records = {
         "p1": {"values": {"rate": 1.0, "pair": [1, 2]}, "status": OK,
-               "results": {"rate": 1.0, "cost": 10.0, "name": "a", "mixed": 3.0}},
+               "results": {"rate": 1.0, "cost": 10.0, "name": "a", "mixed": 3.0, "count": 4,
+                           "meets": True}},
         "p2": {"values": {"rate": 2.0, "pair": [3, 4]}, "status": "failed: ValueError: x",
                "results": {}},
         "p3": {"values": {"rate": 3.0, "pair": [5, 6]}, "status": OK,
-               "results": {"rate": 3.0, "cost": 30.0, "name": "b", "mixed": "text"}},
+               "results": {"rate": 3.0, "cost": 30.0, "name": "b", "mixed": "text", "count": 5,
+                           "meets": False}},
     }
     table = sweep_table(["rate", "pair"], records)
     assert list(table.columns[:3]) == ["rate", "pair", "status"]
@@ -156,6 +170,9 @@ def test_the_table_has_a_row_per_point_in_order_and_one_type_per_column(tmp_path
     assert list(back["status"]) == ["ok", "failed: ValueError: x", "ok"]
     assert back["cost"].isna().tolist() == [False, True, False]
     assert list(back["mixed"].dropna()) == ["3.0", "text"]
+    assert str(back["count"].dtype) == "Int64" and back["count"].tolist()[::2] == [4, 5]
+    assert str(back["meets"].dtype) == "boolean"
+    assert "4.0" not in csv_path.read_text()
     assert pd.read_csv(csv_path).shape == back.shape
 
 
@@ -358,3 +375,14 @@ def test_the_capacity_chapter_swept_from_the_command_line(root, tmp_path, capsys
     assert "<svg" in svg and "monthly_usd" in svg
     assert "vega" in (tmp_path / "sweep.html").read_text()
     assert "2000" in (tmp_path / "sweep.csv").read_text()
+
+
+def test_a_result_the_sweep_never_moves_is_said_beside_its_chart():
+    from perfcost.book.sweep_cli import _chart_line
+
+    table = pd.DataFrame({"x": [1, 2, 3], "status": [OK, OK, "refused: no"],
+                          "total": [5.0, 5.0, None], "moved": [1.0, 2.0, None]})
+    files = (Path("sweep.svg"), Path("sweep.html"))
+    assert "total is 5.0 at every point: --plot another" in _chart_line(table, "total", files)
+    assert "every point" not in _chart_line(table, "moved", files)
+    assert _chart_line(table, "total", None) == "chart:  none (no point has total)"

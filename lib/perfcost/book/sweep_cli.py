@@ -90,10 +90,29 @@ def _grid(args: argparse.Namespace) -> list[tuple[str, str]]:
     return [tuple(pair.split("=", 1)) for pair in args.grid_pair] + [tuple(g) for g in args.grid]
 
 
+SHOWN_REFUSALS = 3  # refused points named on the terminal; the table holds every one
+
+
 def _announce(points, records_done: int, where: str) -> None:
-    refused = sum(bool(p.refused) for p in points)
-    print(f"{len(points)} points: {records_done} already done, {refused} refused by a rule, "
-          f"{len(points) - records_done - refused} to run on {where}", file=sys.stderr)
+    refused = [p for p in points if p.refused]
+    print(f"{len(points)} points: {records_done} already done, {len(refused)} refused by a "
+          f"rule, {len(points) - records_done - len(refused)} to run on {where}",
+          file=sys.stderr)
+    for point in refused[:SHOWN_REFUSALS]:
+        print(f"  {dict(point.values)}: {point.refused}", file=sys.stderr)
+    if len(refused) > SHOWN_REFUSALS:
+        print(f"  and {len(refused) - SHOWN_REFUSALS} more (status in the table)",
+              file=sys.stderr)
+
+
+def _chart_line(table, plot: str, chart) -> str:
+    """What the chart line says: its files, and when the result never moves, that too."""
+    if not chart:
+        return f"chart:  none (no point has {plot})"
+    drawn = table[plot][table["status"] == OK].dropna()
+    same = (f"\n        {plot} is {drawn.iloc[0]} at every point: --plot another result "
+            "to see what the sweep moves") if drawn.nunique() == 1 and len(drawn) > 1 else ""
+    return f"chart:  {chart[0]}\n        {chart[1]}{same}"
 
 
 def run_sweep_command(root: Path, chapter: Chapter, base: Mapping[str, object],
@@ -129,6 +148,5 @@ def run_sweep_command(root: Path, chapter: Chapter, base: Mapping[str, object],
     csv_path, parquet_path = write_table(table, outdir)
     chart = write_chart(table, names, plot, outdir, title=f"{chapter.name}: {plot}")
     print(f"table:  {csv_path}\n        {parquet_path}")
-    print(f"chart:  {chart[0]}\n        {chart[1]}" if chart else
-          f"chart:  none (no point has {plot})")
+    print(_chart_line(table, plot, chart))
     return 1 if any(r["status"].startswith("failed") for r in records.values()) else 0

@@ -7,14 +7,15 @@ anything runs, so a typo is refused at once in one line. Rules that tie paramete
 checked per point (:func:`perfcost.book.chapters.checked_parameters`): a grid may well cross a
 corner where the chapter has no answer, and that point is recorded as refused, not run.
 
-A point's :func:`point_id` is a digest of the chapter notebook's bytes and the point's values,
-so a resumed sweep recognises the points already done, and never reuses one computed by
-another version of the chapter.
+A point's :func:`point_id` is a digest of the chapter notebook's bytes, the point's values, the
+files they name and the library's code, so a resumed sweep recognises the points already done,
+and never reuses one computed by another version of the chapter, its inputs or the library.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import itertools
 import json
@@ -33,7 +34,8 @@ from perfcost.book.chapters import (
 from perfcost.book.inputs import CHAPTER_INPUTS
 from perfcost.book.parameter_types import FilePath
 
-__all__ = ["MAX_POINTS", "Axis", "grid_points", "parse_axis", "point_id", "split_values"]
+__all__ = ["MAX_POINTS", "Axis", "grid_points", "library_digest", "parse_axis", "point_id",
+           "split_values"]
 
 MAX_POINTS = 1_000  # each point is a chapter re-run of seconds to minutes: beyond is a mistake
 
@@ -50,7 +52,7 @@ class Axis:
 
 def split_values(text: str) -> list[str]:
     """``text`` split at the commas outside brackets and quotes: ``1,2`` gives two values,
-    ``[400, 1600],[200, 2000]`` two lists."""
+    ``[400, 1600],[200, 2000]`` two lists, ``'a,b',c`` the texts ``a,b`` and ``c``."""
     parts, current, stack, quote = [], [], [], ""
     for char in text:
         if quote:
@@ -67,7 +69,13 @@ def split_values(text: str) -> list[str]:
             continue
         current.append(char)
     parts.append("".join(current).strip())
-    return parts
+    return [_unquoted(part) for part in parts]
+
+
+def _unquoted(part: str) -> str:
+    """``part`` without one pair of quotes around it: ``'a,b'`` is the text ``a,b``."""
+    quoted = len(part) >= 2 and part[0] == part[-1] and part[0] in "'\""
+    return part[1:-1] if quoted else part
 
 
 def _suggestion(name: str, names: Sequence[str]) -> str:
@@ -137,8 +145,34 @@ def grid_points(axes: Sequence[Axis]) -> list[dict[str, object]]:
             for combination in itertools.product(*(axis.values for axis in axes))]
 
 
+@functools.cache
+def library_digest() -> str:
+    """A digest of the installed ``perfcost`` package: every file under it but bytecode."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(p for p in package.rglob("*") if p.is_file()
+                       and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _named_files(chapter: Chapter, values: Mapping[str, object]) -> list[bytes]:
+    """The bytes of every file a path parameter in ``values`` names (a price catalog, a
+    trace, a model)."""
+    inputs = CHAPTER_INPUTS.get(chapter.name)
+    checks = inputs.checks if inputs is not None else {}
+    paths = [Path(v) for name, v in sorted(values.items())
+             if isinstance(checks.get(name), FilePath) and isinstance(v, str) and v]
+    return [path.read_bytes() if path.is_file() else b"" for path in paths]
+
+
 def point_id(chapter: Chapter, values: Mapping[str, object]) -> str:
-    """A short digest of the chapter notebook's bytes and every value set at the point."""
+    """A short digest of what a point's results follow: the chapter notebook's bytes, every
+    value set at the point, the files those values name, and the ``perfcost`` library
+    (:func:`library_digest`). A resumed sweep reuses a point only when all are unchanged."""
     digest = hashlib.sha256(chapter.path.read_bytes())
     digest.update(json.dumps(dict(values), sort_keys=True).encode())
+    for content in _named_files(chapter, values):
+        digest.update(hashlib.sha256(content).digest())
+    digest.update(library_digest().encode())
     return digest.hexdigest()[:16]

@@ -39,7 +39,20 @@ def sweep_table(names: Sequence[str], records: Mapping[str, dict]) -> pd.DataFra
         row["status"] = record["status"]
         row |= {k: _cell(v) for k, v in record.get("results", {}).items() if k not in names}
         rows.append(row)
-    return pd.DataFrame(rows)
+    return _nullable(pd.DataFrame(rows), rows)
+
+
+_NULLABLE = {frozenset({int}): "Int64", frozenset({bool}): "boolean"}
+
+
+def _nullable(table: pd.DataFrame, rows: list[dict]) -> pd.DataFrame:
+    """Whole-number and yes/no columns kept as such where some points have no value (pandas
+    would make a count 4.0, a verdict an object column)."""
+    for column in table.columns:
+        kinds = frozenset(type(row[column]) for row in rows if row.get(column) is not None)
+        if kinds in _NULLABLE:
+            table[column] = pd.array([row.get(column) for row in rows], dtype=_NULLABLE[kinds])
+    return table
 
 
 def _one_type_per_column(table: pd.DataFrame) -> pd.DataFrame:
