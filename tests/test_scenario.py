@@ -386,6 +386,9 @@ def test_the_example_scenario_runs_every_chapter_and_builds_its_book(root, tmp_p
     page = (outdir / "summary.html").read_text()
     assert all(f'<section id="{name}">' in page for name in chapters)
     assert "<script" not in page
+    # What the team did not set is named: batching's traffic is still the book's.
+    batching = page[page.index('<section id="batching">'):]
+    assert "Still the book's defaults" in batching and "<code>steady_rps</code>" in batching
     assert (outdir / "html" / "index.html").is_file()
     pages = {name: page_text(outdir / "html" / "analyses" / f"{name}.html")
              for name in chapters}

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import nbformat
 
-from perfcost.book.chapters import CHAPTER_FOLDER, find_chapters
+from perfcost.book.chapters import BOOK_ROOT, CHAPTER_FOLDER, chapter_parameters, find_chapters
 from perfcost.book.headlines import HEADLINES, headline_results
 from perfcost.book.results import glued_results
 
@@ -100,6 +100,18 @@ def _parameters(scenario: Scenario, chapter: str) -> str:
             f"<tbody>{rows}</tbody></table>")
 
 
+def _kept(scenario: Scenario, chapter) -> str:
+    """The chapter's parameters the scenario leaves at the book's defaults: its assumptions
+    that are still the book's, not the team's."""
+    kept = [name for name in chapter_parameters(chapter)
+            if name not in scenario.sources.get(chapter.name, {}) and name != BOOK_ROOT]
+    if not kept:
+        return ""
+    names = ", ".join(f"<code>{html.escape(name)}</code>" for name in kept)
+    return (f"<p>Still the book's defaults (set them under <code>overrides</code> if they are "
+            f"not the team's): {names}.</p>")
+
+
 def _status(run: ScenarioChapter) -> str:
     if run.ok:
         took = f" in {run.seconds:.0f} s" if run.seconds is not None else ""
@@ -107,8 +119,9 @@ def _status(run: ScenarioChapter) -> str:
     return f'<p class="failed">Failed: <code>{html.escape(run.error)}</code></p>'
 
 
-def _section(scenario: Scenario, run: ScenarioChapter, title: str, defaults: Mapping,
+def _section(scenario: Scenario, run: ScenarioChapter, chapter, defaults: Mapping,
              book: bool) -> str:
+    title = _title(chapter.path)
     name = html.escape(run.chapter)
     link = (f' <a href="html/{CHAPTER_FOLDER}/{name}.html">the chapter in the scenario\'s '
             "book</a>" if book else "")
@@ -117,7 +130,7 @@ def _section(scenario: Scenario, run: ScenarioChapter, title: str, defaults: Map
             f"{_status(run)}<p>Headline numbers:{link}</p>"
             f"{_headlines(run.chapter, run.results, defaults)}{remark}"
             f"<h3>Parameters the scenario set</h3>{_parameters(scenario, run.chapter)}"
-            "</section>")
+            f"{_kept(scenario, chapter)}</section>")
 
 
 def summary_html(root: Path, scenario: Scenario, runs: Mapping[str, ScenarioChapter], *,
@@ -130,7 +143,7 @@ def summary_html(root: Path, scenario: Scenario, runs: Mapping[str, ScenarioChap
                                           if failed else ", all to the end"))
     link = ' <a href="html/index.html">The scenario\'s book</a>.' if book else ""
     sections = "".join(
-        _section(scenario, run, _title(chapters[run.chapter].path),
+        _section(scenario, run, chapters[run.chapter],
                  glued_results(nbformat.read(chapters[run.chapter].path, as_version=4)), book)
         for run in runs.values())
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
